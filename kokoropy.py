@@ -1,0 +1,142 @@
+"""Kokoropy: a full-stack MVC web framework in one file, using only the standard library.
+
+Hello world::
+
+    from kokoropy import get, run
+
+    @get('/hello/<name>')
+    def hello(name):
+        return 'Hello, %s!' % name
+
+    run(port=8080)
+
+For a whole site with applications, views, models and migrations, use ``python rossian.py start``.
+
+Contents, in dependency order (each section uses only those above it):
+
+1. Helpers and HTTP utilities   escaping, markup, JSON, signing, header and form dicts
+2. Routing                      Router: rules, wildcards, named routes, url building
+3. Request and response         Request, Response, FileUpload, HTTPError, static_file
+4. Application                  Kokoro (the WSGI app), hooks, default app, TestClient
+5. HTTP server                  the built-in threaded HTTP/1.1 server
+6. Sessions, flash and CSRF     signed-cookie sessions, flash messages, CSRF tokens
+7. Templates                    SimpleTemplate compiler with block inheritance
+8. Database and ORM             Database, dialect, fields, Model, Query
+9. Migrations                   per-application schema migrations
+10. Model forms and tables      Form, tables rendered from a model
+11. Applications and config     Config loading, application discovery, Autoroute_Controller
+12. Running                     run() and server adapters
+"""
+
+import base64
+import datetime
+import decimal
+import hashlib
+import hmac
+import html
+import json
+import time
+
+
+__version__ = '0.1.0'
+
+# The public API (DESIGN.md). Each section appends its names where it is defined below.
+__all__ = ['__version__']
+
+
+###############################################################################
+# 1. Helpers and HTTP utilities
+# Small pure functions and classes used everywhere below: markup and escaping,
+# text/bytes conversion, JSON encoding, HMAC signing. Uses only the stdlib.
+###############################################################################
+
+__all__ += ['Markup', 'html_escape']
+
+
+class Markup(str):
+    """A string of HTML that is already safe: templates and html_escape() leave it as it is."""
+
+    def __html__(self):
+        return self
+
+
+def html_escape(value):
+    """Escape a value for HTML text or a quoted attribute; None becomes '' and Markup is kept.
+
+    Escapes & < > " and ' so that the result is safe in element content and in attribute values
+    delimited by either quote.
+    """
+    if value is None:
+        return ''
+    if isinstance(value, Markup):
+        return value
+    if hasattr(value, '__html__'):
+        return Markup(value.__html__())
+    if isinstance(value, bytes):
+        value = value.decode('utf-8')
+    return html.escape(str(value), quote=True)
+
+
+def to_bytes(value, encoding='utf-8'):
+    """Return value as bytes, encoding text with `encoding`."""
+    return value if isinstance(value, bytes) else str(value).encode(encoding)
+
+
+def to_str(value, encoding='utf-8', errors='strict'):
+    """Return value as text, decoding bytes with `encoding`; None becomes ''."""
+    if value is None:
+        return ''
+    return value.decode(encoding, errors) if isinstance(value, bytes) else str(value)
+
+
+def json_default(value):
+    """JSON encoder fallback: dates as ISO 8601 text, Decimals as floats, objects by as_dict()."""
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if hasattr(value, 'as_dict'):
+        return value.as_dict()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError('%r is not JSON serialisable' % (value,))
+
+
+def json_dumps(value):
+    """Encode value as compact JSON text, handling dates, Decimals and models."""
+    return json.dumps(value, default=json_default, separators=(',', ':'), ensure_ascii=False)
+
+
+def _b64encode(data):
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
+
+
+def _b64decode(text):
+    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+
+
+def sign_value(payload, secret, timestamp=None):
+    """Return a token `payload.timestamp.mac` that proves `payload` (bytes) was signed with secret.
+
+    The timestamp lets unsign_value() refuse tokens older than a maximum age.
+    """
+    stamp = '%x' % int(time.time() if timestamp is None else timestamp)
+    body = _b64encode(payload) + '.' + stamp
+    mac = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
+    return body + '.' + _b64encode(mac)
+
+
+def unsign_value(token, secret, max_age=None):
+    """Return the payload bytes of a token made by sign_value(), or None when the token is
+    malformed, tampered with, signed with another secret or older than `max_age` seconds."""
+    try:
+        body, mac = to_str(token).rsplit('.', 1)
+        encoded, stamp = body.split('.', 1)
+        expected = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _b64decode(mac)):
+            return None
+        if max_age is not None and time.time() - int(stamp, 16) > max_age:
+            return None
+        return _b64decode(encoded)
+    except (ValueError, TypeError, UnicodeError):
+        return None
