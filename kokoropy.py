@@ -28,14 +28,63 @@ Contents, in dependency order (each section uses only those above it):
 12. Running                     run() and server adapters
 """
 
+import _thread
+import ast
 import base64
+import builtins
+import calendar
+import collections
+import contextlib
+import copy
 import datetime
 import decimal
+import email.utils
+import errno
+import functools
 import hashlib
 import hmac
 import html
+import http.client
+import importlib
+import importlib.util
+import inspect
+import io
+import itertools
 import json
+import logging
+import math
+import mimetypes
+import operator
+import os
+import re
+import secrets
+import select as _select_module
+import selectors
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
 import time
+import traceback
+import types
+import unicodedata
+import uuid
+import weakref
+import wsgiref.util
+import wsgiref.validate
+from collections.abc import MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
+from http.cookies import Morsel, SimpleCookie
+from urllib.parse import SplitResult, quote
+from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit
+from urllib.parse import quote, urlencode
+from urllib.parse import unquote_to_bytes
 
 
 __version__ = '0.1.0'
@@ -140,3 +189,9758 @@ def unsign_value(token, secret, max_age=None):
         return _b64decode(encoded)
     except (ValueError, TypeError, UnicodeError):
         return None
+
+
+###############################################################################
+# 1b. HTTP utilities
+# Pure helpers for HTTP text: a case-insensitive multi-value HeaderDict, MultiDict and
+# FormsDict for query and form fields, HTTP dates, Range and option-header parsing, and the
+# PEP 3333 re-decoding of paths. No WSGI and no I/O here. Uses section 1.
+###############################################################################
+
+__all__ += ['HeaderDict', 'MultiDict', 'FormsDict', 'http_date', 'parse_http_date',
+            'parse_range_header']
+
+# RFC 9110 section 5.5: a field value may not hold CR, LF or NUL (they would split headers).
+_UNSAFE_HEADER_VALUE = re.compile(r'[\r\n\x00]')
+# RFC 9110 section 5.1: a field name is a token.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_OPTION = re.compile(r';\s*([^\s;=]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;]*))?', re.DOTALL)
+
+
+class MultiDict(MutableMapping):
+    """A dict whose keys may hold several values, as query strings and forms do.
+
+    `d[key]` and `d.get(key)` give the last value; `d.getall(key)` gives all of them in order;
+    `d[key] = value` replaces them; `d.add(key, value)` appends one.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._values = {}
+        if args or kwargs:
+            self.update(*args, **kwargs)
+
+    def __getitem__(self, key):
+        return self._values[key][-1]
+
+    def __setitem__(self, key, value):
+        self._values[key] = [value]
+
+    def __delitem__(self, key):
+        del self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __contains__(self, key):
+        return key in self._values
+
+    def __repr__(self):
+        return '%s(%r)' % (type(self).__name__, self.allitems())
+
+    def add(self, key, value):
+        """Append a value to those of `key`."""
+        self._values.setdefault(key, []).append(value)
+
+    append = add
+
+    def get(self, key, default=None, type=None, index=-1):
+        """Return the value of `key` (the last one, or the one at `index`), or `default`.
+
+        With `type` (a callable such as int), return type(value), or `default` when it raises
+        ValueError or TypeError: `request.query.get('page', 1, type=int)`.
+        """
+        try:
+            value = self._values[key][index]
+        except (KeyError, IndexError):
+            return default
+        if type is None:
+            return value
+        try:
+            return type(value)
+        except (ValueError, TypeError):
+            return default
+
+    def getall(self, key):
+        """Return the list of all values of `key` (empty when absent)."""
+        return list(self._values.get(key, ()))
+
+    getlist = getall
+
+    def allitems(self):
+        """Return every (key, value) pair, keys repeated for multiple values."""
+        return [(key, value) for key, values in self._values.items() for value in values]
+
+    def copy(self):
+        """Return a shallow copy keeping every value."""
+        new = type(self)()
+        new._values = {key: list(values) for key, values in self._values.items()}
+        return new
+
+    def to_dict(self):
+        """Return a plain dict of each key's last value."""
+        return {key: values[-1] for key, values in self._values.items()}
+
+
+class FormsDict(MultiDict):
+    """MultiDict for query and form fields; attribute access reads a field, '' when missing.
+
+    `request.query.page` is `request.query.get('page', '')`: handy in templates.
+    """
+
+    def __getattr__(self, name):
+        if name.startswith('__') and name.endswith('__'):
+            raise AttributeError(name)
+        return self.get(name, '')
+
+
+class HeaderDict(MutableMapping):
+    """Case-insensitive, multi-value mapping of HTTP header fields keeping names as first given.
+
+    `h['content-type']` gives the last value; `h.getall('Set-Cookie')` all of them;
+    `h[name] = value` replaces; `h.add(name, value)` appends. Values are text.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._fields = {}   # lower-cased name -> [name as given, value, value, ...]
+        if args or kwargs:
+            self.update(*args, **kwargs)
+
+    def __getitem__(self, name):
+        return self._fields[name.lower()][-1]
+
+    def __setitem__(self, name, value):
+        self._fields[name.lower()] = [name, self._check(name, value)]
+
+    def __delitem__(self, name):
+        del self._fields[name.lower()]
+
+    def __iter__(self):
+        return (field[0] for field in list(self._fields.values()))
+
+    def __len__(self):
+        return len(self._fields)
+
+    def __contains__(self, name):
+        return isinstance(name, str) and name.lower() in self._fields
+
+    def __repr__(self):
+        return '%s(%r)' % (type(self).__name__, self.allitems())
+
+    def add(self, name, value):
+        """Append a value to the field `name` (for Set-Cookie and other repeatable fields)."""
+        value = self._check(name, value)
+        field = self._fields.get(name.lower())
+        if field is None:
+            self._fields[name.lower()] = [name, value]
+        else:
+            field.append(value)
+
+    append = add
+
+    def getall(self, name):
+        """Return all values of field `name` in order (empty list when absent)."""
+        field = self._fields.get(name.lower())
+        return field[1:] if field else []
+
+    def allitems(self):
+        """Return every (name, value) pair, names repeated for multiple values."""
+        return [(field[0], value) for field in self._fields.values() for value in field[1:]]
+
+    def copy(self):
+        """Return a copy keeping every value."""
+        new = type(self)()
+        new._fields = {key: list(field) for key, field in self._fields.items()}
+        return new
+
+    def _check(self, name, value):
+        """Hook for subclasses that validate fields; the plain dict stores text as given."""
+        return value if isinstance(value, str) else str(value)
+
+
+class _ResponseHeaderDict(HeaderDict):
+    """HeaderDict for responses: names must be tokens and values latin-1 text without CR, LF or
+    NUL, so that no value can split the header section (response splitting)."""
+
+    def _check(self, name, value):
+        if not isinstance(value, str):
+            value = str(value)
+        if not _HEADER_NAME.match(name):
+            raise ValueError('invalid header name %r' % (name,))
+        if _UNSAFE_HEADER_VALUE.search(value):
+            raise ValueError('header %s: value may not contain CR, LF or NUL: %r' % (name, value))
+        try:
+            value.encode('latin-1')
+        except UnicodeEncodeError:
+            raise ValueError('header %s: value must be latin-1 text (percent-encode URLs, '
+                             'RFC 5987-encode file names): %r' % (name, value))
+        return value
+
+
+def http_date(value):
+    """Format a timestamp, datetime or date as an HTTP date (RFC 9110 section 5.6.7)."""
+    if hasattr(value, 'utctimetuple'):
+        value = calendar.timegm(value.utctimetuple())
+    return email.utils.formatdate(value, usegmt=True)
+
+
+def parse_http_date(text):
+    """Return the timestamp (int seconds) of an HTTP date, or None when it does not parse."""
+    try:
+        parsed = email.utils.parsedate_tz(text)
+        return None if parsed is None else int(email.utils.mktime_tz(parsed))
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def parse_range_header(header, size):
+    """Parse a `Range: bytes=...` header for a resource of `size` bytes (RFC 9110 section 14).
+
+    Returns None when the header is absent, malformed or not about bytes (serve the whole
+    resource), [] when no range is satisfiable (answer 416), else a list of (start, end)
+    pairs with `end` exclusive, clipped to the size.
+    """
+    if not header:
+        return None
+    unit, _, specs = header.partition('=')
+    if unit.strip().lower() != 'bytes' or not specs.strip():
+        return None
+    ranges = []
+    for spec in specs.split(','):
+        spec = spec.strip()
+        if not spec:
+            continue
+        first, dash, last = spec.partition('-')
+        first, last = first.strip(), last.strip()
+        if not dash or not (first.isdigit() or last.isdigit()) or \
+                (first and not first.isdigit()) or (last and not last.isdigit()):
+            return None
+        if not first:                      # suffix range: the last N bytes
+            if int(last) > 0 and size > 0:
+                ranges.append((max(0, size - int(last)), size))
+        elif last and int(last) < int(first):
+            return None                    # invalid: the whole header is ignored
+        elif int(first) < size:
+            end = size if not last else min(int(last) + 1, size)
+            ranges.append((int(first), end))
+    return ranges
+
+
+def _parse_options_header(value):
+    """Split `type/subtype; key=value; key="quoted"` into (lower-cased main value, options).
+
+    Option names are lower-cased; RFC 8187 `key*=UTF-8''percent-encoded` values are decoded
+    and win over the plain `key`.
+    """
+    if not value:
+        return '', {}
+    main, semicolon, rest = value.partition(';')
+    options, extended = {}, {}
+    for match in _OPTION.finditer(semicolon + rest):
+        key, raw = match.group(1).lower(), (match.group(2) or '').strip()
+        if raw[:1] == '"' and raw[-1:] == '"' and len(raw) >= 2:
+            raw = re.sub(r'\\(.)', r'\1', raw[1:-1])
+        if key.endswith('*'):
+            charset, _, encoded = raw.partition("'")
+            _, _, encoded = encoded.partition("'")
+            try:
+                extended[key[:-1]] = unquote(encoded, encoding=charset or 'utf-8',
+                                             errors='strict')
+            except (LookupError, UnicodeDecodeError):
+                continue
+        else:
+            options[key] = raw
+    options.update(extended)
+    return main.strip().lower(), options
+
+
+def _parse_accept(header):
+    """Parse an Accept header into [(media_range, q)], ignoring malformed q values."""
+    result = []
+    for item in header.split(','):
+        media, options = _parse_options_header(item)
+        if not media:
+            continue
+        try:
+            quality = float(options.get('q', 1))
+        except ValueError:
+            quality = 0.0
+        result.append((media, min(max(quality, 0.0), 1.0)))
+    return result
+
+
+def _accept_quality(accepted, media):
+    """Return (q, specificity) for `media` under parsed Accept ranges: specificity 2 for an
+    exact match, 1 for `type/*`, 0 for `*/*`, -1 when nothing matches (RFC 9110 12.5.1)."""
+    main = media.split('/', 1)[0] + '/*'
+    best = (0.0, -1)
+    for media_range, quality in accepted:
+        specificity = 2 if media_range == media else 1 if media_range == main else \
+            0 if media_range == '*/*' else -1
+        if specificity > best[1]:
+            best = (quality, specificity)
+    return best
+
+
+def _prefers_json(accept_header):
+    """True when the Accept header ranks application/json above text/html (ties go to the
+    more specific match, so `application/json, */*` asks for JSON and `*/*` for HTML)."""
+    if not accept_header or 'json' not in accept_header:
+        return False
+    accepted = _parse_accept(accept_header)
+    json_q, json_specific = _accept_quality(accepted, 'application/json')
+    html_q, html_specific = _accept_quality(accepted, 'text/html')
+    if json_q <= 0 or json_specific < 0:
+        return False
+    return json_q > html_q or (json_q == html_q and json_specific > html_specific)
+
+
+def _wsgi_to_text(value):
+    """Re-decode a PEP 3333 native string (bytes carried as latin-1) as UTF-8.
+
+    Raises UnicodeError when the bytes are not UTF-8.
+    """
+    if value.isascii():
+        return value
+    return value.encode('latin-1').decode('utf-8')
+
+
+def _text_to_wsgi(value):
+    """The inverse of _wsgi_to_text: UTF-8 bytes carried as a latin-1 native string."""
+    return value if value.isascii() else value.encode('utf-8').decode('latin-1')
+
+
+def _parse_qs(text):
+    """Parse an urlencoded query or form body (text) into a FormsDict; never raises."""
+    fields = FormsDict()
+    if text:
+        values = fields._values
+        for key, value in parse_qsl(text, keep_blank_values=True, errors='replace'):
+            values.setdefault(key, []).append(value)
+    return fields
+
+
+def _quote_path(path):
+    """Percent-encode a decoded path for a URL, keeping the characters RFC 3986 allows."""
+    return quote(path, safe="/:@!$&'()*+,;=~")
+
+
+# Everything but printable ASCII (and the % of escapes already present) is percent-encoded.
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~" + ''.join(
+    chr(code) for code in range(0x30, 0x7f) if chr(code).isalnum())
+
+
+def _safe_url(url):
+    """Return url with CR, LF, NUL, spaces, controls and non-ASCII percent-encoded, so that it
+    can go in a Location header as is (RFC 3986; no header splitting)."""
+    return quote(url, safe=_URL_SAFE)
+
+
+###############################################################################
+# 2. Routing
+# Router maps (method, decoded path) to a target and its converted arguments, and builds paths
+# from named routes. It knows nothing of WSGI. Uses only section 1 (to_str).
+###############################################################################
+
+__all__ += ['Router', 'Route', 'RouteError', 'RouteNotFound', 'MethodNotAllowed',
+            'RouteBuildError']
+
+# Methods a route added for 'ANY' answers, as reported by Router.allowed_methods().
+STANDARD_METHODS = ('DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT')
+# Dynamic rules are joined into alternation regexes of at most this many rules each.
+RULES_PER_REGEX = 50
+_ALWAYS = float('inf')     # an add position later than any rule's
+
+
+class RouteError(ValueError):
+    """A route rule is malformed: unbalanced '<', unknown filter or bad regex. Names the rule."""
+
+
+class RouteNotFound(LookupError):
+    """No route matches the path, whatever the method (HTTP 404)."""
+
+    def __init__(self, method, path):
+        LookupError.__init__(self, 'no route matches %s %r' % (method, path))
+        self.method, self.path = method, path
+
+
+class MethodNotAllowed(LookupError):
+    """A route matches the path but not the method (HTTP 405).
+
+    `.allowed` is the sorted list of methods the path answers, for the Allow header
+    (RFC 9110 section 15.5.6); it includes HEAD when GET is allowed, and OPTIONS.
+    """
+
+    def __init__(self, method, path, allowed):
+        LookupError.__init__(self, '%s is not allowed for %r (allowed: %s)'
+                             % (method, path, ', '.join(allowed)))
+        self.method, self.path, self.allowed = method, path, allowed
+
+
+class RouteBuildError(LookupError):
+    """Router.build() got an unknown route name, or a missing or unfit parameter."""
+
+
+class Route:
+    """One rule bound to one method and a target; `.config` is free for other sections to fill.
+
+    Routes made by one Router.add() call (a list of methods) share one config dict.
+    """
+
+    __slots__ = ('rule', 'method', 'target', 'name', 'config')
+
+    def __init__(self, rule, method, target, name=None, config=None):
+        self.rule, self.method, self.target, self.name = rule, method, target, name
+        self.config = {} if config is None else config
+
+    def __repr__(self):
+        return '<Route %s %r -> %r>' % (self.method, self.rule, self.target)
+
+
+class Router:
+    """Match (method, path) to a Route and build paths from named routes.
+
+    Rules: `/user/<id:int>`, `<name>` (one segment), `<x:float>`, `<p:path>` (the rest of the
+    path), `<c:re:[a-z]+>`, plus filters added with add_filter(). Static rules are found with
+    one dict lookup and always beat dynamic ones; among dynamic rules the first added wins.
+    HEAD falls back to GET, and 'ANY' routes answer every method after the exact method's own
+    (a static 'ANY' route still beats a dynamic one for the exact method).
+    Matching is exact: '/a' and '/a/' are different rules.
+    """
+
+    def __init__(self):
+        self.routes = []
+        self._filters = {
+            'default': ('[^/]+', str, to_str),
+            'int': ('-?[0-9]+', int, to_str),
+            'float': (r'-?[0-9]+(?:\.[0-9]+)?', float, _float_to_url),
+            'path': ('(?s:.+)', str, to_str),
+        }
+        self._static = {}      # rule -> {method: Route}
+        self._dynamic = {}     # method -> {rule: (_ParsedRule, Route)}, in add order
+        self._named = {}       # name -> (_ParsedRule, Route)
+        self._parsed = {}      # rule -> _ParsedRule, for rules added with the current filters
+        self._index = {}       # method -> (buckets, wild); see _index_rules()
+        self._dirty = False
+        self._lock = threading.Lock()
+
+    def add_filter(self, name, regex, to_python=str, to_url=to_str):
+        """Register `<arg:name>` for rules added from now on: `regex` matches the text,
+        to_python converts it for the target, to_url turns a value back into text for build().
+        Groups in `regex` are fine.
+
+        Raises RouteError for a bad regex. to_python must accept any text the regex matches.
+        """
+        try:
+            regex = _without_captures(regex)
+        except (re.error, ValueError) as exc:
+            raise RouteError('filter %r: bad regex %r: %s' % (name, regex, exc))
+        self._filters[name] = (regex, to_python, to_url)
+        self._parsed.clear()
+
+    def add(self, rule, method, target, name=None, config=None):
+        """Add a rule for one method ('GET', 'POST', ... or 'ANY') or a list of them; return the
+        (first) Route. Adding a rule and method again replaces the target and keeps its place.
+
+        Raises RouteError when the rule is malformed.
+        """
+        parsed = self._parse(rule)
+        methods = [method] if isinstance(method, str) else list(method)
+        if not methods:
+            raise RouteError('route %r: no method given' % (rule,))
+        shared_config = dict(config or {})
+        added = [self._add_route(parsed, m.upper(), target, name, shared_config)
+                 for m in methods]
+        return added[0]
+
+    def match(self, method, path):
+        """Return (route, args) for a method and a decoded path; args maps wildcard names to
+        converted values. Raises RouteNotFound (404) or MethodNotAllowed (405).
+        """
+        # Fast path: a static route for the exact method costs one dict lookup and one get.
+        by_method = self._static.get(path)
+        if by_method is not None:
+            route = by_method.get(method)
+            if route is not None:
+                return route, {}
+        return self._match_slowly(method, path, by_method)
+
+    def allowed_methods(self, path):
+        """Return the sorted methods `path` answers (with HEAD when GET is allowed, and
+        OPTIONS), or [] when no rule matches it. An 'ANY' route allows STANDARD_METHODS."""
+        return self._allowed_methods(path, ())
+
+    def _allowed_methods(self, path, known_unmatched):
+        methods = set(self._static.get(path, ()))
+        for method in self._current_index():
+            if method in methods or method in known_unmatched:
+                continue
+            if self._match_dynamic(method, path) is not None:
+                methods.add(method)
+        if not methods:
+            return []
+        if 'ANY' in methods:
+            methods.discard('ANY')
+            methods.update(STANDARD_METHODS)
+        if 'GET' in methods:
+            methods.add('HEAD')
+        methods.add('OPTIONS')
+        return sorted(methods)
+
+    def build(self, name, /, **params):
+        """Return the path of the route named `name` with wildcards filled from params.
+
+        Values pass through the filter's to_url and are percent-encoded ('/' is kept only for
+        path wildcards); params not in the rule become a sorted query string (None values are
+        left out). Raises RouteBuildError for an unknown name or a missing or unfit value.
+        """
+        if name not in self._named:
+            raise RouteBuildError('no route named %r' % (name,))
+        parsed, route = self._named[name]
+        pieces = []
+        for piece in parsed.build_pieces:
+            if isinstance(piece, str):
+                pieces.append(piece)
+            else:
+                pieces.append(_build_wildcard(route, piece, params.pop(piece[0], None)))
+        path = ''.join(pieces)
+        query = sorted((key, value) for key, value in params.items() if value is not None)
+        return path + '?' + urlencode(query, doseq=True) if query else path
+
+    def _add_route(self, parsed, method, target, name, config):
+        route = Route(parsed.rule, method, target, name, config)
+        if parsed.is_static:
+            by_method = self._static.setdefault(parsed.rule, {})
+            replaced = by_method.get(method)
+            by_method[method] = route
+        else:
+            by_rule = self._dynamic.setdefault(method, {})
+            replaced = by_rule.get(parsed.rule, (None, None))[1]
+            by_rule[parsed.rule] = (parsed, route)  # a replaced key keeps its place (priority)
+            self._dirty = True
+        if replaced is None:
+            self.routes.append(route)
+        else:
+            self.routes[self.routes.index(replaced)] = route
+        if name is not None:
+            self._named[name] = (parsed, route)
+        return route
+
+    def _parse(self, rule):
+        parsed = self._parsed.get(rule)
+        if parsed is None:
+            if not isinstance(rule, str):
+                raise RouteError('route rule must be text, not %r' % (rule,))
+            parsed = self._parsed[rule] = _ParsedRule(rule, self._filters)
+        return parsed
+
+    def _match_slowly(self, method, path, static_by_method):
+        candidates = ('HEAD', 'GET', 'ANY') if method == 'HEAD' else (method, 'ANY')
+        if static_by_method is not None:
+            for candidate in candidates:
+                route = static_by_method.get(candidate)
+                if route is not None:
+                    return route, {}
+        if self._dirty:
+            self._compile_index()
+        for candidate in candidates:
+            found = self._match_dynamic(candidate, path)
+            if found is not None:
+                return found
+        allowed = self._allowed_methods(path, candidates)
+        if allowed:
+            raise MethodNotAllowed(method, path, allowed)
+        raise RouteNotFound(method, path)
+
+    def _match_dynamic(self, method, path):
+        """Return (route, args) from the dynamic rules of exactly `method`, or None."""
+        index = self._index.get(method)
+        if index is None:
+            return None
+        buckets, wild = index
+        slash = path.find('/', 1)
+        bucket = buckets.get(path[1:slash] if slash > 0 else path[1:])
+        best = _search_chunks(bucket, path, _ALWAYS) if bucket else None
+        if wild:
+            earlier = _search_chunks(wild, path, best[0][0] if best else _ALWAYS)
+            best = earlier or best
+        if best is None:
+            return None
+        (_, route, rule_regex, conversions), found = best
+        if rule_regex is not None:
+            found = rule_regex.fullmatch(path)
+        args = found.groupdict()    # wildcards are named groups; the marker group is not
+        for name, convert in conversions:
+            args[name] = convert(args[name])
+        return route, args
+
+    def _current_index(self):
+        """Return the dynamic index, compiling it first if rules were added since."""
+        if self._dirty:
+            self._compile_index()
+        return self._index
+
+    def _compile_index(self):
+        with self._lock:
+            if self._dirty:     # another thread may have compiled while this one waited
+                self._dirty = False
+                self._index = {method: _index_rules(list(by_rule.values()))
+                               for method, by_rule in list(self._dynamic.items())}
+
+
+class _ParsedRule:
+    """A rule split into its regex, its wildcards and the pieces build() joins."""
+
+    __slots__ = ('rule', 'is_static', 'pattern', 'flat_pattern', 'regex', 'wildcards',
+                 'first_segment', 'build_pieces')
+
+    def __init__(self, rule, filters):
+        self.rule = rule
+        self.pattern, self.flat_pattern, self.wildcards, self.build_pieces = '', '', [], []
+        for piece in _split_rule(rule):
+            if isinstance(piece, str):
+                self.pattern += re.escape(piece)
+                self.flat_pattern += re.escape(piece)
+                self.build_pieces.append(quote(piece, safe="/:@!$&'()*+,;="))
+            else:
+                self._add_wildcard(piece, filters)
+        self.is_static = not self.wildcards
+        # Dynamic rules whose first segment is literal are indexed by it (see _index_rules).
+        head = rule.split('/', 2)
+        is_literal = len(head) == 3 and head[0] == '' and '<' not in head[1]
+        self.first_segment = head[1] if is_literal else None
+        try:
+            self.regex = re.compile(self.pattern)
+        except re.error as exc:
+            raise RouteError('route %r: bad regex: %s' % (rule, exc))
+
+    def _add_wildcard(self, piece, filters):
+        name, filter_name, config = piece
+        if filter_name == 're':
+            try:
+                regex, to_python, to_url = _without_captures(config), str, to_str
+            except (re.error, ValueError) as exc:
+                raise RouteError('route %r: bad regex %r: %s' % (self.rule, config, exc))
+        elif filter_name in filters and config is None:
+            regex, to_python, to_url = filters[filter_name]
+        elif filter_name in filters:
+            raise RouteError('route %r: filter %r takes no configuration'
+                             % (self.rule, filter_name))
+        else:
+            raise RouteError('route %r: unknown filter %r (known: %s)' % (
+                self.rule, filter_name, ', '.join(sorted(set(filters) - {'default'}) + ['re'])))
+        if any(name == known for known, _ in self.wildcards):
+            raise RouteError('route %r: wildcard <%s> appears twice' % (self.rule, name))
+        self.pattern += '(?P<%s>%s)' % (name, regex)
+        self.flat_pattern += '(?:%s)' % regex
+        self.wildcards.append((name, to_python))
+        safe = '/' if filter_name == 'path' else ''
+        self.build_pieces.append((name, to_url, safe, re.compile(regex).fullmatch))
+
+
+def _split_rule(rule):
+    """Return the rule as literal strings and (name, filter, config) wildcard triples."""
+    pieces, position = [], 0
+    while position < len(rule):
+        opening = rule.find('<', position)
+        literal = rule[position:] if opening < 0 else rule[position:opening]
+        if '>' in literal:
+            raise RouteError("route %r: '>' without a matching '<'" % (rule,))
+        if literal:
+            pieces.append(literal)
+        if opening < 0:
+            break
+        closing = _wildcard_end(rule, opening + 1)
+        name, _, spec = rule[opening + 1:closing].partition(':')
+        filter_name, colon, config = spec.partition(':')
+        if not name.isidentifier():
+            raise RouteError('route %r: wildcard name %r is not an identifier' % (rule, name))
+        pieces.append((name, filter_name or 'default', config if colon else None))
+        position = closing + 1
+    return pieces
+
+
+def _wildcard_end(rule, position):
+    """Return the index of the '>' closing a wildcard; a '>' inside the wildcard's regex
+    (escaped, in a [class] or in parentheses, as in (?<=x)) does not close it."""
+    depth, in_class = 0, False
+    while position < len(rule):
+        char = rule[position]
+        if char == '\\':
+            position += 1
+        elif in_class:
+            in_class = char != ']'
+        elif char == '[':
+            in_class = True
+            position += _class_opening_length(rule, position) - 1
+        elif char == '(':
+            depth += 1
+        elif char == ')':
+            depth -= 1
+        elif char == '>' and depth <= 0:
+            return position
+        position += 1
+    raise RouteError("route %r: unbalanced '<'" % (rule,))
+
+
+def _class_opening_length(text, position):
+    """Length of the '[' at `position` with a '^' and a ']' that follow it: a ']' first in a
+    character class is literal and does not close it."""
+    end = position + 1
+    end += text.startswith('^', end)
+    end += text.startswith(']', end)
+    return end - position
+
+
+_INLINE_GLOBAL_FLAGS = re.compile(r'\(\?[aiLmsux]+\)')
+
+
+def _without_captures(regex):
+    """Return `regex` with its capturing groups made non-capturing, so that a rule's regex
+    joined with others still numbers its wildcards' groups as the router expects.
+
+    Raises ValueError for backreferences and global inline flags, which would change the
+    meaning of the combined regex, and re.error for a regex that does not compile.
+    """
+    out, position, in_class = [], 0, False
+    while position < len(regex):
+        char, step = regex[position], 1
+        if char == '\\':
+            if regex[position + 1:position + 2] in set('123456789'):
+                raise ValueError('backreferences are not supported')
+            step = 2
+        elif in_class:
+            in_class = char != ']'
+        elif char == '[':
+            in_class = True
+            step = _class_opening_length(regex, position)
+        elif regex.startswith('(?P<', position):
+            out.append('(?:')
+            position = regex.index('>', position) + 1
+            continue
+        elif regex.startswith('(?P=', position):
+            raise ValueError('backreferences are not supported')
+        elif _INLINE_GLOBAL_FLAGS.match(regex, position):
+            raise ValueError('global inline flags are not supported; use a group like (?i:...)')
+        elif char == '(' and not regex.startswith('(?', position):
+            out.append('(?:')
+            position += 1
+            continue
+        out.append(regex[position:position + step])
+        position += step
+    flat = ''.join(out)
+    if re.compile(flat).groups:
+        raise ValueError('could not make its groups non-capturing')
+    return flat
+
+
+def _index_rules(rules):
+    """Index one method's dynamic rules, [(parsed, route)] in add order: return (buckets, wild).
+
+    Rules whose first segment is literal go to the bucket of that segment, the others to
+    `wild`; both hold chunks of alternation regexes (see _combine_rules). A match looks in the
+    bucket named by the path's first segment, then in `wild` only among rules added earlier
+    than the bucket's match, so it costs a dict lookup and one regex call or two however many
+    rules there are, and each rule is compiled once.
+    """
+    entries = [(position, parsed, route) for position, (parsed, route) in enumerate(rules)]
+    by_segment = {}
+    for entry in entries:
+        if entry[1].first_segment is not None:
+            by_segment.setdefault(entry[1].first_segment, []).append(entry)
+    wild = [entry for entry in entries if entry[1].first_segment is None]
+    buckets = {segment: _combine_rules(bucket) for segment, bucket in by_segment.items()}
+    return buckets, _combine_rules(wild)
+
+
+def _combine_rules(entries):
+    """Join rules (in add order) into chunks of alternation regexes:
+    [(first rule's add position, regex, {marker group: (position, route, regex, conversions)})].
+
+    Each alternative is a rule with non-capturing wildcards and an empty marker group at its
+    end, so a failing alternative sets no group (sre's group bookkeeping grows with the number
+    of groups passed) and the match's lastindex names the rule. The rule's own regex, with a
+    named group per wildcard, then captures the arguments; a chunk of one rule uses that regex
+    directly (and stores None instead of it).
+    """
+    combined = []
+    for start in range(0, len(entries), RULES_PER_REGEX):
+        chunk = entries[start:start + RULES_PER_REGEX]
+        alternatives, rules_by_marker = [], {}
+        for position, parsed, route in chunk:
+            conversions = tuple((name, convert) for name, convert in parsed.wildcards
+                                if convert is not str)
+            if len(chunk) == 1:
+                alternatives.append(parsed.pattern + '()')
+                marker, rule_regex = len(parsed.wildcards) + 1, None
+            else:
+                alternatives.append(parsed.flat_pattern + '()')
+                marker, rule_regex = len(alternatives), parsed.regex
+            rules_by_marker[marker] = (position, route, rule_regex, conversions)
+        combined.append((chunk[0][0], re.compile('|'.join(alternatives)), rules_by_marker))
+    return combined
+
+
+def _search_chunks(chunks, path, added_before):
+    """Return (rule data, match) for the first-added rule in chunks that matches path and was
+    added before position `added_before`, or None."""
+    for first_position, regex, rules_by_marker in chunks:
+        if first_position >= added_before:
+            return None
+        found = regex.fullmatch(path)
+        if found is not None:
+            rule = rules_by_marker[found.lastindex]
+            return (rule, found) if rule[0] < added_before else None
+    return None
+
+
+def _build_wildcard(route, piece, value):
+    """Return the percent-encoded text of one wildcard value for Router.build()."""
+    name, to_url, safe, fits = piece
+    if value is None:
+        raise RouteBuildError('route %r (%s) needs the parameter %r'
+                              % (route.name, route.rule, name))
+    try:
+        text = to_str(to_url(value))
+    except (TypeError, ValueError) as exc:
+        raise RouteBuildError('route %r: cannot convert %s=%r: %s'
+                              % (route.name, name, value, exc))
+    # A value its own rule would not match gives a path that leads elsewhere: refuse it.
+    if not fits(text):
+        raise RouteBuildError('route %r (%s): %s=%r does not match the rule'
+                              % (route.name, route.rule, name, value))
+    return quote(text, safe=safe)
+
+
+def _float_to_url(value):
+    """Text for a float wildcard, written without an exponent so that it matches again."""
+    text = to_str(value)
+    if isinstance(value, float) and 'e' in text:
+        text = ('%.20f' % value).rstrip('0').rstrip('.')
+    return text
+
+
+###############################################################################
+# 3. Request and response
+# Request (a lazy view of one WSGI environ), Response, FileUpload and multipart parsing,
+# HTTPResponse/HTTPError with abort() and redirect(), and static_file(). Parsed request data
+# is cached in the environ, so every Request over one environ shares it. Uses sections 1-2.
+###############################################################################
+
+__all__ += ['Request', 'Response', 'FileUpload', 'HTTPResponse', 'HTTPError', 'abort',
+            'redirect', 'static_file']
+
+MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
+MAX_MEMFILE_BYTES = 1024 * 1024         # default config['max_memfile_bytes']
+MAX_FORM_PARTS = 1000                   # multipart parts per request (a cheap DoS otherwise)
+MAX_PART_HEADER_BYTES = 16 * 1024       # header block of one multipart part
+COPY_CHUNK = 64 * 1024
+MAX_COOKIE_BYTES = 4096                 # RFC 6265 section 6.1: what browsers keep at least
+
+# Per-thread state of the request being handled: .request (a Request) and .response (a
+# Response, created on first use). Section 4 binds it and exposes the `request`/`response`
+# proxies; static_file() and set_cookie() read it here.
+_local = threading.local()
+
+# RFC 2046 section 5.1.1: a boundary is 1-70 of these characters, not ending with a space.
+_BOUNDARY = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$")
+_HOST = re.compile(r'^[0-9A-Za-z.\-_]+(?::[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]+)?$')
+_WINDOWS_RESERVED = frozenset(['CON', 'PRN', 'AUX', 'NUL'] + ['COM%d' % i for i in range(1, 10)]
+                              + ['LPT%d' % i for i in range(1, 10)])
+_COMPRESSED_TYPES = {'gzip': 'application/gzip', 'bzip2': 'application/x-bzip2',
+                     'xz': 'application/x-xz', 'br': 'application/x-brotli'}
+_TEXTUAL_TYPES = ('application/javascript', 'application/json', 'application/xml',
+                  'image/svg+xml', 'application/xhtml+xml')
+# Added to HTML responses unless the application changes or removes them.
+_SECURITY_HEADERS = (('X-Content-Type-Options', 'nosniff'), ('X-Frame-Options', 'SAMEORIGIN'))
+_NO_BODY_STATUSES = frozenset([204, 304])
+
+
+def _request_in_thread():
+    """The Request being handled by this thread, or None outside a request."""
+    return getattr(_local, 'request', None)
+
+
+_current_request = _request_in_thread     # the name section 7 (templates) looks up
+
+
+class _cached_in_environ(object):
+    """Read-only property computed once per request and stored in the environ, so that every
+    Request over the same environ shares it (the body can only be read once)."""
+
+    def __init__(self, function):
+        self.function = function
+        self.key = 'kokoropy.' + function.__name__
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        environ = instance.environ
+        try:
+            return environ[self.key]
+        except KeyError:
+            value = environ[self.key] = self.function(instance)
+            return value
+
+
+class Request(object):
+    """A lazy view of one WSGI request: nothing is parsed until it is read.
+
+    Text values are decoded from UTF-8 (PEP 3333 carries bytes as latin-1 strings). Reading
+    the body, forms, files or json enforces config['max_body_bytes'] (HTTPError 413) and
+    answers malformed input with HTTPError 400.
+    """
+
+    def __init__(self, environ):
+        self.environ = environ
+
+    def __repr__(self):
+        return '<Request %s %s>' % (self.method, self.url)
+
+    @property
+    def app(self):
+        """The Kokoro application handling this request (None outside one)."""
+        return self.environ.get('kokoropy.app')
+
+    @property
+    def method(self):
+        """The request method, upper-cased ('GET')."""
+        return self.environ.get('REQUEST_METHOD', 'GET').upper()
+
+    @_cached_in_environ
+    def path(self):
+        """The decoded path below the application root, always starting with '/'."""
+        try:
+            path = _wsgi_to_text(self.environ.get('PATH_INFO') or '/')
+        except UnicodeError:
+            raise HTTPError(400, 'The request path is not valid UTF-8.')
+        if path[:1] != '/' or path[1:2] == '/':
+            path = '/' + path.lstrip('/')   # '//host' must not read as a network path
+        return path
+
+    @property
+    def script_name(self):
+        """The decoded path of the application root (SCRIPT_NAME), without a trailing '/'."""
+        return _wsgi_to_text(self.environ.get('SCRIPT_NAME', '')).rstrip('/')
+
+    @property
+    def fullpath(self):
+        """script_name + path: the path the client asked for."""
+        return self.script_name + self.path
+
+    @property
+    def query_string(self):
+        """The raw query string (without '?')."""
+        return self.environ.get('QUERY_STRING', '')
+
+    @_cached_in_environ
+    def query(self):
+        """The query string's fields as a FormsDict (`.getall(name)` for repeated ones)."""
+        text = self.environ.get('QUERY_STRING', '')
+        try:
+            text = _wsgi_to_text(text)
+        except UnicodeError:
+            text = text.encode('latin-1').decode('utf-8', 'replace')
+        return _parse_qs(text)
+
+    @_cached_in_environ
+    def headers(self):
+        """The request header fields as a case-insensitive HeaderDict."""
+        headers = HeaderDict()
+        for key, value in self.environ.items():
+            if key.startswith('HTTP_'):
+                headers[key[5:].replace('_', '-').title()] = value
+            elif key in ('CONTENT_TYPE', 'CONTENT_LENGTH') and value:
+                headers[key.replace('_', '-').title()] = value
+        return headers
+
+    def get_header(self, name, default=None):
+        """Return one request header field's value, or default."""
+        key = name.upper().replace('-', '_')
+        if key not in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+            key = 'HTTP_' + key
+        return self.environ.get(key, default)
+
+    @property
+    def content_type(self):
+        """The Content-Type header ('' when absent)."""
+        return self.environ.get('CONTENT_TYPE', '')
+
+    @property
+    def content_length(self):
+        """The Content-Length as an int, or None when absent; HTTPError 400 when malformed."""
+        value = self.environ.get('CONTENT_LENGTH', '')
+        if not value:
+            return None
+        if not value.strip().isdigit():
+            raise HTTPError(400, 'Malformed Content-Length header.')
+        return int(value)
+
+    @_cached_in_environ
+    def cookies(self):
+        """The request's cookies as a dict (the first of repeated names wins, RFC 6265 5.4)."""
+        return _parse_cookie_header(self.environ.get('HTTP_COOKIE', ''))
+
+    def get_cookie(self, name, default=None, secret=None, max_age=None):
+        """Return a cookie's value, or default when absent.
+
+        With `secret`, the cookie must have been set by set_cookie(..., secret=) for this
+        name (and be younger than `max_age` seconds when given); a tampered, foreign or
+        expired cookie gives `default`. Signed values come back with their JSON type.
+        """
+        value = self.cookies.get(name)
+        if value is None or secret is None:
+            return default if value is None else value
+        payload = unsign_value(value, secret, max_age=max_age)
+        try:
+            signed_name, signed_value = json.loads(payload.decode('utf-8'))
+        except (AttributeError, ValueError, TypeError, UnicodeError):
+            return default
+        return signed_value if signed_name == name else default
+
+    @property
+    def body(self):
+        """The request body as a seekable binary file at position 0, spooled to disk beyond
+        config['max_memfile_bytes']. HTTPError 413 beyond config['max_body_bytes']."""
+        body = self._body_file
+        body.seek(0)
+        return body
+
+    @property
+    def body_bytes(self):
+        """The whole request body as bytes."""
+        data = self.body.read()
+        self._body_file.seek(0)
+        return data
+
+    @_cached_in_environ
+    def _body_file(self):
+        return _read_body(self.environ, self.content_length, self._config('max_body_bytes'),
+                          self._config('max_memfile_bytes'))
+
+    @_cached_in_environ
+    def forms(self):
+        """The form fields (urlencoded or multipart, files excluded) as a FormsDict."""
+        return self._parse_form_body()[0]
+
+    @_cached_in_environ
+    def files(self):
+        """The uploaded files of a multipart body as a FormsDict of FileUpload."""
+        return self._parse_form_body()[1]
+
+    @_cached_in_environ
+    def params(self):
+        """Query and form fields together (query first) as a FormsDict."""
+        params = self.query.copy()
+        for key, value in self.forms.allitems():
+            params.add(key, value)
+        return params
+
+    @_cached_in_environ
+    def json(self):
+        """The decoded JSON body, or None when the Content-Type is not JSON or the body is
+        empty; HTTPError 400 when it is not valid JSON."""
+        media_type = _parse_options_header(self.content_type)[0]
+        if media_type != 'application/json' and not media_type.endswith('+json'):
+            return None
+        data = self.body_bytes
+        if not data.strip():
+            return None
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise HTTPError(400, 'The request body is not valid JSON: %s' % (exc,))
+
+    @property
+    def remote_addr(self):
+        """The client's address: REMOTE_ADDR, or with config['trusted_proxies'] = N > 0, the
+        X-Forwarded-For entry N places from the right (the one the outermost trusted proxy saw).
+        """
+        forwarded = self._forwarded('HTTP_X_FORWARDED_FOR')
+        return forwarded or self.environ.get('REMOTE_ADDR')
+
+    @property
+    def scheme(self):
+        """'http' or 'https' (X-Forwarded-Proto counts only behind trusted proxies)."""
+        forwarded = self._forwarded('HTTP_X_FORWARDED_PROTO')
+        if forwarded and forwarded.lower() in ('http', 'https'):
+            return forwarded.lower()
+        return self.environ.get('wsgi.url_scheme', 'http')
+
+    @property
+    def host(self):
+        """The host[:port] the client asked for (X-Forwarded-Host only behind trusted proxies);
+        a malformed Host falls back to SERVER_NAME and SERVER_PORT."""
+        host = self._forwarded('HTTP_X_FORWARDED_HOST') or self.environ.get('HTTP_HOST', '')
+        if host and _HOST.match(host):
+            return host
+        env = self.environ
+        host, port = env.get('SERVER_NAME', 'localhost'), env.get('SERVER_PORT', '80')
+        default_port = '443' if env.get('wsgi.url_scheme') == 'https' else '80'
+        return host if port == default_port else '%s:%s' % (host, port)
+
+    @property
+    def urlparts(self):
+        """The request URL as a urllib.parse.SplitResult (scheme, netloc, path, query, '')."""
+        return SplitResult(self.scheme, self.host, _quote_path(self.fullpath),
+                           self.query_string, '')
+
+    @property
+    def url(self):
+        """The full URL the client asked for, percent-encoded."""
+        return self.urlparts.geturl()
+
+    @property
+    def is_xhr(self):
+        """True for requests marked `X-Requested-With: XMLHttpRequest`."""
+        return self.environ.get('HTTP_X_REQUESTED_WITH', '').lower() == 'xmlhttprequest'
+
+    @property
+    def accepts_json(self):
+        """True when the Accept header prefers application/json over text/html."""
+        return _prefers_json(self.environ.get('HTTP_ACCEPT', ''))
+
+    @property
+    def route(self):
+        """The matched Route, or None (404, 405, or before routing)."""
+        return self.environ.get('kokoropy.route')
+
+    @property
+    def url_args(self):
+        """The matched route's wildcard values as a dict."""
+        return self.environ.get('kokoropy.route.args') or {}
+
+    @property
+    def app_name(self):
+        """The application (folder under applications/) owning the matched route, or None."""
+        route = self.environ.get('kokoropy.route')
+        return None if route is None else route.config.get('app_name')
+
+    @property
+    def session(self):
+        """The session dict, opened on first use by the application's session_interface."""
+        environ = self.environ
+        session = environ.get('kokoropy.session')
+        if session is None:
+            interface = getattr(self.app, 'session_interface', None)
+            if interface is None:
+                raise RuntimeError('sessions are off: no Kokoro.session_interface is set')
+            session = environ['kokoropy.session'] = interface.open(self)
+        return session
+
+    def _config(self, key):
+        """A limit from the route's config, else the app's config, else the default."""
+        environ = self.environ
+        route = environ.get('kokoropy.route')
+        value = None if route is None else route.config.get(key)
+        if value is None:
+            app = environ.get('kokoropy.app')
+            value = None if app is None else app.config.get(key)
+        return _REQUEST_DEFAULTS[key] if value is None else value
+
+    def _forwarded(self, key):
+        """The X-Forwarded-* value set by the outermost of N trusted proxies, or None."""
+        trusted = self._config('trusted_proxies')
+        value = self.environ.get(key) if trusted else None
+        if not value:
+            return None
+        hops = [hop.strip() for hop in value.split(',')]
+        if len(hops) < int(trusted):
+            return None         # fewer hops than trusted proxies: the header is not theirs
+        return hops[-int(trusted)] or None
+
+    def _parse_form_body(self):
+        """Parse the body once into (forms, files), cached in the environ."""
+        environ = self.environ
+        media_type, options = _parse_options_header(self.content_type)
+        forms, files = FormsDict(), FormsDict()
+        if media_type == 'application/x-www-form-urlencoded':
+            forms = _parse_qs(self.body_bytes.decode('utf-8', 'replace'))
+        elif media_type == 'multipart/form-data':
+            boundary = options.get('boundary', '')
+            if not _BOUNDARY.match(boundary):
+                raise HTTPError(400, 'Malformed multipart body: missing or invalid boundary.')
+            forms, files = _parse_multipart(self.body, boundary.encode('latin-1'),
+                                            self._config('max_memfile_bytes'))
+        environ['kokoropy.forms'], environ['kokoropy.files'] = forms, files
+        return forms, files
+
+
+_REQUEST_DEFAULTS = {'max_body_bytes': MAX_BODY_BYTES, 'max_memfile_bytes': MAX_MEMFILE_BYTES,
+                     'trusted_proxies': 0}
+
+
+class FileUpload(object):
+    """One uploaded file of a multipart form.
+
+    `name` is the form field; `raw_filename` the name the client sent; `filename` a safe
+    basename of it (no folders, no '..', no control characters, never empty); `file` a
+    binary file positioned at 0; `content_type` the part's declared type.
+    """
+
+    def __init__(self, file, name, raw_filename, headers=None):
+        self.file, self.name, self.raw_filename = file, name, raw_filename
+        self.headers = headers if headers is not None else HeaderDict()
+        self.filename = _safe_filename(raw_filename)
+
+    def __repr__(self):
+        return '<FileUpload %s=%r>' % (self.name, self.filename)
+
+    @property
+    def content_type(self):
+        """The part's Content-Type ('application/octet-stream' when not given)."""
+        return self.headers.get('Content-Type', 'application/octet-stream')
+
+    @property
+    def content_length(self):
+        """The size of the uploaded file in bytes."""
+        position = self.file.tell()
+        size = self.file.seek(0, os.SEEK_END)
+        self.file.seek(position)
+        return size
+
+    def save(self, destination, overwrite=False):
+        """Write the file to `destination`: a file path, a folder (saved as `filename` in it)
+        or a writable binary file object. Returns the path written (or the file object).
+
+        Raises FileExistsError when the target exists, unless overwrite=True.
+        """
+        if hasattr(destination, 'write'):
+            self._copy_to(destination)
+            return destination
+        path = os.fspath(destination)
+        if os.path.isdir(path):
+            path = os.path.join(path, self.filename)
+        with open(path, 'wb' if overwrite else 'xb') as target:
+            self._copy_to(target)
+        return path
+
+    def _copy_to(self, target):
+        position = self.file.tell()
+        self.file.seek(0)
+        try:
+            for chunk in iter(lambda: self.file.read(COPY_CHUNK), b''):
+                target.write(chunk)
+        finally:
+            self.file.seek(position)
+
+
+class Response(object):
+    """The status, headers, cookies and body of an answer.
+
+    `status` may be set to an int (404) or a status line ('404 Not Found'); reading it gives
+    the line, `status_code` the int. `body` is what the handler returned. HTML responses get
+    X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN unless changed.
+    """
+
+    default_status = 200
+
+    def __init__(self, body='', status=None, headers=None, **more_headers):
+        self._headers = _ResponseHeaderDict()
+        for name, value in _SECURITY_HEADERS:
+            self._headers._fields[name.lower()] = [name, value]
+        self.body = body
+        self.status = status or self.default_status
+        if headers:
+            pairs = headers.allitems() if hasattr(headers, 'allitems') else \
+                headers.items() if hasattr(headers, 'items') else headers
+            for name, value in pairs:
+                self._headers.add(name, value)
+        for name, value in more_headers.items():
+            self._headers[name.replace('_', '-')] = value
+
+    def __repr__(self):
+        return '<%s %s>' % (type(self).__name__, self._status_line)
+
+    @property
+    def status(self):
+        """The status line ('200 OK'); set an int or a line ('404 Not Found')."""
+        return self._status_line
+
+    @status.setter
+    def status(self, value):
+        self._status_code, self._status_line = _parse_status(value)
+
+    @property
+    def status_code(self):
+        """The status as an int."""
+        return self._status_code
+
+    @status_code.setter
+    def status_code(self, value):
+        self.status = value
+
+    @property
+    def status_line(self):
+        """The status line, e.g. '404 Not Found'."""
+        return self._status_line
+
+    @property
+    def headers(self):
+        """The response header fields (a case-insensitive HeaderDict that refuses CR/LF)."""
+        return self._headers
+
+    @property
+    def content_type(self):
+        """The Content-Type ('' until set; the default depends on the body)."""
+        return self._headers.get('Content-Type', '')
+
+    @content_type.setter
+    def content_type(self, value):
+        if value is None:
+            self._headers.pop('Content-Type', None)
+        else:
+            self._headers['Content-Type'] = value
+
+    @property
+    def charset(self):
+        """The charset of the Content-Type used to encode text bodies ('utf-8' by default)."""
+        return _parse_options_header(self.content_type)[1].get('charset') or 'utf-8'
+
+    @charset.setter
+    def charset(self, value):
+        media_type = self.content_type.split(';', 1)[0].strip() or 'text/html'
+        self.content_type = '%s; charset=%s' % (media_type, value)
+
+    def set_cookie(self, name, value, secret=None, max_age=None, expires=None, path='/',
+                   domain=None, secure=None, httponly=True, samesite='Lax'):
+        """Add a Set-Cookie header (replacing one for the same name, path and domain).
+
+        With `secret` the value (any JSON value) is signed, see Request.get_cookie().
+        `max_age` in seconds (or a timedelta); `expires` a timestamp, datetime or HTTP date.
+        `secure` defaults to True when the current request came over HTTPS; `samesite` may be
+        'Lax', 'Strict', 'None' or None. Raises ValueError for a bad name or an oversized cookie.
+        """
+        if secret is not None:
+            value = sign_value(to_bytes(json_dumps([name, value])), secret)
+        elif not isinstance(value, str):
+            raise TypeError('cookie %s: value must be text (or pass secret= to sign '
+                            'any JSON value)' % (name,))
+        if secure is None:
+            current = _request_in_thread()
+            secure = current is not None and current.scheme == 'https'
+        morsel = Morsel()
+        try:
+            morsel.set(name, value, SimpleCookie().value_encode(value)[1])
+        except Exception as exc:    # http.cookies.CookieError: an illegal name
+            raise ValueError('cookie name %r: %s' % (name, exc))
+        if len(name) + len(morsel.coded_value) + 1 > MAX_COOKIE_BYTES:
+            raise ValueError('cookie %s is over %d bytes, more than browsers keep'
+                             % (name, MAX_COOKIE_BYTES))
+        _set_morsel_attributes(morsel, max_age, expires, path, domain, secure, httponly,
+                               samesite)
+        header = morsel.OutputString()
+        self._headers._fields.setdefault('set-cookie', ['Set-Cookie'])
+        field = self._headers._fields['set-cookie']
+        field[1:] = [old for old in field[1:] if not _same_cookie(old, header)]
+        self._headers.add('Set-Cookie', header)
+
+    def delete_cookie(self, name, path='/', domain=None, **options):
+        """Tell the client to drop a cookie (Max-Age=0) set with the same path and domain."""
+        options.setdefault('secure', False)
+        self.set_cookie(name, '', max_age=0, expires=0, path=path, domain=domain, **options)
+
+    def copy(self, cls=None):
+        """Return a copy (of class `cls`, default the same) with the same status, headers
+        and body."""
+        cls = cls or type(self)
+        new = cls.__new__(cls)
+        new.__dict__.update(self.__dict__)
+        new._headers = self._headers.copy()
+        return new
+
+    def _wsgi_headers(self, body_length, default_type):
+        """Return the header list for start_response, completing Content-Type/Length."""
+        fields = self._headers._fields
+        content_type = fields.get('content-type')
+        media = (content_type[-1] if content_type else default_type).lower()
+        headers = []
+        if self._status_code in _NO_BODY_STATUSES or self._status_code < 200:
+            skip = ('content-type', 'content-length')
+        else:
+            skip = ()
+            if not content_type:
+                headers.append(('Content-Type', default_type))
+            if body_length is not None and 'content-length' not in fields:
+                headers.append(('Content-Length', str(body_length)))
+        is_html = media.startswith('text/html')
+        for key, field in fields.items():
+            if key in skip:
+                continue
+            name, values = field[0], field[1:]
+            if not is_html and (name, values[-1:]) in _DEFAULT_SECURITY_FIELDS:
+                continue
+            headers.extend((name, value) for value in values)
+        return headers
+
+
+_DEFAULT_SECURITY_FIELDS = [(name, [value]) for name, value in _SECURITY_HEADERS]
+
+
+class HTTPResponse(Response, Exception):
+    """A Response that can be raised (or returned) to answer at once, from a handler or hook."""
+
+    def __init__(self, body='', status=None, headers=None, **more_headers):
+        Response.__init__(self, body, status, headers, **more_headers)
+        Exception.__init__(self, self._status_line)
+
+
+class HTTPError(HTTPResponse):
+    """An error answer (status 4xx/5xx by default 500) rendered by the application's error
+    handler for the status, or as a short HTML (or JSON) page showing `body` as the message.
+
+    `exception` and `traceback` hold the cause of a 500; the traceback is shown only in debug.
+    """
+
+    default_status = 500
+
+    def __init__(self, status=None, body=None, exception=None, traceback=None,
+                 **more_headers):
+        HTTPResponse.__init__(self, body, status, **more_headers)
+        self.exception, self.traceback = exception, traceback
+
+
+def abort(code=500, text=None):
+    """Stop the request now with an HTTPError page (`text` is its message)."""
+    raise HTTPError(code, text)
+
+
+def redirect(url, code=303):
+    """Stop the request now and send the client to `url` (303 See Other by default).
+
+    The URL goes into Location percent-encoded: CR, LF, NUL, spaces and non-ASCII become
+    %XX, so no URL can split or inject headers. Cookies already set on `response` are kept.
+    """
+    raise HTTPResponse('', code, Location=_safe_url(to_str(url)))
+
+
+def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
+                headers=None):
+    """Return an HTTPResponse serving `filename` from folder `root`, or an HTTPError.
+
+    Never serves anything outside `root`: '..', absolute paths, backslashes, NUL bytes and
+    symlinks leading out give 403; a missing file 404. Sends Last-Modified, ETag and
+    Accept-Ranges; answers If-None-Match / If-Modified-Since with 304, a single byte Range
+    with 206 (416 when unsatisfiable). `mimetype` is guessed from the name when None;
+    `download=True` (or a file name) adds Content-Disposition: attachment.
+    """
+    path = _resolve_static_path(filename, root)
+    if isinstance(path, HTTPError):
+        return path
+    stat = os.stat(path)
+    answer = HTTPResponse('', 200, headers)
+    answer.headers['Content-Type'] = _guess_mimetype(path, mimetype, charset)
+    if download:
+        name = os.path.basename(path) if download is True else download
+        answer.headers['Content-Disposition'] = _content_disposition(name)
+    etag = '"%x-%x"' % (stat.st_mtime_ns, stat.st_size)
+    answer.headers['Last-Modified'] = http_date(stat.st_mtime)
+    answer.headers['ETag'] = etag
+    answer.headers['Accept-Ranges'] = 'bytes'
+    environ = getattr(_request_in_thread(), 'environ', {})
+    method = environ.get('REQUEST_METHOD', 'GET')
+    if method in ('GET', 'HEAD') and _is_not_modified(environ, etag, stat.st_mtime):
+        answer.status = 304
+        return answer
+    ranges = None
+    if method == 'GET' and _if_range_holds(environ, etag, stat.st_mtime):
+        ranges = parse_range_header(environ.get('HTTP_RANGE'), stat.st_size)
+    return _file_answer(answer, path, stat.st_size, ranges)
+
+
+def _file_answer(answer, path, size, ranges):
+    """Attach the file (or the one requested range of it) to answer; 416 when no range fits."""
+    if ranges == []:
+        return HTTPError(416, 'The requested range is not satisfiable.',
+                         Content_Range='bytes */%d' % size)
+    file = open(path, 'rb')
+    if ranges is None or len(ranges) != 1:   # several ranges: the whole file is allowed
+        answer.body = file
+        answer.headers['Content-Length'] = str(size)
+        return answer
+    start, end = ranges[0]
+    answer.status = 206
+    answer.headers['Content-Range'] = 'bytes %d-%d/%d' % (start, end - 1, size)
+    answer.headers['Content-Length'] = str(end - start)
+    answer.body = _FileRange(file, start, end - start)
+    return answer
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _parse_status(value):
+    """Return (code, status line) for an int or a status line; ValueError when invalid."""
+    if isinstance(value, int):
+        code, reason = value, None
+    else:
+        text = to_str(value).strip()
+        code_text, _, reason = text.partition(' ')
+        if not code_text.isdigit():
+            raise ValueError('invalid status %r' % (value,))
+        code, reason = int(code_text), reason.strip() or None
+    if not 100 <= code <= 999:
+        raise ValueError('invalid status code %r (100-999)' % (code,))
+    if reason is None:
+        try:
+            reason = HTTPStatus(code).phrase
+        except ValueError:
+            reason = 'Unknown'
+    if _UNSAFE_HEADER_VALUE.search(reason) or not reason.isprintable():
+        raise ValueError('status reason may not contain CR, LF, NUL or controls: %r' % (reason,))
+    try:
+        reason.encode('latin-1')
+    except UnicodeEncodeError:
+        raise ValueError('status reason must be latin-1 text: %r' % (reason,))
+    return code, '%d %s' % (code, reason)
+
+
+def _read_body(environ, length, limit, memfile_limit):
+    """Read the request body into a seekable file: BytesIO, or a temporary file beyond
+    memfile_limit. Without Content-Length the body is read to EOF only when the server says
+    the input is terminated (de-chunked), still counting against `limit`."""
+    if length is not None and length > limit:
+        raise HTTPError(413, 'The request body is larger than %d bytes.' % limit)
+    is_exact = length is not None
+    if not is_exact:
+        length = limit + 1 if environ.get('wsgi.input_terminated') else 0
+    stream = environ.get('wsgi.input')
+    body = io.BytesIO() if length <= memfile_limit else tempfile.TemporaryFile()
+    received = 0
+    try:
+        while received < length and stream is not None:
+            chunk = stream.read(min(COPY_CHUNK, length - received))
+            if not chunk:
+                break
+            received += len(chunk)
+            if received > limit:
+                raise HTTPError(413, 'The request body is larger than %d bytes.' % limit)
+            if received > memfile_limit and isinstance(body, io.BytesIO):
+                body = _spool_to_disk(body)
+            body.write(chunk)
+        if is_exact and received < length:
+            raise HTTPError(400, 'The request body is shorter than its Content-Length.')
+    except BaseException:
+        body.close()
+        raise
+    body.seek(0)
+    return body
+
+
+def _spool_to_disk(buffer):
+    spooled = tempfile.TemporaryFile()
+    spooled.write(buffer.getvalue())
+    return spooled
+
+
+class _MultipartError(ValueError):
+    """A multipart/form-data body that does not follow RFC 7578."""
+
+
+def _parse_multipart(stream, boundary, memfile_limit):
+    """Parse a multipart/form-data body (RFC 7578) into (forms, files) FormsDicts.
+
+    Parts stream to memory or, beyond memfile_limit, to a temporary file. HTTPError 400 for a
+    truncated or malformed body, 413 for more than MAX_FORM_PARTS parts.
+    """
+    reader = _MultipartReader(stream, boundary)
+    forms, files = FormsDict(), FormsDict()
+    try:
+        return _read_parts(reader, forms, files, memfile_limit)
+    except BaseException as exc:
+        for _, upload in files.allitems():
+            upload.file.close()
+        if isinstance(exc, _MultipartError):
+            raise HTTPError(400, 'Malformed multipart body: %s.' % (exc,))
+        raise
+
+
+def _read_parts(reader, forms, files, memfile_limit):
+    """Read every part after the preamble into forms (text fields) and files (uploads)."""
+    reader.copy_to_delimiter(None)      # the preamble
+    count = 0
+    while reader.starts_part():
+        count += 1
+        if count > MAX_FORM_PARTS:
+            raise HTTPError(413, 'The form has more than %d parts.' % MAX_FORM_PARTS)
+        headers = reader.read_part_headers()
+        disposition, options = _parse_options_header(headers.get('Content-Disposition'))
+        name, filename = options.get('name'), options.get('filename')
+        is_field = disposition == 'form-data' and name is not None  # else ignored (RFC 7578)
+        if filename is None or not is_field:
+            sink = io.BytesIO()
+            reader.copy_to_delimiter(sink.write if is_field else None)
+            if is_field:
+                charset = _parse_options_header(headers.get('Content-Type'))[1].get('charset')
+                forms.add(name, _decode_field(sink.getvalue(), charset))
+            continue
+        sink = tempfile.SpooledTemporaryFile(memfile_limit)
+        try:
+            reader.copy_to_delimiter(sink.write)
+        except BaseException:
+            sink.close()
+            raise
+        if filename or sink.tell():     # browsers send filename="" for "no file chosen"
+            sink.seek(0)
+            files.add(name, FileUpload(sink, name, filename, headers))
+        else:
+            sink.close()
+    return forms, files
+
+
+def _decode_field(data, charset):
+    try:
+        return data.decode(charset or 'utf-8')
+    except (LookupError, UnicodeDecodeError):
+        return data.decode('utf-8', 'replace')
+
+
+class _MultipartReader(object):
+    """Splits a multipart stream at its delimiters, holding at most a chunk in memory."""
+
+    def __init__(self, stream, boundary):
+        self.stream = stream
+        self.delimiter = b'\r\n--' + boundary
+        self.buffer = b'\r\n'       # the first delimiter may start the body: no CRLF before it
+
+    def _fill(self):
+        chunk = self.stream.read(COPY_CHUNK)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def copy_to_delimiter(self, write):
+        """Pass the data before the next delimiter to write() (None: discard); consume it."""
+        delimiter, keep = self.delimiter, len(self.delimiter) - 1
+        while True:
+            index = self.buffer.find(delimiter)
+            if index >= 0:
+                if write is not None:
+                    write(self.buffer[:index])
+                self.buffer = self.buffer[index + len(delimiter):]
+                return
+            if len(self.buffer) > keep:
+                if write is not None:
+                    write(self.buffer[:-keep])
+                self.buffer = self.buffer[-keep:]
+            if not self._fill():
+                raise _MultipartError('the body ends before its closing boundary')
+
+    def starts_part(self):
+        """After a delimiter: True when a part follows, False at the closing '--'."""
+        while len(self.buffer) < 2 and self._fill():
+            pass
+        if self.buffer[:2] == b'--':
+            return False
+        while b'\r\n' not in self.buffer[:256] and len(self.buffer) < 256 and self._fill():
+            pass
+        padding, crlf, rest = self.buffer.partition(b'\r\n')
+        if not crlf or padding.strip(b' \t'):
+            raise _MultipartError('a boundary line is malformed or the body is truncated')
+        self.buffer = rest
+        return True
+
+    def read_part_headers(self):
+        """Read a part's header block (up to the empty line) into a HeaderDict."""
+        while len(self.buffer) < 2 and self._fill():
+            pass
+        if self.buffer[:2] == b'\r\n':
+            self.buffer = self.buffer[2:]
+            return HeaderDict()
+        while b'\r\n\r\n' not in self.buffer:
+            if len(self.buffer) > MAX_PART_HEADER_BYTES:
+                raise _MultipartError('a part has more than %d bytes of headers'
+                                      % MAX_PART_HEADER_BYTES)
+            if not self._fill():
+                raise _MultipartError('the body ends inside part headers')
+        block, _, self.buffer = self.buffer.partition(b'\r\n\r\n')
+        return _parse_part_headers(block)
+
+
+def _parse_part_headers(block):
+    headers = HeaderDict()
+    try:
+        text = block.decode('utf-8')
+    except UnicodeDecodeError:
+        text = block.decode('latin-1')
+    for line in text.split('\r\n'):
+        if line[:1] in (' ', '\t') and len(headers):
+            last = list(headers)[-1]
+            headers[last] = headers[last] + ' ' + line.strip()
+            continue
+        name, colon, value = line.partition(':')
+        if not colon or not name.strip():
+            raise _MultipartError('a part header line is malformed')
+        headers.add(name.strip(), value.strip())
+    return headers
+
+
+def _safe_filename(raw_filename):
+    """A safe basename for an uploaded file name: no folders, no '..', no control or format
+    characters, no characters Windows forbids, at most 255 bytes, never empty ('upload')."""
+    name = unicodedata.normalize('NFKC', raw_filename or '')
+    name = name.replace('\\', '/').rsplit('/', 1)[-1]
+    name = ''.join(char for char in name if unicodedata.category(char)[0] != 'C')
+    name = re.sub(r'[<>:"|?*]', '_', ' '.join(name.split())).strip(' .')
+    if name.split('.', 1)[0].upper() in _WINDOWS_RESERVED:
+        name = '_' + name
+    while len(name.encode('utf-8')) > 255:
+        stem, dot, extension = name.rpartition('.')
+        name = (stem[:-1] + dot + extension) if stem and len(extension) < 16 else name[:-1]
+    return name or 'upload'
+
+
+def _parse_cookie_header(header):
+    cookies = {}
+    for item in header.split(';'):
+        name, equals, value = item.partition('=')
+        name, value = name.strip(), value.strip()
+        if not equals or not name or name in cookies:
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = _unquote_cookie(value[1:-1])
+        cookies[name] = value
+    return cookies
+
+
+def _unquote_cookie(text):
+    """Undo http.cookies quoting: \\ooo octal escapes and backslash escapes."""
+    return re.sub(r'\\(?:([0-3][0-7][0-7])|(.))',
+                  lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2), text)
+
+
+def _set_morsel_attributes(morsel, max_age, expires, path, domain, secure, httponly,
+                           samesite):
+    if max_age is not None:
+        if hasattr(max_age, 'total_seconds'):
+            max_age = max_age.total_seconds()
+        morsel['max-age'] = str(int(max_age))
+    if expires is not None:
+        morsel['expires'] = expires if isinstance(expires, str) else http_date(expires)
+    for key, value in (('path', path), ('domain', domain), ('samesite', samesite)):
+        if value:
+            morsel[key] = value
+    morsel['secure'] = bool(secure)
+    morsel['httponly'] = bool(httponly)
+
+
+def _same_cookie(old_header, new_header):
+    """True when two Set-Cookie headers set the same cookie (same name, path and domain)."""
+    def identity(header):
+        parts = [part.strip() for part in header.split(';')]
+        attributes = [part.lower() for part in parts[1:]
+                      if part.lower().startswith(('path=', 'domain='))]
+        return parts[0].split('=', 1)[0], sorted(attributes)
+    return identity(old_header) == identity(new_header)
+
+
+def _resolve_static_path(filename, root):
+    """Return the real path of filename under root, or an HTTPError (403 outside, 404)."""
+    if '\x00' in filename or '\\' in filename:
+        return HTTPError(403, 'Access denied.')
+    root = os.path.realpath(root)
+    relative = filename.lstrip('/')
+    if os.path.splitdrive(relative)[0] or os.path.isabs(relative):
+        return HTTPError(403, 'Access denied.')
+    path = os.path.realpath(os.path.join(root, relative))
+    if not path.startswith(os.path.join(root, '')):
+        return HTTPError(403, 'Access denied.')
+    if not os.path.isfile(path):
+        return HTTPError(404, 'File not found.')
+    if not os.access(path, os.R_OK):
+        return HTTPError(403, 'You do not have permission to read this file.')
+    return path
+
+
+def _guess_mimetype(path, mimetype, charset):
+    if mimetype is None:
+        mimetype, encoding = mimetypes.guess_type(path)
+        if encoding:
+            mimetype = _COMPRESSED_TYPES.get(encoding, 'application/octet-stream')
+        mimetype = mimetype or 'application/octet-stream'
+    is_textual = mimetype.startswith('text/') or mimetype in _TEXTUAL_TYPES
+    if charset and is_textual and 'charset=' not in mimetype:
+        mimetype += '; charset=' + charset
+    return mimetype
+
+
+def _content_disposition(name):
+    """attachment with an ASCII fallback name and the exact UTF-8 one (RFC 6266, RFC 8187)."""
+    fallback = unicodedata.normalize('NFKD', name).encode('ascii', 'ignore').decode('ascii')
+    fallback = re.sub(r'[^A-Za-z0-9._ -]', '_', fallback) or 'download'
+    value = 'attachment; filename="%s"' % fallback
+    if fallback != name:
+        value += "; filename*=UTF-8''" + quote(name, safe='')
+    return value
+
+
+def _is_not_modified(environ, etag, mtime):
+    """RFC 9110 section 13.1.2-13.1.3: If-None-Match (weak comparison) wins over
+    If-Modified-Since."""
+    if_none_match = environ.get('HTTP_IF_NONE_MATCH')
+    if if_none_match is not None:
+        tags = [tag.strip() for tag in if_none_match.split(',')]
+        return '*' in tags or etag in [tag[2:] if tag.startswith('W/') else tag for tag in tags]
+    since = parse_http_date(environ.get('HTTP_IF_MODIFIED_SINCE', ''))
+    return since is not None and int(mtime) <= since
+
+
+def _if_range_holds(environ, etag, mtime):
+    """RFC 9110 section 13.1.5: a Range applies only if If-Range (when sent) still matches."""
+    if_range = environ.get('HTTP_IF_RANGE')
+    if not if_range:
+        return True
+    if if_range.startswith('"'):
+        return if_range.strip() == etag
+    return parse_http_date(if_range) == int(mtime)
+
+
+class _FileRange(object):
+    """Iterates `length` bytes of an open file from `start`; close() closes the file."""
+
+    def __init__(self, file, start, length):
+        self.file, self.remaining = file, length
+        file.seek(start)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.remaining <= 0:
+            raise StopIteration
+        chunk = self.file.read(min(COPY_CHUNK, self.remaining))
+        if not chunk:
+            raise StopIteration
+        self.remaining -= len(chunk)
+        return chunk
+
+    def close(self):
+        self.file.close()
+
+
+class _Chunks(object):
+    """A handler's iterable as bytes chunks (text encoded); close() reaches the source."""
+
+    def __init__(self, first, iterator, source, charset):
+        self.first, self.iterator, self.source, self.charset = first, iterator, source, charset
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        first = self.first
+        if first is not None:
+            self.first = None
+            return first
+        while True:
+            chunk = _chunk_bytes(next(self.iterator), self.charset)
+            if chunk:
+                return chunk
+
+    def close(self):
+        close = getattr(self.source, 'close', None)
+        if close is not None:
+            close()
+
+
+def _chunk_bytes(chunk, charset):
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, str):
+        return chunk.encode(charset)
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError('a response iterable yielded %s; yield str or bytes' % type(chunk).__name__)
+
+
+_HTML_TYPE = 'text/html; charset=utf-8'
+_JSON_TYPE = 'application/json'
+
+
+def _body_to_wsgi(body, charset, environ):
+    """Return (iterable of bytes, length or None, default Content-Type) for a body.
+
+    Text is encoded with `charset`, dict and list become JSON, files are streamed (with
+    wsgi.file_wrapper when the server offers it) and other iterables are read up to their
+    first non-empty chunk now, so that an error there still becomes an error page.
+    """
+    if isinstance(body, str):
+        data = body.encode(charset)
+        return [data], len(data), _HTML_TYPE
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        data = bytes(body)
+        return [data], len(data), _HTML_TYPE
+    if isinstance(body, (dict, list)):
+        data = json_dumps(body).encode('utf-8')
+        return [data], len(data), _JSON_TYPE
+    if body is None:
+        return [], 0, _HTML_TYPE
+    if hasattr(body, 'read'):
+        return _file_to_wsgi(body, charset, environ)
+    try:
+        iterator = iter(body)
+    except TypeError:
+        raise TypeError('a handler returned %s; return str, bytes, dict, list, None, a file, '
+                        'an iterable or an HTTPResponse' % type(body).__name__)
+    try:
+        for chunk in iterator:
+            first = _chunk_bytes(chunk, charset)
+            if first:
+                return _Chunks(first, iterator, body, charset), None, _HTML_TYPE
+    except BaseException:
+        _close_quietly(body)
+        raise
+    _close_quietly(body)
+    return [], 0, _HTML_TYPE
+
+
+def _file_to_wsgi(file, charset, environ):
+    """A file body: its remaining size when known; binary files go to wsgi.file_wrapper."""
+    length = None
+    try:
+        if isinstance(file, io.BytesIO):
+            length = len(file.getbuffer()) - file.tell()
+        elif not isinstance(file, io.TextIOBase):
+            length = os.fstat(file.fileno()).st_size - file.tell()
+    except (AttributeError, OSError, ValueError):
+        pass
+    wrapper = environ.get('wsgi.file_wrapper')
+    if wrapper is not None and not isinstance(file, io.TextIOBase):
+        return wrapper(file, COPY_CHUNK), length, 'application/octet-stream'
+    chunks = iter(lambda: file.read(COPY_CHUNK), file.read(0))
+    return _Chunks(None, chunks, file, charset), length, 'application/octet-stream'
+
+
+def _close_quietly(iterable):
+    close = getattr(iterable, 'close', None)
+    if close is not None:
+        close()
+
+
+class _ClosingBody(object):
+    """The response iterable of a request that read its body: close() also closes the
+    request's spooled body and uploaded files (PEP 3333 calls it when the response is sent)."""
+
+    def __init__(self, iterable, environ):
+        self.iterable, self.environ = iterable, environ
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def close(self):
+        try:
+            _close_quietly(self.iterable)
+        finally:
+            _close_request_files(self.environ)
+
+
+def _close_request_files(environ):
+    files = environ.get('kokoropy.files')
+    for _, upload in (files.allitems() if files is not None else ()):
+        upload.file.close()
+    body = environ.get('kokoropy._body_file')
+    if body is not None:
+        body.close()
+
+
+###############################################################################
+# 4. Application
+# Kokoro, the WSGI application: routes, hooks, error pages, base URL, the thread-local
+# `request` and `response`, the default app with its module-level decorators, url() and
+# base_url(), and TestClient to drive any WSGI app in-process. Uses sections 1-3.
+###############################################################################
+
+__all__ += ['Config', 'Kokoro', 'default_app', 'route', 'get', 'post', 'put', 'patch',
+            'delete', 'hook', 'error', 'url', 'base_url', 'request', 'response', 'TestClient',
+            'TestResponse']
+
+HOOK_NAMES = ('before_request', 'after_request')
+MAX_REDIRECTS = 10
+
+
+class Config(dict):
+    """An application's settings: a dict holding a default for every documented key.
+
+    debug (False): tracebacks on error pages. secret (None): signs cookies and sessions.
+    base_url ('/'): serve every route under this prefix. project_path (the working folder at
+    creation), applications_path (None: project_path/applications), runtime_path ('.runtime'),
+    database_url ('sqlite:///db/kokoropy.db'), max_body_bytes (10 MiB), max_memfile_bytes
+    (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False).
+    """
+
+    DEFAULTS = {
+        'debug': False, 'secret': None, 'base_url': '/', 'project_path': None,
+        'applications_path': None, 'runtime_path': '.runtime',
+        'database_url': 'sqlite:///db/kokoropy.db', 'max_body_bytes': MAX_BODY_BYTES,
+        'max_memfile_bytes': MAX_MEMFILE_BYTES, 'trusted_proxies': 0,
+        'reload_templates': False,
+    }
+
+    def __init__(self, values=None, **overrides):
+        dict.__init__(self, self.DEFAULTS)
+        self['project_path'] = os.getcwd()
+        if values:
+            self.update(values)
+        self.update(overrides)
+
+
+class Kokoro(object):
+    """The WSGI application: `app = Kokoro(debug=True)`; `app(environ, start_response)`.
+
+    Register handlers with app.route() / get() / post() ..., hooks with app.hook(), error
+    pages with app.error(code). Handlers receive the route's wildcards as keyword arguments
+    and return str, bytes, dict/list (JSON), None, an iterable, a file or an HTTPResponse.
+
+    Trailing slashes: routes match exactly ('/a' and '/a/' differ). When a GET or HEAD request
+    finds no route and the other form of its path (trailing slash added or removed) matches a
+    GET route, the answer is a 308 redirect to that form, query string kept.
+
+    Base URL: with config['base_url'] = '/site/' every route is served under /site/ (the
+    prefix moves from PATH_INFO to SCRIPT_NAME), '/' redirects to '/site/' and other paths
+    outside it are 404. A server-given SCRIPT_NAME plays the same role.
+
+    Plug-ins (section 6): `session_interface` (open(request), save(request, response)) and
+    `csrf_check(request, route)`, called before the handler unless the target is csrf_exempt.
+    """
+
+    session_interface = None
+    csrf_check = None
+
+    def __init__(self, config=None, **overrides):
+        self.config = Config(config, **overrides)
+        self.router = Router()
+        self.error_handler = {}
+        self.hooks = {name: [] for name in HOOK_NAMES}
+        self._before_request = self.hooks['before_request']
+        self._after_request = self.hooks['after_request']
+
+    def __repr__(self):
+        return '<Kokoro with %d routes>' % len(self.router.routes)
+
+    # -- registration ------------------------------------------------------
+
+    def route(self, path, method='GET', callback=None, name=None, app_name=None, **config):
+        """Route `path` (a rule or a list of rules) for `method` (or a list, or 'ANY') to
+        `callback`; used as a decorator when callback is None. `name` makes the route
+        buildable by url(); `app_name` and other keywords land in route.config, where
+        `max_body_bytes` and `max_memfile_bytes` override the config for this route.
+        """
+        def register(callback):
+            rules = [path] if isinstance(path, str) else list(path)
+            for rule in rules:
+                added = self.router.add(rule, method, callback, name=name)
+                added.config.update(config, app_name=app_name)
+            return callback
+        return register if callback is None else register(callback)
+
+    def get(self, path, callback=None, **options):
+        """Route GET (and so HEAD) requests for `path`; see route()."""
+        return self.route(path, 'GET', callback, **options)
+
+    def post(self, path, callback=None, **options):
+        """Route POST requests for `path`; see route()."""
+        return self.route(path, 'POST', callback, **options)
+
+    def put(self, path, callback=None, **options):
+        """Route PUT requests for `path`; see route()."""
+        return self.route(path, 'PUT', callback, **options)
+
+    def patch(self, path, callback=None, **options):
+        """Route PATCH requests for `path`; see route()."""
+        return self.route(path, 'PATCH', callback, **options)
+
+    def delete(self, path, callback=None, **options):
+        """Route DELETE requests for `path`; see route()."""
+        return self.route(path, 'DELETE', callback, **options)
+
+    def error(self, code, callback=None):
+        """Register callback(error) to render the page of HTTP status `code` (decorator when
+        callback is None). Its return value is the body; `response` is the error answer."""
+        def register(callback):
+            self.error_handler[int(code)] = callback
+            return callback
+        return register if callback is None else register(callback)
+
+    def add_hook(self, name, func):
+        """Run func() at `before_request` (after routing, before the handler; it may raise
+        an HTTPResponse) or `after_request` (always, also for errors; it may alter `response`).
+        """
+        if name not in self.hooks:
+            raise ValueError('unknown hook %r (known: %s)' % (name, ', '.join(HOOK_NAMES)))
+        self.hooks[name].append(func)
+        return func
+
+    def remove_hook(self, name, func):
+        """Remove a hook added with add_hook(); True when it was there."""
+        if func in self.hooks.get(name, ()):
+            self.hooks[name].remove(func)
+            return True
+        return False
+
+    def hook(self, name):
+        """Decorator form of add_hook()."""
+        return lambda func: self.add_hook(name, func)
+
+    def url(self, name, /, **params):
+        """The path (with the site's root) of the named route; extra params become a query."""
+        current = _request_in_thread()
+        if current is not None and current.environ.get('kokoropy.app') is self:
+            root = _quote_path(current.script_name)
+        else:
+            root = _quote_path(_prefix_of(self.config))
+        return root + self.router.build(name, **params)
+
+    # -- WSGI --------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        environ['kokoropy.app'] = self
+        local = _local
+        local.request = current = Request(environ)
+        local.response = None
+        try:
+            route, args = self._match(environ)
+            for before in self._before_request:
+                before()
+            if route is None:
+                raise args
+            if self.csrf_check is not None and not getattr(route.target, 'csrf_exempt', False):
+                self.csrf_check(current, route)
+            result = route.target(**args)
+        except HTTPResponse as answer:
+            result = answer
+        except Exception as exc:
+            result = self._internal_error(environ, exc)
+            local.response = None   # headers and cookies of a failed handler are not sent
+        if local.response is None and not self._after_request and \
+                'kokoropy.session' not in environ and 'kokoropy._body_file' not in environ:
+            # Fast path: a plain body and nothing else touched; no Response object needed.
+            kind = type(result)
+            try:
+                if kind is str or kind is bytes:
+                    body = result.encode('utf-8') if kind is str else result
+                    headers = [('Content-Type', 'text/html; charset=utf-8'),
+                               ('Content-Length', str(len(body))),
+                               _SECURITY_HEADERS[0], _SECURITY_HEADERS[1]]
+                elif kind is dict or kind is list:
+                    body = json_dumps(result).encode('utf-8')
+                    headers = [('Content-Type', 'application/json'),
+                               ('Content-Length', str(len(body)))]
+                else:
+                    return self._respond(environ, current, result, start_response)
+            except Exception as exc:    # unencodable text, a value JSON cannot encode
+                result = self._internal_error(environ, exc)
+            else:
+                start_response('200 OK', headers)
+                return [] if environ['REQUEST_METHOD'] == 'HEAD' else [body]
+        return self._respond(environ, current, result, start_response)
+
+    def _match(self, environ):
+        """Return (route, args), or (None, HTTPResponse) to answer without a handler."""
+        path = environ.get('PATH_INFO') or '/'
+        base = self.config.get('base_url')
+        if (base and base != '/') or not path.isascii() or path[:1] != '/' or \
+                path[1:2] == '/':
+            try:
+                path = self._app_path(environ, path, base)
+            except HTTPResponse as answer:
+                return None, answer
+        environ['kokoropy.path'] = path
+        method = environ['REQUEST_METHOD']
+        try:
+            found = self.router.match(method, path)
+        except RouteNotFound:
+            return None, self._not_found(environ, method, path)
+        except MethodNotAllowed as exc:
+            if method == 'OPTIONS':     # RFC 9110 section 9.3.7
+                return None, HTTPResponse(None, 204, Allow=', '.join(exc.allowed))
+            return None, HTTPError(405, None, Allow=', '.join(exc.allowed))
+        environ['kokoropy.route'], environ['kokoropy.route.args'] = found
+        if environ.get('CONTENT_LENGTH'):
+            refusal = self._check_content_length(environ, found[0])
+            if refusal is not None:
+                return None, refusal
+        return found
+
+    def _app_path(self, environ, raw_path, base):
+        """Decode PATH_INFO (PEP 3333 latin-1 -> UTF-8) and move the base_url prefix to
+        SCRIPT_NAME. Raises HTTPError 400 (not UTF-8), 404 (outside the prefix), or a 307
+        redirect from '/' to the prefix."""
+        try:
+            path = _wsgi_to_text(raw_path)
+        except UnicodeError:
+            raise HTTPError(400, 'The request path is not valid UTF-8.')
+        if path[:1] != '/' or path[1:2] == '/':
+            path = '/' + path.lstrip('/')   # '//host' must not read as a network path
+        prefix = _prefix_of(self.config)
+        script_name = environ.get('SCRIPT_NAME', '').rstrip('/')
+        if not prefix or _wsgi_to_text(script_name).endswith(prefix):
+            return path
+        if path == prefix or path.startswith(prefix + '/'):
+            environ['SCRIPT_NAME'] = script_name + _text_to_wsgi(prefix)
+            path = path[len(prefix):] or '/'
+            environ['PATH_INFO'] = _text_to_wsgi(path)
+            return path
+        if path == '/':
+            location = _quote_path(_wsgi_to_text(script_name) + prefix + '/')
+            raise HTTPResponse('', 307, Location=location)
+        raise HTTPError(404, None)
+
+    def _check_content_length(self, environ, route):
+        """HTTPError 413 (or 400) for a declared body over max_body_bytes (the route's
+        own, else the config's), before anything reads it."""
+        value = environ['CONTENT_LENGTH']
+        if not value.strip().isdigit():
+            return HTTPError(400, 'Malformed Content-Length header.')
+        limit = route.config.get('max_body_bytes') or self.config.get('max_body_bytes') or \
+            MAX_BODY_BYTES
+        if int(value) > limit:
+            return HTTPError(413, 'The request body is larger than %d bytes.' % limit)
+        return None
+
+    def _not_found(self, environ, method, path):
+        """404, or a 308 to the other trailing-slash form of path when a GET route has it."""
+        if method in ('GET', 'HEAD') and path != '/':
+            other = path[:-1] if path.endswith('/') else path + '/'
+            try:
+                self.router.match('GET', other)
+            except (RouteNotFound, MethodNotAllowed):
+                pass
+            else:
+                root = _wsgi_to_text(environ.get('SCRIPT_NAME', '').rstrip('/'))
+                location = _quote_path(root + other)
+                query = environ.get('QUERY_STRING')
+                if query:
+                    location += '?' + quote(query.encode('latin-1'), safe=_URL_SAFE)
+                return HTTPResponse('', 308, Location=location)
+        return HTTPError(404, None)
+
+    def _internal_error(self, environ, exc):
+        """A 500 for an exception; the traceback goes to wsgi.errors (and the page in debug)."""
+        text = traceback.format_exc()
+        errors = environ.get('wsgi.errors') or sys.stderr
+        try:
+            errors.write('kokoropy: error in %s %s\n%s' % (
+                environ.get('REQUEST_METHOD'), environ.get('PATH_INFO'), text))
+            errors.flush()
+        except Exception:
+            pass
+        return HTTPError(500, None, exception=exc, traceback=text)
+
+    def _respond(self, environ, current, result, start_response):
+        """The general path: error pages, after_request hooks, session, body conversion."""
+        final = self._finish(environ, current, self._adopt(result))
+        try:
+            body, length, default_type = _body_to_wsgi(final.body, final.charset, environ)
+            headers = final._wsgi_headers(length, default_type)
+        except Exception as exc:
+            final = self._internal_error(environ, exc)
+            final.body = self._error_page(final, current)
+            body, length, default_type = _body_to_wsgi(final.body, 'utf-8', environ)
+            headers = final._wsgi_headers(length, default_type)
+        code = final._status_code
+        if environ['REQUEST_METHOD'] == 'HEAD' or code in _NO_BODY_STATUSES or code < 200:
+            _close_quietly(body)
+            body = []
+        start_response(final._status_line, headers)
+        if 'kokoropy._body_file' in environ:
+            body = _ClosingBody(body, environ)
+        return body
+
+    def _adopt(self, result):
+        """Make `result` the response: an HTTPResponse (keeping cookies set on `response`)
+        or the body of the thread's Response."""
+        local = _local
+        current = local.response
+        if isinstance(result, Response):
+            if current is not None and current is not result:
+                for cookie in current._headers.getall('Set-Cookie'):
+                    result._headers.add('Set-Cookie', cookie)
+            local.response = result
+            return result
+        if current is None:
+            current = local.response = Response()
+        current.body = result
+        return current
+
+    def _finish(self, environ, current, final):
+        """Render error pages, run after_request hooks and save the session."""
+        try:
+            if isinstance(final, HTTPError):
+                self._render_error(final, current)
+            for after in self._after_request:
+                after()
+            final = _local.response
+        except HTTPResponse as answer:
+            final = self._adopt(answer)
+            if isinstance(final, HTTPError):
+                final.body = self._error_page(final, current)
+        except Exception as exc:
+            final = self._adopt(self._internal_error(environ, exc))
+            final.body = self._error_page(final, current)
+        if 'kokoropy.session' in environ and self.session_interface is not None:
+            try:
+                self.session_interface.save(current, final)
+            except Exception as exc:
+                final = self._internal_error(environ, exc)
+                final.body = self._error_page(final, current)
+        return final
+
+    def _render_error(self, error, current):
+        """Fill the error's body from the handler for its status, or the default page."""
+        handler = self.error_handler.get(error._status_code)
+        if handler is None:
+            error.body = self._error_page(error, current)
+            return
+        try:
+            error.body = handler(error)
+        except HTTPResponse:
+            raise
+        except Exception as exc:
+            failed = self._internal_error(current.environ, exc)
+            error.status, error.traceback, error.body = 500, failed.traceback, None
+            error.body = self._error_page(error, current)
+
+    def _error_page(self, error, current):
+        """The default error page: short HTML, or JSON when the client prefers it."""
+        code = error._status_code
+        message = error.body if isinstance(error.body, str) and error.body else \
+            _default_message(code)
+        shows_traceback = self.config.get('debug') and error.traceback
+        if current.accepts_json:
+            error.headers['Content-Type'] = 'application/json'
+            page = {'error': {'status': code, 'message': message}}
+            if shows_traceback:
+                page['error']['traceback'] = error.traceback
+            return json_dumps(page)
+        error.headers['Content-Type'] = 'text/html; charset=utf-8'
+        title = html_escape(error._status_line)
+        details = '<pre>%s</pre>' % html_escape(error.traceback) if shows_traceback else ''
+        return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>%s</title></head>'
+                '<body><h1>%s</h1><p>%s</p>%s</body></html>\n'
+                % (title, title, html_escape(message), details))
+
+
+_ERROR_MESSAGES = {
+    400: 'The request could not be understood.',
+    401: 'You need to sign in to see this page.',
+    403: 'You are not allowed to see this page.',
+    404: 'The page you asked for was not found.',
+    405: 'This page does not accept that method.',
+    413: 'The request is too large.',
+    500: 'The server could not complete the request.',
+}
+
+
+def _default_message(code):
+    if code in _ERROR_MESSAGES:
+        return _ERROR_MESSAGES[code]
+    try:
+        return HTTPStatus(code).description or HTTPStatus(code).phrase
+    except ValueError:
+        return 'The request could not be completed.'
+
+
+def _prefix_of(config):
+    """config['base_url'] as a prefix without trailing slash: '/site/' -> '/site', '/' -> ''."""
+    base = (config.get('base_url') or '/').strip('/')
+    return '/' + base if base else ''
+
+
+# ----------------------------------------------------------------------------- thread-local
+
+class _RequestContextError(RuntimeError, AttributeError):
+    """`request` used outside a request (an AttributeError too, so getattr() defaults work)."""
+
+
+class _LocalRequest(object):
+    """`request`: the Request of the request this thread is handling."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        current = getattr(_local, 'request', None)
+        if current is None:
+            _thread_request(name)
+        return getattr(current, name)
+
+    def __setattr__(self, name, value):
+        setattr(_thread_request(name), name, value)
+
+    def __repr__(self):
+        return '<request %r>' % (getattr(_local, 'request', None),)
+
+
+class _LocalResponse(object):
+    """`response`: the Response being built for this thread's request (set status, headers,
+    cookies on it)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        current = getattr(_local, 'response', None)
+        return getattr(current if current is not None else _thread_response(), name)
+
+    def __setattr__(self, name, value):
+        setattr(_thread_response(), name, value)
+
+    def __repr__(self):
+        return '<response %r>' % (getattr(_local, 'response', None),)
+
+
+def _thread_request(name):
+    current = getattr(_local, 'request', None)
+    if current is None:
+        raise _RequestContextError('request.%s is only available while a request is handled'
+                                   % name)
+    return current
+
+
+def _thread_response():
+    current = getattr(_local, 'response', None)
+    if current is None:
+        current = _local.response = Response()
+    return current
+
+
+request = _LocalRequest()
+response = _LocalResponse()
+
+
+# ----------------------------------------------------------------------------- default app
+
+_default_app = []
+
+
+def default_app():
+    """The application the module-level route(), get(), hook(), error()... register on."""
+    if not _default_app:
+        _default_app.append(Kokoro())
+    return _default_app[-1]
+
+
+def route(path, method='GET', callback=None, name=None, app_name=None, **config):
+    """Route on the default app; see Kokoro.route()."""
+    return default_app().route(path, method, callback, name, app_name, **config)
+
+
+def get(path, callback=None, **options):
+    """Route GET requests on the default app; see Kokoro.route()."""
+    return default_app().route(path, 'GET', callback, **options)
+
+
+def post(path, callback=None, **options):
+    """Route POST requests on the default app; see Kokoro.route()."""
+    return default_app().route(path, 'POST', callback, **options)
+
+
+def put(path, callback=None, **options):
+    """Route PUT requests on the default app; see Kokoro.route()."""
+    return default_app().route(path, 'PUT', callback, **options)
+
+
+def patch(path, callback=None, **options):
+    """Route PATCH requests on the default app; see Kokoro.route()."""
+    return default_app().route(path, 'PATCH', callback, **options)
+
+
+def delete(path, callback=None, **options):
+    """Route DELETE requests on the default app; see Kokoro.route()."""
+    return default_app().route(path, 'DELETE', callback, **options)
+
+
+def hook(name):
+    """Decorator adding a hook to the default app; see Kokoro.add_hook()."""
+    return default_app().hook(name)
+
+
+def error(code, callback=None):
+    """Register an error page on the default app; see Kokoro.error()."""
+    return default_app().error(code, callback)
+
+
+def url(name, /, **params):
+    """Build the path of a named route of the current (or default) app, with the site root:
+    `url('user', id=3)` -> '/site/user/3'. Raises RouteBuildError."""
+    current = _request_in_thread()
+    app = current.environ.get('kokoropy.app') if current is not None else None
+    return (app or default_app()).url(name, **params)
+
+
+def base_url(path=''):
+    """The absolute URL of `path` under the site root: inside a request
+    scheme://host[:port]/root/path (root from SCRIPT_NAME and base_url); outside one
+    /root/path from the default app's config['base_url']."""
+    current = _request_in_thread()
+    if current is not None:
+        root = _quote_path(current.script_name + '/')
+        return '%s://%s%s%s' % (current.scheme, current.host, root, path.lstrip('/'))
+    return _prefix_of(default_app().config) + '/' + path.lstrip('/')
+
+
+# ----------------------------------------------------------------------------- TestClient
+
+class TestResponse(object):
+    """What TestClient returns: status (int), status_line, headers (HeaderDict), body
+    (bytes), text, json, cookies (set by this response) and errors (text in wsgi.errors)."""
+
+    __test__ = False    # not a test class, whatever pytest thinks of the name
+
+    def __init__(self, status_line, headers, body, errors=''):
+        self.status_line, self.body, self.errors = status_line, body, errors
+        self.status = int(status_line.split(' ', 1)[0])
+        self.headers = HeaderDict()
+        for name, value in headers:
+            self.headers.add(name, value)
+
+    def __repr__(self):
+        return '<TestResponse %s>' % self.status_line
+
+    @property
+    def text(self):
+        """The body decoded with the Content-Type's charset (UTF-8 by default)."""
+        charset = _parse_options_header(self.headers.get('Content-Type'))[1].get('charset')
+        return self.body.decode(charset or 'utf-8', 'replace')
+
+    @property
+    def json(self):
+        """The body parsed as JSON (None when empty); ValueError when it is not JSON."""
+        return json.loads(self.body.decode('utf-8')) if self.body else None
+
+    @property
+    def cookies(self):
+        """{name: value} of the cookies this response sets (deleted ones have value '')."""
+        return {cookie['name']: cookie['value'] for cookie in
+                (_parse_set_cookie(header, '/') for header in self.headers.getall('Set-Cookie'))}
+
+
+class TestClient(object):
+    """Call a WSGI application in-process as a browser would, keeping cookies between calls.
+
+    `client = TestClient(app, validate=True)` also checks every exchange with
+    wsgiref.validate (PEP 3333). Paths may include a query string; see request().
+    """
+
+    __test__ = False
+
+    def __init__(self, app, validate=False, host='localhost', scheme='http'):
+        self.app = wsgiref.validate.validator(app) if validate else app
+        self.host, self.scheme = host, scheme
+        self.cookie_jar = {}    # (name, path) -> {'name', 'value', 'path', 'secure'}
+
+    def request(self, method, path, query=None, data=None, json=None, files=None,
+                headers=None, follow_redirects=False, environ=None):
+        """Send one request and return a TestResponse.
+
+        query: dict or pairs added to the query string. data: dict/pairs (a form: urlencoded,
+        or multipart with files), str or bytes (the raw body). json: a value sent as JSON.
+        files: {'field': ('name.txt', b'data', 'text/plain')} (or a list of such tuples).
+        headers: extra request headers. environ: extra WSGI environ keys.
+        follow_redirects: follow 301/302/303/307/308 (at most MAX_REDIRECTS).
+        """
+        answer = self._send(method.upper(), path, query, data, json, files, headers, environ)
+        for _ in range(MAX_REDIRECTS if follow_redirects else 0):
+            if answer.status not in (301, 302, 303, 307, 308):
+                break
+            location = urlsplit(answer.headers['Location'])
+            next_path = (location.path or '/') + ('?' + location.query if location.query else '')
+            if answer.status in (307, 308):
+                answer = self._send(method.upper(), next_path, None, data, json, files, headers,
+                                    environ)
+            else:
+                answer = self._send('GET', next_path, None, None, None, None, headers, environ)
+        return answer
+
+    def get(self, path, **options):
+        """Send a GET request; see request()."""
+        return self.request('GET', path, **options)
+
+    def post(self, path, **options):
+        """Send a POST request; see request()."""
+        return self.request('POST', path, **options)
+
+    def put(self, path, **options):
+        """Send a PUT request; see request()."""
+        return self.request('PUT', path, **options)
+
+    def patch(self, path, **options):
+        """Send a PATCH request; see request()."""
+        return self.request('PATCH', path, **options)
+
+    def delete(self, path, **options):
+        """Send a DELETE request; see request()."""
+        return self.request('DELETE', path, **options)
+
+    def head(self, path, **options):
+        """Send a HEAD request; see request()."""
+        return self.request('HEAD', path, **options)
+
+    def options(self, path, **options):
+        """Send an OPTIONS request; see request()."""
+        return self.request('OPTIONS', path, **options)
+
+    def _send(self, method, path, query, data, json_value, files, headers, extra_environ):
+        environ = self._environ(method, path, query, headers, extra_environ)
+        body, content_type = _encode_test_body(data, json_value, files)
+        if body or method in ('POST', 'PUT', 'PATCH'):
+            environ['CONTENT_LENGTH'] = str(len(body))
+        if content_type and 'CONTENT_TYPE' not in environ:
+            environ['CONTENT_TYPE'] = content_type
+        environ['wsgi.input'] = io.BytesIO(body)
+        errors = environ['wsgi.errors']     # the validator wraps the environ's copy
+        cookie = self._cookie_header(environ)
+        if cookie and 'HTTP_COOKIE' not in environ:
+            environ['HTTP_COOKIE'] = cookie
+        environ.update(extra_environ or {})
+        captured = []
+
+        def start_response(status, response_headers, exc_info=None):
+            captured[:] = [status, list(response_headers)]
+            return lambda data: captured.append(data)
+
+        iterable = self.app(environ, start_response)
+        try:
+            chunks = list(iterable)
+        finally:
+            close = getattr(iterable, 'close', None)
+            if close is not None:
+                close()
+            _local.request = _local.response = None
+        answer = TestResponse(captured[0], captured[1], b''.join(captured[2:] + chunks),
+                              errors.getvalue())
+        self._store_cookies(answer, environ)
+        return answer
+
+    def _environ(self, method, path, query, headers, extra_environ):
+        parts = urlsplit(path)
+        scheme = parts.scheme or self.scheme
+        host = parts.netloc or self.host
+        query_string = parts.query
+        if query:
+            extra = urlencode(list(query.items()) if hasattr(query, 'items') else query,
+                              doseq=True)
+            query_string = query_string + '&' + extra if query_string else extra
+        server_name, _, port = host.partition(':')
+        environ = {
+            'REQUEST_METHOD': method, 'SCRIPT_NAME': '', 'QUERY_STRING': query_string,
+            'PATH_INFO': unquote_to_bytes(parts.path or '/').decode('latin-1'),
+            'SERVER_NAME': server_name, 'SERVER_PORT': port or
+            ('443' if scheme == 'https' else '80'), 'SERVER_PROTOCOL': 'HTTP/1.1',
+            'REMOTE_ADDR': '127.0.0.1', 'HTTP_HOST': host, 'wsgi.version': (1, 0),
+            'wsgi.url_scheme': scheme, 'wsgi.errors': io.StringIO(),
+            'wsgi.multithread': False, 'wsgi.multiprocess': False, 'wsgi.run_once': False,
+            'wsgi.file_wrapper': wsgiref.util.FileWrapper,
+        }
+        for name, value in (headers or {}).items():
+            key = name.upper().replace('-', '_')
+            if key not in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+                key = 'HTTP_' + key
+            environ[key] = value
+        return environ
+
+    def _cookie_header(self, environ):
+        path = _wsgi_to_text(environ['SCRIPT_NAME'] + environ['PATH_INFO'])
+        is_https = environ['wsgi.url_scheme'] == 'https'
+        matching = [cookie for cookie in self.cookie_jar.values()
+                    if _cookie_path_matches(path, cookie['path'])
+                    and (is_https or not cookie['secure'])]
+        matching.sort(key=lambda cookie: -len(cookie['path']))   # RFC 6265 5.4
+        return '; '.join('%s=%s' % (cookie['name'], cookie['value']) for cookie in matching)
+
+    def _store_cookies(self, answer, environ):
+        request_path = _wsgi_to_text(environ['SCRIPT_NAME'] + environ['PATH_INFO'])
+        default_path = request_path[:request_path.rfind('/')] or '/'
+        for header in answer.headers.getall('Set-Cookie'):
+            cookie = _parse_set_cookie(header, default_path)
+            key = (cookie['name'], cookie['path'])
+            if cookie['expired']:
+                self.cookie_jar.pop(key, None)
+            else:
+                self.cookie_jar[key] = cookie
+
+
+def _parse_set_cookie(header, default_path):
+    """Parse a Set-Cookie header into {'name', 'value', 'path', 'secure', 'expired'}."""
+    first, _, rest = header.partition(';')
+    name, _, value = first.partition('=')
+    cookie = {'name': name.strip(), 'value': value.strip(), 'path': default_path,
+              'secure': False, 'expired': False}
+    for attribute in rest.split(';'):
+        key, _, attribute_value = attribute.strip().partition('=')
+        key = key.lower()
+        if key == 'path' and attribute_value.startswith('/'):
+            cookie['path'] = attribute_value
+        elif key == 'secure':
+            cookie['secure'] = True
+        elif key == 'max-age':
+            cookie['expired'] = attribute_value.strip().lstrip('-').isdigit() and \
+                int(attribute_value) <= 0
+        elif key == 'expires' and 'max-age=' not in rest.lower():
+            stamp = parse_http_date(attribute_value)
+            cookie['expired'] = stamp is not None and stamp <= time.time()
+    return cookie
+
+
+def _cookie_path_matches(request_path, cookie_path):
+    """RFC 6265 section 5.1.4 path-match."""
+    if request_path == cookie_path:
+        return True
+    return request_path.startswith(cookie_path) and \
+        (cookie_path.endswith('/') or request_path[len(cookie_path)] == '/')
+
+
+def _encode_test_body(data, json_value, files):
+    """Return (body bytes, content type) for TestClient.request()'s data/json/files."""
+    if json_value is not None:
+        return json_dumps(json_value).encode('utf-8'), 'application/json'
+    if files:
+        return _encode_multipart(data or {}, files)
+    if data is None:
+        return b'', None
+    if isinstance(data, (bytes, str)):
+        return to_bytes(data), None
+    pairs = list(data.items()) if hasattr(data, 'items') else list(data)
+    return urlencode(pairs, doseq=True).encode('ascii'), 'application/x-www-form-urlencoded'
+
+
+def _encode_multipart(data, files):
+    """Encode fields and files as multipart/form-data, the way browsers do (RFC 7578)."""
+    boundary = 'kokoropy-' + secrets.token_hex(16)
+    quote_name = lambda text: text.replace('"', '%22').replace('\r', '%0D').replace('\n', '%0A')
+    out = io.BytesIO()
+    pairs = list(data.items()) if hasattr(data, 'items') else list(data)
+    for name, value in pairs:
+        for item in (value if isinstance(value, (list, tuple)) else [value]):
+            out.write(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
+                       % (boundary, quote_name(name))).encode('utf-8'))
+            out.write(to_bytes(item) + b'\r\n')
+    for name, specs in files.items():
+        for spec in (specs if isinstance(specs, list) else [specs]):
+            filename, content = spec[0], spec[1]
+            content_type = spec[2] if len(spec) > 2 else 'application/octet-stream'
+            if hasattr(content, 'read'):
+                content = content.read()
+            out.write(('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
+                       'Content-Type: %s\r\n\r\n' % (boundary, quote_name(name),
+                                                     quote_name(filename), content_type)
+                       ).encode('utf-8'))
+            out.write(to_bytes(content) + b'\r\n')
+    out.write(('--%s--\r\n' % boundary).encode('ascii'))
+    return out.getvalue(), 'multipart/form-data; boundary=' + boundary
+
+
+###############################################################################
+# 5. HTTP server
+# KokoroServer: a threaded HTTP/1.1 server for any WSGI application. parse_request_head() turns
+# the bytes of a request head into a RequestHead (pure, RFC 9112); a selector thread reads heads
+# without blocking and a bounded pool of workers runs the application. Uses section 1 only.
+###############################################################################
+
+__all__ += ['KokoroServer']
+
+MAX_REQUEST_LINE_BYTES = 8 * 1024      # longer request line: 414 (RFC 9112 section 3)
+MAX_HEADER_BYTES = 64 * 1024           # larger header section: 431 (RFC 6585 section 5)
+MAX_HEADER_COUNT = 100                 # more header lines: 431
+MAX_CHUNK_LINE_BYTES = 4 * 1024        # chunk-size line with extensions (RFC 9112 section 7.1)
+MIN_BODY_BYTES_PER_SECOND = 1024       # a body slower than this on average gets 408
+DRAIN_LIMIT_BYTES = 64 * 1024          # unread body we discard to keep a connection alive
+LINGER_SECONDS = 2.0                   # after an error response, read and discard this long
+SPOOL_BYTES = 1024 * 1024              # chunked bodies above this go to a temporary file
+# A worker that has just answered waits this long for the next request on the same connection
+# when no other request waits for a worker: busy keep-alive clients then skip a round trip
+# through the selector thread, while idle ones still cost no worker.
+KEEP_ALIVE_GRACE_SECONDS = 0.002
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# CTLs other than HTAB, and a CR not followed by LF (RFC 9110 section 5.5, RFC 9112 section 2.2).
+_FORBIDDEN_HEAD_BYTES = re.compile(rb'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)')
+_HEAD_END = re.compile(rb'\n\r?\n')
+_HTTP_VERSION = re.compile(r'HTTP/([0-9])\.([0-9])\Z')
+_COMMON_REQUEST_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([^ ]+) HTTP/1\.([0-9])\Z")
+_FRAMING_HEADERS = frozenset(['host', 'content-length', 'transfer-encoding', 'connection',
+                              'expect'])
+_ABSOLUTE_TARGET = re.compile(r'[Hh][Tt][Tt][Pp][Ss]?://[^/?#]*')
+_BAD_PERCENT = re.compile(r'%(?![0-9A-Fa-f]{2})')
+_HOST_VALUE = re.compile(r"[A-Za-z0-9.\-_~!$&'()*+,;=:\[\]%]*\Z")
+_DIGITS = re.compile(r'[0-9]+\Z')
+_CHUNK_SIZE = re.compile(rb'[0-9A-Fa-f]{1,16}\Z')
+_RESPONSE_HOP_BY_HOP = frozenset(['connection', 'keep-alive', 'transfer-encoding', 'te',
+                                  'trailer', 'upgrade', 'proxy-connection'])
+_RECV_BYTES = 64 * 1024
+
+
+class HTTPParseError(ValueError):
+    """A request the server refuses before running the application: `status` and `reason`."""
+
+    def __init__(self, status, reason):
+        ValueError.__init__(self, '%d %s' % (status, reason))
+        self.status = status
+        self.reason = reason
+
+
+class RequestHead(object):
+    """A parsed request line and header section (RFC 9112 sections 3 and 5), before the body.
+
+    `headers` is a list of (name, value) text pairs in the order received. The framing fields
+    (`content_length`, `is_chunked`, `keep_alive`, `expects_continue`) are derived from them.
+    """
+
+    __slots__ = ('method', 'target', 'version', 'headers', 'content_length', 'is_chunked',
+                 'keep_alive', 'expects_continue')
+
+    def __init__(self, method, target, version, headers):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.content_length = None
+        self.is_chunked = False
+        self.keep_alive = version == 'HTTP/1.1'
+        self.expects_continue = False
+
+    def __repr__(self):
+        return '<RequestHead %s %s %s>' % (self.method, self.target, self.version)
+
+
+def parse_request_head(data):
+    """Parse the bytes of a request head (request line and header lines) into a RequestHead.
+
+    The closing blank line may be included. Raises HTTPParseError with the status to answer:
+    400 malformed, 414 request line too long, 431 header section too large, 501 transfer coding
+    not implemented, 417 unknown expectation, 505 HTTP version not supported.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    if data[:1] in (b'\r', b'\n'):
+        data = data.lstrip(b'\r\n')  # RFC 9112 section 2.2: ignore empty lines before it
+    line_end = data.find(b'\n')
+    if line_end < 0:
+        line_end = line_length = len(data)
+    else:
+        line_length = line_end - (data[line_end - 1:line_end] == b'\r')
+    if line_length > MAX_REQUEST_LINE_BYTES:
+        raise HTTPParseError(414, 'request line longer than %d bytes' % MAX_REQUEST_LINE_BYTES)
+    if len(data) - line_end - 1 > MAX_HEADER_BYTES:
+        raise HTTPParseError(431, 'header section larger than %d bytes' % MAX_HEADER_BYTES)
+    if _FORBIDDEN_HEAD_BYTES.search(data):
+        raise HTTPParseError(400, 'control character in request head')
+    text = data.decode('latin-1')
+    if '\r' in text:
+        text = text.replace('\r\n', '\n')
+    lines = text.rstrip('\n').split('\n')
+    if len(lines) - 1 > MAX_HEADER_COUNT:
+        raise HTTPParseError(431, 'more than %d header fields' % MAX_HEADER_COUNT)
+    head = _parse_request_line(lines[0])
+    headers, framing = head.headers, []
+    for line in lines[1:]:
+        name, colon, value = line.partition(':')
+        if not colon or not _TOKEN.match(name):
+            raise HTTPParseError(400, _header_line_problem(line))
+        value = value.strip(' \t')
+        headers.append((name, value))
+        lname = name.lower()
+        if lname in _FRAMING_HEADERS:
+            framing.append((lname, value))
+    _read_framing(head, framing)
+    return head
+
+
+def _parse_request_line(line):
+    """Split `method SP request-target SP HTTP-version` (RFC 9112 section 3) into a new
+    RequestHead, checking each part."""
+    match = _COMMON_REQUEST_LINE.match(line)
+    if match is not None:  # the usual case, in one regular expression
+        method, target, minor = match.groups()
+    else:
+        parts = line.split(' ')
+        if len(parts) != 3 or not parts[1]:
+            raise HTTPParseError(400, 'malformed request line')
+        method, target, version_text = parts
+        version = _HTTP_VERSION.match(version_text)
+        if version is None:
+            raise HTTPParseError(400, 'malformed HTTP version')
+        if version.group(1) != '1':
+            raise HTTPParseError(505, 'only HTTP/1.0 and HTTP/1.1 are supported')
+        if not _TOKEN.match(method):
+            raise HTTPParseError(400, 'invalid method')
+        minor = version.group(2)
+    _check_request_target(method, target)
+    # RFC 9110 section 6.2: a higher minor version of HTTP/1 is answered as HTTP/1.1.
+    return RequestHead(method, target, 'HTTP/1.0' if minor == '0' else 'HTTP/1.1', [])
+
+
+def _check_request_target(method, target):
+    """Accept origin-form, absolute-form and OPTIONS * targets (RFC 9112 section 3.2)."""
+    if target[0] == '/':
+        pass
+    elif target == '*':
+        if method != 'OPTIONS':
+            raise HTTPParseError(400, 'asterisk-form target is only for OPTIONS')
+    elif not _ABSOLUTE_TARGET.match(target):
+        raise HTTPParseError(400, 'invalid request target')
+    if '#' in target:
+        raise HTTPParseError(400, 'fragment in request target')
+    if '%' in target and _BAD_PERCENT.search(target):
+        raise HTTPParseError(400, 'invalid percent-encoding in request target')
+
+
+def _header_line_problem(line):
+    """Name what is wrong with a header line that is not `token ":" value`."""
+    if line[:1] in (' ', '\t'):
+        # RFC 9112 section 5.2: a server must reject obsolete line folding (or unfold it).
+        return 'obsolete line folding in header section'
+    if not line:
+        return 'empty line in header section'
+    name, colon, _ = line.partition(':')
+    if not colon:
+        return 'header line without a colon'
+    if name != name.strip(' \t') or ' ' in name or '\t' in name:
+        # RFC 9112 section 5.1: no whitespace between the field name and the colon.
+        return 'whitespace in header name'
+    return 'invalid header name'
+
+
+def _read_framing(head, framing):
+    """Set the framing fields of `head` from its Host, Content-Length, Transfer-Encoding,
+    Connection and Expect fields (`framing`: lowercase name, value), refusing the ambiguous
+    combinations that make request smuggling possible."""
+    lengths, codings, hosts, connection, expect = [], [], [], [], []
+    for lname, value in framing:
+        if lname == 'host':
+            hosts.append(value)
+        elif lname == 'content-length':
+            lengths.extend(value.split(','))
+        elif lname == 'transfer-encoding':
+            codings.extend(value.split(','))
+        elif lname == 'connection':
+            connection.extend(token.strip(' \t').lower() for token in value.split(','))
+        else:
+            expect.extend(token.strip(' \t').lower() for token in value.split(','))
+    _check_host(head, hosts)
+    if codings:
+        head.is_chunked = _parse_transfer_coding(head, codings, lengths)
+    elif lengths:
+        head.content_length = _parse_content_length(lengths)
+    if head.version == 'HTTP/1.0':
+        # RFC 9112 section 9.3: HTTP/1.0 persists only when the client asks for keep-alive.
+        head.keep_alive = 'keep-alive' in connection and 'close' not in connection
+    elif connection:
+        head.keep_alive = 'close' not in connection
+    if expect:
+        if any(token != '100-continue' for token in expect):
+            raise HTTPParseError(417, 'only the 100-continue expectation is supported')
+        head.expects_continue = head.version == 'HTTP/1.1'
+
+
+def _check_host(head, hosts):
+    # RFC 9112 section 3.2: 400 for an HTTP/1.1 request without Host, with several, or invalid.
+    if head.version == 'HTTP/1.1' and not hosts:
+        raise HTTPParseError(400, 'missing Host header')
+    if len(hosts) > 1:
+        raise HTTPParseError(400, 'more than one Host header')
+    if hosts and not _HOST_VALUE.match(hosts[0]):
+        raise HTTPParseError(400, 'invalid Host header')
+
+
+def _parse_transfer_coding(head, codings, lengths):
+    """Return True for a valid chunked request body; raise for anything else (RFC 9112 6.1)."""
+    if head.version == 'HTTP/1.0':
+        # RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+        raise HTTPParseError(400, 'Transfer-Encoding in an HTTP/1.0 request')
+    if lengths:
+        # RFC 9112 section 6.1: both framings at once is how requests get smuggled; refuse.
+        raise HTTPParseError(400, 'both Content-Length and Transfer-Encoding')
+    codings = [coding.strip(' \t').lower() for coding in codings]
+    if '' in codings:
+        raise HTTPParseError(400, 'empty transfer coding')
+    if codings[-1] != 'chunked':
+        # RFC 9112 section 6.3: without a final chunked coding the body length is unknowable.
+        raise HTTPParseError(400, 'chunked is not the final transfer coding')
+    if 'chunked' in codings[:-1]:
+        raise HTTPParseError(400, 'chunked applied more than once')
+    if len(codings) > 1:
+        raise HTTPParseError(501, 'transfer coding %r is not implemented' % codings[0])
+    return True
+
+
+def _parse_content_length(lengths):
+    # RFC 9112 section 6.3: identical repeated values may be merged; differing ones are invalid.
+    values = set(length.strip(' \t') for length in lengths)
+    if len(values) != 1:
+        raise HTTPParseError(400, 'conflicting Content-Length values')
+    value = values.pop()
+    if not _DIGITS.match(value):
+        raise HTTPParseError(400, 'invalid Content-Length')
+    return int(value)
+
+
+class KokoroServer(object):
+    """The built-in HTTP/1.1 server: runs a WSGI application with a bounded pool of threads.
+
+    The thread that calls serve_forever() runs a selector loop that owns the listening socket and
+    every connection that is idle or still sending its request head, so idle keep-alive and slow
+    clients cost a socket, never a thread; each has `head_timeout` seconds to finish its head and
+    `idle_timeout` seconds of keep-alive. A complete head goes to one of `threads` workers, which
+    reads the body, runs the application, writes the response and gives a kept-alive connection
+    back. Port 0 picks a free port; `server.port` is the one bound. Binding raises OSError.
+    """
+
+    def __init__(self, app, host='127.0.0.1', port=8080, threads=32, max_connections=1000,
+                 max_body_bytes=10 * 1024 * 1024, head_timeout=10.0, idle_timeout=15.0,
+                 io_timeout=30.0, quiet=False, backlog=1024, url_scheme='http'):
+        self.app = app
+        self.threads = threads
+        self.max_connections = max_connections
+        self.max_body_bytes = max_body_bytes
+        self.head_timeout = head_timeout
+        self.idle_timeout = idle_timeout
+        self.io_timeout = io_timeout
+        self.quiet = quiet
+        self._listener = _listen(host, port, backlog)
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._base_environ = {
+            'SERVER_NAME': _server_name(host), 'SERVER_PORT': str(self.port), 'SCRIPT_NAME': '',
+            'wsgi.version': (1, 0), 'wsgi.url_scheme': url_scheme, 'wsgi.errors': sys.stderr,
+            'wsgi.multithread': True, 'wsgi.multiprocess': False, 'wsgi.run_once': False,
+            'wsgi.file_wrapper': _ServerFileWrapper}
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._returned = collections.deque()
+        self._is_wake_pending = False
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix='kokoropy')
+        self._work_lock = threading.Lock()
+        self._work_count = 0
+        self._state_lock = threading.Lock()
+        self._loop_thread = None
+        self._is_stopping = False
+        self._grace_seconds = 5.0
+        self._stopped = threading.Event()
+        self._sweep_interval = max(0.02, min(1.0, head_timeout / 4.0, idle_timeout / 4.0))
+
+    def serve_forever(self):
+        """Accept and serve connections until shutdown() is called; then return."""
+        with self._state_lock:
+            if self._is_stopping:
+                return
+            self._loop_thread = threading.get_ident()
+        try:
+            self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
+            self._selector.register(self._wake_reader, selectors.EVENT_READ, _SERVER_WAKE)
+            self._select_loop()
+            self._finish_in_flight()
+        finally:
+            self._close_everything()
+            self._stopped.set()
+
+    def shutdown(self, timeout=5.0):
+        """Stop gracefully: stop accepting, close idle connections, let requests in flight
+        finish for up to `timeout` seconds, then let serve_forever() return.
+
+        From another thread this waits for serve_forever() to end; from a signal handler in
+        the serving thread it returns at once and serve_forever() does the rest.
+        """
+        with self._state_lock:
+            self._grace_seconds = timeout
+            self._is_stopping = True
+            is_serving = self._loop_thread is not None
+        if not is_serving:
+            self._close_everything()
+            return
+        self._wake()
+        if threading.get_ident() != self._loop_thread:
+            self._stopped.wait(timeout + 2.0)
+
+    # -- the selector thread ------------------------------------------------------------------
+
+    def _select_loop(self):
+        select = self._selector.select
+        next_sweep = time.monotonic() + self._sweep_interval
+        while not self._is_stopping:
+            for key, _ in select(self._sweep_interval):
+                conn = key.data
+                if conn is _SERVER_ACCEPT:
+                    self._accept()
+                elif conn is _SERVER_WAKE:
+                    self._take_back_connections()
+                else:
+                    self._read_head(conn)
+            now = time.monotonic()
+            if now >= next_sweep:
+                self._close_expired(now)
+                next_sweep = now + self._sweep_interval
+
+    def _accept(self):
+        for _ in range(64):
+            try:
+                sock, address = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. EMFILE: keep serving the connections we have
+                self._log_error('kokoropy: accept failed: %s\n' % exc)
+                return
+            if self._connection_count() >= self.max_connections:
+                _refuse_connection(sock)
+                continue
+            sock.setblocking(False)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            conn = _ServerConnection(sock, address, time.monotonic() + self.head_timeout)
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _connection_count(self):
+        return len(self._selector.get_map()) - 2 + self._work_count + len(self._returned)
+
+    def _read_head(self, conn):
+        try:
+            data = conn.sock.recv(_RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b''
+        if not data or (conn.is_lingering and conn.discard(len(data))):
+            self._unregister_and_close(conn)
+            return
+        if conn.is_lingering:
+            return
+        if conn.buffer:
+            if type(conn.buffer) is bytes:
+                conn.buffer = bytearray(conn.buffer)
+            conn.buffer += data
+        else:
+            data = data.lstrip(b'\r\n')  # RFC 9112 section 2.2: skip empty lines before a request
+            if not data:
+                return
+            conn.buffer = data
+            if not conn.has_request_started:
+                conn.has_request_started = True
+                conn.deadline = time.monotonic() + self.head_timeout
+        try:
+            found = self._take_head(conn)
+        except HTTPParseError as exc:
+            self._reject(conn, exc.status, exc.reason)
+            return
+        if found is not None:
+            self._selector.unregister(conn.sock)
+            self._dispatch(conn, found[0], found[1])
+
+    def _take_head(self, conn):
+        """Return (head, rest) when conn.buffer holds a whole head, None when more is needed."""
+        buffer = conn.buffer
+        match = _HEAD_END.search(buffer, conn.scan_from)
+        if match is None:
+            _check_partial_head(buffer, conn.scan_from)
+            conn.scan_from = max(0, len(buffer) - 2)
+            return None
+        head = parse_request_head(bytes(buffer[:match.start() + 1]))
+        if head.content_length is not None and head.content_length > self.max_body_bytes:
+            raise HTTPParseError(413, 'request body larger than %d bytes' % self.max_body_bytes)
+        conn.buffer = b''
+        conn.scan_from = 0
+        return head, bytes(buffer[match.end():])
+
+    def _dispatch(self, conn, head, rest):
+        with self._work_lock:
+            self._work_count += 1
+        try:
+            self._pool.submit(self._serve_connection, conn, head, rest)
+        except RuntimeError:  # the pool is shut down: we are stopping
+            self._end_work()
+            conn.close()
+
+    def _reject(self, conn, status, reason):
+        """Answer a request refused in the selector thread, then close the connection."""
+        self._log_access(conn.address, '-', status, 0, 0.0)
+        try:
+            conn.sock.send(_error_response(status, reason))
+        except OSError:
+            pass
+        conn.start_lingering()
+
+    def _take_back_connections(self):
+        try:
+            while self._wake_reader.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            return
+        # Reset after draining: a worker that finds the flag set knows a wake-up is on its way.
+        self._is_wake_pending = False
+        returned = self._returned
+        while returned:
+            conn = returned.popleft()
+            if self._is_stopping and not conn.is_lingering:
+                conn.close()
+            else:
+                self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+
+    def _close_expired(self, now):
+        for key in list(self._selector.get_map().values()):
+            conn = key.data
+            if type(conn) is not _ServerConnection or conn.deadline > now:
+                continue
+            if conn.has_request_started and not conn.is_lingering:
+                # Slowloris defence: a head not finished in time gets 408 (RFC 9110 15.5.9).
+                self._log_access(conn.address, '-', 408, 0, 0.0)
+                try:
+                    conn.sock.send(_error_response(408, 'request head not received in time'))
+                except OSError:
+                    pass
+            self._unregister_and_close(conn)
+
+    def _unregister_and_close(self, conn):
+        try:
+            self._selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+        conn.close()
+
+    def _finish_in_flight(self):
+        """After shutdown(): close idle connections, wait for workers, up to the grace time."""
+        self._selector.unregister(self._listener)
+        self._listener.close()
+        for key in list(self._selector.get_map().values()):
+            if type(key.data) is _ServerConnection:
+                self._unregister_and_close(key.data)
+        deadline = time.monotonic() + self._grace_seconds
+        while self._work_count and time.monotonic() < deadline:
+            self._selector.select(0.05)
+            self._take_back_connections()
+        self._take_back_connections()
+        for key in list(self._selector.get_map().values()):
+            if type(key.data) is _ServerConnection:
+                self._unregister_and_close(key.data)
+
+    def _close_everything(self):
+        self._pool.shutdown(wait=False)
+        for closeable in (self._listener, self._selector, self._wake_reader, self._wake_writer):
+            try:
+                closeable.close()
+            except (OSError, RuntimeError):
+                pass
+
+    # -- worker threads -----------------------------------------------------------------------
+
+    def _serve_connection(self, conn, head, rest):
+        """Answer the request whose head was read, then any pipelined ones already received;
+        then give a kept-alive (or lingering) connection back to the selector thread."""
+        try:
+            conn.sock.settimeout(self.io_timeout)
+            conn.buffer = rest
+            keep_alive = True
+            while keep_alive and head is not None:
+                keep_alive = self._exchange(conn, head) and not self._is_stopping
+                if keep_alive:
+                    head = self._next_head(conn)
+            if keep_alive or conn.is_lingering:
+                conn.sock.setblocking(False)
+                self._give_back(conn)
+            else:
+                conn.close()
+        except _ClientDisconnected:
+            conn.close()
+        except Exception:
+            self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
+            conn.close()
+        finally:
+            self._end_work()
+
+    def _next_head(self, conn):
+        """The next request on a kept-alive connection when it is already received, or arrives
+        within KEEP_ALIVE_GRACE_SECONDS while no other request waits for a worker; else None."""
+        head = self._next_buffered_head(conn)
+        if head is not None or conn.is_lingering or self._work_count > self.threads:
+            return head
+        if not _is_readable_soon(conn.sock, KEEP_ALIVE_GRACE_SECONDS):
+            return None
+        try:
+            data = conn.sock.recv(_RECV_BYTES)
+        except OSError as exc:
+            raise _ClientDisconnected(str(exc))
+        if not data:
+            raise _ClientDisconnected('the client closed the connection')
+        conn.buffer = conn.buffer + data if conn.buffer else data
+        return self._next_buffered_head(conn)
+
+    def _next_buffered_head(self, conn):
+        """Parse a pipelined request already in conn.buffer; None when there is none complete."""
+        conn.buffer = conn.buffer.lstrip(b'\r\n')
+        conn.has_request_started = bool(conn.buffer)
+        if not conn.buffer:
+            return None
+        try:
+            found = self._take_head(conn)
+        except HTTPParseError as exc:
+            self._log_access(conn.address, '-', exc.status, 0, 0.0)
+            try:
+                conn.sock.sendall(_error_response(exc.status, exc.reason))
+            except OSError:
+                raise _ClientDisconnected(str(exc))
+            conn.start_lingering()
+            return None
+        if found is None:
+            return None
+        conn.buffer = found[1]
+        return found[0]
+
+    def _exchange(self, conn, head):
+        """Serve one request on a worker; return True when the connection may be kept alive.
+
+        A connection not kept alive is left lingering (see _ServerConnection.start_lingering).
+        Raises _ClientDisconnected when the client is gone or the response was cut short.
+        """
+        started = time.perf_counter()
+        exchange = _Exchange(self, conn, head)
+        try:
+            self._respond(exchange)
+        finally:
+            if exchange.status_code:
+                self._log_access(conn.address, '%s %s %s' % (head.method, head.target,
+                                 head.version), exchange.status_code, exchange.bytes_sent,
+                                 (time.perf_counter() - started) * 1000.0)
+        if exchange.keep_alive and exchange.discard_unread_body():
+            return True
+        conn.start_lingering()
+        return False
+
+    def _respond(self, exchange):
+        """Run the application for one request; answer 4xx/500 in its place when it fails."""
+        try:
+            environ = self._make_environ(exchange.conn, exchange.head, exchange.open_body())
+            exchange.run_application(self.app, environ)
+        except _ClientDisconnected:
+            raise
+        except Exception as exc:
+            failure = exchange.body_failure
+            if isinstance(exc, _RequestBodyError):
+                failure = exc
+            elif failure is None:
+                self._log_error('kokoropy: error in the application for %s %s\n%s' % (
+                    exchange.head.method, exchange.head.target, traceback.format_exc()))
+                failure = _RequestBodyError(500, None)
+            if exchange.is_head_sent:
+                # Too late for an error status: closing tells the client the response is cut.
+                raise _ClientDisconnected('response cut short: %s' % exc)
+            exchange.send_error(failure.status, failure.reason)
+
+    def _make_environ(self, conn, head, body):
+        """Build the PEP 3333 environ of a request."""
+        environ = self._base_environ.copy()
+        target = head.target
+        path, _, query = target.partition('?')
+        if path[0] != '/' and path != '*':
+            path = _path_of_absolute_target(path)
+        if '%' in path:
+            path = unquote_to_bytes(path.encode('latin-1')).decode('latin-1')
+        environ['REQUEST_METHOD'] = head.method
+        environ['PATH_INFO'] = path
+        environ['QUERY_STRING'] = query
+        environ['REQUEST_URI'] = target
+        environ['SERVER_PROTOCOL'] = head.version
+        environ['REMOTE_ADDR'] = conn.address
+        environ['REMOTE_PORT'] = conn.port
+        environ['wsgi.input'] = body
+        if head.is_chunked:
+            environ['wsgi.input_terminated'] = True
+        elif head.content_length is not None:
+            environ['CONTENT_LENGTH'] = str(head.content_length)
+        header_keys = _HEADER_ENVIRON_KEYS
+        for name, value in head.headers:
+            key = header_keys.get(name)
+            if key is None:
+                key = _header_environ_key(name)
+            if not key:
+                continue
+            if key in environ:
+                environ[key] += ('; ' if key == 'HTTP_COOKIE' else ', ') + value
+            else:
+                environ[key] = value
+        return environ
+
+    def _give_back(self, conn):
+        """Hand a connection from a worker back to the selector thread and wake it."""
+        now = time.monotonic()
+        if not conn.is_lingering:
+            conn.deadline = now + (self.head_timeout if conn.has_request_started
+                                   else self.idle_timeout)
+        self._returned.append(conn)
+        if not self._is_wake_pending:
+            self._wake()
+
+    def _wake(self):
+        self._is_wake_pending = True
+        try:
+            self._wake_writer.send(b'\0')
+        except OSError:  # full (the selector wakes anyway) or closed (we stopped)
+            pass
+
+    def _end_work(self):
+        with self._work_lock:
+            self._work_count -= 1
+
+    # -- logging ------------------------------------------------------------------------------
+
+    def _log_access(self, address, request_line, status, size, milliseconds):
+        if not self.quiet:
+            sys.stderr.write('%s - "%s" %d %d %.1fms\n' % (
+                address, request_line, status, size, milliseconds))
+
+    def _log_error(self, text):
+        sys.stderr.write(text)
+
+
+class _ClientDisconnected(Exception):
+    """The client went away or stopped reading or sending in time: close, answer nothing."""
+
+
+class _RequestBodyError(Exception):
+    """The request body is malformed, too large or too slow: answer `status` and close."""
+
+    def __init__(self, status, reason):
+        Exception.__init__(self, '%d %s' % (status, reason))
+        self.status = status
+        self.reason = reason
+
+
+class _ServerConnection(object):
+    """A client socket and the received bytes no request has consumed yet."""
+
+    __slots__ = ('sock', 'address', 'port', 'buffer', 'scan_from', 'deadline',
+                 'has_request_started', 'is_lingering', 'discarded')
+
+    def __init__(self, sock, address, deadline):
+        self.sock = sock
+        self.address = address[0]
+        self.port = str(address[1])
+        self.buffer = b''
+        self.scan_from = 0
+        self.deadline = deadline
+        self.has_request_started = False
+        self.is_lingering = False
+        self.discarded = 0
+
+    def start_lingering(self):
+        """After an error response: stop sending and read for a while before closing, so the
+        client reads the response instead of getting a reset (RFC 9112 section 9.6)."""
+        self.is_lingering = True
+        self.deadline = time.monotonic() + LINGER_SECONDS
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def discard(self, size):
+        """Count bytes thrown away while lingering; True when enough were thrown away."""
+        self.discarded += size
+        return self.discarded > MAX_HEADER_BYTES + DRAIN_LIMIT_BYTES * 16
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class _Exchange(object):
+    """One request and its response on a worker thread: wsgi.input, start_response, framing."""
+
+    __slots__ = ('server', 'conn', 'sock', 'head', 'status', 'status_code', 'header_text',
+                 'content_length', 'keep_alive', 'is_head_sent', 'is_chunked',
+                 'is_body_suppressed', 'bytes_sent', 'body', 'body_failure',
+                 'is_continue_pending')
+
+    def __init__(self, server, conn, head):
+        self.server = server
+        self.conn = conn
+        self.sock = conn.sock
+        self.head = head
+        self.status = None
+        self.status_code = 0
+        self.header_text = ''
+        self.content_length = None
+        self.keep_alive = head.keep_alive
+        self.is_head_sent = False
+        self.is_chunked = False
+        self.is_body_suppressed = head.method == 'HEAD'
+        self.bytes_sent = 0
+        self.body = None
+        self.body_failure = None
+        self.is_continue_pending = head.expects_continue
+
+    # -- the request body ---------------------------------------------------------------------
+
+    def open_body(self):
+        """Return wsgi.input. A chunked body is de-chunked now, so that bad framing and size get
+        their 4xx before the application runs, unless the client waits for 100 Continue."""
+        head = self.head
+        if head.is_chunked:
+            decode = _ChunkedDecoder(self).decode
+            self.body = _DeferredInput(decode) if head.expects_continue else decode()
+            return self.body
+        if head.content_length:
+            self.body = _ContentLengthBody(self, head.content_length)
+            return io.BufferedReader(self.body, _RECV_BYTES)
+        return io.BytesIO()
+
+    def send_continue(self):
+        """Send the interim 100 Continue a waiting client needs before it sends its body."""
+        self.is_continue_pending = False
+        if not self.is_head_sent:
+            try:
+                self.sock.sendall(b'HTTP/1.1 100 Continue\r\n\r\n')
+            except OSError as exc:
+                raise self.fail_body(None, str(exc))
+
+    def fail_body(self, status, reason):
+        """Record why the body could not be read and return the exception to raise: the
+        response becomes `status` whatever the application makes of it (None: disconnected)."""
+        self.body_failure = _RequestBodyError(status or 400, reason)
+        if status is None:
+            return _ClientDisconnected(reason)
+        return self.body_failure
+
+    def discard_unread_body(self):
+        """Read what the application left of the body, so the connection can serve the next
+        request; False when that is not worth it or not possible (close instead)."""
+        body = self.body
+        if body is None or self.body_failure is not None:
+            return self.body_failure is None
+        if type(body) is _DeferredInput:
+            return body.is_open
+        if type(body) is not _ContentLengthBody or not body.remaining:
+            return True
+        if self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES:
+            return False
+        scratch = bytearray(min(body.remaining, _RECV_BYTES))
+        try:
+            while body.remaining:
+                body.readinto(scratch)
+        except (_ClientDisconnected, _RequestBodyError):
+            return False
+        return True
+
+    # -- the response -------------------------------------------------------------------------
+
+    def start_response(self, status, headers, exc_info=None):
+        """The PEP 3333 start_response callable; returns the legacy write() callable."""
+        if exc_info:
+            try:
+                if self.is_head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError('start_response() called twice without exc_info')
+        match = _RESPONSE_STATUS.match(status)
+        if match is None:
+            raise ValueError('invalid status %r: use "200 OK" form' % (status,))
+        lines = []
+        self.content_length = None
+        self.keep_alive = self.head.keep_alive
+        for name, value in headers:
+            lname = name.lower()
+            if lname == 'content-length':
+                if not _DIGITS.match(value.strip()):
+                    raise ValueError('invalid Content-Length %r in the response' % (value,))
+                self.content_length = int(value)
+            elif lname in _RESPONSE_HOP_BY_HOP:
+                # PEP 3333: hop-by-hop headers are the server's; honour a request to close.
+                if lname == 'connection' and 'close' in value.lower():
+                    self.keep_alive = False
+            else:
+                lines.append('%s: %s\r\n' % (name, value))
+        text = ''.join(lines)
+        if text.count('\n') != len(lines) or text.count('\r') != len(lines) or '\0' in text:
+            raise ValueError('response header with CR, LF or NUL (header injection)')
+        code = int(match.group(1))
+        self.status = status if len(status) > 3 else status + ' '
+        self.status_code = code
+        self.header_text = text
+        self.is_body_suppressed = self.head.method == 'HEAD' or code == 204 or code == 304
+        return self.write
+
+    def run_application(self, app, environ):
+        """Call the application and send what it returns, closing the iterable (PEP 3333)."""
+        result = app(environ, self.start_response)
+        try:
+            if isinstance(result, (list, tuple)) and not self.is_head_sent:
+                self._send_whole(b''.join(result))
+            elif type(result) is _ServerFileWrapper and self._try_sendfile(result):
+                pass
+            else:
+                for chunk in result:
+                    if chunk:
+                        self.write(chunk)
+                self._finish()
+        finally:
+            close = getattr(result, 'close', None)
+            if close is not None:
+                close()
+
+    def write(self, data):
+        """Send a piece of the body, the head first (PEP 3333 write() and iterables)."""
+        head = b''
+        if not self.is_head_sent:
+            self._check_ready()
+            if not data:
+                return
+            head = self._head_bytes(None)
+        if self.is_body_suppressed:
+            if head:
+                self._send(head)
+            return
+        if self.content_length is not None:
+            data = data[:self.content_length - self.bytes_sent]
+        if self.is_chunked:
+            self._send(head + b'%x\r\n%s\r\n' % (len(data), data))
+        else:
+            self._send(head + data if head else data)
+        self.bytes_sent += len(data)
+
+    def send_error(self, status, reason):
+        """Answer a short text error instead of the application's response, and close."""
+        self.keep_alive = False
+        self.status_code = status
+        self.is_head_sent = True
+        self._send(_error_response(status, reason))
+
+    def _check_ready(self):
+        if self.status is None:
+            raise AssertionError('the application sent a body before calling start_response()')
+        if self.body_failure is not None:
+            raise self.body_failure
+
+    def _send_whole(self, body):
+        """Send a response whose whole body is known, in one sendall with its head."""
+        self._check_ready()
+        if self.content_length is not None and len(body) != self.content_length:
+            if len(body) < self.content_length:
+                self.keep_alive = False  # closing is how the client learns it was cut short
+            body = body[:self.content_length]
+        head = self._head_bytes(len(body))
+        if self.is_body_suppressed or not body:
+            self._send(head)
+        else:
+            self._send(head + body)
+            self.bytes_sent = len(body)
+
+    def _finish(self):
+        if not self.is_head_sent:
+            self._send_whole(b'')
+        elif self.is_chunked:
+            self._send(b'0\r\n\r\n')
+        elif self.content_length is not None and self.bytes_sent < self.content_length:
+            self.keep_alive = self.is_body_suppressed
+
+    def _try_sendfile(self, wrapper):
+        """Send a wsgi.file_wrapper of a real file with os.sendfile; False to iterate instead."""
+        filelike = wrapper.filelike
+        if self.content_length is None or self.is_head_sent:
+            return False
+        try:
+            filelike.fileno()
+            offset = filelike.tell()
+        except (AttributeError, OSError, ValueError):
+            return False
+        if 'b' not in getattr(filelike, 'mode', 'b'):
+            return False
+        self._check_ready()
+        self._send(self._head_bytes(None))
+        if not self.is_body_suppressed:
+            try:
+                self.bytes_sent = self.sock.sendfile(filelike, offset, self.content_length)
+            except OSError as exc:
+                raise _ClientDisconnected(str(exc))
+            if self.bytes_sent < self.content_length:
+                self.keep_alive = False
+        return True
+
+    def _head_bytes(self, length):
+        """Return the response head; `length` is the whole body's size when known."""
+        code = self.status_code
+        framing = ''
+        if code == 204 or (code == 304 and self.content_length is None):
+            pass  # RFC 9110 section 8.6: no Content-Length in a 204
+        elif self.content_length is not None:
+            framing = 'Content-Length: %d\r\n' % self.content_length
+        elif length is not None and (length or self.head.method != 'HEAD'):
+            self.content_length = length
+            framing = 'Content-Length: %d\r\n' % length
+        elif self.is_body_suppressed:
+            pass
+        elif self.head.version == 'HTTP/1.1':
+            self.is_chunked = True
+            framing = 'Transfer-Encoding: chunked\r\n'
+        else:
+            self.keep_alive = False  # HTTP/1.0 without a length: the body ends at close
+        if not self.keep_alive or self.server._is_stopping or self._is_body_in_the_way():
+            self.keep_alive = False
+            framing += 'Connection: close\r\n'
+        elif self.head.version == 'HTTP/1.0':
+            framing += 'Connection: keep-alive\r\n'
+        self.is_head_sent = True
+        return ('HTTP/1.1 %s\r\n%s%s%s\r\n' % (self.status, self.header_text, framing,
+                                               _date_line())).encode('latin-1')
+
+    def _is_body_in_the_way(self):
+        """True when an unread request body will stop the connection from being reused:
+        the client still waits for 100 Continue, or too much is left to discard."""
+        body = self.body
+        if body is None:
+            return False
+        if type(body) is _DeferredInput:
+            return not body.is_open
+        return type(body) is _ContentLengthBody and body.remaining and (
+            self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES)
+
+    def _send(self, data):
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            raise _ClientDisconnected(str(exc))
+
+
+class _BodyReceiver(object):
+    """Receives request body bytes on a worker: sends 100 Continue first when the client waits
+    for it, turns timeouts and trickling into 408 and a vanished client into a disconnect."""
+
+    __slots__ = ('exchange', 'sock', 'started', 'received', 'timeout')
+
+    def __init__(self, exchange):
+        self.exchange = exchange
+        self.sock = exchange.sock
+        self.started = time.monotonic()
+        self.received = 0
+        self.timeout = exchange.server.io_timeout
+
+    def recv_into(self, buffer, size):
+        exchange = self.exchange
+        if exchange.is_continue_pending:
+            exchange.send_continue()
+        # A minimum average rate bounds how long a trickling body can hold a worker.
+        allowed = self.timeout + self.received / float(MIN_BODY_BYTES_PER_SECOND)
+        if time.monotonic() - self.started > allowed:
+            raise exchange.fail_body(408, 'request body arrived too slowly')
+        try:
+            size = self.sock.recv_into(buffer, size)
+        except socket.timeout:
+            raise exchange.fail_body(408, 'request body timed out')
+        except OSError as exc:
+            raise exchange.fail_body(None, 'client disconnected: %s' % exc)
+        if not size:
+            raise exchange.fail_body(None, 'client disconnected before the end of the body')
+        self.received += size
+        return size
+
+    def recv(self, size):
+        buffer = bytearray(size)
+        return bytes(buffer[:self.recv_into(buffer, size)])
+
+
+class _ContentLengthBody(io.RawIOBase):
+    """The raw stream of a Content-Length body: bytes already received, then the socket. It
+    never reads past the body, so a pipelined request stays in the connection's buffer."""
+
+    def __init__(self, exchange, length):
+        io.RawIOBase.__init__(self)
+        conn = exchange.conn
+        self._early = conn.buffer[:length]
+        conn.buffer = conn.buffer[length:]
+        self.remaining = length - len(self._early)
+        self._receiver = _BodyReceiver(exchange)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self._early:
+            size = min(len(buffer), len(self._early))
+            buffer[:size] = self._early[:size]
+            self._early = self._early[size:]
+            return size
+        if not self.remaining:
+            return 0
+        size = self._receiver.recv_into(buffer, min(len(buffer), self.remaining))
+        self.remaining -= size
+        return size
+
+
+class _ChunkedDecoder(object):
+    """De-chunks a request body (RFC 9112 section 7.1) into a spooled file, within limits."""
+
+    def __init__(self, exchange):
+        self._exchange = exchange
+        self._conn = exchange.conn
+        self._receiver = _BodyReceiver(exchange)
+        self._buffer = bytes(exchange.conn.buffer)
+        self._position = 0
+        self._limit = exchange.server.max_body_bytes
+
+    def decode(self):
+        """Read the whole chunked body; return it as a file positioned at its start."""
+        spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES)
+        total = 0
+        while True:
+            size = self._chunk_size(self._line(MAX_CHUNK_LINE_BYTES))
+            if not size:
+                break
+            total += size
+            if total > self._limit:
+                raise self._fail(413, 'request body larger than %d bytes' % self._limit)
+            self._copy(size, spool)
+            if self._take(2) != b'\r\n':
+                raise self._fail(400, 'chunk data not followed by CRLF')
+        self._skip_trailer_section()
+        self._conn.buffer = self._buffer[self._position:]
+        spool.seek(0)
+        return spool
+
+    def _fail(self, status, reason):
+        return self._exchange.fail_body(status, reason)
+
+    def _chunk_size(self, line):
+        # chunk = chunk-size [ chunk-ext ] CRLF; extensions are allowed and ignored.
+        size_text = line.split(b';', 1)[0].rstrip(b' \t')
+        if not _CHUNK_SIZE.match(size_text) or _FORBIDDEN_HEAD_BYTES.search(line):
+            raise self._fail(400, 'invalid chunk size line')
+        return int(size_text, 16)
+
+    def _skip_trailer_section(self):
+        # RFC 9112 section 7.1.2: trailer fields may be discarded; they must still be well formed.
+        total = 0
+        while True:
+            line = self._line(MAX_HEADER_BYTES)
+            if not line:
+                return
+            total += len(line)
+            name, colon, _ = line.partition(b':')
+            if total > MAX_HEADER_BYTES or not colon or not _TOKEN.match(name.decode('latin-1')) \
+                    or _FORBIDDEN_HEAD_BYTES.search(line):
+                raise self._fail(400, 'invalid trailer section')
+
+    def _line(self, limit):
+        """Return the next line without its line ending."""
+        while True:
+            end = self._buffer.find(b'\n', self._position)
+            if end >= 0:
+                break
+            if len(self._buffer) - self._position > limit:
+                raise self._fail(400, 'chunk line longer than %d bytes' % limit)
+            self._receive()
+        line = self._buffer[self._position:end]
+        self._position = end + 1
+        if len(line) > limit + 1:
+            raise self._fail(400, 'chunk line longer than %d bytes' % limit)
+        return line[:-1] if line.endswith(b'\r') else line
+
+    def _copy(self, size, spool):
+        while size:
+            if self._position >= len(self._buffer):
+                self._receive()
+            piece = self._buffer[self._position:self._position + size]
+            spool.write(piece)
+            self._position += len(piece)
+            size -= len(piece)
+
+    def _take(self, size):
+        while len(self._buffer) - self._position < size:
+            self._receive()
+        data = self._buffer[self._position:self._position + size]
+        self._position += size
+        return data
+
+    def _receive(self):
+        data = self._receiver.recv(_RECV_BYTES)
+        self._buffer = self._buffer[self._position:] + data
+        self._position = 0
+
+
+class _DeferredInput(object):
+    """wsgi.input that reads its body on first use: for a client waiting for 100 Continue."""
+
+    def __init__(self, open_stream):
+        self._open_stream = open_stream
+        self._stream = None
+
+    @property
+    def is_open(self):
+        return self._stream is not None
+
+    def _opened(self):
+        if self._stream is None:
+            self._stream = self._open_stream()
+        return self._stream
+
+    def read(self, size=-1):
+        return self._opened().read(size)
+
+    def readline(self, size=-1):
+        return self._opened().readline(size)
+
+    def readlines(self, hint=-1):
+        return self._opened().readlines(hint)
+
+    def __iter__(self):
+        return iter(self._opened())
+
+
+class _ServerFileWrapper(object):
+    """wsgi.file_wrapper: iterates a file in blocks; sent with os.sendfile() when possible."""
+
+    def __init__(self, filelike, block_size=64 * 1024):
+        self.filelike = filelike
+        self.block_size = block_size
+
+    def __iter__(self):
+        read = self.filelike.read
+        while True:
+            block = read(self.block_size)
+            if not block:
+                return
+            yield block
+
+    def close(self):
+        close = getattr(self.filelike, 'close', None)
+        if close is not None:
+            close()
+
+
+_SERVER_ACCEPT = object()   # selector key data of the listening socket
+_SERVER_WAKE = object()     # selector key data of the wake-up socket
+_RESPONSE_STATUS = re.compile(r'([2-5][0-9][0-9])(?: [^\r\n\x00]*)?\Z')
+_HEADER_ENVIRON_KEYS = {}   # header name -> environ key ('' to drop), filled as names arrive
+_DATE_CACHE = [(0, '')]
+
+
+def _header_environ_key(name):
+    """Return the environ key of a request header, '' for a header the environ must not get."""
+    lname = name.lower()
+    if '_' in name or lname == 'content-length' or lname == 'proxy':
+        # With '_' a header could pose as another once '-' becomes '_' (spoofing); Proxy would
+        # become HTTP_PROXY, which CGI-era code takes for its outgoing proxy (httpoxy).
+        key = ''
+    elif lname == 'content-type':
+        key = 'CONTENT_TYPE'
+    else:
+        key = 'HTTP_' + name.upper().replace('-', '_')
+    if len(_HEADER_ENVIRON_KEYS) < 1000:
+        _HEADER_ENVIRON_KEYS[name] = key
+    return key
+
+
+def _path_of_absolute_target(target):
+    # RFC 9112 section 3.2.2: in absolute-form the path follows the authority.
+    slash = target.find('/', target.index('//') + 2)
+    return target[slash:] if slash >= 0 else '/'
+
+
+def _check_partial_head(buffer, start):
+    """Refuse an unfinished head that is already invalid (binary bytes, such as a TLS
+    handshake on the plain port) or over a limit, without waiting for the rest; `start` is
+    where the bytes not checked yet begin."""
+    # A CR at the very end may be the first half of a CRLF still on its way.
+    end = len(buffer) - 1 if buffer.endswith(b'\r') else len(buffer)
+    if _FORBIDDEN_HEAD_BYTES.search(buffer, start, end):
+        raise HTTPParseError(400, 'control character in request head')
+    if len(buffer) > MAX_REQUEST_LINE_BYTES + 1 and \
+            buffer.find(b'\n', 0, MAX_REQUEST_LINE_BYTES + 2) < 0:
+        raise HTTPParseError(414, 'request line longer than %d bytes' % MAX_REQUEST_LINE_BYTES)
+    if len(buffer) > MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 8:
+        raise HTTPParseError(431, 'header section larger than %d bytes' % MAX_HEADER_BYTES)
+
+
+def _date_line():
+    """The Date header line (RFC 9110 section 6.6.1), formatted once a second."""
+    now = int(time.time())
+    stamp, line = _DATE_CACHE[0]
+    if stamp != now:
+        line = 'Date: %s\r\n' % http_date(now)
+        _DATE_CACHE[0] = (now, line)
+    return line
+
+
+def _error_response(status, reason=None):
+    """A complete short text/plain error response that closes the connection."""
+    phrase = http.client.responses.get(status, 'Error')
+    body = ('%d %s%s\n' % (status, phrase, ': ' + reason if reason else '')).encode('utf-8')
+    head = ('HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n'
+            'X-Content-Type-Options: nosniff\r\nConnection: close\r\n%s\r\n'
+            % (status, phrase, len(body), _date_line()))
+    return head.encode('latin-1') + body
+
+
+def _refuse_connection(sock):
+    """Answer 503 to a connection over the limit and close it at once."""
+    try:
+        sock.setblocking(False)
+        sock.send(_error_response(503, 'too many connections; try again'))
+    except OSError:
+        pass
+    sock.close()
+
+
+def _listen(host, port, backlog):
+    """Return a non-blocking socket listening on host:port; raises OSError when it cannot."""
+    family, _, _, _, address = socket.getaddrinfo(host or None, port, 0, socket.SOCK_STREAM, 0,
+                                                  socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name != 'nt':
+            # Rebind at once after a restart (TIME_WAIT); a live listener still gives EADDRINUSE.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _is_readable_soon(sock, timeout):
+    """True when `sock` has data (or EOF) to read within `timeout` seconds."""
+    if hasattr(_select_module, 'poll'):  # select() cannot watch descriptors above 1023
+        poller = _select_module.poll()
+        poller.register(sock, _select_module.POLLIN)
+        return bool(poller.poll(timeout * 1000.0))
+    return bool(_select_module.select([sock], [], [], timeout)[0])
+
+
+def _server_name(host):
+    return socket.gethostname() if host in ('', '0.0.0.0', '::') else host
+
+
+###############################################################################
+# 6. Sessions, flash and CSRF
+# request.session as a dict kept in an HMAC-signed cookie (SignedCookieSessions, installed as
+# Kokoro.session_interface), flash messages stored in it, and the CSRF token check installed as
+# Kokoro.csrf_check. Uses helpers (sign_value), request/response and Kokoro from above.
+###############################################################################
+
+__all__ += ['SignedCookieSessions', 'get_secret', 'flash', 'get_flashed_messages',
+            'csrf_token', 'csrf_input', 'csrf_exempt', 'check_csrf']
+
+SESSION_COOKIE_NAME = 'kokoropy.session'
+SESSION_MAX_AGE = 14 * 24 * 3600
+CSRF_FIELD_NAME = 'csrf_token'
+CSRF_HEADER_NAME = 'X-CSRF-Token'
+CSRF_SESSION_KEY = '_csrf_token'
+FLASH_SESSION_KEY = '_flashes'
+SECRET_FILE_NAME = 'secret'
+UNSAFE_METHODS = frozenset(['POST', 'PUT', 'PATCH', 'DELETE'])
+FORM_CONTENT_TYPES = frozenset(['application/x-www-form-urlencoded', 'multipart/form-data',
+                                'text/plain'])
+
+_log = logging.getLogger('kokoropy')
+
+
+class Session(dict):
+    """The session dict: remembers whether it was changed, so that the cookie is only re-sent
+    when needed. Changes inside nested values are not seen: reassign the key, or set
+    `session.modified = True`.
+
+    `had_cookie` tells whether the request carried a session cookie (even an invalid one), and
+    `needs_refresh` whether a valid one is past half its life and should be sent again.
+    """
+
+    def __init__(self, *args, **kwargs):
+        dict.__init__(self, *args, **kwargs)
+        self.modified = self.had_cookie = self.needs_refresh = False
+
+    def _changed(method):
+        def wrapper(self, *args, **kwargs):
+            self.modified = True
+            return method(self, *args, **kwargs)
+        wrapper.__name__ = method.__name__
+        wrapper.__doc__ = method.__doc__
+        return wrapper
+
+    __setitem__ = _changed(dict.__setitem__)
+    __delitem__ = _changed(dict.__delitem__)
+    clear = _changed(dict.clear)
+    pop = _changed(dict.pop)
+    popitem = _changed(dict.popitem)
+    update = _changed(dict.update)
+
+    def setdefault(self, key, default=None):
+        """Like dict.setdefault; marks the session modified only when the key was missing."""
+        if key not in self:
+            self[key] = default
+        return dict.__getitem__(self, key)
+
+    del _changed
+
+
+class SignedCookieSessions:
+    """Session interface keeping the whole session as JSON in one HMAC-signed cookie.
+
+    The cookie `kokoropy.session` is HttpOnly, SameSite=Lax, Secure on HTTPS, scoped to the
+    site's path, and expires after config['session_max_age'] seconds (0 or None: when the browser
+    closes). The expiry is checked against the signed timestamp, so an old cookie replayed by a
+    client is refused too. A cookie that does not verify gives an empty session, never an error.
+    """
+
+    cookie_name = SESSION_COOKIE_NAME
+
+    def open(self, request):
+        """Return the Session stored in the request's cookie, or an empty one."""
+        token = request.cookies.get(self.cookie_name)
+        if not token:
+            return Session()
+        app = _app_of(request)
+        max_age = _max_age(app)
+        data = _json_object(unsign_value(token, get_secret(app), max_age=max_age or None))
+        session = Session(data or {})
+        session.had_cookie = True
+        session.needs_refresh = data is not None and _is_half_expired(token, max_age)
+        return session
+
+    def save(self, request, response):
+        """Send the session cookie when the session changed (or deleted it when now empty)."""
+        session = request.environ.get('kokoropy.session')
+        if session is None:
+            return
+        if not (session.modified or session.needs_refresh):
+            return
+        app = _app_of(request)
+        path = _cookie_path(request)
+        if not session:
+            if session.had_cookie:
+                response.delete_cookie(self.cookie_name, path=path)
+            return
+        token = sign_value(to_bytes(json_dumps(dict(session))), get_secret(app))
+        if not _fits_in_cookie(self.cookie_name, token, app):
+            return
+        options = dict(path=path, httponly=True, samesite='Lax', secure=_is_https(request))
+        max_age = _max_age(app)
+        if max_age:
+            options['max_age'] = max_age
+        response.set_cookie(self.cookie_name, token, **options)
+
+
+def get_secret(app=None):
+    """Return the secret signing sessions and cookies for `app` (default: the app handling the
+    current request, else the default app).
+
+    In order: config['secret'], the KOKOROPY_SECRET environment variable, or a random secret
+    generated once into `<runtime_path>/secret` (mode 0600) and read back on later starts, so
+    sessions survive restarts and are shared by the workers of one site.
+    """
+    app = app or _app_of(request)
+    config = app.config
+    if config.get('secret'):
+        return config['secret']
+    if os.environ.get('KOKOROPY_SECRET'):
+        return os.environ['KOKOROPY_SECRET']
+    path = os.path.join(_runtime_path(config), SECRET_FILE_NAME)
+    if path not in _secrets_by_file:
+        _secrets_by_file[path] = _read_or_create_secret(path)
+    return _secrets_by_file[path]
+
+
+def flash(message, category='info'):
+    """Store a message in the session, to be shown once on the next page that reads them."""
+    session = request.session
+    messages = list(session.get(FLASH_SESSION_KEY, []))
+    messages.append([category, message])
+    session[FLASH_SESSION_KEY] = messages
+
+
+def get_flashed_messages(with_categories=False):
+    """Return (and remove) the flashed messages: texts, or (category, text) pairs."""
+    session = request.session
+    if FLASH_SESSION_KEY not in session:
+        return []
+    messages = session.pop(FLASH_SESSION_KEY)
+    if with_categories:
+        return [(category, text) for category, text in messages]
+    return [text for _, text in messages]
+
+
+def csrf_token():
+    """Return this session's CSRF token, creating it on first use."""
+    session = request.session
+    token = session.get(CSRF_SESSION_KEY)
+    if not token:
+        token = session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_input():
+    """Return the hidden form field carrying the CSRF token, as Markup for templates."""
+    return Markup('<input type="hidden" name="%s" value="%s">'
+                  % (CSRF_FIELD_NAME, html_escape(csrf_token())))
+
+
+def csrf_exempt(func):
+    """Decorator: let unsafe requests reach this handler without a CSRF token.
+
+    Only for endpoints that do not rely on the session cookie to authenticate (e.g. an API
+    checking a token header or a signature); everything else should keep the check.
+    """
+    func.csrf_exempt = True
+    return func
+
+
+def check_csrf(request, route):
+    """Refuse (HTTPError 403) an unsafe request with a form body that lacks the session's token.
+
+    Checked: POST, PUT, PATCH and DELETE whose body is a form (urlencoded, multipart or
+    text/plain: the encodings an HTML form on another site can send). The token comes from the
+    form field `csrf_token` or the header `X-CSRF-Token`. Other bodies (such as JSON) pass: a
+    browser cannot send them cross-site without a CORS preflight, which Kokoropy never grants.
+    Off when config['csrf'] is false or the route's target has `csrf_exempt = True`.
+    """
+    if request.method not in UNSAFE_METHODS or not _is_form_body(request):
+        return
+    if getattr(getattr(route, 'target', None), 'csrf_exempt', False):
+        return
+    if not _app_of(request).config.get('csrf', True):
+        return
+    expected = request.session.get(CSRF_SESSION_KEY)
+    sent = request.headers.get(CSRF_HEADER_NAME) or request.forms.get(CSRF_FIELD_NAME)
+    if expected and sent and hmac.compare_digest(to_bytes(expected), to_bytes(sent)):
+        return
+    raise HTTPError(403, 'The form has expired or was not sent from this site. '
+                         'Reload the page and try again.')
+
+
+_secrets_by_file = {}
+
+
+def _app_of(request):
+    """The Kokoro application handling `request` (the default app outside a request)."""
+    app = getattr(request, 'app', None)
+    return app if app is not None else default_app()
+
+
+def _json_object(payload):
+    """The dict encoded as JSON in `payload` (bytes), or None for anything else."""
+    if payload is None:
+        return None
+    try:
+        data = json.loads(payload.decode('utf-8'))
+    except ValueError:      # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _max_age(app):
+    value = app.config.get('session_max_age', SESSION_MAX_AGE)
+    return int(value) if value else 0
+
+
+def _is_half_expired(token, max_age):
+    """True when a verified token is past half its life: re-send it so active users stay in."""
+    if not max_age:
+        return False
+    try:
+        stamp = int(token.rsplit('.', 2)[1], 16)
+    except (ValueError, IndexError):
+        return False
+    return time.time() - stamp > max_age / 2
+
+
+def _is_https(request):
+    return request.scheme == 'https'
+
+
+def _cookie_path(request):
+    """The site's root path (SCRIPT_NAME): the cookie is not sent to other sites on the host."""
+    return request.script_name + '/'
+
+
+def _is_form_body(request):
+    content_type = request.environ.get('CONTENT_TYPE', '').split(';', 1)[0].strip().lower()
+    return content_type in FORM_CONTENT_TYPES
+
+
+def _fits_in_cookie(name, token, app):
+    """Check the cookie size against MAX_COOKIE_BYTES (section 3: what browsers keep at least,
+    RFC 6265 section 6.1); too big is an error in debug mode and a logged warning otherwise."""
+    size = len(name) + 1 + len(token) + 120  # room for the attributes
+    if size <= MAX_COOKIE_BYTES:
+        return True
+    message = ('the session cookie would be %d bytes, over the %d that browsers keep: store less '
+               'in request.session (keep ids, not records)' % (size, MAX_COOKIE_BYTES))
+    if app.config.get('debug'):
+        raise ValueError(message)
+    _log.warning('kokoropy: %s; the session was not saved', message)
+    return False
+
+
+def _runtime_path(config):
+    path = config.get('runtime_path') or '.runtime'
+    return os.path.join(config.get('project_path') or os.getcwd(), path)
+
+
+def _read_or_create_secret(path):
+    """Read the secret file, or create it (0600) with a random secret; safe between processes."""
+    try:
+        with open(path, encoding='ascii') as f:
+            secret = f.read().strip()
+        if secret:
+            return secret
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: when two workers start together, one writes and the other reads its secret.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _wait_for_secret(path)
+    with os.fdopen(fd, 'w', encoding='ascii') as f:
+        f.write(secret + '\n')
+    return secret
+
+
+def _wait_for_secret(path):
+    for _ in range(100):
+        with open(path, encoding='ascii') as f:
+            secret = f.read().strip()
+        if secret:
+            return secret
+        time.sleep(0.01)
+    raise RuntimeError('%s is empty: delete it to let Kokoropy create a new secret' % path)
+
+
+Kokoro.session_interface = SignedCookieSessions()
+Kokoro.csrf_check = staticmethod(check_csrf)
+
+
+###############################################################################
+# 7. Templates
+# Bottle's SimpleTemplate syntax plus {% block %} inheritance, as a compiler:
+# source -> tokenize_template() -> generate_template_code() -> compile_template(),
+# cached per file. Uses helpers (html_escape, Markup), the current request and
+# the default application's config when those exist.
+###############################################################################
+
+__all__ += ['SimpleTemplate', 'template', 'view', 'load_view', 'TemplateError', 'TEMPLATE_PATH']
+
+# Folders searched last, after the lookup list, the current application and index/views
+# (Bottle's default, so single-file Bottle programs with ./views/ keep working).
+TEMPLATE_PATH = ['./', './views/']
+# Names available in every template, after the builtins and before the render variables.
+# Other sections and applications add helpers here (csrf_input, flash messages ...).
+TEMPLATE_GLOBALS = {}
+TEMPLATE_EXTENSIONS = ('tpl', 'html', 'thtml', 'stpl')
+MAX_REBASE_DEPTH = 32            # a longer rebase/extends chain is a cycle
+MAX_SOURCE_CACHE = 256           # templates compiled from strings kept at once
+
+_Token = collections.namedtuple('Token', 'kind value lineno')
+
+
+class TemplateError(Exception):
+    """A template could not be found, compiled or rendered.
+
+    The message names the template file, the template line and that line's text; the same are
+    in `.filename`, `.lineno` and `.line` (None when unknown). The original exception, if any,
+    is chained as `__cause__`.
+    """
+
+    def __init__(self, message, filename=None, lineno=None, line=None):
+        self.problem, self.filename, self.lineno, self.line = message, filename, lineno, line
+        text = message
+        if filename is not None:
+            where = 'template %s' % filename
+            if lineno is not None:
+                where += ', line %d' % lineno
+            text = '%s: %s' % (where, message)
+        if line is not None:
+            text += '\n    %s' % line.strip()
+        Exception.__init__(self, text)
+
+
+class SimpleTemplate(object):
+    r"""A template in Bottle's SimpleTemplate syntax, compiled once to Python code.
+
+    `SimpleTemplate(source=None, name=None, lookup=None, encoding='utf8', **settings)`: give the
+    source text (or a file object), or a `name` looked up in the `lookup` folders and then in the
+    applications' views (see template()). Settings: `noescape=True` swaps `{{x}}` and `{{!x}}`;
+    `escape_func` replaces the HTML escaping. Raises TemplateError when the name is not found or
+    the source does not compile.
+
+    Syntax: `{{expr}}` prints html_escape(expr) (None prints '', Markup is kept), `{{!expr}}`
+    prints it raw; a line starting with `%` (after any indentation) is Python, `<% ... %>` holds
+    several lines of it; `% end` closes `if/for/while/with/try/def/class`; `%%` or `\%` at the
+    start of a line prints a literal `%`; a text line ending in `\\` before a code line joins
+    the next line. In code: `include(name, **kw)`, `rebase(name, **kw)` (the output so far
+    becomes `base` of that layout), `extends(name, **kw)` (the same), `defined(name)`,
+    `get(name, default)`, `setdefault(name, value)`. Names assigned by template code are shared
+    with its layout and includes, as in Bottle.
+
+    Blocks: a layout marks `{% block name %}default{% endblock %}`; a template that rebases on
+    (extends) it replaces any block by defining one with the same name, `{% parent %}` inserting
+    the layout's content, over any number of levels. Such a template's blocks print only where
+    the layout has them; its text outside blocks still becomes `base`. A line holding only block
+    tags prints nothing. Names assigned inside a block are shared too (as everywhere).
+
+    Differences from Bottle: `'` is escaped as `&#x27;` (html_escape, where Bottle writes
+    `&#039;`); an unclosed `% if` or a stray `% end` is a TemplateError; `%%` at the start of a
+    line prints `%` (Bottle 0.11) as `\%` does (Bottle 0.12+).
+    """
+
+    def __init__(self, source=None, name=None, lookup=None, encoding='utf8', **settings):
+        self.name = name
+        self.lookup = tuple(os.path.abspath(folder) for folder in lookup or ())
+        self.encoding = encoding
+        self.settings = settings
+        self.filename = getattr(source, 'filename', None)
+        if hasattr(source, 'read'):
+            source = source.read()
+        if source is None:
+            if not name:
+                raise TemplateError('no template source or name given')
+            self.filename = _find_template_file(name, self.lookup)
+            source = _read_template_file(self.filename, encoding)
+        if isinstance(source, bytes):
+            source = source.decode(encoding)
+        self.source = source
+        label = self.filename or name or '<string>'
+        self._compiled = compile_template(source, label)
+        self._helpers = _output_helpers(settings)
+
+    @property
+    def code(self):
+        """The generated Python source (for debugging templates)."""
+        return self._compiled.python_source
+
+    def render(self, *args, **kwargs):
+        """Render with the variables of the dict arguments and keywords; return the text."""
+        variables = {}
+        for mapping in args:
+            variables.update(mapping)
+        variables.update(kwargs)
+        out = []
+        _render_chain(self, out, variables)
+        return ''.join(out)
+
+
+def template(name_or_source, /, *dicts, template_lookup=None, template_settings=None,
+             **variables):
+    """Render a template, given by name or as source text, with the variables of `dicts` and
+    the keywords; return the text.
+
+    A string containing a newline, `{{` or `%` is template source; otherwise a name such as
+    'base', 'base.tpl', 'index/base', 'index/views/base.tpl' or an absolute path, searched in:
+    the `template_lookup` folders, the current application's views/, `app/views/` for a name
+    'app/...', applications/index/views/, then TEMPLATE_PATH (see SimpleTemplate for settings).
+    Compiled templates are cached; with config `debug` or `reload_templates` a changed file is
+    compiled again. Raises TemplateError.
+    """
+    lookup = tuple(os.path.abspath(folder) for folder in template_lookup or ())
+    settings = template_settings or {}
+    merged = {}
+    for mapping in dicts:
+        merged.update(mapping)
+    merged.update(variables)
+    if isinstance(name_or_source, SimpleTemplate):
+        compiled = name_or_source
+    elif _is_template_source(name_or_source):
+        compiled = _template_from_source(name_or_source, lookup, settings)
+    else:
+        compiled = _load_template(name_or_source, lookup, settings)
+    return compiled.render(merged)
+
+
+def view(name, /, **defaults):
+    """Decorator: render template `name` with the dict a handler returns (over `defaults`).
+
+    A handler returning None renders the template with `defaults` (as in Bottle); any other
+    result (a string, a response ...) is returned unchanged.
+    """
+    def decorator(handler):
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            result = handler(*args, **kwargs)
+            if isinstance(result, dict):
+                variables = dict(defaults)
+                variables.update(result)
+                return template(name, **variables)
+            if result is None:
+                return template(name, **defaults)
+            return result
+        return wrapper
+    return decorator
+
+
+def load_view(app, name, /, **variables):
+    """Render view `name` of application `app` (applications/<app>/views/<name>.tpl)."""
+    folder = os.path.join(_applications_folder(), app, 'views')
+    return template(name, template_lookup=[folder], **variables)
+
+
+# --- step 1: source -> tokens ----------------------------------------------------------------
+
+# `{{ expr }}` may contain Python strings holding '}}'; `{% block name %}`, `{% endblock %}`,
+# `{% endblock name %}` and `{% parent %}` are the only tags (other `{% %}` text is printed).
+# (A string prefix such as r or b is matched as plain code just before the quote.)
+_STRING = r'''(?:'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")'''
+_INLINE_RE = re.compile(r'\{\{((?:%s|[^\'"\n])*?)\}\}'
+                        r'|\{%%[ \t]*(block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)[ \t]*%%\}'
+                        % _STRING)
+_TAGS_ONLY_RE = re.compile(r'^[ \t]*(?:\{%[ \t]*(?:block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)'
+                           r'[ \t]*%\}[ \t]*)+\r?\n?$')
+# Inside Python code: strings, comments, brackets and the `%>` ending a `<% %>` block.
+_PYTHON_RE = re.compile(r'(%s)|(#.*)|([\[({])|([\])}])|(%%>[ \t]*\r?\n?$)' % _STRING)
+_CONTINUATION = ('\\\\\n', '\\\\\r\n')
+
+
+def tokenize_template(source):
+    """Split template source into Tokens (kind, value, lineno).
+
+    Kinds: 'text', 'expr' (escaped), 'raw', 'code' (one Python statement), 'code_cont' (a line
+    continuing an open bracket in a `<% %>` block), 'block' (name), 'endblock' (name or ''),
+    'parent'. Raises TemplateError for a `<%` without `%>` or an empty `{{ }}`.
+    """
+    tokens = []
+    lines = _split_lines(source)
+    index = 0
+    while index < len(lines):
+        line, kind = lines[index], _line_kind(lines[index])
+        if kind == 'code':
+            tokens.append(_Token('code', line.strip()[1:].strip(), index + 1))
+        elif kind == 'code_block':
+            index = _read_code_block(lines, index, tokens)
+            continue
+        elif kind == 'tags':
+            _scan_inline(line.strip(), index + 1, tokens)
+        else:
+            if kind == 'escaped':       # drop the first of '%%', or the backslash of '\%'
+                indent = len(line) - len(line.lstrip(' \t'))
+                line = line[:indent] + line[indent + 1:]
+            if line.endswith(_CONTINUATION) and _joins_next_line(lines, index + 1):
+                line = line[:line.rindex('\\\\')]
+            _scan_inline(line, index + 1, tokens)
+        index += 1
+    return tokens
+
+
+def _split_lines(source):
+    # Only '\n' ends a line ('\r\n' keeps its '\r' in the text); str.splitlines() would also
+    # split on form feeds and U+2028 inside text.
+    lines = [line + '\n' for line in source.split('\n')]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _line_kind(line):
+    stripped = line.lstrip(' \t')
+    if stripped.startswith(('%%', '\\%', '\\<%')):
+        return 'escaped'
+    if stripped.startswith('%'):
+        return 'code'
+    if stripped.startswith('<%'):
+        return 'code_block'
+    if '{%' in line and _TAGS_ONLY_RE.match(line):
+        return 'tags'
+    return 'text'
+
+
+def _joins_next_line(lines, next_index):
+    # Bottle's rule: '\\' at the end of a text line removes the newline before code.
+    return next_index >= len(lines) or _line_kind(lines[next_index]) in ('code', 'code_block',
+                                                                         'tags')
+
+
+def _read_code_block(lines, index, tokens):
+    """Tokenize the `<% ... %>` block starting at lines[index]; return the next line's index."""
+    first = index
+    text = lines[index].lstrip(' \t')[2:]
+    depth = 0
+    while True:
+        code, next_depth, closed = _scan_python(text, depth)
+        if code.strip():
+            # A line starting inside open brackets continues the statement above it.
+            tokens.append(_Token('code_cont' if depth else 'code', code.strip(), index + 1))
+        depth = next_depth
+        index += 1
+        if closed:
+            return index
+        if index >= len(lines):
+            raise TemplateError('"<%" is never closed by "%>"', None, first + 1, lines[first])
+        text = lines[index]
+
+
+def _scan_python(text, depth):
+    """Return (code, bracket depth after it, whether `%>` closed the block) for one line."""
+    closed = False
+    end = len(text)
+    for match in _PYTHON_RE.finditer(text):
+        comment, opening, closing, close_tag = match.group(2, 3, 4, 5)
+        if comment is not None:
+            end = match.start()
+            closed = comment.rstrip().endswith('%>')   # Bottle allows '%>' ending a comment
+            break
+        if opening:
+            depth += 1
+        elif closing:
+            depth = max(depth - 1, 0)
+        elif close_tag:
+            end, closed = match.start(), True
+            break
+    return text[:end], depth, closed
+
+
+def _scan_inline(text, lineno, tokens):
+    """Append text, expr/raw and block-tag tokens for one line of template text."""
+    position = 0
+    for match in _INLINE_RE.finditer(text):
+        if match.start() > position:
+            tokens.append(_Token('text', text[position:match.start()], lineno))
+        position = match.end()
+        expression, tag = match.group(1, 2)
+        if tag is not None:
+            words = tag.split()
+            tokens.append(_Token(words[0], words[1] if len(words) > 1 else '', lineno))
+            continue
+        expression = expression.strip()
+        kind = 'raw' if expression.startswith('!') else 'expr'
+        expression = expression.lstrip('!').strip()
+        if not expression:
+            raise TemplateError('empty "{{ }}"', None, lineno, text)
+        tokens.append(_Token(kind, expression, lineno))
+    if position < len(text):
+        tokens.append(_Token('text', text[position:], lineno))
+
+
+# --- step 2: tokens -> Python source ---------------------------------------------------------
+
+_GeneratedCode = collections.namedtuple('GeneratedCode', 'source line_map block_names')
+
+_END_RE = re.compile(r'end[ \t]*(?:#.*)?$')
+_BLOCK_START_RE = re.compile(r'(?:if|for|while|with|try|def|class|async[ \t]+(?:for|with|def))\b')
+_BLOCK_CONTINUE_RE = re.compile(r'(?:elif|else|except|finally)\b')
+# Bottle 0.10 wrote `%include name key=value` and `%rebase name key=value` without parentheses.
+_LEGACY_CALL_RE = re.compile(r'(include|rebase)[ \t]+([^\s(=\'"][^\s,]*)[ \t]*,?[ \t]*(.*)$')
+_EXTENDS_RE = re.compile(r'(?:(?:rebase|extends)[ \t]*\(|rebase[ \t]+[^\s(=])')
+
+
+def generate_template_code(tokens):
+    """Translate tokens into Python source: `_template_main(_out, _escape, _str)` for the
+    template body and `_block_N(_out, _parent, _escape, _str)` for each block, each appending
+    text to the list `_out`. Returns a GeneratedCode(source, line_map, block_names) where
+    line_map[n] is the template line of generated line n. Raises TemplateError for an unclosed
+    or stray `% end` / `{% endblock %}` and `{% parent %}` outside a block.
+    """
+    generator = _CodeGenerator(_is_extending(tokens))
+    for token in tokens:
+        getattr(generator, 'on_' + token.kind)(token)
+    return generator.finish()
+
+
+def _is_extending(tokens):
+    """Whether the template body (outside blocks) calls rebase() or extends(): then its blocks
+    only define overrides for the layout, and print nothing where they stand."""
+    depth = 0
+    for token in tokens:
+        if token.kind == 'block':
+            depth += 1
+        elif token.kind == 'endblock':
+            depth -= 1
+        elif token.kind == 'code' and depth <= 0 and _EXTENDS_RE.match(token.value):
+            return True
+    return False
+
+
+class _FunctionWriter(object):
+    """The Python lines of one generated function, with its open if/for/... blocks and the
+    output pieces not yet written."""
+
+    def __init__(self, header, lineno, block_name=None):
+        self.lines = [(header, lineno),
+                      ('    _append, _extend = _out.append, _out.extend', lineno)]
+        self.block_name, self.lineno = block_name, lineno
+        self.open = []              # [keyword statement, lineno, has a body yet]
+        self.pieces = []            # Python expressions to append, text merged
+        self.pieces_line = None     # template line of the expressions in self.pieces
+
+    def write(self, statement, lineno, dedent=0):
+        self.lines.append(('    ' * (1 + len(self.open) - dedent) + statement, lineno))
+        if self.open and not dedent:
+            self.open[-1][2] = True
+
+    def add_text(self, text, lineno):
+        if self.pieces and isinstance(self.pieces[-1], str):
+            self.pieces[-1] += text
+        else:
+            self.pieces.append(text)
+            self.pieces_line = self.pieces_line or lineno
+
+    def add_expression(self, expression, lineno):
+        # One generated line per template line, so that an error maps back to its line.
+        if self.pieces_line is not None and self.pieces_line != lineno and \
+                any(not isinstance(p, str) for p in self.pieces):
+            self.flush()
+        self.pieces.append((expression,))
+        self.pieces_line = lineno
+
+    def flush(self):
+        """Write the pending output as one `_append(x)` or `_extend((x, y, ...))` call: one
+        call per line is cheaper than one per piece."""
+        if self.pieces:
+            values = [repr(p) if isinstance(p, str) else p[0] for p in self.pieces]
+            if len(values) == 1:
+                self.write('_append(%s)' % values[0], self.pieces_line)
+            else:
+                self.write('_extend((%s))' % ', '.join(values), self.pieces_line)
+            self.pieces, self.pieces_line = [], None
+
+    def close_python_block(self):
+        if not self.open[-1][2]:
+            self.write('pass', self.open[-1][1])
+        self.open.pop()
+
+
+class _CodeGenerator(object):
+    """Builds the main function and one function per {% block %} from a token stream."""
+
+    def __init__(self, is_extending):
+        self.is_extending = is_extending
+        self.main = _FunctionWriter('def _template_main(_out, _escape, _str):', 1)
+        self.writers = [self.main]      # the innermost open block last
+        self.done = []
+        self.block_names = []
+
+    def on_text(self, token):
+        self.writers[-1].add_text(token.value, token.lineno)
+
+    def on_expr(self, token):
+        self.writers[-1].add_expression('_escape(%s)' % token.value, token.lineno)
+
+    def on_raw(self, token):
+        self.writers[-1].add_expression('_str(%s)' % token.value, token.lineno)
+
+    def on_code_cont(self, token):
+        writer = self.writers[-1]
+        writer.flush()
+        writer.write(token.value, token.lineno)
+
+    def on_code(self, token):
+        writer, statement, lineno = self.writers[-1], token.value, token.lineno
+        writer.flush()
+        if _END_RE.match(statement):
+            if not writer.open:
+                raise TemplateError('"%% %s" closes nothing: no if/for/while/... is open'
+                                    % statement, None, lineno)
+            writer.close_python_block()
+            return
+        legacy = _LEGACY_CALL_RE.match(statement)
+        if legacy:
+            function, name, arguments = legacy.groups()
+            statement = '%s(%r%s)' % (function, name, ', ' + arguments if arguments else '')
+        if _BLOCK_CONTINUE_RE.match(statement):
+            if not writer.open:
+                raise TemplateError('"%% %s" without an open if/for/try' % statement, None, lineno)
+            if not writer.open[-1][2]:
+                writer.write('pass', lineno)
+            writer.write(statement, lineno, dedent=1)
+            writer.open[-1][2] = False
+        elif _BLOCK_START_RE.match(statement):
+            writer.write(statement, lineno)
+            writer.open.append([statement, lineno, False])
+        else:
+            writer.write(statement, lineno)
+
+    def on_block(self, token):
+        writer, name = self.writers[-1], token.value
+        writer.flush()
+        if name in self.block_names:
+            raise TemplateError('{%% block %s %%} is defined twice' % name, None, token.lineno)
+        index = len(self.block_names)
+        self.block_names.append(name)
+        slot_only = writer is self.main and self.is_extending
+        writer.write('%s(%r, _out)' % ('_block_slot' if slot_only else '_render_block', name),
+                     token.lineno)
+        self.writers.append(_FunctionWriter(
+            'def _block_%d(_out, _parent, _escape, _str):  # %s' % (index, name),
+            token.lineno, name))
+
+    def on_endblock(self, token):
+        writer = self.writers[-1]
+        if writer is self.main:
+            raise TemplateError('{% endblock %} without an open {% block %}', None, token.lineno)
+        if token.value and token.value != writer.block_name:
+            raise TemplateError('{%% endblock %s %%} closes {%% block %s %%} of line %d'
+                                % (token.value, writer.block_name, writer.lineno),
+                                None, token.lineno)
+        writer.flush()
+        self._check_closed(writer)
+        self.done.append(self.writers.pop())
+
+    def on_parent(self, token):
+        writer = self.writers[-1]
+        if writer is self.main:
+            raise TemplateError('{% parent %} outside a {% block %}', None, token.lineno)
+        writer.flush()
+        writer.write('_parent(_out)', token.lineno)
+
+    def finish(self):
+        if len(self.writers) > 1:
+            writer = self.writers[-1]
+            raise TemplateError('{%% block %s %%} is never closed by {%% endblock %%}'
+                                % writer.block_name, None, writer.lineno)
+        self.main.flush()
+        self._check_closed(self.main)
+        lines = self.main.lines + [line for writer in self.done for line in writer.lines]
+        source = '\n'.join(text for text, _ in lines) + '\n'
+        line_map = [0] + [lineno for _, lineno in lines]
+        return _GeneratedCode(source, line_map, list(self.block_names))
+
+    @staticmethod
+    def _check_closed(writer):
+        if writer.open:
+            statement, lineno, _ = writer.open[-1]
+            raise TemplateError('"%% %s" is never closed by "%% end"' % statement, None, lineno)
+
+
+# --- step 3: Python source -> code objects ---------------------------------------------------
+
+_CompiledTemplate = collections.namedtuple(
+    'CompiledTemplate',
+    'filename code_filename source_lines python_source line_map main_code block_codes')
+
+# Names the generated functions keep local (parameters and the bound append).
+_GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent'])
+
+
+def compile_template(source, filename='<string>'):
+    """Compile template source into a CompiledTemplate holding code objects.
+
+    Runs tokenize_template(), generate_template_code(), then Python's compiler; names that the
+    template code assigns are declared global so that they live in the render namespace, as in
+    Bottle. Raises TemplateError naming `filename`, the template line and its text.
+    """
+    if source.startswith('\ufeff'):
+        source = source[1:]
+    source_lines = source.split('\n')
+    # Not the template's own path: a traceback would show the template's line N as if it were
+    # generated line N.
+    code_filename = '<template %s>' % filename
+    try:
+        generated = generate_template_code(tokenize_template(source))
+        tree = ast.parse(generated.source, code_filename)
+        _declare_globals(tree)
+        code = compile(tree, code_filename, 'exec')
+    except TemplateError as exc:
+        raise _located_error(exc.problem, filename, source_lines, exc.lineno) from None
+    except ValueError as exc:       # a null byte inside a Python expression
+        raise TemplateError(str(exc), filename) from exc
+    except SyntaxError as exc:
+        line_map = generated.line_map
+        lineno = line_map[min(exc.lineno, len(line_map) - 1)] if exc.lineno else None
+        raise _located_error('SyntaxError: %s' % exc.msg, filename, source_lines,
+                             lineno) from exc
+    functions = {'__builtins__': builtins}
+    exec(code, functions)       # defines the functions only; no template code runs here
+    block_codes = tuple((name, functions['_block_%d' % index].__code__)
+                        for index, name in enumerate(generated.block_names))
+    return _CompiledTemplate(filename, code_filename, source_lines, generated.source,
+                             generated.line_map, functions['_template_main'].__code__,
+                             block_codes)
+
+
+def _declare_globals(tree):
+    for function in tree.body:
+        names = _assigned_names(function.body) - _GENERATED_LOCALS
+        if names:
+            declaration = ast.copy_location(ast.Global(names=sorted(names)), function.body[0])
+            function.body.insert(0, declaration)
+
+
+def _assigned_names(statements):
+    """Names bound by these statements in their own scope (not inside nested functions,
+    classes, lambdas or comprehensions), minus those the code itself declares global."""
+    names, declared = set(), set()
+    pending = list(statements)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            pending.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                             ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split('.')[0] for alias in node.names
+                         if alias.name != '*')
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        pending.extend(ast.iter_child_nodes(node))
+    return names - declared
+
+
+def _located_error(problem, filename, source_lines, lineno):
+    line = source_lines[lineno - 1] if lineno and lineno <= len(source_lines) else None
+    return TemplateError(problem, filename, lineno, line)
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+# Names _Execution puts in every template namespace (after TEMPLATE_GLOBALS and the variables).
+_NAMESPACE_FUNCTIONS = ('include', 'rebase', 'extends', 'get', 'setdefault', 'defined',
+                        '_render_block', '_block_slot')
+
+
+class _RenderState(object):
+    """What the templates of one rebase chain share: the output list, and for each block name
+    the block functions from the most derived template to the layout."""
+
+    def __init__(self, out):
+        self.out, self.blocks = out, {}
+
+
+class _Execution(object):
+    """One run of one template: builds its namespace, runs its code, and provides the
+    include/rebase/block functions that code calls."""
+
+    def __init__(self, template_object, state):
+        self.template, self.state = template_object, state
+        self.rebase_to, self.slots, self.env = None, [], None
+
+    def run(self, variables):
+        """Render into the shared output; return (template, kwargs) of a requested rebase."""
+        compiled, helpers = self.template._compiled, self.template._helpers
+        env = self.env = self._namespace(variables)
+        for name, code in compiled.block_codes:
+            self.state.blocks.setdefault(name, []).append(
+                types.FunctionType(code, env, None, helpers))
+        try:
+            types.FunctionType(compiled.main_code, env, None, helpers)(self.state.out)
+            if self.slots and self.rebase_to is None:
+                self._fill_slots()
+        except TemplateError as exc:
+            if exc.filename is not None:
+                raise
+            raise _error_from_traceback(exc.problem, exc, compiled) from exc
+        except Exception as exc:
+            if _is_http_response(exc):      # abort()/redirect() inside a template
+                raise
+            problem = '%s: %s' % (type(exc).__name__, exc)
+            raise _error_from_traceback(problem, exc, compiled) from exc
+        return self.rebase_to
+
+    def _namespace(self, variables):
+        env = {'__builtins__': builtins}
+        env.update(TEMPLATE_GLOBALS)
+        env.update(variables)
+        env.update(include=self.include, rebase=self.rebase, extends=self.rebase,
+                   get=env.get, setdefault=env.setdefault, defined=env.__contains__,
+                   _render_block=self.render_block, _block_slot=self.block_slot,
+                   _kokoropy_template=self.template._compiled)
+        return env
+
+    def release(self):
+        env, self.env = self.env, None
+        if env is not None:
+            for name in _NAMESPACE_FUNCTIONS:
+                env.pop(name, None)
+
+    def include(self, name, **kwargs):
+        """Render template `name` here, with this template's variables updated by kwargs."""
+        child = _load_template(name, self.template.lookup, self.template.settings)
+        variables = dict(self.env)
+        variables.update(kwargs)
+        out = []
+        _render_chain(child, out, variables)
+        self.state.out.extend(out)
+
+    def rebase(self, name, **kwargs):
+        """After this template, render layout `name` with this output as `base`."""
+        self.rebase_to = (_load_template(name, self.template.lookup, self.template.settings),
+                          kwargs)
+
+    def render_block(self, name, out):
+        _call_block(self.state.blocks[name], 0, out)
+
+    def block_slot(self, name, out):
+        # A template that extends another prints its blocks in the layout, not here; keep the
+        # place in case it ends without rebasing after all.
+        self.slots.append((len(out), name))
+
+    def _fill_slots(self):
+        saved = self.state.out
+        for position, name in reversed(self.slots):
+            piece = self.state.out = []
+            try:
+                self.render_block(name, piece)
+            finally:
+                self.state.out = saved
+            saved[position:position] = piece
+
+
+def _render_chain(template_object, out, variables):
+    """Run a template and then the layouts it rebases on, sharing output and blocks."""
+    state = _RenderState(out)
+    executions = []
+    try:
+        for _ in range(MAX_REBASE_DEPTH):
+            execution = _Execution(template_object, state)
+            executions.append(execution)
+            rebase_to = execution.run(variables)
+            if rebase_to is None:
+                return
+            template_object, kwargs = rebase_to
+            variables = dict(execution.env)
+            variables.update(kwargs)
+            variables['base'] = ''.join(out)
+            del out[:]
+        raise TemplateError('more than %d levels of rebase/extends: do the templates rebase on '
+                            'each other?' % MAX_REBASE_DEPTH, template_object._compiled.filename)
+    finally:
+        # The namespaces and the functions in them refer to each other; breaking those cycles
+        # now frees a render's memory at once instead of at the next garbage collection.
+        state.blocks.clear()
+        for execution in executions:
+            execution.release()
+
+
+def _call_block(chain, index, out):
+    """Run the block function chain[index]; its {% parent %} runs chain[index + 1]."""
+    if index + 1 < len(chain):
+        parent = functools.partial(_call_block, chain, index + 1)
+    else:
+        parent = _no_parent
+    chain[index](out, parent)
+
+
+def _no_parent(out):
+    """{% parent %} in the layout's own block prints nothing."""
+
+
+def _error_from_traceback(problem, exc, fallback):
+    """A TemplateError at the innermost template line found in exc's traceback."""
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        owner = trace.tb_frame.f_globals.get('_kokoropy_template')
+        if isinstance(owner, _CompiledTemplate) and \
+                trace.tb_frame.f_code.co_filename == owner.code_filename:
+            found = (owner, trace.tb_lineno)
+        trace = trace.tb_next
+    if found is None:
+        return TemplateError(problem, fallback.filename)
+    owner, python_line = found
+    lineno = owner.line_map[python_line] if python_line < len(owner.line_map) else None
+    return _located_error(problem, owner.filename, owner.source_lines, lineno)
+
+
+def _is_http_response(exc):
+    response_class = globals().get('HTTPResponse')
+    return response_class is not None and isinstance(response_class, type) and \
+        isinstance(exc, response_class)
+
+
+def _escape_html(value):
+    """html_escape() with a fast path for plain str, by far the most common value."""
+    if type(value) is str:
+        # Five `in` scans (measured faster here than one regex search) spare most values
+        # the five replace() calls.
+        if '&' in value or '<' in value or '>' in value or '"' in value or "'" in value:
+            return (value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+                    .replace('"', '&quot;').replace("'", '&#x27;'))
+        return value
+    if type(value) is int:
+        return str(value)
+    return html_escape(value)
+
+
+def _to_text(value):
+    """{{!value}}: the value as text, unescaped; None becomes ''."""
+    return value if type(value) is str else to_str(value)
+
+
+_KNOWN_SETTINGS = frozenset(['noescape', 'escape_func', 'syntax'])
+_DEFAULT_SYNTAX = '<% %> % {{ }}'
+
+
+def _output_helpers(settings):
+    """The (escape, raw) functions behind {{x}} and {{!x}} for these settings."""
+    unknown = sorted(set(settings) - _KNOWN_SETTINGS)
+    if unknown:
+        raise TemplateError('unknown template setting(s): %s' % ', '.join(unknown))
+    syntax = settings.get('syntax')
+    if syntax is not None and (syntax.split() if isinstance(syntax, str) else list(syntax)) \
+            != _DEFAULT_SYNTAX.split():
+        raise TemplateError('only the default syntax %r is supported' % _DEFAULT_SYNTAX)
+    escape, raw = _escape_html, _to_text
+    escape_func = settings.get('escape_func')
+    if escape_func is not None:
+        def escape(value):
+            return escape_func(_to_text(value))
+    if settings.get('noescape'):
+        escape, raw = raw, escape
+    return (escape, raw)
+
+
+# --- finding and caching templates -----------------------------------------------------------
+
+_CACHE_LOCK = threading.Lock()
+_FILE_TEMPLATES = {}    # (path, lookup, settings) -> (mtime_ns, SimpleTemplate)
+_NAMED_TEMPLATES = {}   # (name, lookup, settings, application, project, apps) -> SimpleTemplate
+_SOURCE_TEMPLATES = {}  # (source, lookup, settings) -> SimpleTemplate
+
+
+def _load_template(name, lookup=(), settings=None):
+    """The SimpleTemplate for a template name, compiled once; in debug/reload mode the name is
+    searched again and a file whose mtime changed is compiled again."""
+    settings = settings or {}
+    config, application = _lookup_context()
+    # The same name may mean another file for another application or applications folder.
+    key = (name, lookup, _settings_key(settings), application, config.get('project_path'),
+           config.get('applications_path'))
+    reload = config.get('debug') or config.get('reload_templates')
+    loaded = None if reload else _NAMED_TEMPLATES.get(key)
+    if loaded is None:
+        path = _find_template_file(name, lookup)
+        loaded = _NAMED_TEMPLATES[key] = _compiled_file(path, lookup, settings, reload)
+    return loaded
+
+
+def _compiled_file(path, lookup, settings, check_mtime):
+    key = (path, lookup, _settings_key(settings))
+    entry = _FILE_TEMPLATES.get(key)
+    if entry is not None and not check_mtime:
+        return entry[1]
+    mtime = _mtime(path)
+    if entry is not None and entry[0] == mtime:
+        return entry[1]
+    with _CACHE_LOCK:
+        entry = _FILE_TEMPLATES.get(key)
+        if entry is None or entry[0] != mtime:
+            compiled = SimpleTemplate(name=path, lookup=lookup, **settings)
+            entry = _FILE_TEMPLATES[key] = (mtime, compiled)
+    return entry[1]
+
+
+def _template_from_source(source, lookup=(), settings=None):
+    settings = settings or {}
+    key = (source, lookup, _settings_key(settings))
+    compiled = _SOURCE_TEMPLATES.get(key)
+    if compiled is None:
+        compiled = SimpleTemplate(source=source, lookup=lookup, **settings)
+        with _CACHE_LOCK:
+            while len(_SOURCE_TEMPLATES) >= MAX_SOURCE_CACHE:
+                del _SOURCE_TEMPLATES[next(iter(_SOURCE_TEMPLATES))]    # the oldest
+            _SOURCE_TEMPLATES[key] = compiled
+    return compiled
+
+
+def _settings_key(settings):
+    return tuple(sorted(settings.items())) if settings else ()
+
+
+def _is_template_source(text):
+    return isinstance(text, str) and ('\n' in text or '{{' in text or '%' in text)
+
+
+def _mtime(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError as exc:
+        raise TemplateError('cannot read template: %s' % exc, path) from exc
+
+
+def _read_template_file(path, encoding):
+    try:
+        with open(path, encoding=encoding) as template_file:
+            return template_file.read()
+    except (OSError, UnicodeError) as exc:
+        raise TemplateError('cannot read template: %s' % exc, path) from exc
+
+
+def _find_template_file(name, lookup=()):
+    """The path of template `name` (see template() for the search order).
+    Raises TemplateError listing the folders searched."""
+    if os.path.isabs(name) and os.path.isfile(name):
+        return os.path.normpath(name)
+    searched = []
+    for folder, relative in _search_folders(name, lookup):
+        path = _file_in_folder(folder, relative)
+        if path is not None:
+            return path
+        searched.append(os.path.join(folder, relative))
+    raise TemplateError('template %r not found; looked for %s (with .%s)'
+                        % (name, ', '.join(searched), ', .'.join(TEMPLATE_EXTENSIONS)))
+
+
+def _search_folders(name, lookup):
+    """(folder, relative name) pairs to try, in order."""
+    name = name.replace('\\', '/')
+    config, current = _lookup_context()
+    applications = _applications_folder(config)
+    candidates = [(folder, name) for folder in lookup]
+    if current:
+        candidates.append((os.path.join(applications, current, 'views'), name))
+    application, _, rest = name.partition('/')
+    if rest:        # 'app/view' or 'app/views/view'
+        if rest.startswith('views/'):
+            rest = rest[len('views/'):]
+        candidates.append((os.path.join(applications, application, 'views'), rest))
+    candidates.append((os.path.join(applications, 'index', 'views'), name))
+    candidates.extend((os.path.abspath(folder), name) for folder in TEMPLATE_PATH)
+    return candidates
+
+
+def _file_in_folder(folder, relative):
+    root = os.path.abspath(folder)
+    path = os.path.abspath(os.path.join(root, relative))
+    if not path.startswith(root + os.sep):      # a name must not climb out with '..'
+        return None
+    for candidate in [path] + ['%s.%s' % (path, ext) for ext in TEMPLATE_EXTENSIONS]:
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _lookup_context():
+    """(config, application name) for this thread's request: the serving app's config and the
+    application owning the route; outside a request the default app's config and None."""
+    current = _request_object()
+    application = getattr(current, 'app', None)
+    if application is None:
+        factory = globals().get('default_app')
+        application = factory() if callable(factory) else None
+    return getattr(application, 'config', None) or {}, getattr(current, 'app_name', None)
+
+
+def _applications_folder(config=None):
+    if config is None:
+        config = _lookup_context()[0]
+    project = config.get('project_path') or os.getcwd()
+    return os.path.abspath(os.path.join(project, config.get('applications_path') or
+                                        'applications'))
+
+
+def _request_object():
+    # Section 3's accessor returns None outside a request (the `request` proxy would raise).
+    current = globals().get('_current_request')
+    return current() if callable(current) else None
+
+
+def _register_web_helpers():
+    # The web sections define these above us; a missing one is simply not offered.
+    for name in ('url', 'base_url', 'request', 'csrf_token', 'csrf_input',
+                 'get_flashed_messages'):
+        if name in globals():
+            TEMPLATE_GLOBALS[name] = globals()[name]
+
+
+_register_web_helpers()
+
+
+###############################################################################
+# 8. Database and ORM
+# Database (one sqlite3 connection per thread, transactions, raw SQL, schema helpers), the
+# SqliteDialect that writes every SQL text, fields, Model, Query, Q and Page. Uses section 1
+# (base64 helpers) and, for default_database(), the configured default_app() of section 4.
+###############################################################################
+
+__all__ += ['Database', 'default_database', 'set_default_database', 'SqliteDialect',
+            'Field', 'String', 'Text', 'Integer', 'Float', 'Boolean', 'Date', 'DateTime',
+            'Upload', 'Password', 'Email', 'ForeignKey', 'Model', 'Query', 'Q', 'Page',
+            'ValidationError', 'FieldError', 'RestrictedDeleteError']
+
+DEFAULT_DATABASE_URL = 'sqlite:///db/kokoropy.db'
+BUSY_TIMEOUT_SECONDS = 5.0
+# scrypt with n=2**14, r=8, p=1 (RFC 7914 section 2's interactive-login cost): 16 MiB, ~50 ms.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+# Used only where OpenSSL lacks scrypt; OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
+PBKDF2_ITERATIONS = 600000
+FILTER_OPERATORS = ('eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'like', 'contains',
+                    'startswith', 'endswith', 'isnull')
+ON_DELETE_RULES = ('CASCADE', 'SET NULL', 'RESTRICT')
+# Columns the ORM adds and manages itself; forms and plain saves leave position and trashed_at.
+AUTOMATIC_COLUMNS = ('id', 'created_at', 'updated_at', 'position', 'trashed_at')
+SAVE_HOOKS = ('before_save', 'after_save', 'before_insert', 'after_insert',
+              'before_update', 'after_update')
+DELETE_HOOKS = ('before_delete', 'after_delete')
+TRASH_HOOKS = ('before_trash', 'after_trash', 'before_untrash', 'after_untrash')
+
+
+class FieldError(ValueError):
+    """A query named a field or operator the model does not have; the message lists valid ones."""
+
+
+class ValidationError(ValueError):
+    """Data broke a model's field declarations.
+
+    `errors` maps field names to messages a form can show beside each field (a plain message
+    given instead of a dict is kept under '__all__'); `instance` is the model instance, if any.
+    """
+
+    def __init__(self, errors, instance=None):
+        if not isinstance(errors, dict):
+            errors = {'__all__': str(errors)}
+        self.errors = dict(errors)
+        self.instance = instance
+        details = '; '.join('%s: %s' % item for item in self.errors.items())
+        owner = type(instance).__name__ if instance is not None else 'Data'
+        ValueError.__init__(self, '%s is not valid: %s' % (owner, details))
+
+
+class RestrictedDeleteError(sqlite3.IntegrityError):
+    """A delete was refused because rows of another model still refer to the row
+    (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first."""
+
+
+class SqliteDialect:
+    """Writes every SQL text the ORM runs on sqlite: quoting, placeholders, types, statements.
+
+    The query builder and the schema helpers only compose the pieces returned here, and values
+    are always bound as parameters, so a second backend is a second dialect class.
+    """
+
+    name = 'sqlite'
+    placeholder = '?'
+    column_types = {'integer': 'INTEGER', 'boolean': 'INTEGER', 'foreignkey': 'INTEGER',
+                    'float': 'REAL'}
+    default_column_type = 'TEXT'
+    comparisons = {'eq': '=', 'ne': 'IS NOT', 'gt': '>', 'gte': '>=', 'lt': '<', 'lte': '<=',
+                   'like': 'LIKE'}
+    like_patterns = {'contains': '%%%s%%', 'startswith': '%s%%', 'endswith': '%%%s'}
+
+    def connect(self, target, timeout, is_uri=False, set_journal=False):
+        """Open a connection in autocommit mode (the ORM issues BEGIN itself) with foreign keys,
+        a busy timeout and, for files, write-ahead logging."""
+        connection = sqlite3.connect(target, timeout=timeout, isolation_level=None,
+                                     check_same_thread=False, uri=is_uri)
+        connection.execute('PRAGMA foreign_keys = ON')
+        if not is_uri:
+            if set_journal:
+                # WAL: readers never wait for the writer, and commits need no fsync of the db.
+                connection.execute('PRAGMA journal_mode = WAL')
+            # NORMAL is durable against corruption in WAL mode; a power cut may lose the
+            # latest commits only (https://sqlite.org/pragma.html#pragma_synchronous).
+            connection.execute('PRAGMA synchronous = NORMAL')
+        return connection
+
+    def quote(self, identifier):
+        """Return an identifier as a quoted SQL name (embedded quotes doubled)."""
+        identifier = str(identifier)
+        if not identifier or '\x00' in identifier:
+            raise ValueError('invalid SQL identifier %r' % identifier)
+        return '"%s"' % identifier.replace('"', '""')
+
+    def column_list(self, columns):
+        """Quoted, comma-separated column names."""
+        return ', '.join(self.quote(column) for column in columns)
+
+    def literal(self, value):
+        """SQL literal of a constant default (DDL only, where parameters are not allowed)."""
+        if isinstance(value, bool):
+            return '1' if value else '0'
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return "'%s'" % str(value).replace("'", "''")
+
+    def column_type(self, field):
+        """The declared column type of a field."""
+        return self.column_types.get(field.type_name, self.default_column_type)
+
+    # --- statements ---------------------------------------------------------------------
+
+    def select(self, table, columns, where='', order='', limit=False, offset=False):
+        """SELECT text; `columns` is already quoted; limit and offset become parameters."""
+        sql = 'SELECT %s FROM %s' % (columns, self.quote(table))
+        if where:
+            sql += ' WHERE ' + where
+        if order:
+            sql += ' ORDER BY ' + order
+        if limit or offset:
+            sql += ' LIMIT ?' if limit else ' LIMIT -1'  # sqlite needs a LIMIT before OFFSET
+        if offset:
+            sql += ' OFFSET ?'
+        return sql
+
+    def count(self, select_sql):
+        """Count the rows of a SELECT."""
+        return 'SELECT COUNT(*) FROM (%s)' % select_sql
+
+    def insert(self, table, columns, computed=()):
+        """INSERT text binding `columns`; `computed` adds (column, SQL expression) pairs."""
+        names = [self.quote(column) for column in columns]
+        values = [self.placeholder] * len(names)
+        for column, expression in computed:
+            names.append(self.quote(column))
+            values.append(expression)
+        return 'INSERT INTO %s (%s) VALUES (%s)' % (self.quote(table), ', '.join(names),
+                                                    ', '.join(values))
+
+    def update(self, table, columns, where):
+        """UPDATE text setting each column to a parameter."""
+        assignments = ', '.join('%s = %s' % (self.quote(c), self.placeholder) for c in columns)
+        return 'UPDATE %s SET %s WHERE %s' % (self.quote(table), assignments, where)
+
+    def delete(self, table, where=''):
+        """DELETE text."""
+        sql = 'DELETE FROM %s' % self.quote(table)
+        return sql + ' WHERE ' + where if where else sql
+
+    def next_position(self, table, column):
+        """Expression giving one more than the largest position (1 for an empty table)."""
+        return '(SELECT COALESCE(MAX(%s), 0) + 1 FROM %s)' % (self.quote(column),
+                                                              self.quote(table))
+
+    def in_subquery(self, column, select_sql):
+        """Condition `column IN (select)`, used to delete or update a limited query."""
+        return '%s IN (%s)' % (self.quote(column), select_sql)
+
+    def condition(self, column, operator, value):
+        """SQL and parameters of one filter on `column` (an operator of FILTER_OPERATORS)."""
+        name = self.quote(column)
+        if operator == 'isnull':
+            return name + (' IS NULL' if value else ' IS NOT NULL'), ()
+        if operator == 'eq' and value is None:
+            return name + ' IS NULL', ()
+        if operator == 'in':
+            if not value:
+                return '0', ()  # "IN ()" is not SQL; an empty list matches no row
+            return '%s IN (%s)' % (name, ', '.join([self.placeholder] * len(value))), value
+        if operator in self.like_patterns:
+            escaped = value.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
+            return ("%s LIKE %s ESCAPE '\\'" % (name, self.placeholder),
+                    (self.like_patterns[operator] % escaped,))
+        return '%s %s %s' % (name, self.comparisons[operator], self.placeholder), (value,)
+
+    def order_term(self, column, descending):
+        """One ORDER BY term."""
+        return self.quote(column) + (' DESC' if descending else '')
+
+    # --- transactions -------------------------------------------------------------------
+
+    def begin(self):
+        """Start a transaction. IMMEDIATE takes the write lock at once, so two writers wait
+        for each other (busy timeout) instead of failing when a read turns into a write."""
+        return 'BEGIN IMMEDIATE'
+
+    def savepoint(self, name):
+        """Open a nested transaction."""
+        return 'SAVEPOINT ' + self.quote(name)
+
+    def release(self, name):
+        """Keep a nested transaction's changes."""
+        return 'RELEASE SAVEPOINT ' + self.quote(name)
+
+    def commit(self):
+        """End a transaction, keeping its changes."""
+        return 'COMMIT'
+
+    def rollback(self):
+        """End a transaction, undoing its changes."""
+        return 'ROLLBACK'
+
+    def rollback_to(self, name):
+        """Undo a nested transaction's changes."""
+        return 'ROLLBACK TO SAVEPOINT ' + self.quote(name)
+
+    # --- schema -------------------------------------------------------------------------
+
+    def column_definition(self, field):
+        """Column definition of a bound field, with its default and foreign key clause."""
+        sql = '%s %s' % (self.quote(field.column), self.column_type(field))
+        if field.primary_key:
+            return sql + ' PRIMARY KEY'
+        default = field.default
+        if default is not None and not callable(default):
+            db_value = field.to_db(default)
+            if isinstance(db_value, (str, int, float)):
+                sql += ' DEFAULT ' + self.literal(db_value)
+        if isinstance(field, ForeignKey):
+            sql += ' REFERENCES %s (%s) ON DELETE %s' % (
+                self.quote(field.related_table), self.quote('id'), field.on_delete)
+        return sql
+
+    def create_table(self, table, fields, if_not_exists=False):
+        """CREATE TABLE text from bound fields."""
+        return 'CREATE TABLE %s%s (%s)' % ('IF NOT EXISTS ' if if_not_exists else '',
+                                           self.quote(table),
+                                           ', '.join(self.column_definition(f) for f in fields))
+
+    def drop_table(self, table, if_exists=False):
+        """DROP TABLE text."""
+        return 'DROP TABLE %s%s' % ('IF EXISTS ' if if_exists else '', self.quote(table))
+
+    def rename_table(self, table, new_name):
+        """ALTER TABLE ... RENAME TO text."""
+        return 'ALTER TABLE %s RENAME TO %s' % (self.quote(table), self.quote(new_name))
+
+    def add_column(self, table, field):
+        """ALTER TABLE ... ADD COLUMN text."""
+        return 'ALTER TABLE %s ADD COLUMN %s' % (self.quote(table), self.column_definition(field))
+
+    def rename_column(self, table, old, new):
+        """ALTER TABLE ... RENAME COLUMN text (sqlite 3.25+)."""
+        return 'ALTER TABLE %s RENAME COLUMN %s TO %s' % (self.quote(table), self.quote(old),
+                                                          self.quote(new))
+
+    def create_index(self, name, table, columns, unique=False, if_not_exists=False):
+        """CREATE INDEX text."""
+        return 'CREATE %sINDEX %s%s ON %s (%s)' % ('UNIQUE ' if unique else '',
+                                                  'IF NOT EXISTS ' if if_not_exists else '',
+                                                  self.quote(name), self.quote(table),
+                                                  self.column_list(columns))
+
+    def drop_index(self, name, if_exists=False):
+        """DROP INDEX text."""
+        return 'DROP INDEX %s%s' % ('IF EXISTS ' if if_exists else '', self.quote(name))
+
+    def list_tables(self):
+        """Query listing the user tables."""
+        return ("SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+
+    def table_info(self, table):
+        """PRAGMA listing a table's columns (cid, name, type, notnull, default, pk)."""
+        return 'PRAGMA table_info(%s)' % self.quote(table)
+
+    def foreign_key_list(self, table):
+        """PRAGMA listing a table's foreign keys."""
+        return 'PRAGMA foreign_key_list(%s)' % self.quote(table)
+
+    def index_list(self, table):
+        """PRAGMA listing a table's indexes (seq, name, unique, origin, partial)."""
+        return 'PRAGMA index_list(%s)' % self.quote(table)
+
+    def index_info(self, index):
+        """PRAGMA listing an index's columns."""
+        return 'PRAGMA index_info(%s)' % self.quote(index)
+
+    def index_sql(self):
+        """Query giving the CREATE INDEX text of an index by name."""
+        return "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
+
+    def table_sql(self):
+        """Query giving the CREATE TABLE text of a table by name."""
+        return "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?"
+
+    def foreign_keys(self, enabled):
+        """PRAGMA switching foreign key enforcement (a no-op inside a transaction)."""
+        return 'PRAGMA foreign_keys = %s' % ('ON' if enabled else 'OFF')
+
+    def foreign_keys_enabled(self):
+        """PRAGMA telling whether foreign keys are enforced on this connection."""
+        return 'PRAGMA foreign_keys'
+
+    def copy_rows(self, source, source_columns, target, target_columns):
+        """INSERT ... SELECT copying columns of every row from one table to another."""
+        return 'INSERT INTO %s (%s) SELECT %s FROM %s' % (
+            self.quote(target), self.column_list(target_columns),
+            self.column_list(source_columns), self.quote(source))
+
+    def foreign_key_check(self):
+        """PRAGMA listing rows whose foreign key points to no row."""
+        return 'PRAGMA foreign_key_check'
+
+
+class Database:
+    """A sqlite database: one connection per thread, transactions, raw SQL and schema helpers.
+
+    `url` is 'sqlite:///relative/path.db', 'sqlite:////absolute/path.db', a plain path, or
+    ':memory:' (a private in-memory database shared by this object's threads, kept alive until
+    close(); use a file when several threads write at once). The folder of a file is created on
+    first use. Connections run in autocommit mode: statements outside transaction() commit one
+    by one, and `with db.transaction():` groups them (nested blocks are savepoints).
+    """
+
+    _memory_numbers = itertools.count(1)
+
+    def __init__(self, url=DEFAULT_DATABASE_URL, timeout=BUSY_TIMEOUT_SECONDS, dialect=None):
+        self.url = url
+        self.path = _sqlite_path(url)
+        self.timeout = timeout
+        self.dialect = dialect or SqliteDialect()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._states = weakref.WeakSet()
+        self._statements = {}
+        self._journal_set = False
+        self._keeper = None
+        self._is_memory = self.path == ':memory:'
+        if self._is_memory:
+            self._target = 'file:kokoropy-memory-%d-%d?mode=memory&cache=shared' % (
+                os.getpid(), next(Database._memory_numbers))
+        else:
+            self._target = self.path
+
+    def __repr__(self):
+        return '<Database %s>' % self.path
+
+    def connection(self):
+        """This thread's sqlite3 connection, opened on first use."""
+        try:
+            return self._local.state.connection
+        except AttributeError:
+            return self._open_state().connection
+
+    def execute(self, sql, params=()):
+        """Run one SQL statement with bound parameters; return the cursor."""
+        return self.connection().execute(sql, params)
+
+    def executemany(self, sql, seq_of_params):
+        """Run one SQL statement once per parameter tuple; return the cursor."""
+        return self.connection().executemany(sql, seq_of_params)
+
+    def query(self, sql, params=()):
+        """Run a SELECT with bound parameters; return a list of sqlite3.Row (index or name)."""
+        cursor = self.connection().cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, params).fetchall()
+
+    def transaction(self):
+        """Context manager grouping statements in a transaction: committed at the end of the
+        block, rolled back (and the exception re-raised) when the block raises. Nested blocks
+        are savepoints: an error inside rolls back only the nested block."""
+        return _Transaction(self)
+
+    @property
+    def in_transaction(self):
+        """True while this thread is inside a transaction() block."""
+        return self._state().depth > 0
+
+    def close(self):
+        """Close every thread's connection; the database reopens on next use."""
+        with self._lock:
+            states, self._states = list(self._states), weakref.WeakSet()
+            self._local = threading.local()
+            for state in states:
+                state.connection.close()
+            if self._keeper is not None:
+                self._keeper.close()
+                self._keeper = None
+
+    def bind(self, *models):
+        """Make the given Model classes (and their subclasses) use this database."""
+        for model in models:
+            model._database = self
+
+    def create_tables(self, *models):
+        """Create the missing tables of the given models, parents before children (for tests
+        and scripts; applications use migrations)."""
+        for model in _dependency_order(models):
+            self.create_table(model._meta.table, model, if_not_exists=True)
+
+    def drop_tables(self, *models):
+        """Drop the tables of the given models if they exist, children before parents."""
+        with self.transaction():
+            for model in reversed(_dependency_order(models)):
+                self.execute(self.dialect.drop_table(model._meta.table, if_exists=True))
+
+    # --- schema helpers (also used by migrations) ---------------------------------------
+
+    def create_table(self, table, fields=None, if_not_exists=False):
+        """Create a table with `id`, the given fields, `created_at` and `updated_at`, and the
+        indexes its unique, indexed and foreign key fields imply.
+
+        `fields` is a dict (or list of pairs) of name -> Field, as declared in models, or a Model
+        class (all its columns).
+        """
+        _check_identifier(table, 'table name')
+        columns = _schema_fields(fields)
+        with self.transaction():
+            self.execute(self.dialect.create_table(table, columns, if_not_exists))
+            for field in columns:
+                self._create_field_index(table, field, if_not_exists)
+
+    def drop_table(self, table, if_exists=False):
+        """Drop a table and its indexes."""
+        self.execute(self.dialect.drop_table(table, if_exists))
+
+    def rename_table(self, table, new_name):
+        """Rename a table."""
+        _check_identifier(new_name, 'table name')
+        self.execute(self.dialect.rename_table(table, new_name))
+
+    def add_column(self, table, name, field):
+        """Add a column declared like a model field (existing rows get its constant default)."""
+        field = _schema_field(name, field)
+        with self.transaction():
+            self.execute(self.dialect.add_column(table, field))
+            self._create_field_index(table, field)
+
+    def rename_column(self, table, old, new):
+        """Rename a column, keeping data, indexes and foreign keys."""
+        _check_identifier(new, 'column name')
+        if sqlite3.sqlite_version_info >= (3, 25, 0):
+            self.execute(self.dialect.rename_column(table, old, new))
+        else:
+            self._rebuild(table, rename={old: new})
+
+    def drop_column(self, table, name):
+        """Remove a column by rebuilding the table (sqlite's documented procedure), keeping
+        the rows and the indexes that do not use the column."""
+        if name not in self.columns(table):
+            raise ValueError('table %r has no column %r' % (table, name))
+        self._rebuild(table, drop=name)
+
+    def create_index(self, table, columns, unique=False, name=None):
+        """Create an index on one column (a string) or several; return the index name."""
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        name = name or '%s_%s_%s' % (table, '_'.join(columns), 'unique' if unique else 'idx')
+        self.execute(self.dialect.create_index(name, table, columns, unique))
+        return name
+
+    def drop_index(self, name, if_exists=False):
+        """Drop an index by name."""
+        self.execute(self.dialect.drop_index(name, if_exists))
+
+    def tables(self):
+        """The names of the user tables, sorted."""
+        return [row[0] for row in self.execute(self.dialect.list_tables())]
+
+    def table_exists(self, table):
+        """True when the table exists."""
+        return table in self.tables()
+
+    def columns(self, table):
+        """The column names of a table in order ([] when the table does not exist)."""
+        return [row[1] for row in self.execute(self.dialect.table_info(table))]
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _state(self):
+        try:
+            return self._local.state
+        except AttributeError:
+            return self._open_state()
+
+    def _open_state(self):
+        with self._lock:
+            if self._is_memory and self._keeper is None:
+                # A shared-cache memory database lives while one connection is open.
+                self._keeper = self.dialect.connect(self._target, self.timeout, True)
+            elif not self._is_memory:
+                folder = os.path.dirname(os.path.abspath(self._target))
+                os.makedirs(folder, exist_ok=True)
+            connection = self.dialect.connect(self._target, self.timeout, self._is_memory,
+                                              set_journal=not self._journal_set)
+            self._journal_set = True
+            state = self._local.state = _ThreadState(connection)
+            self._states.add(state)
+        return state
+
+    def _model_statements(self, model):
+        statements = self._statements.get(model)
+        if statements is None:
+            statements = self._statements[model] = _ModelStatements(model._meta, self.dialect)
+        return statements
+
+    def _create_field_index(self, table, field, if_not_exists=False):
+        unique = field.unique and not field.primary_key
+        if unique or (field.index and not field.primary_key) or isinstance(field, ForeignKey):
+            name = '%s_%s_%s' % (table, field.column, 'unique' if unique else 'idx')
+            self.execute(self.dialect.create_index(name, table, [field.column], unique,
+                                                   if_not_exists))
+
+    @contextlib.contextmanager
+    def _foreign_keys_disabled(self):
+        """Switch foreign key enforcement off around a schema change (sqlite ignores the switch
+        inside a transaction, so this must wrap the transaction)."""
+        if self.in_transaction:
+            raise RuntimeError('foreign keys can only be switched off outside a transaction')
+        connection = self.connection()
+        connection.execute(self.dialect.foreign_keys(False))
+        try:
+            yield
+        finally:
+            connection.execute(self.dialect.foreign_keys(True))
+
+    def _check_foreign_keys(self):
+        """Raise sqlite3.IntegrityError naming the first row whose foreign key points nowhere."""
+        problem = self.execute(self.dialect.foreign_key_check()).fetchone()
+        if problem is not None:
+            raise sqlite3.IntegrityError(
+                'foreign key check failed: row %s of table %r refers to a missing row of %r'
+                % (problem[1], problem[0], problem[2]))
+
+    def _rebuild(self, table, drop=None, rename=None):
+        """Rebuild a table without column `drop` and/or with columns renamed, in a transaction;
+        foreign keys must be off while the old table is dropped (it would cascade)."""
+        if not self.in_transaction:
+            with self._foreign_keys_disabled():
+                with self.transaction():
+                    _rebuild_table(self, table, drop, rename or {})
+                    self._check_foreign_keys()
+            return
+        enforced = self.execute(self.dialect.foreign_keys_enabled()).fetchone()[0]
+        if enforced and _is_referenced(self, table):
+            raise RuntimeError(
+                'cannot rebuild table %r inside a transaction while foreign keys are enforced: '
+                'other rows refer to it. Run it in a migration or outside transaction()' % table)
+        _rebuild_table(self, table, drop, rename or {})
+
+
+def default_database():
+    """The Database of default_app().config['database_url'] (relative paths are relative to
+    config['project_path']), created on first use and recreated when the setting changes;
+    or the one given to set_default_database()."""
+    global _default_database
+    if _explicit_default_database is not None:
+        return _explicit_default_database
+    current = _default_database
+    key = _configured_database_key()
+    if current is not None and current[0] == key:
+        return current[1]
+    with _default_database_lock:
+        if _default_database is None or _default_database[0] != key:
+            _default_database = (key, Database(key))
+        return _default_database[1]
+
+
+def set_default_database(database):
+    """Make `database` the one models use when not bound (None returns to the configured one)."""
+    global _explicit_default_database
+    _explicit_default_database = database
+
+
+# --- fields ---------------------------------------------------------------------------------
+
+class Field:
+    """One column of a model: its declaration, conversions and validation.
+
+    Options of every field: `required` (None and '' are refused), `unique` (checked by a query
+    and a unique index), `default` (a value, or a callable called for each new instance),
+    `choices` (values or (value, label) pairs; kept as `.choices`, a list of pairs), `label`
+    (default: from the name, 'unit_price' -> 'Unit price'), `help_text`, `index`.
+    Once its model class exists a field also has `.name`, `.column` (the table column), `.model`
+    (the model declaring it) and `.editable` (False for the automatic columns). `type_name` is
+    the column type word of the command line, `input_type` the HTML input a form uses.
+    """
+
+    type_name = 'field'
+    input_type = 'text'
+    is_data_descriptor = False
+    converts_to_db = False
+    messages = {
+        'required': '{label} is required.',
+        'type': '{label} is not valid.',
+        'choices': '{label} must be one of: {choices}.',
+        'unique': '{label} is already taken.',
+        'max_length': '{label} must be at most {max_length} characters.',
+        'min_length': '{label} must be at least {min_length} characters.',
+        'min_value': '{label} must be at least {min_value}.',
+        'max_value': '{label} must be at most {max_value}.',
+    }
+
+    def __init__(self, required=False, unique=False, default=None, choices=None, label=None,
+                 help_text=None, index=False):
+        self.required = required
+        self.unique = unique
+        self.default = default
+        self._choices_declared = choices
+        self.choices = _normalise_choices(choices)
+        self._choice_values = [value for value, _ in self.choices] if choices else None
+        self._label = label
+        self.help_text = help_text
+        self.index = index
+        self.primary_key = False
+        self.editable = True
+        self.name = self.column = self.model = None
+
+    def __repr__(self):
+        owner = '%s.%s ' % (self.model.__name__, self.name) if self.model else ''
+        return '<%s%s>' % (owner, self.declaration())
+
+    def __get__(self, instance, owner):
+        # Reached only when the instance has no value (values live in the instance __dict__,
+        # which wins over this non-data descriptor: reading an attribute costs nothing extra).
+        if instance is None:
+            return self
+        return instance.__dict__.get(self.column)
+
+    @property
+    def label(self):
+        """The text a form shows for the field."""
+        return self._label or _label_from_name(self.name or '')
+
+    def bind(self, model, name):
+        """Attach the field to a model class under `name` (done by Model itself)."""
+        self.model, self.name, self.column = model, name, self.column_for(name)
+
+    def column_for(self, name):
+        """The column name a field declared as `name` uses."""
+        return name
+
+    def clone(self):
+        """An unbound copy (for subclasses of a model and for schema helpers)."""
+        field = copy.copy(self)
+        field.name = field.column = field.model = None
+        return field
+
+    def get_default(self):
+        """The default value for a new instance."""
+        return self.default() if callable(self.default) else self.default
+
+    def to_python(self, raw):
+        """Convert a submitted form value (usually text) to the field's Python value; '' and
+        None give None. Raises ValueError with a message for the user."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        return raw
+
+    def to_db(self, value):
+        """Convert a Python value to what the database stores."""
+        return value
+
+    def from_db(self, value):
+        """Convert a stored value to the Python value."""
+        return value
+
+    def to_json(self, value):
+        """A JSON-friendly form of the value (as_dict() uses it)."""
+        return value
+
+    def validate(self, value):
+        """The message about `value` breaking the declaration, or None when it is fine
+        (uniqueness, which needs a query, is checked by Model.validate())."""
+        if value is None or value == '':
+            return self.message('required') if self.required else None
+        message = self.check(value)
+        if message is None and self._choice_values is not None \
+                and value not in self._choice_values:
+            return self.message('choices')
+        return message
+
+    def check(self, value):
+        """Type-specific checks of a value that is not empty; a message or None."""
+        return None
+
+    def message(self, key):
+        """The message `key` of `messages`, filled with the label and the field's limits."""
+        return self.messages[key].format(
+            label=self.label, choices=', '.join(str(label) for _, label in self.choices),
+            max_length=getattr(self, 'max_length', None),
+            min_length=getattr(self, 'min_length', None),
+            min_value=getattr(self, 'min_value', None),
+            max_value=getattr(self, 'max_value', None))
+
+    def declaration(self):
+        """The field as Python source, e.g. "String(max_length=80, required=True)"; options
+        left at their defaults and callable defaults are omitted (code generators use it)."""
+        arguments = self.declaration_arguments()
+        for name, value, default in self.declaration_options():
+            if value != default and not callable(value):
+                arguments.append('%s=%r' % (name, value))
+        return '%s(%s)' % (type(self).__name__, ', '.join(arguments))
+
+    def declaration_arguments(self):
+        """Positional arguments of declaration(), as source text."""
+        return []
+
+    def declaration_options(self):
+        """(option, value, default) triples declaration() renders when value != default."""
+        return [('required', self.required, False), ('unique', self.unique, False),
+                ('default', self.default, None), ('choices', self._choices_declared, None),
+                ('label', self._label, None), ('help_text', self.help_text, None),
+                ('index', self.index, False)]
+
+
+class String(Field):
+    """Short text (an input box), at most `max_length` characters, at least `min_length`."""
+
+    type_name = 'string'
+    messages = dict(Field.messages, type='{label} must be text.')
+
+    def __init__(self, max_length=255, min_length=None, **options):
+        Field.__init__(self, **options)
+        self.max_length = max_length
+        self.min_length = min_length
+        simple = not self.choices and min_length is None and type(self).check is String.check
+        self._quick_max_length = (sys.maxsize if max_length is None else max_length) \
+            if simple else -1
+
+    def validate(self, value):
+        # Fast path for the common case (plain text within the length) of every save.
+        if value.__class__ is str and 0 < len(value) <= self._quick_max_length:
+            return None
+        return Field.validate(self, value)
+
+    def to_python(self, raw):
+        """Text with surrounding spaces removed; '' gives None."""
+        if raw is None:
+            return None
+        text = str(raw).strip()
+        return text or None
+
+    def check(self, value):
+        if not isinstance(value, str):
+            return self.message('type')
+        if self.max_length is not None and len(value) > self.max_length:
+            return self.message('max_length')
+        if self.min_length is not None and len(value) < self.min_length:
+            return self.message('min_length')
+        return None
+
+    def declaration_options(self):
+        return [('max_length', self.max_length, 255),
+                ('min_length', self.min_length, None)] + Field.declaration_options(self)
+
+
+class Text(Field):
+    """Long text (a textarea), kept as typed."""
+
+    type_name = 'text'
+    input_type = 'textarea'
+    messages = String.messages
+
+    def to_python(self, raw):
+        """The text as typed; '' gives None."""
+        if raw is None or str(raw) == '':
+            return None
+        return str(raw)
+
+    def check(self, value):
+        return None if isinstance(value, str) else self.message('type')
+
+
+class Email(String):
+    """An email address: text shaped like name@domain.tld, at most 254 characters."""
+
+    type_name = 'email'
+    input_type = 'email'
+    messages = dict(String.messages, type='{label} must be a valid email address.')
+    pattern = re.compile(r'^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$')
+
+    def __init__(self, max_length=254, **options):
+        String.__init__(self, max_length=max_length, **options)
+
+    def check(self, value):
+        if not isinstance(value, str) or not self.pattern.match(value):
+            return self.message('type')
+        return String.check(self, value)
+
+    def declaration_options(self):
+        options = String.declaration_options(self)
+        options[0] = ('max_length', self.max_length, 254)
+        return options
+
+
+class Upload(String):
+    """The path of an uploaded file (relative to the application's assets folder).
+
+    `allowed` lists the file extensions a form accepts (e.g. ['png', 'jpg']); saving the file
+    is the form's job, the model stores its path.
+    """
+
+    type_name = 'upload'
+    input_type = 'file'
+
+    def __init__(self, allowed=None, max_length=255, **options):
+        String.__init__(self, max_length=max_length, **options)
+        self.allowed = list(allowed) if allowed else None
+
+    def declaration_options(self):
+        return [('allowed', self.allowed, None)] + String.declaration_options(self)
+
+
+class Password(Field):
+    """A password, stored only as a salted hash (scrypt, or PBKDF2-SHA256 without it).
+
+    Assigning plain text marks it for hashing by the next save(); validation (`min_length`,
+    `max_length`) applies to the plain text. Check a password with
+    `instance.check_password(name, plain)` or `field.check_password(stored, plain)`.
+    as_dict() never includes it.
+    """
+
+    type_name = 'password'
+    input_type = 'password'
+    is_data_descriptor = True
+    messages = String.messages
+
+    def __init__(self, min_length=None, max_length=1024, **options):
+        Field.__init__(self, **options)
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return instance.__dict__.get(self.column)
+
+    def __set__(self, instance, value):
+        if value is not None and not isinstance(value, _PlainPassword):
+            value = _PlainPassword(value)
+        instance.__dict__[self.column] = value
+
+    def to_python(self, raw):
+        """The password as typed ('' gives None: forms keep the stored hash then)."""
+        return None if raw is None or raw == '' else str(raw)
+
+    def check(self, value):
+        if not isinstance(value, _PlainPassword):
+            return None  # a stored hash
+        return String.check(self, value)
+
+    def hash(self, plain):
+        """A salted hash of `plain` in a self-describing text format."""
+        return _hash_password(plain)
+
+    def check_password(self, stored, plain):
+        """True when `plain` matches `stored` (a hash, or plain text not yet saved)."""
+        if stored is None or plain is None:
+            return False
+        if isinstance(stored, _PlainPassword):
+            return hmac.compare_digest(str(stored).encode('utf-8'), str(plain).encode('utf-8'))
+        return _verify_password(stored, plain)
+
+    def to_db(self, value):
+        return self.hash(value) if isinstance(value, _PlainPassword) else value
+
+    def declaration_options(self):
+        return [('min_length', self.min_length, None),
+                ('max_length', self.max_length, 1024)] + Field.declaration_options(self)
+
+
+class Integer(Field):
+    """A whole number between `min_value` and `max_value` (when given)."""
+
+    type_name = 'integer'
+    input_type = 'number'
+    step = '1'
+    quick_type = int
+    messages = dict(Field.messages, type='{label} must be a whole number.')
+
+    def __init__(self, min_value=None, max_value=None, **options):
+        Field.__init__(self, **options)
+        self.min_value = min_value
+        self.max_value = max_value
+        # Fast-path bounds; NaN and infinities fail them and take the full check.
+        self._quick_low = -sys.float_info.max if min_value is None else min_value
+        self._quick_high = sys.float_info.max if max_value is None else max_value
+        if self.choices:
+            self._quick_low, self._quick_high = 1, 0
+
+    def validate(self, value):
+        if value.__class__ is self.quick_type and self._quick_low <= value <= self._quick_high:
+            return None
+        return Field.validate(self, value)
+
+    def to_python(self, raw):
+        """An int from text such as '42' (or '42.0'); '' gives None."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str):
+            try:
+                return int(raw.strip())
+            except ValueError:
+                pass
+        try:
+            number = float(raw.strip() if isinstance(raw, str) else raw)
+        except (TypeError, ValueError):
+            raise ValueError(self.message('type'))
+        if isinstance(raw, bool) or not math.isfinite(number) or number != int(number):
+            raise ValueError(self.message('type'))
+        return int(number)
+
+    def check(self, value):
+        if value.__class__ is bool or not isinstance(value, int):
+            return self.message('type')
+        return self._check_range(value)
+
+    def _check_range(self, value):
+        if self.min_value is not None and value < self.min_value:
+            return self.message('min_value')
+        if self.max_value is not None and value > self.max_value:
+            return self.message('max_value')
+        return None
+
+    def declaration_options(self):
+        return [('min_value', self.min_value, None),
+                ('max_value', self.max_value, None)] + Field.declaration_options(self)
+
+
+class Float(Integer):
+    """A (finite) floating point number between `min_value` and `max_value` (when given)."""
+
+    type_name = 'float'
+    step = 'any'
+    quick_type = float
+    messages = dict(Field.messages, type='{label} must be a number.')
+
+    def to_python(self, raw):
+        """A float from text such as '3.5'; '' gives None."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if isinstance(raw, bool):
+            raise ValueError(self.message('type'))
+        try:
+            number = float(raw.strip() if isinstance(raw, str) else raw)
+        except (TypeError, ValueError):
+            raise ValueError(self.message('type'))
+        if not math.isfinite(number):
+            raise ValueError(self.message('type'))
+        return number
+
+    def check(self, value):
+        if value.__class__ is bool or not isinstance(value, (int, float)) \
+                or not math.isfinite(value):
+            return self.message('type')
+        return self._check_range(value)
+
+
+class Boolean(Field):
+    """True or False (a checkbox); stored as 1 or 0. The default is False."""
+
+    type_name = 'boolean'
+    input_type = 'checkbox'
+    is_data_descriptor = True
+    messages = dict(Field.messages, type='{label} must be yes or no.')
+    true_words = frozenset(['1', 'true', 'on', 'yes', 'y', 't'])
+    false_words = frozenset(['', '0', 'false', 'off', 'no', 'n', 'f'])
+
+    def __init__(self, default=False, **options):
+        Field.__init__(self, default=default, **options)
+
+    def validate(self, value):
+        if (value is True or value is False) and not self.choices:
+            return None
+        return Field.validate(self, value)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        value = instance.__dict__.get(self.column)
+        if value is None or value.__class__ is bool or value not in (0, 1):
+            return value
+        value = instance.__dict__[self.column] = bool(value)  # stored 0/1, converted once
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.column] = value
+
+    def to_python(self, raw):
+        """True for '1', 'true', 'on', 'yes'; False for '', '0', 'false', 'off', 'no' or None
+        (an unchecked checkbox sends nothing)."""
+        if raw is None:
+            return False
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word in self.true_words:
+            return True
+        if word in self.false_words:
+            return False
+        raise ValueError(self.message('type'))
+
+    def check(self, value):
+        return None if value in (True, False) else self.message('type')
+
+    def from_db(self, value):
+        return None if value is None else bool(value)
+
+    def declaration_options(self):
+        options = Field.declaration_options(self)
+        options[2] = ('default', self.default, False)
+        return options
+
+
+class Date(Field):
+    """A calendar date, stored as 'YYYY-MM-DD' text (so it sorts and compares in SQL)."""
+
+    type_name = 'date'
+    input_type = 'date'
+    is_data_descriptor = True
+    converts_to_db = True
+    messages = dict(Field.messages, type='{label} must be a date like 2024-12-31.')
+    python_type = datetime.date
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        value = instance.__dict__.get(self.column)
+        if value.__class__ is str:
+            # Converted on first read, not when the row is loaded: most reads never need it.
+            try:
+                value = instance.__dict__[self.column] = self.from_db(value)
+            except ValueError:
+                pass
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.column] = value
+
+    def to_python(self, raw):
+        """A date from 'YYYY-MM-DD' text; '' gives None."""
+        if raw is None or isinstance(raw, datetime.date):
+            return _as_date(raw) if isinstance(raw, datetime.datetime) else raw
+        if not str(raw).strip():
+            return None
+        try:
+            return self.from_db(str(raw).strip())
+        except ValueError:
+            raise ValueError(self.message('type'))
+
+    def from_db(self, value):
+        if value is None or isinstance(value, datetime.date):
+            return value
+        return datetime.date.fromisoformat(value[:10])
+
+    def to_db(self, value):
+        if value.__class__ is str:
+            if len(value) == 10 and value[4] == '-':
+                return value  # already the stored form
+            value = self.to_python(value)
+        return _as_date(value).isoformat()
+
+    def to_json(self, value):
+        return value.isoformat() if isinstance(value, datetime.date) else value
+
+    def check(self, value):
+        if isinstance(value, datetime.date):
+            return None
+        if isinstance(value, str):
+            try:
+                self.to_python(value)
+                return None
+            except ValueError:
+                pass
+        return self.message('type')
+
+
+class DateTime(Date):
+    """A date and time, stored as 'YYYY-MM-DD HH:MM:SS.ffffff' text.
+
+    Naive datetimes are stored as given; aware ones are converted to UTC first. The automatic
+    `created_at` and `updated_at` columns hold naive UTC times.
+    """
+
+    type_name = 'datetime'
+    input_type = 'datetime-local'
+    messages = dict(Field.messages,
+                    type='{label} must be a date and time like 2024-12-31 23:59.')
+
+    def to_python(self, raw):
+        """A datetime from ISO text ('2024-12-31T23:59', '2024-12-31 23:59:59', a trailing
+        'Z' for UTC); '' gives None."""
+        if raw is None or isinstance(raw, datetime.datetime):
+            return raw
+        if isinstance(raw, datetime.date):
+            return datetime.datetime(raw.year, raw.month, raw.day)
+        text = str(raw).strip()
+        if not text:
+            return None
+        try:
+            return self.from_db(text[:-1] + '+00:00' if text.endswith('Z') else text)
+        except ValueError:
+            raise ValueError(self.message('type'))
+
+    def from_db(self, value):
+        if value is None or isinstance(value, datetime.datetime):
+            return value
+        return datetime.datetime.fromisoformat(value)
+
+    def to_db(self, value):
+        if value.__class__ is str:
+            if len(value) == 26 and value[10] == ' ':
+                return value  # already the stored form
+            value = self.to_python(value)
+        elif not isinstance(value, datetime.datetime):
+            value = self.to_python(value)
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(' ', 'microseconds')
+
+    def check(self, value):
+        if isinstance(value, datetime.date):
+            return None
+        return Date.check(self, value)
+
+
+class ForeignKey(Field):
+    """A reference to a row of another model (`to`: the class, its name, or a table name).
+
+    Declared as `category = ForeignKey(Category)`, the column is `category_id` (the raw id) and
+    `product.category` loads and caches the related row; assign an instance or an id. The
+    related model gets a reverse attribute `related_name` (default: this model's table name +
+    's', e.g. `category.products`) giving a Query. `on_delete` is 'CASCADE', 'SET NULL' or
+    'RESTRICT' (refused deletes raise RestrictedDeleteError); sqlite enforces it.
+    """
+
+    type_name = 'foreignkey'
+    input_type = 'select'
+    is_data_descriptor = True
+    messages = dict(Field.messages, type='{label} must be chosen from the list.')
+
+    def __init__(self, to, on_delete='CASCADE', related_name=None, **options):
+        Field.__init__(self, **options)
+        on_delete = str(on_delete).upper()
+        if on_delete not in ON_DELETE_RULES:
+            raise ValueError('on_delete must be one of %s, not %r'
+                             % (', '.join(ON_DELETE_RULES), on_delete))
+        self.to = to
+        self.on_delete = on_delete
+        self.related_name = related_name
+
+    def column_for(self, name):
+        return name if name.endswith('_id') else name + '_id'
+
+    def bind(self, model, name):
+        Field.bind(self, model, name)
+        self._cache_key = '_related_' + name
+
+    @property
+    def related_model(self):
+        """The Model class referred to (raises FieldError when it is not defined)."""
+        if isinstance(self.to, type):
+            return self.to
+        model = _find_model(self.to, self.model)
+        if model is None:
+            raise FieldError('ForeignKey %s refers to %r, which is not a defined model'
+                             % (self._owner_name(), self.to))
+        return model
+
+    @property
+    def related_table(self):
+        """The table referred to (a string `to` that names no model is taken as a table)."""
+        if isinstance(self.to, type):
+            return self.to._meta.table
+        model = _find_model(self.to, self.model)
+        return model._meta.table if model is not None else self.to
+
+    def reverse_name(self):
+        """The attribute the related model gets for the reverse query."""
+        return self.related_name or self.model._meta.table + 's'
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        values = instance.__dict__
+        related_id = values.get(self.column)
+        cached = values.get(self._cache_key)
+        if related_id is None:
+            return cached  # None, or an instance assigned before it was saved
+        if cached is not None and cached.__dict__.get('id') == related_id:
+            return cached
+        related = self.related_model.get(related_id, with_trashed=True)
+        values[self._cache_key] = related
+        return related
+
+    def __set__(self, instance, value):
+        values = instance.__dict__
+        if isinstance(value, Model):
+            if not isinstance(value, self.related_model):
+                raise TypeError('%s must be a %s, not a %s' % (
+                    self._owner_name(), self.related_model.__name__, type(value).__name__))
+            values[self.column] = value.__dict__.get('id')
+            values[self._cache_key] = value
+        else:
+            values[self.column] = value
+            values.pop(self._cache_key, None)
+
+    def to_python(self, raw):
+        """The related row's id from a submitted value; '' gives None."""
+        if isinstance(raw, Model):
+            return raw.id
+        if raw is None or isinstance(raw, bool):
+            return None if raw is None else self._refuse()
+        if isinstance(raw, int):
+            return raw
+        text = str(raw).strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            self._refuse()
+        return int(text)
+
+    def to_db(self, value):
+        return value.id if isinstance(value, Model) else value
+
+    def validate(self, value):
+        if value.__class__ is int and not self.choices:
+            return None
+        return Field.validate(self, value)
+
+    def check(self, value):
+        if value.__class__ is bool or not isinstance(value, int):
+            return self.message('type')
+        return None
+
+    def declaration_arguments(self):
+        return [repr(self.related_table)]
+
+    def declaration_options(self):
+        return [('on_delete', self.on_delete, 'CASCADE'),
+                ('related_name', self.related_name, None)] + Field.declaration_options(self)
+
+    def _refuse(self):
+        raise ValueError(self.message('type'))
+
+    def _owner_name(self):
+        return '%s.%s' % (self.model.__name__, self.name) if self.model else repr(self)
+
+
+# --- models ---------------------------------------------------------------------------------
+
+class Model:
+    """Base class of database models: subclass it and declare fields as class attributes.
+
+        class Product(Model):
+            name = String(max_length=80, required=True)
+            price = Float(min_value=0)
+            category = ForeignKey(Category, on_delete='SET NULL')
+
+    Every model also has `id`, `created_at` and `updated_at` (naive UTC). Class options:
+    `table_name` (default: the class name in snake_case), `soft_delete = True` (a `trashed_at`
+    column; trash()/untrash(); queries skip trashed rows), `ordered = True` (a `position`
+    column; move_up()/move_down()/move_to(); queries sort by it), `default_order` (field names
+    as for order_by()), `abstract = True` (no table: a base for other models).
+    `Model._fields` lists the fields by name in declaration order (id first).
+
+    Hooks: override before_/after_ save, insert, update, delete, trash, untrash. They run inside
+    the operation's transaction: raising from one aborts the operation and rolls it back.
+    """
+
+    table_name = None
+    soft_delete = False
+    ordered = False
+    default_order = ()
+    abstract = True
+    _database = None
+    _fields = {}
+    _meta = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get('abstract', False):
+            return
+        _ModelInfo(cls)
+
+    def __init__(self, **values):
+        meta = self._meta
+        if meta is None:
+            raise TypeError('%s is abstract: it has no table' % type(self).__name__)
+        own = self.__dict__
+        own.update(meta.blank_row)
+        for column, default in meta.callable_defaults:
+            own[column] = default()
+        if meta.plain_names.issuperset(values):
+            own.update(values)  # the common case: no conversions, one C call
+            return
+        for name, value in values.items():
+            if name in meta.plain_names:
+                own[name] = value
+            elif name in meta.descriptor_names:
+                setattr(self, name, value)
+            else:
+                raise TypeError('%s has no field %r; its fields are: %s'
+                                % (type(self).__name__, name, ', '.join(meta.fields)))
+
+    def __str__(self):
+        field = self._meta.display_field
+        value = self.__dict__.get(field.column) if field is not None else None
+        if value is None or value == '':
+            return '%s #%s' % (type(self).__name__, self.__dict__.get('id'))
+        return str(value)
+
+    def __repr__(self):
+        return '<%s #%s %r>' % (type(self).__name__, self.__dict__.get('id'), str(self))
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        my_id = self.__dict__.get('id')
+        return self is other or (my_id is not None and my_id == other.__dict__.get('id'))
+
+    def __hash__(self):
+        my_id = self.__dict__.get('id')
+        if my_id is None:
+            raise TypeError('an unsaved %s has no id and cannot be hashed' % type(self).__name__)
+        return hash((type(self), my_id))
+
+    # --- queries ------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, **values):
+        """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
+        return cls(**values).save()
+
+    @classmethod
+    def get(cls, id, with_trashed=False):
+        """The row with this id, or None (trashed rows only with `with_trashed=True`)."""
+        database = cls._database or default_database()
+        statements = database._statements.get(cls) or database._model_statements(cls)
+        sql = statements.get_with_trashed if with_trashed else statements.get
+        row = database.connection().execute(sql, (id,)).fetchone()
+        if row is None:
+            return None
+        instance = cls.__new__(cls)
+        instance.__dict__.update(zip(statements.columns, row))
+        return instance
+
+    @classmethod
+    def all(cls):
+        """A Query of every row (lazy: it runs when iterated)."""
+        return Query(cls)
+
+    @classmethod
+    def where(cls, *conditions, **filters):
+        """A Query of the rows matching Q objects and `field=value` / `field__operator=value`
+        filters (operators: eq ne gt gte lt lte in like contains startswith endswith isnull)."""
+        return Query(cls).where(*conditions, **filters)
+
+    @classmethod
+    def schema_diff(cls, database=None):
+        """The fields whose column the model's table lacks (every field when the table does
+        not exist), in declaration order: a migration adds them with
+        db.add_column(table, field.name, <field.declaration()>)."""
+        database = database or cls._database or default_database()
+        existing = set(database.columns(cls._meta.table))
+        return [field for field in cls._meta.fields.values() if field.column not in existing]
+
+    @classmethod
+    def from_form(cls, data, fields=None):
+        """A new unsaved instance from submitted data; returns (instance, errors).
+
+        See update_from(): `errors` holds conversion and validation messages by field name.
+        """
+        instance = cls()
+        return instance, instance.update_from(data, fields)
+
+    # --- one row ------------------------------------------------------------------------
+
+    def save(self, validate=True):
+        """Insert or update the row (in a transaction when hooks are defined); return self.
+
+        Raises ValidationError (with `.errors`) when validate() finds problems; a unique
+        column refused by the database gives a ValidationError too.
+        """
+        database = self._database or default_database()
+        if self._meta.has_save_hooks:
+            with database.transaction():
+                self._save(database, validate)
+        else:
+            self._save(database, validate)
+        return self
+
+    def delete(self):
+        """Delete the row for good (also for soft-delete models). Related rows follow their
+        ForeignKey's on_delete; RestrictedDeleteError when a RESTRICT rule refuses."""
+        database = self._database or default_database()
+        if self._meta.has_delete_hooks:
+            with database.transaction():
+                self._delete(database)
+        else:
+            self._delete(database)
+
+    def validate(self):
+        """Check every editable field against its declaration (required, type, length,
+        choices, range, email shape, unique, existing related row); return a dict of field
+        name -> message, empty when the row is valid."""
+        values = self.__dict__
+        errors = {}
+        for column, name, validate in self._meta.validators:
+            message = validate(values.get(column))
+            if message is not None:
+                errors[name] = message
+        if self._meta.needs_queries:
+            self._validate_with_queries(errors)
+        return errors
+
+    def update_from(self, data, fields=None):
+        """Set editable fields from submitted data (a dict or form dict of text); return the
+        errors dict: conversion messages, then validate()'s messages for the other fields.
+
+        Only the names in `fields` are read when given (protects fields a form does not
+        show). A missing value leaves the field as it is, except a Boolean (an unchecked
+        checkbox is not sent) which becomes False, and an empty Password keeps the stored
+        one. A ForeignKey may be sent by name ('category') or column ('category_id').
+        """
+        errors = {}
+        for field in self._form_fields(fields):
+            raw = _submitted_value(data, field)
+            if raw is _MISSING:
+                if not isinstance(field, Boolean):
+                    continue
+                raw = None
+            if isinstance(field, Password) and (raw is None or raw == ''):
+                continue
+            try:
+                setattr(self, field.name, field.to_python(raw))
+            except ValueError as exc:
+                errors[field.name] = str(exc)
+        for name, message in self.validate().items():
+            errors.setdefault(name, message)
+        return errors
+
+    def as_dict(self):
+        """The row as a JSON-friendly dict: dates as ISO text, foreign keys as `name_id`, no
+        Password fields."""
+        result = {}
+        for field in self._meta.fields.values():
+            if isinstance(field, Password):
+                continue
+            if isinstance(field, ForeignKey):
+                result[field.column] = self.__dict__.get(field.column)
+            else:
+                result[field.name] = field.to_json(getattr(self, field.name))
+        return result
+
+    def check_password(self, name, plain):
+        """True when `plain` matches the Password field `name`."""
+        field = self._meta.fields.get(name)
+        if not isinstance(field, Password):
+            raise FieldError('%s has no Password field %r' % (type(self).__name__, name))
+        return field.check_password(self.__dict__.get(field.column), plain)
+
+    def refresh(self):
+        """Reload the row's values from the database; return self (LookupError if gone)."""
+        fresh = type(self).get(self.__dict__.get('id'), with_trashed=True)
+        if fresh is None:
+            raise LookupError('%s #%s no longer exists' % (type(self).__name__, self.id))
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    # --- soft delete and ordering -------------------------------------------------------
+
+    def trash(self):
+        """Move the row to the trash (soft_delete models): queries skip it from now on."""
+        self._set_trashed(_now_text(), 'trash')
+
+    def untrash(self):
+        """Take the row out of the trash (soft_delete models)."""
+        self._set_trashed(None, 'untrash')
+
+    @property
+    def is_trashed(self):
+        """True when the row is in the trash."""
+        return self.__dict__.get('trashed_at') is not None
+
+    def move_up(self):
+        """Swap the row with the one before it (ordered models)."""
+        self._move(lambda index, count: index - 1)
+
+    def move_down(self):
+        """Swap the row with the one after it (ordered models)."""
+        self._move(lambda index, count: index + 1)
+
+    def move_to(self, position):
+        """Put the row at `position` (1 = first) among the rows not trashed, shifting the
+        others; positions are renumbered 1..n (ordered models)."""
+        position = int(position)
+        self._move(lambda index, count: position)
+
+    # --- hooks: override in a model -----------------------------------------------------
+
+    def before_save(self):
+        """Called before every insert or update (before validation)."""
+
+    def after_save(self):
+        """Called after every insert or update."""
+
+    def before_insert(self):
+        """Called before a new row is inserted (after before_save)."""
+
+    def after_insert(self):
+        """Called after a new row is inserted (before after_save)."""
+
+    def before_update(self):
+        """Called before an existing row is updated (after before_save)."""
+
+    def after_update(self):
+        """Called after an existing row is updated (before after_save)."""
+
+    def before_delete(self):
+        """Called before the row is deleted."""
+
+    def after_delete(self):
+        """Called after the row is deleted."""
+
+    def before_trash(self):
+        """Called before the row goes to the trash."""
+
+    def after_trash(self):
+        """Called after the row went to the trash."""
+
+    def before_untrash(self):
+        """Called before the row leaves the trash."""
+
+    def after_untrash(self):
+        """Called after the row left the trash."""
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _save(self, database, validate):
+        meta = self._meta
+        values = self.__dict__
+        inserting = values.get('id') is None
+        if meta.has_save_hooks:
+            self.before_save()
+            self.before_insert() if inserting else self.before_update()
+        if meta.foreign_keys:
+            self._take_related_ids()
+        if validate:
+            errors = self.validate()
+            if errors:
+                raise ValidationError(errors, self)
+        for field in meta.passwords:
+            values[field.column] = field.to_db(values.get(field.column))
+        if inserting:
+            self._insert(database)
+        else:
+            self._update(database)
+        if meta.has_save_hooks:
+            self.after_insert() if inserting else self.after_update()
+            self.after_save()
+
+    def _insert(self, database, with_id=False):
+        values = self.__dict__
+        model = type(self)
+        statements = database._statements.get(model) or database._model_statements(model)
+        now = _now_text()
+        created = values.get('created_at')
+        if created is None:
+            values['created_at'] = now
+        elif created.__class__ is not str:
+            values['created_at'] = model._fields['created_at'].to_db(created)
+        values['updated_at'] = now
+        auto_position = self._meta.ordered and values.get('position') is None
+        if with_id or auto_position:
+            sql, getter, converters = statements.insert_plan(with_id, auto_position)
+        else:
+            sql, getter, converters = statements.plain_insert
+        params = getter(values)
+        if converters:
+            params = _converted(params, converters)
+        connection = database.connection()
+        try:
+            cursor = connection.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity_error(self, exc)
+        if not with_id:
+            values['id'] = cursor.lastrowid
+        if auto_position:
+            values['position'] = connection.execute(statements.position_of,
+                                                     (values['id'],)).fetchone()[0]
+
+    def _update(self, database):
+        values = self.__dict__
+        model = type(self)
+        statements = database._statements.get(model) or database._model_statements(model)
+        values['updated_at'] = _now_text()
+        sql, getter, converters = statements.update_plan
+        params = _converted(getter(values), converters)
+        params.append(values['id'])
+        try:
+            cursor = database.connection().execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity_error(self, exc)
+        if cursor.rowcount == 0:
+            self._insert(database, with_id=True)  # an id set by hand, or a deleted row
+
+    def _delete(self, database):
+        if self._meta.has_delete_hooks:
+            self.before_delete()
+        statements = database._model_statements(type(self))
+        try:
+            database.connection().execute(statements.delete, (self.__dict__.get('id'),))
+        except sqlite3.IntegrityError as exc:
+            raise _restricted_error(type(self), exc, self)
+        if self._meta.has_delete_hooks:
+            self.after_delete()
+
+    def _validate_with_queries(self, errors):
+        """Uniqueness and related-row checks, which need the database."""
+        meta = self._meta
+        values = self.__dict__
+        database = self._database or default_database()
+        statements = database._model_statements(type(self))
+        for field in meta.unique_fields:
+            value = values.get(field.column)
+            if field.name in errors or value is None or value == '':
+                continue
+            params = (field.to_db(value) if field.converts_to_db else value, values.get('id'), 1)
+            if database.execute(statements.unique_checks[field.column], params).fetchone():
+                errors[field.name] = field.message('unique')
+        for field in meta.foreign_keys:
+            value = values.get(field.column)
+            if field.name in errors or value is None or not field.editable:
+                continue
+            if field.related_model.get(value, with_trashed=True) is None:
+                errors[field.name] = field.message('type')
+
+    def _take_related_ids(self):
+        """Copy the ids of related instances assigned before they were saved."""
+        values = self.__dict__
+        for field in self._meta.foreign_keys:
+            if values.get(field.column) is None:
+                related = values.get(field._cache_key)
+                if related is not None:
+                    values[field.column] = related.__dict__.get('id')
+
+    def _form_fields(self, names):
+        meta = self._meta
+        if names is None:
+            return [field for field in meta.fields.values() if field.editable]
+        chosen = []
+        for name in names:
+            field = meta.lookup.get(name)
+            if field is None or not field.editable:
+                raise FieldError('%s has no editable field %r; its fields are: %s'
+                                 % (type(self).__name__, name, ', '.join(meta.fields)))
+            chosen.append(field)
+        return chosen
+
+    def _set_trashed(self, stamp, action):
+        meta = self._meta
+        if not meta.soft_delete:
+            raise TypeError('%s does not use soft delete: set soft_delete = True'
+                            % type(self).__name__)
+        database = self._database or default_database()
+        with database.transaction():
+            if meta.has_trash_hooks:
+                getattr(self, 'before_' + action)()
+            statements = database._model_statements(type(self))
+            now = _now_text()
+            database.execute(statements.set_trashed, (stamp, now, self.__dict__.get('id')))
+            self.__dict__['trashed_at'] = stamp
+            self.__dict__['updated_at'] = now
+            if meta.has_trash_hooks:
+                getattr(self, 'after_' + action)()
+
+    def _move(self, new_index):
+        """Renumber the visible rows 1..n with this one at new_index(index, count)."""
+        if not self._meta.ordered:
+            raise TypeError('%s is not ordered: set ordered = True' % type(self).__name__)
+        database = self._database or default_database()
+        statements = database._model_statements(type(self))
+        my_id = self.__dict__.get('id')
+        with database.transaction():
+            rows = database.execute(statements.positions).fetchall()
+            ids = [row[0] for row in rows]
+            if my_id not in ids:
+                raise LookupError('%s #%s is not saved, or is trashed: it has no position'
+                                  % (type(self).__name__, my_id))
+            index = ids.index(my_id) + 1
+            target = min(max(new_index(index, len(ids)), 1), len(ids))
+            ids.remove(my_id)
+            ids.insert(target - 1, my_id)
+            old = dict(rows)
+            changes = [(number, row_id) for number, row_id in enumerate(ids, 1)
+                       if old[row_id] != number]
+            database.executemany(statements.set_position, changes)
+        self.__dict__['position'] = target
+
+
+class _ModelInfo:
+    """What the ORM precomputes about one model class: fields, columns, names and flags."""
+
+    def __init__(self, model):
+        self.model = model
+        self.table = model.__dict__.get('table_name') or _snake_case(model.__name__)
+        _check_identifier(self.table, 'table name of %s' % model.__name__)
+        model.table_name = self.table
+        self.soft_delete = bool(model.soft_delete)
+        self.ordered = bool(model.ordered)
+        self.fields = _collect_fields(model, self)
+        model._meta, model._fields = self, self.fields
+        self._index_fields()
+        self.default_order = tuple(model.default_order) or (
+            ('position', 'id') if self.ordered else ())
+        self.default_ordering = tuple(_resolve_order(model, name) for name in self.default_order)
+        model.abstract = False
+        self.has_save_hooks = _overrides_any(model, SAVE_HOOKS)
+        self.has_delete_hooks = _overrides_any(model, DELETE_HOOKS)
+        self.has_trash_hooks = _overrides_any(model, TRASH_HOOKS)
+        _register_model(model)
+
+    def _index_fields(self):
+        fields = list(self.fields.values())
+        self.columns = tuple(field.column for field in fields)
+        self.lookup = dict((field.name, field) for field in fields)
+        self.lookup.update((field.column, field) for field in fields)
+        self.descriptor_names = frozenset(f.name for f in fields if f.is_data_descriptor)
+        self.plain_names = frozenset(f.column for f in fields
+                                     if not f.is_data_descriptor or f.column != f.name)
+        self.blank_row = dict((f.column, None if callable(f.default) else f.default)
+                              for f in fields)
+        self.callable_defaults = [(f.column, f.default) for f in fields if callable(f.default)]
+        self.validated_fields = [field for field in fields if field.editable]
+        self.validators = [(f.column, f.name, f.validate) for f in self.validated_fields]
+        self.unique_fields = [field for field in self.validated_fields if field.unique]
+        self.foreign_keys = [field for field in fields if isinstance(field, ForeignKey)]
+        self.passwords = [field for field in fields if isinstance(field, Password)]
+        self.needs_queries = bool(self.unique_fields or self.foreign_keys)
+        strings = [field for field in fields if field.type_name == 'string']
+        self.display_field = strings[0] if strings else None
+
+
+class _ModelStatements:
+    """The SQL of one model for one dialect, built once: the hot paths only bind values."""
+
+    def __init__(self, meta, dialect):
+        quote, table = dialect.quote, meta.table
+        self.dialect, self.meta = dialect, meta
+        self.columns = meta.columns
+        self.column_list = dialect.column_list(meta.columns)
+        by_id = quote('id') + ' = ' + dialect.placeholder
+        live = dialect.condition('trashed_at', 'isnull', True)[0] if meta.soft_delete else ''
+        self.get_with_trashed = dialect.select(table, self.column_list, by_id)
+        self.get = dialect.select(table, self.column_list, by_id + ' AND ' + live if live
+                                  else by_id)
+        self.delete = dialect.delete(table, by_id)
+        self._insert_plans = {}
+        # created_at is written once, by the insert; position and trashed_at only by their
+        # own methods, so that saving a stale instance does not undo a move or a trash.
+        managed = ('id', 'created_at', 'position', 'trashed_at')
+        update_columns = [column for column in meta.columns if column not in managed]
+        self.update_plan = (dialect.update(table, update_columns, by_id),) + \
+            _value_getter(meta, update_columns)
+        self.unique_checks = dict(
+            (field.column, dialect.select(table, '1', '%s AND %s' % (
+                dialect.condition(field.column, 'eq', 0)[0],
+                dialect.condition('id', 'ne', 0)[0]), limit=True))
+            for field in meta.unique_fields)
+        self.set_trashed = dialect.update(table, ['trashed_at', 'updated_at'], by_id)
+        self.position_of = dialect.select(table, quote('position'), by_id)
+        self.positions = dialect.select(table, dialect.column_list(['id', 'position']), live,
+                                        '%s, %s' % (dialect.order_term('position', False),
+                                                    dialect.order_term('id', False)))
+        self.set_position = dialect.update(table, ['position'], by_id)
+        self.plain_insert = self.insert_plan(False, False)
+
+    def insert_plan(self, with_id, auto_position):
+        """(sql, getter, converters) inserting a row with or without its id and position."""
+        plan = self._insert_plans.get((with_id, auto_position))
+        if plan is None:
+            meta, dialect = self.meta, self.dialect
+            columns = [column for column in meta.columns
+                       if (with_id or column != 'id') and not (auto_position and
+                                                               column == 'position')]
+            computed = [('position', dialect.next_position(meta.table, 'position'))] \
+                if auto_position else []
+            plan = (dialect.insert(meta.table, columns, computed),) + _value_getter(meta, columns)
+            self._insert_plans[(with_id, auto_position)] = plan
+        return plan
+
+
+class _ReverseRelation:
+    """The attribute a ForeignKey's target gets: `category.products` -> Query of products."""
+
+    def __init__(self, foreign_key):
+        self.foreign_key = foreign_key
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        field = self.foreign_key
+        return Query(field.model).where(**{field.column: instance.__dict__.get('id')})
+
+
+# --- queries --------------------------------------------------------------------------------
+
+class Query:
+    """A lazy, chainable SELECT over one model; it runs when iterated or asked for a result.
+
+    Each method returns a new Query, so a query can be shared and refined. Iterating runs the
+    query again each time. Filters and orderings name fields, checked against the model
+    (FieldError otherwise); values are always bound parameters.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._conditions = ()
+        self._ordering = None
+        self._limit = None
+        self._offset = None
+        self._trashed = 'hide'
+
+    def __repr__(self):
+        return '<Query %s: %s>' % (self.model.__name__, self.sql()[0])
+
+    def __iter__(self):
+        return iter(self._fetch())
+
+    # --- refining -----------------------------------------------------------------------
+
+    def where(self, *conditions, **filters):
+        """Keep rows matching every condition: Q objects and `field=value` or
+        `field__operator=value` filters (eq ne gt gte lt lte in like contains startswith
+        endswith isnull). `contains` and friends use LIKE: ASCII case is ignored."""
+        resolved = [_resolve_q(self.model, condition) for condition in conditions]
+        resolved += [_resolve_filter(self.model, key, value) for key, value in filters.items()]
+        return self._copy(_conditions=self._conditions + tuple(resolved))
+
+    def where_any(self, **filters):
+        """Keep rows matching at least one of the filters (an OR of them)."""
+        if not filters:
+            return self._copy()
+        group = ('group', 'OR', False, [_resolve_filter(self.model, key, value)
+                                        for key, value in filters.items()])
+        return self._copy(_conditions=self._conditions + (group,))
+
+    def exclude(self, **filters):
+        """Drop rows matching all of the filters."""
+        group = ('group', 'AND', True, [_resolve_filter(self.model, key, value)
+                                        for key, value in filters.items()])
+        return self._copy(_conditions=self._conditions + (group,))
+
+    def order_by(self, *names):
+        """Sort by fields, '-name' for descending; replaces any earlier order."""
+        return self._copy(_ordering=tuple(_resolve_order(self.model, name) for name in names))
+
+    def limit(self, count):
+        """Return at most `count` rows (None: no limit)."""
+        return self._copy(_limit=_non_negative(count, 'limit'))
+
+    def offset(self, count):
+        """Skip the first `count` rows."""
+        return self._copy(_offset=_non_negative(count, 'offset'))
+
+    def with_trashed(self):
+        """Include trashed rows (soft_delete models)."""
+        return self._copy(_trashed='include')
+
+    def only_trashed(self):
+        """Only trashed rows (soft_delete models)."""
+        return self._copy(_trashed='only')
+
+    # --- results ------------------------------------------------------------------------
+
+    def first(self):
+        """The first row, or None."""
+        rows = self._copy(_limit=1)._fetch()
+        return rows[0] if rows else None
+
+    def get(self, id):
+        """The row with this id among the query's rows, or None."""
+        return self.where(id=id).first()
+
+    def count(self):
+        """The number of rows."""
+        database = self._database()
+        sql, params = self._select_sql(database, '1', ordered=False)
+        return database.execute(database.dialect.count(sql), params).fetchone()[0]
+
+    def exists(self):
+        """True when at least one row matches."""
+        database = self._database()
+        sql, params = self._copy(_limit=1)._select_sql(database, '1', ordered=False)
+        return database.execute(sql, params).fetchone() is not None
+
+    def paginate(self, page=1, per_page=20):
+        """One page of rows as a Page (page numbers start at 1; a page past the end is
+        empty)."""
+        page = max(1, int(page))
+        per_page = max(1, int(per_page))
+        whole = self._copy(_limit=None, _offset=None)
+        items = whole._copy(_limit=per_page, _offset=(page - 1) * per_page)._fetch()
+        return Page(items, page, per_page, whole.count())
+
+    def delete(self):
+        """Delete the matching rows for good (no hooks run); return how many.
+
+        RestrictedDeleteError when a ForeignKey with on_delete='RESTRICT' refuses."""
+        database = self._database()
+        where, params = self._target_rows(database)
+        try:
+            cursor = database.execute(database.dialect.delete(self.model._meta.table, where),
+                                      params)
+        except sqlite3.IntegrityError as exc:
+            raise _restricted_error(self.model, exc)
+        return cursor.rowcount
+
+    def update(self, **values):
+        """Set fields on the matching rows (no validation, no hooks; updated_at is set and
+        Password values are hashed); return how many rows changed."""
+        if not values:
+            return 0
+        database = self._database()
+        columns, params = _update_assignments(self.model, values)
+        where, where_params = self._target_rows(database)
+        sql = database.dialect.update(self.model._meta.table, columns, where or '1')
+        try:
+            return database.execute(sql, params + where_params).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise ValidationError({'__all__': str(exc)})
+
+    def sql(self):
+        """(SQL text, parameters) the query would run: for debugging."""
+        database = self._database()
+        statements = database._model_statements(self.model)
+        return self._select_sql(database, statements.column_list)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _copy(self, **changes):
+        query = object.__new__(type(self))
+        query.__dict__.update(self.__dict__)
+        query.__dict__.update(changes)
+        return query
+
+    def _database(self):
+        return self.model._database or default_database()
+
+    def _fetch(self):
+        database = self._database()
+        statements = database._model_statements(self.model)
+        sql, params = self._select_sql(database, statements.column_list)
+        rows = database.connection().execute(sql, params).fetchall()
+        model, columns, new = self.model, statements.columns, object.__new__
+        instances = []
+        for row in rows:
+            instance = new(model)
+            instance.__dict__.update(zip(columns, row))
+            instances.append(instance)
+        return instances
+
+    def _select_sql(self, database, columns, ordered=True):
+        dialect = database.dialect
+        where, params = self._where_sql(dialect)
+        order = ''
+        if ordered:
+            ordering = self._ordering
+            if ordering is None:
+                ordering = self.model._meta.default_ordering
+            order = ', '.join(dialect.order_term(column, desc) for column, desc in ordering)
+        sql = dialect.select(self.model._meta.table, columns, where, order,
+                             self._limit is not None, bool(self._offset))
+        if self._limit is not None:
+            params.append(self._limit)
+        if self._offset:
+            params.append(self._offset)
+        return sql, params
+
+    def _where_sql(self, dialect):
+        parts, params = [], []
+        for condition in self._conditions:
+            sql, values = _compile_condition(condition, dialect)
+            parts.append(sql)
+            params.extend(values)
+        if self.model._meta.soft_delete and self._trashed != 'include':
+            parts.append(dialect.condition('trashed_at', 'isnull', self._trashed == 'hide')[0])
+        return ' AND '.join(parts), params
+
+    def _target_rows(self, database):
+        """WHERE text and parameters picking the rows update() and delete() change."""
+        if self._limit is None and not self._offset:
+            return self._where_sql(database.dialect)
+        select, params = self._select_sql(database, database.dialect.quote('id'))
+        return database.dialect.in_subquery('id', select), params
+
+
+class Q:
+    """A condition to combine with | (or), & (and) and ~ (not), for Query.where():
+    `Product.where(Q(price__lt=5) | Q(name__contains='sale'))`. Several filters in one Q must
+    all match."""
+
+    def __init__(self, **filters):
+        self.connector = 'AND'
+        self.negated = False
+        self.children = list(filters.items())
+
+    def __or__(self, other):
+        return self._combine(other, 'OR')
+
+    def __and__(self, other):
+        return self._combine(other, 'AND')
+
+    def __invert__(self):
+        inverted = copy.copy(self)
+        inverted.negated = not self.negated
+        return inverted
+
+    def __repr__(self):
+        return '<Q %s%s %r>' % ('NOT ' if self.negated else '', self.connector, self.children)
+
+    def _combine(self, other, connector):
+        if not isinstance(other, Q):
+            return NotImplemented
+        combined = Q()
+        combined.connector = connector
+        combined.children = [self, other]
+        return combined
+
+
+class Page:
+    """One page of a query's rows: `items`, `page`, `per_page`, `total`, `pages` (at least 1),
+    `has_prev`, `has_next`, `prev_num`, `next_num` (None at the ends). Iterable over items."""
+
+    def __init__(self, items, page, per_page, total):
+        self.items = items
+        self.page = page
+        self.per_page = per_page
+        self.total = total
+        self.pages = max(1, -(-total // per_page))
+        self.has_prev = page > 1
+        self.has_next = page < self.pages
+        self.prev_num = page - 1 if self.has_prev else None
+        self.next_num = page + 1 if self.has_next else None
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __repr__(self):
+        return '<Page %d of %d: %d of %d rows>' % (self.page, self.pages, len(self.items),
+                                                   self.total)
+
+    def iter_pages(self, edge=1, around=2):
+        """Page numbers for pagination links: the first and last `edge` pages and `around`
+        pages each side of the current one, with None where numbers are skipped."""
+        last = 0
+        for number in range(1, self.pages + 1):
+            if number <= edge or number > self.pages - edge or \
+                    abs(number - self.page) <= around:
+                if last and number - last > 1:
+                    yield None
+                yield number
+                last = number
+
+
+# --- private helpers ------------------------------------------------------------------------
+
+_MISSING = object()
+_MODELS = {}
+_PENDING_RELATIONS = []
+_registry_lock = threading.RLock()
+_default_database = None
+_explicit_default_database = None
+_default_database_lock = threading.Lock()
+_clock = [(None, '')]
+
+
+class _PlainPassword(str):
+    """A password assigned as plain text and not yet hashed (the next save hashes it)."""
+
+    __slots__ = ()
+
+
+class _ThreadState:
+    """One thread's connection to a Database and its transaction depth."""
+
+    __slots__ = ('connection', 'depth', '__weakref__')
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.depth = 0
+
+
+class _Transaction:
+    """The context manager of Database.transaction(): BEGIN/COMMIT, or a savepoint."""
+
+    __slots__ = ('database', 'state', 'savepoint')
+
+    def __init__(self, database):
+        self.database = database
+
+    def __enter__(self):
+        state = self.state = self.database._state()
+        dialect = self.database.dialect
+        if state.depth == 0:
+            self.savepoint = None
+            state.connection.execute(dialect.begin())
+        else:
+            self.savepoint = 'kokoropy_savepoint_%d' % state.depth
+            state.connection.execute(dialect.savepoint(self.savepoint))
+        state.depth += 1
+        return self.database
+
+    def __exit__(self, exc_type, exc, traceback):
+        state, dialect = self.state, self.database.dialect
+        connection = state.connection
+        state.depth -= 1
+        if self.savepoint is not None:
+            if exc_type is not None:
+                connection.execute(dialect.rollback_to(self.savepoint))
+            connection.execute(dialect.release(self.savepoint))
+        elif exc_type is not None:
+            if connection.in_transaction:  # sqlite may have rolled back already
+                connection.execute(dialect.rollback())
+        else:
+            try:
+                connection.execute(dialect.commit())
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute(dialect.rollback())
+                raise
+        return False
+
+
+def _now_text():
+    """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
+
+    Built by hand with the part up to the seconds cached for the current second: formatting a
+    datetime costs a third of a whole INSERT, and every save stamps updated_at.
+    """
+    second, microsecond = divmod(time.time_ns() // 1000, 1000000)
+    cached_second, prefix = _clock[0]
+    if cached_second != second:
+        prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(second))
+        _clock[0] = (second, prefix)  # one tuple: threads never see a half-updated cache
+    return prefix + str(1000000 + microsecond)[1:]
+
+
+def _as_date(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _sqlite_path(url):
+    """The filesystem path (or ':memory:') of a database URL or plain path."""
+    url = str(url)
+    if url in (':memory:', 'sqlite://', 'sqlite:///:memory:', ''):
+        return ':memory:'
+    if url.startswith('sqlite:///'):
+        return url[len('sqlite:///'):].split('?', 1)[0]
+    if '://' in url:
+        raise ValueError('unsupported database URL %r: use sqlite:///path/to/file.db' % url)
+    return url
+
+
+def _configured_database_key():
+    """The absolute path (or ':memory:') the default app's configuration names."""
+    config = default_app().config
+    path = _sqlite_path(config.get('database_url') or DEFAULT_DATABASE_URL)
+    if path == ':memory:' or os.path.isabs(path):
+        return path
+    return os.path.join(config.get('project_path') or os.getcwd(), path)
+
+
+_IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+
+
+def _check_identifier(name, what):
+    """Refuse table and column names that are not plain identifiers (they are quoted anyway;
+    this catches mistakes and hostile names early, with a clear message)."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ValueError('invalid %s %r: use letters, digits and _' % (what, name))
+
+
+def _snake_case(name):
+    """'ProductCategory' -> 'product_category', 'HTTPLog' -> 'http_log'."""
+    return re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', '_', name).lower()
+
+
+def _label_from_name(name):
+    """'unit_price' -> 'Unit price'; 'id' -> 'ID'."""
+    if name == 'id':
+        return 'ID'
+    return name.replace('_', ' ').strip().capitalize()
+
+
+def _normalise_choices(choices):
+    """Choices as a list of (value, label) pairs."""
+    pairs = []
+    for choice in choices or ():
+        if isinstance(choice, (tuple, list)) and len(choice) == 2:
+            pairs.append((choice[0], choice[1]))
+        else:
+            pairs.append((choice, str(choice)))
+    return pairs
+
+
+def _auto_field(field_class, name, model=None):
+    field = field_class()
+    field.editable = False
+    if name == 'id':
+        field.primary_key = True
+    field.bind(model, name)
+    return field
+
+
+def _collect_fields(model, meta):
+    """The bound fields of a model class: id, declared ones (bases first), then the automatic
+    columns. Fields inherited from a concrete model are copied."""
+    declared = {}
+    for klass in reversed(model.__mro__):
+        for name, value in klass.__dict__.items():
+            if isinstance(value, Field) and (value.editable or value.model is None):
+                declared[name] = value  # (automatic columns of a parent model are skipped)
+    fields = {'id': _auto_field(Integer, 'id')}
+    for name, field in declared.items():
+        if name in AUTOMATIC_COLUMNS:
+            raise FieldError('%s.%s: %s is added automatically; do not declare it'
+                             % (model.__name__, name, name))
+        if name.startswith('_') or hasattr(Model, name):
+            raise FieldError('%s.%s: the name is used by Model itself; choose another'
+                             % (model.__name__, name))
+        fields[name] = field.clone() if field.model is not None else field
+    for name, field_class in (('created_at', DateTime), ('updated_at', DateTime),
+                              ('position', Integer), ('trashed_at', DateTime)):
+        if name == 'position' and not meta.ordered or name == 'trashed_at' and not \
+                meta.soft_delete:
+            continue
+        fields[name] = _auto_field(field_class, name)
+    columns = set()
+    for name, field in fields.items():
+        field.bind(model, name)
+        if field.column in columns:
+            raise FieldError('%s: two fields use the column %r' % (model.__name__, field.column))
+        columns.add(field.column)
+        setattr(model, name, field)
+    return fields
+
+
+def _overrides_any(model, hook_names):
+    return any(getattr(model, name) is not getattr(Model, name) for name in hook_names)
+
+
+def _register_model(model):
+    with _registry_lock:
+        _MODELS.setdefault(model.__name__, []).append(weakref.ref(model))
+        _PENDING_RELATIONS.extend(model._meta.foreign_keys)
+        _attach_pending_relations()
+
+
+def _find_model(name, near=None):
+    """The model class called `name` (the one in `near`'s module first) or whose table is
+    `name`; None when there is none."""
+    candidates = [ref() for ref in _MODELS.get(name, ())]
+    candidates = [model for model in candidates if model is not None]
+    if not candidates:
+        for refs in list(_MODELS.values()):
+            candidates += [ref() for ref in refs if ref() is not None and
+                           ref()._meta.table == name]
+    if near is not None:
+        local = [model for model in candidates if model.__module__ == near.__module__]
+        candidates = local or candidates
+    return candidates[-1] if candidates else None
+
+
+def _attach_pending_relations():
+    """Give each ForeignKey's target its reverse attribute once the target exists."""
+    still_pending = []
+    for field in _PENDING_RELATIONS:
+        if field.model is None:
+            continue
+        target = field.to if isinstance(field.to, type) else _find_model(field.to, field.model)
+        if target is None or target._meta is None:
+            still_pending.append(field)
+            continue
+        _attach_reverse(target, field)
+    _PENDING_RELATIONS[:] = still_pending
+
+
+def _attach_reverse(target, field):
+    name = field.reverse_name()
+    existing = target.__dict__.get(name)
+    if existing is not None and not isinstance(existing, _ReverseRelation) or \
+            existing is None and hasattr(target, name):
+        raise FieldError('%s.%s already exists: give ForeignKey %s a related_name'
+                         % (target.__name__, name, field._owner_name()))
+    if isinstance(existing, _ReverseRelation):
+        other = existing.foreign_key
+        if (other.model.__name__, other.name) != (field.model.__name__, field.name):
+            raise FieldError('%s.%s is already the reverse of %s: give ForeignKey %s a '
+                             'related_name' % (target.__name__, name, other._owner_name(),
+                                               field._owner_name()))
+    setattr(target, name, _ReverseRelation(field))
+
+
+def _dependency_order(models):
+    """Models with the ones they refer to first (self references ignored)."""
+    ordered, visiting = [], set()
+
+    def visit(model):
+        if model in ordered or model in visiting:
+            return
+        visiting.add(model)
+        for field in model._meta.foreign_keys:
+            target = _find_model(field.to, model) if not isinstance(field.to, type) else field.to
+            if target in models and target is not model:
+                visit(target)
+        ordered.append(model)
+
+    for model in models:
+        visit(model)
+    return ordered
+
+
+def _value_getter(meta, columns):
+    """(getter, converters): getter(instance dict) gives the values of `columns` in one C
+    call, converters the (index, to_db) pairs of the few fields that need converting."""
+    getter = operator.itemgetter(*columns)
+    if len(columns) == 1:
+        single = getter
+
+        def getter(values):  # itemgetter of one name returns a scalar, not a tuple
+            return (single(values),)
+    # The timestamps are already stored text: _insert() and _update() write them.
+    converters = [(index, meta.lookup[column].to_db) for index, column in enumerate(columns)
+                  if meta.lookup[column].converts_to_db
+                  and column not in ('created_at', 'updated_at')]
+    return getter, converters
+
+
+def _converted(values, converters):
+    """A list of `values` with the (index, to_db) converters applied to those not None."""
+    values = list(values)
+    for index, convert in converters:
+        if values[index] is not None:
+            values[index] = convert(values[index])
+    return values
+
+
+def _resolve_filter(model, key, value):
+    """('filter', column, operator, value) for `name` or `name__operator`, checked against
+    the model's fields; the value converted for the database."""
+    meta = model._meta
+    name, separator, operator_name = key.partition('__')
+    field = meta.lookup.get(name)
+    if field is None:
+        raise FieldError('%s has no field %r; valid fields: %s'
+                         % (model.__name__, name, ', '.join(meta.fields)))
+    operator_name = operator_name if separator else 'eq'
+    if operator_name not in FILTER_OPERATORS:
+        raise FieldError('unknown filter operator %r in %r (%s); use one of: %s'
+                         % (operator_name, key, model.__name__, ', '.join(FILTER_OPERATORS)))
+    return ('filter', field.column, operator_name, _filter_value(field, operator_name, value))
+
+
+def _filter_value(field, operator_name, value):
+    if operator_name == 'isnull':
+        return bool(value)
+    if operator_name in ('like', 'contains', 'startswith', 'endswith'):
+        return str(value)
+    if operator_name == 'in':
+        return tuple(None if item is None else field.to_db(item) for item in value)
+    return None if value is None else field.to_db(value)
+
+
+def _resolve_q(model, q):
+    if not isinstance(q, Q):
+        raise TypeError('where() takes Q objects and field=value filters, not %r' % (q,))
+    children = [_resolve_q(model, child) if isinstance(child, Q)
+                else _resolve_filter(model, child[0], child[1]) for child in q.children]
+    return ('group', q.connector, q.negated, children)
+
+
+def _compile_condition(condition, dialect):
+    """SQL text and parameters of a resolved filter or group."""
+    if condition[0] == 'filter':
+        return dialect.condition(condition[1], condition[2], condition[3])
+    _, connector, negated, children = condition
+    parts, params = [], []
+    for child in children:
+        sql, values = _compile_condition(child, dialect)
+        parts.append(sql)
+        params.extend(values)
+    sql = '(%s)' % (' %s ' % connector).join(parts) if parts else '1'
+    return ('NOT ' + sql if negated else sql), params
+
+
+def _resolve_order(model, name):
+    """(column, descending) for 'name' or '-name', checked against the model's fields."""
+    if not isinstance(name, str):
+        raise FieldError('order_by() takes field names, not %r' % (name,))
+    descending = name.startswith('-')
+    field = model._meta.lookup.get(name.lstrip('-'))
+    if field is None:
+        raise FieldError('%s has no field %r to order by; valid fields: %s'
+                         % (model.__name__, name.lstrip('-'), ', '.join(model._meta.fields)))
+    return field.column, descending
+
+
+def _update_assignments(model, values):
+    """Columns and bound values of Query.update(), updated_at included."""
+    columns, params = [], []
+    for name, value in values.items():
+        field = model._meta.lookup.get(name)
+        if field is None or field.primary_key:
+            raise FieldError('%s has no field %r to update; valid fields: %s'
+                             % (model.__name__, name, ', '.join(model._meta.fields)))
+        if isinstance(field, Password) and value is not None:
+            value = field.hash(value)
+        columns.append(field.column)
+        params.append(None if value is None else field.to_db(value))
+    if 'updated_at' not in columns:
+        columns.append('updated_at')
+        params.append(_now_text())
+    return columns, params
+
+
+def _non_negative(count, what):
+    if count is None:
+        return None
+    count = int(count)
+    if count < 0:
+        raise ValueError('%s must not be negative' % what)
+    return count
+
+
+def _submitted_value(data, field):
+    """The value submitted for a field (by name, or by column for a ForeignKey)."""
+    for key in (field.name, field.column):
+        if key in data:
+            value = data.get(key)
+            if isinstance(value, (list, tuple)):
+                value = value[-1] if value else None
+            return value
+    return _MISSING
+
+
+def _integrity_error(instance, exc):
+    """A ValidationError for a unique column the database refused; else `exc` itself."""
+    message = str(exc)
+    if message.startswith('UNIQUE constraint failed:'):
+        errors = {}
+        for name in message.split(':', 1)[1].split(','):
+            field = instance._meta.lookup.get(name.strip().split('.')[-1])
+            if field is not None:
+                errors[field.name] = field.message('unique')
+        if errors:
+            return ValidationError(errors, instance)
+    return exc
+
+
+def _restricted_error(model, exc, instance=None):
+    """A RestrictedDeleteError naming the models whose rows still refer to the deleted ones."""
+    if 'FOREIGN KEY' not in str(exc):
+        return exc
+    referrers = sorted(set('%s.%s' % (field.model.__name__, field.name)
+                           for refs in list(_MODELS.values()) for ref in refs
+                           if ref() is not None and ref()._meta is not None
+                           for field in ref()._meta.foreign_keys
+                           if field.on_delete == 'RESTRICT'
+                           and field.related_table == model._meta.table))
+    what = '%s #%s' % (model.__name__, instance.id) if instance is not None else \
+        'these %s rows' % model.__name__
+    error = RestrictedDeleteError(
+        'cannot delete %s: rows of %s still refer to it (on_delete=RESTRICT); delete or '
+        'reassign them first' % (what, ', '.join(referrers) or 'another table'))
+    error.__cause__ = exc
+    return error
+
+
+def _schema_field(name, field):
+    _check_identifier(name, 'column name')
+    if not isinstance(field, Field):
+        raise TypeError('%s must be declared with a Field such as String(), not %r'
+                        % (name, field))
+    bound = field.clone()
+    bound.bind(None, name)
+    return bound
+
+
+def _schema_fields(fields):
+    """Bound fields of create_table(): id, the given ones, created_at, updated_at."""
+    if isinstance(fields, type) and issubclass(fields, Model):
+        return list(fields._meta.fields.values())
+    items = list(fields.items()) if hasattr(fields, 'items') else list(fields or ())
+    given = [_schema_field(name, field) for name, field in items if name != 'id']
+    names = set(field.name for field in given)
+    automatic = [_auto_field(DateTime, name) for name in ('created_at', 'updated_at')
+                 if name not in names]
+    return [_auto_field(Integer, 'id')] + given + automatic
+
+
+def _is_referenced(database, table):
+    """True when a foreign key of any table (itself included) refers to `table`."""
+    for other in database.tables():
+        for row in database.execute(database.dialect.foreign_key_list(other)):
+            if row[2].lower() == table.lower():
+                return True
+    return False
+
+
+def _rebuild_table(database, table, drop, rename):
+    """sqlite's 12-step table change (https://sqlite.org/lang_altertable.html, section 7):
+    create the new table, copy the rows, drop the old one, rename, recreate the indexes."""
+    dialect = database.dialect
+    info = database.execute(dialect.table_info(table)).fetchall()
+    if not info:
+        raise ValueError('no table %r' % table)
+    kept = [row for row in info if row[1] != drop]
+    new_names = [rename.get(row[1], row[1]) for row in kept]
+    indexes = _index_definitions(database, table)
+    temporary = '_kokoropy_rebuild_' + table
+    database.execute(_rebuilt_table_sql(database, table, temporary, kept, drop, rename))
+    database.execute(dialect.copy_rows(table, [row[1] for row in kept], temporary, new_names))
+    database.execute(dialect.drop_table(table))
+    database.execute(dialect.rename_table(temporary, table))
+    for name, unique, columns in indexes:
+        if drop in columns:
+            continue
+        columns = [rename.get(column, column) for column in columns]
+        database.execute(dialect.create_index(name, table, columns, unique))
+
+
+def _index_definitions(database, table):
+    """(name, unique, columns) of the named (not automatic) indexes of a table."""
+    dialect = database.dialect
+    found = []
+    for row in database.execute(dialect.index_list(table)).fetchall():
+        name, unique = row[1], bool(row[2])
+        if name.startswith('sqlite_autoindex'):
+            continue
+        columns = [info[2] for info in database.execute(dialect.index_info(name))]
+        found.append((name, unique, columns))
+    return found
+
+
+def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
+    """CREATE TABLE text for the rebuilt table, from the old one's columns and foreign keys."""
+    dialect = database.dialect
+    original = database.execute(dialect.table_sql(), (table,)).fetchone()[0] or ''
+    autoincrement = ' AUTOINCREMENT' if 'AUTOINCREMENT' in original.upper() else ''
+    primary = [row for row in kept if row[5]]
+    parts = []
+    for cid, name, type_name, not_null, default, pk in kept:
+        sql = '%s %s' % (dialect.quote(rename.get(name, name)), type_name or '')
+        if pk and len(primary) == 1:
+            sql += ' PRIMARY KEY' + (autoincrement if type_name.upper() == 'INTEGER' else '')
+        if not_null:
+            sql += ' NOT NULL'
+        if default is not None:
+            sql += ' DEFAULT ' + default
+        parts.append(sql.strip())
+    if len(primary) > 1:
+        parts.append('PRIMARY KEY (%s)' % dialect.column_list(
+            rename.get(row[1], row[1]) for row in sorted(primary, key=lambda row: row[5])))
+    parts += _rebuilt_constraints(database, table, drop, rename)
+    return 'CREATE TABLE %s (%s)' % (dialect.quote(new_table), ', '.join(parts))
+
+
+def _rebuilt_constraints(database, table, drop, rename):
+    """Foreign key and UNIQUE constraints of the old table that do not use the dropped
+    column."""
+    dialect = database.dialect
+    parts, keys = [], {}
+    for row in database.execute(dialect.foreign_key_list(table)).fetchall():
+        keys.setdefault(row[0], []).append(row)
+    for rows in keys.values():
+        sources = [row[3] for row in rows]
+        if drop in sources:
+            continue
+        targets = [row[4] for row in rows]
+        parts.append('FOREIGN KEY (%s) REFERENCES %s%s ON UPDATE %s ON DELETE %s' % (
+            dialect.column_list(rename.get(s, s) for s in sources), dialect.quote(rows[0][2]),
+            ' (%s)' % dialect.column_list(targets) if all(targets) else '',
+            rows[0][5], rows[0][6]))
+    for row in database.execute(dialect.index_list(table)).fetchall():
+        if row[1].startswith('sqlite_autoindex') and row[2]:
+            columns = [info[2] for info in database.execute(dialect.index_info(row[1]))]
+            if drop not in columns:
+                parts.append('UNIQUE (%s)' % dialect.column_list(
+                    rename.get(c, c) for c in columns))
+    return parts
+
+
+def _hash_password(plain):
+    """A salted hash of a password: 'scrypt$n$r$p$salt$hash', or 'pbkdf2_sha256$iterations$
+    salt$hash' where OpenSSL has no scrypt. The parameters are stored so they can be raised
+    later without breaking old hashes."""
+    secret = str(plain).encode('utf-8')
+    salt = secrets.token_bytes(16)
+    if hasattr(hashlib, 'scrypt'):
+        digest = hashlib.scrypt(secret, salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                                maxmem=64 * 1024 * 1024, dklen=32)
+        return 'scrypt$%d$%d$%d$%s$%s' % (SCRYPT_N, SCRYPT_R, SCRYPT_P, _b64encode(salt),
+                                          _b64encode(digest))
+    digest = hashlib.pbkdf2_hmac('sha256', secret, salt, PBKDF2_ITERATIONS)
+    return 'pbkdf2_sha256$%d$%s$%s' % (PBKDF2_ITERATIONS, _b64encode(salt), _b64encode(digest))
+
+
+def _verify_password(stored, plain):
+    """True when `plain` hashes to `stored` (made by _hash_password); False for other text."""
+    secret = str(plain).encode('utf-8')
+    parts = str(stored).split('$')
+    try:
+        if parts[0] == 'scrypt' and len(parts) == 6:
+            n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+            expected = _b64decode(parts[5])
+            digest = hashlib.scrypt(secret, salt=_b64decode(parts[4]), n=n, r=r, p=p,
+                                    maxmem=max(64 * 1024 * 1024, 256 * n * r),
+                                    dklen=len(expected))
+        elif parts[0] == 'pbkdf2_sha256' and len(parts) == 4:
+            expected = _b64decode(parts[3])
+            digest = hashlib.pbkdf2_hmac('sha256', secret, _b64decode(parts[2]), int(parts[1]))
+        else:
+            return False
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+###############################################################################
+# 9. Migrations
+# Per-application schema migrations: applications/<app>/migrations/NNNN_name.py files with
+# upgrade(db) and downgrade(db), the kokoropy_migrations history table, and Migrator to list,
+# apply and undo them, each in one transaction. Uses section 8 (Database and its schema helpers).
+###############################################################################
+
+__all__ += ['Migration', 'Migrator', 'MigrationError']
+
+MIGRATIONS_FOLDER = 'migrations'
+MIGRATION_HISTORY_TABLE = 'kokoropy_migrations'
+# 0001_create_product.py: a version of four or more digits, an underscore, a name.
+MIGRATION_FILE = re.compile(r'^(\d{4,})_([A-Za-z0-9_]+)\.py$')
+
+
+class MigrationError(Exception):
+    """A migration could not be found, loaded or run. The message names the application, the
+    file and the cause; a migration that failed was rolled back whole (no schema change, no
+    history row). `completed` lists the (Migration, seconds) that ran before the failure."""
+
+    def __init__(self, message, completed=()):
+        Exception.__init__(self, message)
+        self.completed = list(completed)
+
+
+class Migration:
+    """One migration file: `application`, `version` (int), `name`, `path`; its module's
+    `upgrade(db)` and `downgrade(db)` functions receive the Database (see Database's schema
+    helpers: create_table, drop_table, add_column, rename_column, drop_column, create_index,
+    execute)."""
+
+    def __init__(self, application, version, name, path):
+        self.application = application
+        self.version = version
+        self.name = name
+        self.path = path
+        self._module = None
+
+    def __repr__(self):
+        return '<Migration %s>' % self.label
+
+    @property
+    def label(self):
+        """'app/migrations/0001_name.py', as messages show it."""
+        return '%s/%s/%s' % (self.application, MIGRATIONS_FOLDER, os.path.basename(self.path))
+
+    def function(self, direction):
+        """The module's `upgrade` or `downgrade` function (MigrationError when missing)."""
+        module = self._load()
+        function = getattr(module, direction, None)
+        if not callable(function):
+            raise MigrationError('%s has no %s(db) function' % (self.label, direction))
+        return function
+
+    def _load(self):
+        if self._module is None:
+            module_name = 'kokoropy_migration_%s_%04d' % (self.application, self.version)
+            spec = importlib.util.spec_from_file_location(module_name, self.path)
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                raise MigrationError('%s cannot be loaded: %s: %s'
+                                     % (self.label, type(exc).__name__, exc)) from exc
+            self._module = module
+        return self._module
+
+
+class Migrator:
+    """Finds, applies and undoes the migrations of a project's applications.
+
+    `database` defaults to default_database(); `applications_path` to the default app's
+    config (applications_path, else project_path/applications). Methods return data and print
+    nothing: the command line shows it.
+    """
+
+    def __init__(self, database=None, applications_path=None):
+        self.database = database or default_database()
+        self.applications_path = applications_path or _configured_applications_path()
+
+    def applications(self):
+        """Names of the applications that have a migrations folder, sorted."""
+        if not os.path.isdir(self.applications_path):
+            return []
+        return sorted(name for name in os.listdir(self.applications_path)
+                      if os.path.isdir(os.path.join(self.applications_path, name,
+                                                    MIGRATIONS_FOLDER)))
+
+    def migrations(self, application=None):
+        """Every migration file (of one application, or all), by application then version."""
+        found = []
+        for name in [application] if application else self.applications():
+            found += self._application_migrations(name)
+        return found
+
+    def applied(self, application=None):
+        """History rows as dicts (application, version, name, applied_at), oldest first."""
+        return self.log(application)
+
+    def pending(self, application=None):
+        """Migrations not applied yet, in the order they would run."""
+        done = set((row['application'], row['version']) for row in self.log(application))
+        return [migration for migration in self.migrations(application)
+                if (migration.application, migration.version) not in done]
+
+    def apply_pending(self, application=None, target=None):
+        """Apply pending migrations (of one application, or all) up to version `target`
+        (default: the latest); each runs in its own transaction. Returns a list of
+        (Migration, seconds). Raises MigrationError at the first failure (the ones before it
+        stay applied and are listed in its `completed`)."""
+        if target is not None and application is None:
+            raise MigrationError('a target version needs an application')
+        chosen = [migration for migration in self.pending(application)
+                  if target is None or migration.version <= int(target)]
+        return self._run_all(chosen, 'upgrade')
+
+    def downgrade(self, application, steps=1):
+        """Undo the last `steps` applied migrations of an application, newest first; returns
+        a list of (Migration, seconds)."""
+        on_disk = dict((migration.version, migration)
+                       for migration in self._application_migrations(application))
+        rows = sorted(self.log(application), key=lambda row: row['version'], reverse=True)
+        chosen = []
+        for row in rows[:max(0, int(steps))]:
+            migration = on_disk.get(row['version'])
+            if migration is None:
+                raise MigrationError('%s/%s/%04d_%s.py was applied but is missing: restore it '
+                                     'to downgrade' % (application, MIGRATIONS_FOLDER,
+                                                       row['version'], row['name']))
+            chosen.append(migration)
+        return self._run_all(chosen, 'downgrade')
+
+    def log(self, application=None):
+        """History rows as dicts (application, version, name, applied_at), oldest first."""
+        database = self.database
+        dialect = database.dialect
+        if not database.table_exists(MIGRATION_HISTORY_TABLE):
+            return []
+        where, params = dialect.condition('application', 'eq', application) \
+            if application is not None else ('', ())
+        order = ', '.join(dialect.order_term(column, False)
+                          for column in ('applied_at', 'application', 'version'))
+        sql = dialect.select(MIGRATION_HISTORY_TABLE, dialect.column_list(_HISTORY_COLUMNS),
+                             where, order)
+        return [dict(zip(_HISTORY_COLUMNS, row)) for row in database.execute(sql, params)]
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _application_migrations(self, application):
+        folder = os.path.join(self.applications_path, application, MIGRATIONS_FOLDER)
+        if not os.path.isdir(folder):
+            raise MigrationError('application %r has no %s folder (looked in %s)'
+                                 % (application, MIGRATIONS_FOLDER, folder))
+        found = {}
+        for filename in sorted(os.listdir(folder)):
+            match = MIGRATION_FILE.match(filename)
+            if not match:
+                continue
+            version = int(match.group(1))
+            if version in found:
+                raise MigrationError('%s/%s has two migrations numbered %d: %s and %s' % (
+                    application, MIGRATIONS_FOLDER, version,
+                    os.path.basename(found[version].path), filename))
+            found[version] = Migration(application, version, match.group(2),
+                                       os.path.join(folder, filename))
+        return [found[version] for version in sorted(found)]
+
+    def _run_all(self, migrations, direction):
+        completed = []
+        for migration in migrations:
+            try:
+                completed.append((migration, self._run(migration, direction)))
+            except MigrationError as exc:
+                exc.completed = list(completed)
+                raise
+        return completed
+
+    def _run(self, migration, direction):
+        """Run one migration in one transaction with its history change; return seconds."""
+        function = migration.function(direction)
+        database = self.database
+        started = time.perf_counter()
+        try:
+            # Foreign keys off (outside the transaction, as sqlite requires) so that a table
+            # rebuild does not cascade; checked whole before commit.
+            with database._foreign_keys_disabled():
+                with database.transaction():
+                    function(database)
+                    self._record(migration, direction)
+                    database._check_foreign_keys()
+        except MigrationError:
+            raise
+        except Exception as exc:
+            raise MigrationError('%s failed during %s and was rolled back: %s: %s' % (
+                migration.label, direction, type(exc).__name__, exc)) from exc
+        return time.perf_counter() - started
+
+    def _record(self, migration, direction):
+        """Add (upgrade) or remove (downgrade) the migration's history row."""
+        database, dialect = self.database, self.database.dialect
+        if direction == 'downgrade':
+            application = dialect.condition('application', 'eq', migration.application)
+            version = dialect.condition('version', 'eq', migration.version)
+            database.execute(dialect.delete(MIGRATION_HISTORY_TABLE, '%s AND %s' % (
+                application[0], version[0])), application[1] + version[1])
+            return
+        _create_history_table(database)
+        database.execute(dialect.insert(MIGRATION_HISTORY_TABLE, _HISTORY_COLUMNS),
+                         (migration.application, migration.version, migration.name,
+                          _now_text()))
+
+
+_HISTORY_COLUMNS = ('application', 'version', 'name', 'applied_at')
+
+
+def _create_history_table(database):
+    """Create kokoropy_migrations(application, version, name, applied_at) if missing."""
+    dialect = database.dialect
+    fields = [_schema_field(name, field) for name, field in (
+        ('application', String(required=True)), ('version', Integer(required=True)),
+        ('name', String(required=True)), ('applied_at', DateTime(required=True)))]
+    database.execute(dialect.create_table(MIGRATION_HISTORY_TABLE, fields, if_not_exists=True))
+    database.execute(dialect.create_index(MIGRATION_HISTORY_TABLE + '_version_unique',
+                                          MIGRATION_HISTORY_TABLE, ['application', 'version'],
+                                          unique=True, if_not_exists=True))
+
+
+def _configured_applications_path():
+    """The applications folder the default app's configuration names."""
+    config = default_app().config
+    path = config.get('applications_path')
+    project = config.get('project_path') or os.getcwd()
+    if not path:
+        return os.path.join(project, 'applications')
+    return path if os.path.isabs(path) else os.path.join(project, path)
+
+
+###############################################################################
+# 10. Model forms and tables
+# Form (and its BoundFields), Table and render_detail: HTML forms, sortable paginated lists and
+# detail pages built from a Model's fields, rendered through the template engine from views an
+# application may override (views/kokoropy/form.tpl ...). Uses the ORM, templates, CSRF, request.
+###############################################################################
+
+__all__ += ['Form', 'BoundField', 'Table', 'render_detail']
+
+# Used when an Upload field lists no `allowed` extensions. Never svg or html: a browser runs the
+# scripts inside those when the site serves them from its own origin (stored XSS).
+DEFAULT_UPLOAD_EXTENSIONS = ('png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'txt', 'csv')
+IMAGE_EXTENSIONS = frozenset(['png', 'jpg', 'jpeg', 'gif', 'webp'])
+UPLOADS_FOLDER = 'uploads'          # under the application's assets/
+TABLE_TEXT_LIMIT = 80               # longer texts are cut in table cells
+HIDDEN_PASSWORD = '••••••'
+
+
+class BoundField:
+    """One field of a Form: label, widget, value and error; str() renders the whole row.
+
+    Rendered through the views `kokoropy/field` (the row), `kokoropy/label` and
+    `kokoropy/widget`, which an application may override.
+    """
+
+    def __init__(self, form, name, field):
+        self.form = form
+        self.name = name
+        self.field = field
+        self.kind = _widget_kind(field)
+        self.id = 'field-' + name
+        self.error_id = self.id + '-error'
+        self.help_id = self.id + '-help'
+
+    @property
+    def label(self):
+        """The label text (the field's `label` option, else its name made readable)."""
+        return self.field.label
+
+    @property
+    def help_text(self):
+        """The field's `help_text` option, or None."""
+        return getattr(self.field, 'help_text', None)
+
+    @property
+    def error(self):
+        """The validation message for this field, or None."""
+        return self.form.errors.get(self.name)
+
+    @property
+    def value(self):
+        """The text the widget shows: what the user submitted, else the stored value. A
+        password is never shown."""
+        if self.kind == 'password':
+            return ''
+        if self.name in self.form.raw:
+            return self.form.raw[self.name]
+        return _input_text(self.form._stored_value(self.field))
+
+    @property
+    def is_required(self):
+        """True when the browser must insist on a value (the `required` attribute)."""
+        if not self.field.required or self.kind == 'checkbox':
+            return False
+        if self.kind in ('password', 'file'):
+            # Left blank on an edit, these keep the stored hash or file.
+            return not self.form._stored_value(self.field)
+        return True
+
+    @property
+    def html_label(self):
+        """Markup of the <label>, tied to the widget by `for`."""
+        return _render_view('kokoropy/label', field=self, label=self.label, field_id=self.id,
+                            is_required=self.is_required)
+
+    @property
+    def widget(self):
+        """Markup of the field's input, textarea or select."""
+        current_file = None
+        if self.kind == 'file':
+            current_file = _stored_file_link(self.form._stored_value(self.field))
+        options = self._options() if self.kind == 'select' else []
+        return _render_view('kokoropy/widget', field=self, kind=self.kind, value=self.value,
+                            attributes=_html_attributes(self._attributes()), options=options,
+                            current_file=current_file)
+
+    def render(self):
+        """Markup of the whole row: label, widget, help text and error message."""
+        return _render_view('kokoropy/field', field=self, kind=self.kind, label=self.html_label,
+                            widget=self.widget, help_text=self.help_text, help_id=self.help_id,
+                            error=self.error, error_id=self.error_id)
+
+    __html__ = render
+
+    def __str__(self):
+        return str(self.render())
+
+    def _attributes(self):
+        """(name, value) pairs of the widget's attributes: None and False leave one out."""
+        kind, value = self.kind, self.value
+        pairs = [('type', kind if kind not in ('textarea', 'select') else None),
+                 ('id', self.id), ('name', self.name)]
+        if kind == 'checkbox':
+            pairs += [('value', '1'), ('checked', _is_checked(value))]
+        elif kind not in ('textarea', 'select', 'file', 'password'):
+            pairs.append(('value', value))
+        pairs += _constraint_attributes(self.field, kind, value)
+        pairs.append(('required', self.is_required))
+        described_by = [self.help_id] if self.help_text else []
+        if self.error:
+            pairs.append(('aria-invalid', 'true'))
+            described_by.append(self.error_id)
+        pairs.append(('aria-describedby', ' '.join(described_by) or None))
+        return pairs
+
+    def _options(self):
+        """(value, text, is_selected) triples; an empty first option when it may be blank
+        (or has no value yet, so that the browser does not quietly pick the first row)."""
+        current = self.value
+        options = [(str(value), text, str(value) == current)
+                   for value, text in _select_choices(self.field)]
+        if not self.is_required or not any(selected for _, _, selected in options):
+            options.insert(0, ('', '', current == ''))
+        return options
+
+
+class Form:
+    """An HTML form editing a Model: a new row (give the class) or an existing one (an instance).
+
+        form = Form(Product, request.forms, request.files)   # bound to a submission
+        if form.is_valid():
+            product = form.save()
+        return page(form.render())
+
+    `is_valid()` converts the submitted text with each field's to_python() and validates the
+    instance; `errors` maps field names to messages; `save()` stores the uploads and the row;
+    `render()` gives the whole <form> with the user's input kept (passwords excepted), each
+    message beside its field and the CSRF input. `fields` / `exclude` choose and order the
+    fields (default: every editable one; `fields=[]` leaves only the button, e.g. to confirm a
+    delete). `form['name']` is a BoundField. Uploads are saved under the current application's
+    assets/uploads/ with a random name and stored as 'uploads/<name>' (served at
+    /<app>/assets/uploads/<name>); only the field's `allowed` extensions are taken.
+    """
+
+    def __init__(self, model_or_instance, data=None, files=None, fields=None, exclude=None,
+                 action='', method='post', submit_label=None):
+        if isinstance(model_or_instance, type):
+            self.model, self.instance = model_or_instance, model_or_instance()
+        else:
+            self.model, self.instance = type(model_or_instance), model_or_instance
+        self.data = data
+        self.files = files
+        self.action = action
+        self.method = method.lower()
+        self.submit_label = submit_label or ('Save' if _is_saved(self.instance) else 'Create')
+        self.fields = _choose_fields(self.model, fields, exclude, _is_editable, editable_only=True)
+        self.errors = {}
+        self.raw = {}               # field name -> text the user submitted
+        self._uploads = {}          # field name -> (FileUpload, stored path, previous path)
+        self._is_valid = None
+
+    def __getitem__(self, name):
+        if name not in self.fields:
+            raise KeyError('%s form has no field %r; it has: %s'
+                           % (self.model.__name__, name, ', '.join(self.fields)))
+        return BoundField(self, name, self.fields[name])
+
+    def __iter__(self):
+        return (self[name] for name in self.fields)
+
+    @property
+    def is_bound(self):
+        """True when the form was given submitted data to validate."""
+        return self.data is not None
+
+    @property
+    def is_multipart(self):
+        """True when the form has a file input (it is then sent as multipart/form-data)."""
+        return any(_widget_kind(field) == 'file' for field in self.fields.values())
+
+    def is_valid(self):
+        """Convert and validate the submitted data into the instance; True when there is no
+        error. Sets `errors` (also for fields not in the form) and keeps the submitted text for
+        re-display. An unbound form is never valid."""
+        if self._is_valid is None:
+            self._is_valid = self.is_bound and self._bind()
+        return self._is_valid
+
+    def save(self):
+        """Save the uploaded files, then the instance; return the instance.
+
+        Raises ValidationError when the form is not valid, or when the database refuses the
+        row (a duplicate unique value): its messages are then in `errors` as well.
+        """
+        if not self.is_valid():
+            raise ValidationError(dict(self.errors), self.instance)
+        written = self._write_uploads()
+        try:
+            self.instance.save()
+        except Exception as exc:
+            for path in written:    # a row that was not saved leaves no files behind
+                _remove_quietly(path)
+            if isinstance(exc, ValidationError):
+                self.errors.update(exc.errors)
+                self._is_valid = False
+            raise
+        return self.instance
+
+    def render(self):
+        """Markup of the whole <form>: the CSRF input, every field and a submit button."""
+        is_post = self.method != 'get'
+        return _render_view('kokoropy/form', form=self, fields=list(self), action=self.action,
+                            method=self.method, is_multipart=is_post and self.is_multipart,
+                            csrf=csrf_input() if is_post else '', errors=self.errors,
+                            other_errors=self._other_errors(), submit_label=self.submit_label)
+
+    __html__ = render
+
+    def __str__(self):
+        return str(self.render())
+
+    def render_fields(self):
+        """Markup of the field rows only, for a hand-written <form> around them."""
+        return Markup('\n'.join(str(bound.render()) for bound in self))
+
+    def _other_errors(self):
+        """(label, message) of errors about fields the form does not show, or the whole row."""
+        labels = dict((name, field.label) for name, field in self.model._fields.items())
+        return [(labels.get(name, ''), message) for name, message in self.errors.items()
+                if name not in self.fields]
+
+    def _bind(self):
+        """Set the submitted values on the instance and validate it; True when valid.
+
+        Model.update_from() converts and validates (an unchecked checkbox means False, a blank
+        password keeps the stored hash, a field not sent keeps its value); uploads come first
+        so that validation sees them."""
+        self.errors, self.raw, self._uploads = {}, {}, {}
+        uploads = [name for name, field in self.fields.items() if _widget_kind(field) == 'file']
+        for name in uploads:
+            try:
+                self._bind_upload(self.fields[name])
+            except ValueError as exc:
+                self.errors[name] = str(exc)
+        others = [name for name in self.fields if name not in uploads]
+        for name, message in self.instance.update_from(self.data, others).items():
+            self.errors.setdefault(name, message)
+        for name in others:
+            field = self.fields[name]
+            raw = _submitted_value(self.data, field)
+            if raw is not _MISSING and _widget_kind(field) not in ('password', 'checkbox'):
+                self.raw[name] = to_str(raw)    # shown again as typed
+        return not self.errors
+
+    def _bind_upload(self, field):
+        """Check an uploaded file's extension and plan its stored name (save() writes it)."""
+        upload = _submitted_value(self.files or {}, field)
+        if upload is _MISSING or not getattr(upload, 'filename', ''):
+            return None         # no file chosen: keep the current one
+        extension = os.path.splitext(upload.filename)[1].lower().lstrip('.')
+        allowed = _allowed_extensions(field)
+        if extension not in allowed:
+            raise ValueError('%s must be a file of type %s.' % (field.label, ', '.join(allowed)))
+        stored = '%s/%s.%s' % (UPLOADS_FOLDER, uuid.uuid4().hex, extension)
+        self._uploads[field.name] = (upload, stored, getattr(self.instance, field.name))
+        setattr(self.instance, field.name, stored)
+
+    def _write_uploads(self):
+        """Write the planned uploads under the application's assets folder; return the paths."""
+        written = []
+        for upload, stored, _ in self._uploads.values():
+            path = os.path.join(_assets_folder(), *stored.split('/'))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            upload.save(path)
+            written.append(path)
+        return written
+
+    def _stored_value(self, field):
+        """The instance's value for a field (an upload not yet written does not count)."""
+        if field.name in self._uploads:
+            return self._uploads[field.name][2]
+        return getattr(self.instance, field.column, None)
+
+
+class Table:
+    """A sortable, searchable, paginated HTML table of a query's (or a model's) rows.
+
+    Reads from the request's query string: `page`, `sort` (`name` or `-name`, one of the shown
+    fields; anything else is ignored) and `q` (rows where any of `search_fields`, by default the
+    shown text fields, contains it). `detail_url`, `edit_url` and `delete_url` are callables
+    `f(row) -> url` adding buttons to each row; deleting must be a POST, so `delete_url` should
+    lead to a confirmation page whose form sends it. `page` is the ORM Page shown. Rendered
+    through the view `kokoropy/table`, which an application may override.
+    """
+
+    def __init__(self, query_or_model, fields=None, request=None, per_page=20, search_fields=None,
+                 detail_url=None, edit_url=None, delete_url=None):
+        query = query_or_model.all() if isinstance(query_or_model, type) else query_or_model
+        self.model = query.model
+        self.fields = _choose_fields(self.model, fields, None, _is_listed)
+        self.request = request if request is not None else _request_or_error('Table')
+        self.search_fields = list(search_fields if search_fields is not None else
+                                  [name for name, field in self.fields.items()
+                                   if _widget_kind(field) in ('text', 'textarea', 'email')])
+        self.detail_url, self.edit_url, self.delete_url = detail_url, edit_url, delete_url
+        params = self.request.query
+        self.q = (params.get('q') or '').strip()
+        self.sort = _valid_sort(params.get('sort') or '', self.fields)
+        self.page = self._paginate(query, _page_number(params.get('page')), per_page)
+
+    def render(self):
+        """Markup of the search box, the table (or an empty-state message) and page links."""
+        return _render_view('kokoropy/table', table=self, q=self.q, sort=self.sort,
+                            columns=self._columns(), rows=self._rows(), pages=self._page_links(),
+                            has_actions=bool(self.detail_url or self.edit_url or self.delete_url),
+                            is_searchable=bool(self.search_fields),
+                            empty_message=self._empty_message())
+
+    __html__ = render
+
+    def __str__(self):
+        return str(self.render())
+
+    def link(self, **changes):
+        """A relative URL ('?q=..&sort=..&page=..') of this list with some parameters changed;
+        empty ones are left out."""
+        params = [(key, changes.get(key, value))
+                  for key, value in (('q', self.q), ('sort', self.sort), ('page', None))]
+        return '?' + urlencode([(key, value) for key, value in params if value])
+
+    def _paginate(self, query, number, per_page):
+        if self.q and self.search_fields:
+            query = query.where_any(**dict((name + '__contains', self.q)
+                                           for name in self.search_fields))
+        if self.sort:
+            query = query.order_by(self.sort)
+        page = query.paginate(number, per_page)
+        if page.page > page.pages:      # past the end (rows were deleted): show the last page
+            page = query.paginate(page.pages, per_page)
+        return page
+
+    def _columns(self):
+        """(label, sort link, aria-sort value or None, is_numeric) per shown field: a link
+        sorts by the column, or reverses the order when it already does."""
+        columns = []
+        for name, field in self.fields.items():
+            state = {name: 'ascending', '-' + name: 'descending'}.get(self.sort)
+            next_sort = '-' + name if state == 'ascending' else name
+            columns.append((field.label, self.link(sort=next_sort), state,
+                            _widget_kind(field) == 'number'))
+        return columns
+
+    def _rows(self):
+        """(cells, actions) per row: cells are (text, href, is_numeric), actions are
+        (label, href, is_danger)."""
+        items = self.page.items
+        related = _prefetch_related(items, self.fields)
+        rows = []
+        for row in items:
+            cells = [_display(row, field, related, limit=TABLE_TEXT_LIMIT)[1:] +
+                     (_widget_kind(field) == 'number',) for field in self.fields.values()]
+            actions = [(label, make_url(row), label == 'Delete')
+                       for label, make_url in (('View', self.detail_url), ('Edit', self.edit_url),
+                                               ('Delete', self.delete_url)) if make_url]
+            rows.append((cells, actions))
+        return rows
+
+    def _page_links(self):
+        """(text, href or None, is_current) for Previous, the page numbers and Next."""
+        page = self.page
+        if page.pages <= 1:
+            return []
+        links = [('Previous', self.link(page=page.prev_num) if page.has_prev else None, False)]
+        for number in page.iter_pages():
+            if number is None:
+                links.append(('…', None, False))
+            else:
+                links.append((str(number), self.link(page=number), number == page.page))
+        links.append(('Next', self.link(page=page.next_num) if page.has_next else None, False))
+        return links
+
+    def _empty_message(self):
+        if self.q:
+            return 'Nothing matches “%s”.' % self.q
+        return 'There is nothing here yet.'
+
+
+def render_detail(instance, fields=None):
+    """Markup of a table of an instance's fields and values: uploads as links (images shown),
+    booleans as Yes/No, related rows by their str(), passwords left out (masked when named in
+    `fields`). Rendered through the view `kokoropy/detail`, which an application may override."""
+    chosen = _choose_fields(type(instance), fields, None, _is_detailed)
+    rows = [(field.label,) + _display(instance, field, {}) for field in chosen.values()]
+    return _render_view('kokoropy/detail', instance=instance, rows=rows)
+
+
+# --- views: an application overrides one with views/kokoropy/<name>.tpl ---------------------
+
+FORM_VIEWS = {
+    'kokoropy/form': '''\
+<form class="form" method="{{method}}" action="{{action}}"{{!' enctype="multipart/form-data"' if is_multipart else ''}}>
+{{csrf}}
+% if errors:
+<div class="alert alert-error" role="alert">
+<p>Please correct the errors below.</p>
+% if other_errors:
+<ul>
+% for label, message in other_errors:
+<li>{{message}}</li>
+% end
+</ul>
+% end
+</div>
+% end
+% for field in fields:
+{{field}}
+% end
+<div class="form-actions">
+<button type="submit" class="button button-primary">{{submit_label}}</button>
+</div>
+</form>
+''',
+    'kokoropy/field': '''\
+% if kind == 'checkbox':
+<div class="field field-inline{{' has-error' if error else ''}}">
+{{widget}}
+{{label}}
+% else:
+<div class="field{{' has-error' if error else ''}}">
+{{label}}
+{{widget}}
+% end
+% if help_text:
+<span class="help" id="{{help_id}}">{{help_text}}</span>
+% end
+% if error:
+<span class="error-message" id="{{error_id}}">{{error}}</span>
+% end
+</div>
+''',
+    'kokoropy/label': '''\
+<label for="{{field_id}}">{{label}}{{!' <span aria-hidden="true">*</span>' if is_required else ''}}</label>''',
+    'kokoropy/widget': '''\
+% if kind == 'textarea':
+<textarea{{attributes}}>
+{{value}}</textarea>
+% elif kind == 'select':
+<select{{attributes}}>
+% for option_value, option_text, is_selected in options:
+<option value="{{option_value}}"{{!' selected' if is_selected else ''}}>{{option_text}}</option>
+% end
+</select>
+% else:
+% if current_file:
+<span class="help">Current file: <a href="{{current_file[0]}}">{{current_file[1]}}</a></span>
+% end
+<input{{attributes}}>
+% end
+''',
+    'kokoropy/table': '''\
+% if is_searchable:
+<div class="toolbar">
+<form class="search" method="get" action="" role="search">
+% if sort:
+<input type="hidden" name="sort" value="{{sort}}">
+% end
+<input type="search" name="q" value="{{q}}" aria-label="Search" placeholder="Search">
+<button type="submit" class="button">Search</button>
+</form>
+</div>
+% end
+% if rows:
+<div class="table-wrap">
+<table class="table">
+<thead>
+<tr>
+% for label, href, state, is_numeric in columns:
+<th scope="col"{{!' class="numeric"' if is_numeric else ''}}{{!' aria-sort="%s"' % state if state else ''}}><a href="{{href}}">{{label}}</a></th>
+% end
+% if has_actions:
+<th scope="col" class="table-actions">Actions</th>
+% end
+</tr>
+</thead>
+<tbody>
+% for cells, actions in rows:
+<tr>
+% for text, href, is_numeric in cells:
+% if href:
+<td{{!' class="numeric"' if is_numeric else ''}}><a href="{{href}}">{{text}}</a></td>
+% else:
+<td{{!' class="numeric"' if is_numeric else ''}}>{{text}}</td>
+% end
+% end
+% if has_actions:
+<td class="table-actions"><div class="button-group">
+% for label, href, is_danger in actions:
+<a class="button button-small{{' button-danger' if is_danger else ''}}" href="{{href}}">{{label}}</a>
+% end
+</div></td>
+% end
+</tr>
+% end
+</tbody>
+</table>
+</div>
+% else:
+<p class="empty">{{empty_message}}</p>
+% end
+% if pages:
+<nav class="pagination" aria-label="Pages">
+% for text, href, is_current in pages:
+% if is_current:
+<span class="current" aria-current="page">{{text}}</span>
+% elif href:
+<a href="{{href}}">{{text}}</a>
+% else:
+<span class="disabled">{{text}}</span>
+% end
+% end
+</nav>
+% end
+''',
+    'kokoropy/detail': '''\
+<div class="table-wrap">
+<table class="table">
+<tbody>
+% for label, kind, text, href in rows:
+<tr>
+<th scope="row">{{label}}</th>
+% if kind == 'image':
+<td><a href="{{href}}"><img src="{{href}}" alt="{{text}}"></a></td>
+% elif href:
+<td><a href="{{href}}">{{text}}</a></td>
+% else:
+<td>{{text}}</td>
+% end
+</tr>
+% end
+</tbody>
+</table>
+</div>
+''',
+}
+
+_compiled_views = {}
+_view_overrides = {}        # (view, application, applications folder) -> path or None
+
+
+def _render_view(name, **variables):
+    """Render view `name` (e.g. 'kokoropy/form'): the application's own views/<name>.tpl when
+    the template lookup finds one, else the built-in source in FORM_VIEWS. Returns Markup."""
+    override = _view_override(name)
+    if override is not None:
+        return Markup(template(override, **variables).rstrip('\n'))
+    compiled = _compiled_views.get(name)
+    if compiled is None:
+        compiled = _compiled_views[name] = SimpleTemplate(source=FORM_VIEWS[name], name=name)
+    return Markup(compiled.render(**variables).rstrip('\n'))
+
+
+def _view_override(name):
+    """The template file overriding a built-in view, or None. Found by the template lookup (the
+    current application's views first, then index/views); remembered unless templates reload."""
+    current = _current_request()
+    app = getattr(current, 'app', None) or default_app()
+    config = app.config
+    key = (name, getattr(current, 'app_name', None), config.get('project_path'),
+           config.get('applications_path'))
+    if key in _view_overrides and not (config.get('debug') or config.get('reload_templates')):
+        return _view_overrides[key]
+    try:
+        path = _find_template_file(name)
+    except TemplateError:
+        path = None
+    _view_overrides[key] = path
+    return path
+
+
+# --- fields and widgets -----------------------------------------------------------------------
+
+def _choose_fields(model, names, exclude=None, shown_by_default=None, editable_only=False):
+    """The model's fields by name, in the order of `names` (default: those passing
+    `shown_by_default`, in declaration order), less `exclude`. FieldError for unknown names."""
+    all_fields = model._fields
+    if names is None:
+        names = [name for name, field in all_fields.items() if shown_by_default(field)]
+    unknown = [name for name in names if name not in all_fields or
+               (editable_only and not all_fields[name].editable)]
+    if unknown:
+        raise FieldError('%s has no %sfield %s; its fields are: %s' % (
+            model.__name__, 'editable ' if editable_only else '', ', '.join(map(repr, unknown)),
+            ', '.join(all_fields)))
+    excluded = set(exclude or ())
+    return dict((name, all_fields[name]) for name in names if name not in excluded)
+
+
+def _is_editable(field):
+    return field.editable
+
+
+def _is_listed(field):
+    """Shown in a Table by default: the editable fields except passwords."""
+    return field.editable and not isinstance(field, Password)
+
+
+def _is_detailed(field):
+    """Shown by render_detail() by default: every field (id and times too) except passwords."""
+    return not isinstance(field, Password)
+
+
+def _widget_kind(field):
+    """The widget of a field: select for choices, else the field's `input_type` (text,
+    textarea, number, checkbox, date, datetime-local, email, password, file, select)."""
+    return 'select' if field.choices else field.input_type
+
+
+def _constraint_attributes(field, kind, value):
+    """The maxlength, minlength, min, max, step and accept attributes its declaration implies."""
+    if kind in ('text', 'email', 'textarea', 'password'):
+        return [('maxlength', getattr(field, 'max_length', None)),
+                ('minlength', getattr(field, 'min_length', None))]
+    if kind == 'number':
+        return [('step', field.step), ('min', getattr(field, 'min_value', None)),
+                ('max', getattr(field, 'max_value', None))]
+    if kind == 'datetime-local' and len(value) > len('2024-12-31T23:59'):
+        return [('step', '1')]      # the default step (60 s) would refuse a value with seconds
+    if kind == 'file':
+        return [('accept', ','.join('.' + extension
+                                    for extension in _allowed_extensions(field)))]
+    return []
+
+
+def _allowed_extensions(field):
+    return [extension.lower().lstrip('.')
+            for extension in getattr(field, 'allowed', None) or DEFAULT_UPLOAD_EXTENSIONS]
+
+
+def _select_choices(field):
+    """(value, text) pairs of a select: the related model's rows for a ForeignKey."""
+    if field.choices:
+        return field.choices
+    return [(row.id, str(row)) for row in field.related_model.all()]
+
+
+def _input_text(value):
+    """The text an input shows for a stored Python value."""
+    if value is None:
+        return ''
+    if isinstance(value, bool):
+        return '1' if value else ''
+    if isinstance(value, datetime.datetime):
+        # datetime-local takes no time zone; seconds only when there are some.
+        return value.strftime('%Y-%m-%dT%H:%M:%S' if value.second else '%Y-%m-%dT%H:%M')
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _is_checked(raw):
+    return raw is not None and str(raw).strip().lower() not in ('', '0', 'false', 'off', 'no')
+
+
+def _is_saved(instance):
+    return getattr(instance, 'id', None) is not None
+
+
+def _html_attributes(pairs):
+    """Markup of ' name="value"' for each pair: True gives a bare attribute, None and False
+    none; values are escaped."""
+    text = ''
+    for name, value in pairs:
+        if value is True:
+            text += ' ' + name
+        elif value is not None and value is not False:
+            text += ' %s="%s"' % (name, html_escape(value))
+    return Markup(text)
+
+
+# --- showing values -------------------------------------------------------------------------
+
+def _display(row, field, related, limit=None):
+    """(kind, text, href) showing a row's value: kind is 'text', 'link' or 'image'.
+    `related` maps ForeignKey names to {id: row} loaded beforehand (see _prefetch_related)."""
+    kind = _widget_kind(field)
+    value = getattr(row, field.column, None)
+    if kind == 'password':
+        return ('text', HIDDEN_PASSWORD if value else '', None)
+    if value is None or value == '':
+        return ('text', '', None)
+    if kind == 'file':
+        return _file_display(value, show_image=limit is None)
+    if kind == 'checkbox':
+        return ('text', 'Yes' if value else 'No', None)
+    if isinstance(field, ForeignKey):
+        target = related.get(field.name, {}).get(value) or getattr(row, field.name, None)
+        text = str(target) if target is not None else '#%s' % value
+    elif field.choices:
+        text = str(dict(field.choices).get(value, value))
+    elif isinstance(value, datetime.datetime):
+        text = value.strftime('%Y-%m-%d %H:%M')
+    else:
+        text = str(value)
+    if limit and len(text) > limit:
+        text = text[:limit - 1] + '…'
+    return ('text', text, None)
+
+
+def _file_display(stored, show_image):
+    link = _stored_file_link(stored)
+    if link is None:
+        return ('text', str(stored), None)
+    extension = os.path.splitext(str(stored))[1].lower().lstrip('.')
+    kind = 'image' if show_image and extension in IMAGE_EXTENSIONS else 'link'
+    return (kind, link[1], link[0])
+
+
+def _stored_file_link(stored):
+    """(url, file name) of a stored upload, served at /<app>/assets/<stored>; None when there
+    is no file or no current application to serve it."""
+    current = _current_request()
+    app_name = current.app_name if current is not None else None
+    if not stored or not app_name:
+        return None
+    url = '%s/%s/assets/%s' % (current.script_name, quote(app_name), quote(str(stored)))
+    return url, os.path.basename(str(stored))
+
+
+def _prefetch_related(rows, fields):
+    """{ForeignKey name: {id: related row}} for the rows, one query per ForeignKey (instead of
+    one per row and column)."""
+    related = {}
+    for name, field in fields.items():
+        if isinstance(field, ForeignKey):
+            ids = set(getattr(row, field.column, None) for row in rows) - set([None])
+            query = field.related_model.where(id__in=sorted(ids)).with_trashed()
+            related[name] = dict((target.id, target) for target in query) if ids else {}
+    return related
+
+
+# --- requests and files -----------------------------------------------------------------------
+
+def _valid_sort(sort, fields):
+    """The sort parameter when it names a shown field ('name' or '-name'), else ''."""
+    return sort if sort.lstrip('-') in fields and sort.count('-') <= 1 else ''
+
+
+def _page_number(text):
+    try:
+        return max(1, int(text))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _request_or_error(what):
+    current = _current_request()
+    if current is None:
+        raise RuntimeError('%s reads page, sort and q from the request: use it while handling '
+                           'one, or pass request=' % what)
+    return current
+
+
+def _assets_folder():
+    """The assets folder of the application serving the current request."""
+    current = _current_request()
+    app_name = current.app_name if current is not None else None
+    if not app_name:
+        raise RuntimeError('a Form saves uploads in the assets/ folder of the application '
+                           'serving the request; this route belongs to no application '
+                           '(register it with app_name=...)')
+    config = current.app.config
+    applications = config.get('applications_path') or os.path.join(
+        config.get('project_path') or os.getcwd(), 'applications')
+    return os.path.join(os.path.abspath(applications), app_name, 'assets')
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+###############################################################################
+# 11. Applications and config
+# load_config() reads applications/config.py, KOKOROPY_* variables and command-line overrides;
+# load_applications() imports every application under applications/ and wires its routes.py,
+# its Autoroute_Controller classes and its assets into a Kokoro app. Uses everything above.
+###############################################################################
+
+__all__ += ['load_config', 'load_applications', 'load_project', 'LoadedApplication',
+            'Autoroute_Controller', 'AutorouteController', 'installed_applications']
+
+
+# Every setting, its default and its type; applications/config.py names them in CAPITALS.
+CONFIG_DEFAULTS = {
+    'base_url': '/',
+    'secret': None,
+    'database_url': 'sqlite:///db/kokoropy.db',
+    'runtime_path': '.runtime',
+    'debug': False,
+    'reload_templates': False,
+    'max_body_bytes': 10 * 1024 * 1024,
+    'max_memfile_bytes': 1024 * 1024,
+    'session_max_age': SESSION_MAX_AGE,
+    'trusted_proxies': 0,
+    'csrf': True,
+}
+CONFIG_FILE_NAME = 'config.py'
+CONFIG_ENV_PREFIX = 'KOKOROPY_'
+_TRUE_WORDS = ('1', 'true', 'yes', 'on')
+_FALSE_WORDS = ('0', 'false', 'no', 'off', '')
+# Method-name prefix -> HTTP method; the specific ones come first so they win over action_.
+ACTION_PREFIXES = (('get_', 'GET'), ('post_', 'POST'), ('put_', 'PUT'), ('patch_', 'PATCH'),
+                   ('delete_', 'DELETE'), ('action_', 'ANY'))
+
+
+def load_config(project_path, overrides=None):
+    """Return the settings of the project at `project_path` as a dict with lowercase keys.
+
+    Sources, each overriding the one before: the defaults (CONFIG_DEFAULTS),
+    `applications/config.py` (UPPERCASE names such as DEBUG = True), environment variables
+    `KOKOROPY_<NAME>` (typed like the default: booleans from 1/0/true/false/yes/no, integers
+    from digits), then `overrides` (command-line flags; None values are ignored). Settings not
+    in CONFIG_DEFAULTS pass through unchecked. Raises ValueError naming the setting and the
+    source for a value of the wrong type.
+    """
+    project_path = os.path.abspath(project_path)
+    config = dict(CONFIG_DEFAULTS, project_path=project_path)
+    config_file = os.path.join(project_path, 'applications', CONFIG_FILE_NAME)
+    for name, value in _read_config_file(config_file).items():
+        config[name.lower()] = _checked_setting(name.lower(), value, 'applications/config.py')
+    for name in CONFIG_DEFAULTS:
+        variable = CONFIG_ENV_PREFIX + name.upper()
+        if variable in os.environ:
+            config[name] = _checked_setting(name, os.environ[variable],
+                                            'environment variable ' + variable)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            config[name] = _checked_setting(name, value, 'the command line')
+    return config
+
+
+class LoadedApplication(object):
+    """One application found under applications/: its name, folder, package and what it added.
+
+    `error` is None when it loaded, else the exception (with `traceback` its text); an
+    application that failed adds no routes of its own (see load_applications()).
+    """
+
+    def __init__(self, name, path, module=None, routes=(), controllers=(), error=None,
+                 traceback_text=None):
+        self.name, self.path, self.module = name, path, module
+        self.routes, self.controllers = list(routes), list(controllers)
+        self.error, self.traceback = error, traceback_text
+
+    @property
+    def ok(self):
+        """True when the application loaded without error."""
+        return self.error is None
+
+    def __repr__(self):
+        state = 'ok' if self.ok else 'error: %s' % (self.error,)
+        return '<LoadedApplication %s (%s)>' % (self.name, state)
+
+
+def load_applications(app=None, applications_path=None):
+    """Load every application under `applications_path` into `app`; return LoadedApplications.
+
+    Each package (a folder with __init__.py) is imported as `applications.<name>`, in name
+    order with `index` last (its catch-alls must not shadow the others). From it come
+    `routes.py` (`urls`, `hooks`, `errors`), the Autoroute_Controller subclasses of
+    `controllers/*.py`, and `/<name>/assets/<path>` serving its assets/ folder. Routes get
+    `app_name=<name>`. An application that fails (ImportError, SyntaxError, a bad urls entry)
+    is reported on stderr and adds none of its routes; its URLs `/<name>...` then answer 500,
+    showing the traceback in debug mode. Defaults: the default app, config['applications_path']
+    or <project_path>/applications.
+    """
+    app = app or default_app()
+    folder = os.path.abspath(applications_path or app.config.get('applications_path') or
+                             os.path.join(app.config.get('project_path') or os.getcwd(),
+                                          'applications'))
+    app.config['applications_path'] = folder     # where templates look for views too
+    package = _import_applications_package(folder)
+    loaded = []
+    for name in _application_names(folder):
+        try:
+            plan, module = _plan_application(package, name, folder)
+            routes = _apply_plan(app, plan, name)
+            loaded.append(LoadedApplication(name, os.path.join(folder, name), module,
+                                            routes, plan['controllers']))
+        except Exception as exc:
+            text = traceback.format_exc()
+            sys.stderr.write('kokoropy: application %r failed to load: %s: %s\n'
+                             % (name, type(exc).__name__, exc))
+            _add_broken_application_routes(app, name, exc, text)
+            loaded.append(LoadedApplication(name, os.path.join(folder, name), error=exc,
+                                            traceback_text=text))
+    app.applications = loaded
+    return loaded
+
+
+def load_project(project_path=None, overrides=None, app=None):
+    """Configure `app` (default: the default app) from the project at `project_path` (default:
+    the current folder) with load_config(), load its applications and return the app.
+
+    This is what wsgi.py and `python rossian.py start` do.
+    """
+    app = app or default_app()
+    app.config.update(load_config(project_path or os.getcwd(), overrides))
+    load_applications(app)
+    return app
+
+
+def installed_applications(app=None):
+    """Names of the loaded applications (but index) that answer GET /<name>: what a
+    navigation menu lists. `app` defaults to the current request's app, else the default app."""
+    app = app or getattr(request, 'app', None) or default_app()
+    names = []
+    for loaded in getattr(app, 'applications', ()):
+        if loaded.ok and loaded.name != 'index' and _answers_get(app, '/' + loaded.name):
+            names.append(loaded.name)
+    return names
+
+
+class Autoroute_Controller(object):
+    """Base class of controllers whose methods are published by name (no routes.py needed).
+
+    In applications/<app>/controllers/<module>.py, a subclass named by `name` (default: the
+    module name) publishes `action_NAME` for any method and `get_NAME`, `post_NAME`,
+    `put_NAME`, `patch_NAME`, `delete_NAME` for that method only, at /<app>/<controller>/NAME.
+    Path segments after NAME are its positional arguments (converted by `int`/`float`
+    annotations; 404 when they don't fit or are too many), query parameters fill the keyword
+    arguments it declares. `*_index` answers /<app>/<controller> and /<app>/<controller>/ (and
+    with `default = True`, or when the controller is named like the app, /<app> too); when it
+    takes positional arguments, /<app>/<controller>/<args> fills them for any first segment
+    that is not another action's name. Only plain functions with those prefixes are published.
+    One instance serves one request: `self.request`, `self.response`, `self.app_name` (set
+    before `__init__()` runs) and `self.render(view, **vars)`.
+    """
+
+    name = None         # URL name of the controller; None: the module name
+    default = False     # True: also answer /<app> with the index action
+
+    def render(self, view_name, **variables):
+        """Render view `view_name` of this controller's application with `variables`."""
+        return load_view(self.app_name, view_name, **variables)
+
+
+AutorouteController = Autoroute_Controller
+
+
+# --- configuration helpers ------------------------------------------------------------
+
+
+def _read_config_file(path):
+    """Return the UPPERCASE names defined by a config file ({} when there is none)."""
+    if not os.path.isfile(path):
+        return {}
+    namespace = {'__file__': path, '__name__': '_kokoropy_config'}
+    try:
+        with open(path, encoding='utf-8') as f:
+            exec(compile(f.read(), path, 'exec'), namespace)
+    except Exception as exc:
+        line = getattr(exc, 'lineno', None) or _error_line(exc, path)
+        raise ValueError('%s%s: %s: %s' % (path, ', line %s' % line if line else '',
+                                           type(exc).__name__, exc))
+    return {name: value for name, value in namespace.items()
+            if name.isupper() and not name.startswith('_')}
+
+
+def _error_line(exc, path):
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == path:
+            return frame.lineno
+    return None
+
+
+def _checked_setting(name, value, source):
+    """Return value converted to the type of the setting's default; ValueError if it can't be."""
+    if name not in CONFIG_DEFAULTS:
+        return value
+    default = CONFIG_DEFAULTS[name]
+    try:
+        if isinstance(default, bool):
+            return _as_bool(value)
+        if isinstance(default, int):
+            return _as_count(value)
+        if name == 'base_url':
+            return _as_base_url(value)
+        if value is None and default is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError('expected text')
+        return value
+    except ValueError as exc:
+        raise ValueError('bad setting %s in %s: %s, got %r' % (name.upper(), source, exc, value))
+
+
+def _as_bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS + _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError('expected true or false (1/0/yes/no)')
+
+
+def _as_count(value):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and re.match(r'^\s*[0-9]+\s*$', value):
+        return int(value)
+    raise ValueError('expected a whole number >= 0')
+
+
+def _as_base_url(value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError('expected a path such as /kokoropy/')
+    value = value.strip()
+    if '://' in value or '?' in value or '#' in value:
+        raise ValueError('expected a path such as /kokoropy/')
+    if not value.startswith('/'):
+        value = '/' + value
+    return value if value.endswith('/') else value + '/'
+
+
+# --- discovery helpers ----------------------------------------------------------------
+
+
+def _application_names(folder):
+    """The application packages in `folder`, sorted, with 'index' last."""
+    names = sorted(name for name in os.listdir(folder)
+                   if name.isidentifier() and
+                   os.path.isfile(os.path.join(folder, name, '__init__.py')))
+    if 'index' in names:
+        names.remove('index')
+        names.append('index')
+    return names
+
+
+def _import_applications_package(folder):
+    """Import the folder as a package (named after it), forgetting another one of that name.
+
+    Raises FileNotFoundError when the folder does not exist, ValueError when its name cannot be
+    a package name.
+    """
+    parent, package = os.path.split(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError('no applications folder at %s' % folder)
+    if not package.isidentifier():
+        raise ValueError('the applications folder %s must have a Python name, such as '
+                         'applications' % folder)
+    existing = sys.modules.get(package)
+    paths = [os.path.abspath(p) for p in getattr(existing, '__path__', ())]
+    if existing is not None and folder not in paths:
+        # Another project's (or test's) applications package: drop it and its modules.
+        for module_name in [m for m in sys.modules if m == package or
+                            m.startswith(package + '.')]:
+            del sys.modules[module_name]
+    if parent not in sys.path:
+        sys.path.insert(0, parent)
+    importlib.invalidate_caches()
+    return package
+
+
+def _plan_application(package, name, folder):
+    """Import application `name` and collect what it adds, without adding anything yet.
+
+    Returns (plan, module): plan is {'routes': [(rule, methods, target, route name)],
+    'hooks': [...], 'errors': [...], 'controllers': [...]}. The rules are tried on a scratch
+    Router first, so a bad entry leaves no half-loaded application behind.
+    """
+    module = importlib.import_module('%s.%s' % (package, name))
+    routes_module = None
+    if os.path.isfile(os.path.join(folder, name, 'routes.py')):
+        routes_module = importlib.import_module('%s.%s.routes' % (package, name))
+    where = 'applications/%s/routes.py' % name
+    routes = [('/%s/assets/<path:path>' % name, ['GET'], _assets_handler(folder, name),
+               '%s.assets' % name)]
+    routes.extend(_url_plans(getattr(routes_module, 'urls', ()), where))
+    controllers = _find_controllers(package, name, folder)
+    planned = set((rule, method) for rule, methods, _, _ in routes for method in methods)
+    for controller, module_name in controllers:
+        for rule, methods, target, route_name in _controller_plans(controller, name, module_name):
+            # An explicit url in routes.py wins over the same autorouted one.
+            if (rule, methods[0]) not in planned:
+                routes.append((rule, methods, target, route_name))
+    scratch = Router()
+    for rule, methods, target, _ in routes:
+        scratch.add(rule, methods, target)
+    plan = {'routes': routes, 'controllers': [controller for controller, _ in controllers],
+            'hooks': _pair_plans(getattr(routes_module, 'hooks', ()), 'hooks', where,
+                                 HOOK_NAMES),
+            'errors': _pair_plans(getattr(routes_module, 'errors', ()), 'errors', where, int)}
+    return plan, module
+
+
+def _url_plans(urls, where):
+    """Check a routes.py `urls` sequence; return route plans (rule, methods, target, name)."""
+    plans = []
+    for index, entry in enumerate(_as_sequence(urls, 'urls', where)):
+        if not isinstance(entry, (tuple, list)) or not 2 <= len(entry) <= 4:
+            raise ValueError('%s: urls[%d] must be (url, callable[, methods[, name]]), got %r'
+                             % (where, index, entry))
+        rule, target = entry[0], entry[1]
+        methods = entry[2] if len(entry) > 2 and entry[2] is not None else 'GET'
+        name = entry[3] if len(entry) > 3 else None
+        methods = [methods] if isinstance(methods, str) else list(methods)
+        if not isinstance(rule, str) or not rule.startswith('/'):
+            raise ValueError('%s: urls[%d]: the url must be text starting with /, got %r'
+                             % (where, index, rule))
+        if not callable(target):
+            raise ValueError('%s: urls[%d] (%s): %r is not callable'
+                             % (where, index, rule, target))
+        if not methods or not all(isinstance(m, str) and m for m in methods):
+            raise ValueError('%s: urls[%d] (%s): bad methods %r' % (where, index, rule, entry[2]))
+        if name is not None and not isinstance(name, str):
+            raise ValueError('%s: urls[%d] (%s): the route name must be text, got %r'
+                             % (where, index, rule, name))
+        plans.append((rule, [m.upper() for m in methods], target, name))
+    return plans
+
+
+def _pair_plans(pairs, label, where, keys):
+    """Check routes.py `hooks` or `errors`: a sequence of (hook name or status, callable);
+    `keys` is the tuple of hook names, or int for statuses."""
+    checked = []
+    for index, entry in enumerate(_as_sequence(pairs, label, where)):
+        key_fits = isinstance(entry, (tuple, list)) and len(entry) == 2 and (
+            isinstance(entry[0], int) if keys is int else entry[0] in keys)
+        if not key_fits or not callable(entry[1]):
+            shape = ('(hook name, callable) with a hook name in %s' % (keys,)
+                     if label == 'hooks' else '(status, callable)')
+            raise ValueError('%s: %s[%d] must be %s, got %r' % (where, label, index, shape, entry))
+        checked.append((entry[0], entry[1]))
+    return checked
+
+
+def _as_sequence(value, label, where):
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, '__iter__'):
+        raise ValueError('%s: %s must be a list or tuple, got %r' % (where, label, value))
+    return list(value)
+
+
+def _apply_plan(app, plan, name):
+    """Add a checked plan to the app; return the application's Routes."""
+    for rule, methods, target, route_name in plan['routes']:
+        app.route(rule, methods, target, name=route_name, app_name=name)
+    for hook_name, function in plan['hooks']:
+        app.add_hook(hook_name, function)
+    for status, function in plan['errors']:
+        app.error(status, function)
+    return [route for route in app.router.routes if route.config.get('app_name') == name]
+
+
+def _assets_handler(folder, name):
+    root = os.path.join(folder, name, 'assets')
+
+    def serve_asset(path):
+        return static_file(path, root=root)
+    serve_asset.__name__ = '%s_assets' % name
+    return serve_asset
+
+
+def _add_broken_application_routes(app, name, error, text):
+    """Make /<name> and below answer 500 for an application that failed to load."""
+    def application_failed(path=None):
+        raise HTTPError(500, 'Application %r failed to load: %s: %s'
+                        % (name, type(error).__name__, error), exception=error, traceback=text)
+    rules = ['/%s' % name, '/%s/<path:path>' % name] + (['/'] if name == 'index' else [])
+    app.route(rules, 'ANY', application_failed, app_name=name)
+
+
+def _find_controllers(package, name, folder):
+    """Import applications/<name>/controllers/*.py; return [(controller class, module name)]
+    for every Autoroute_Controller subclass defined in those modules, in file and class order."""
+    controllers_folder = os.path.join(folder, name, 'controllers')
+    if not os.path.isdir(controllers_folder):
+        return []
+    found = []
+    for file_name in sorted(os.listdir(controllers_folder)):
+        module_name = file_name[:-3]
+        if not file_name.endswith('.py') or not module_name.isidentifier() or \
+                module_name == '__init__':
+            continue
+        module = importlib.import_module('%s.%s.controllers.%s' % (package, name, module_name))
+        for value in list(vars(module).values()):
+            if (isinstance(value, type) and issubclass(value, Autoroute_Controller) and
+                    value.__module__ == module.__name__):
+                found.append((value, module_name))
+    return found
+
+
+def _answers_get(app, path):
+    try:
+        app.router.match('GET', path)
+    except (RouteNotFound, MethodNotAllowed):
+        return False
+    return True
+
+
+# --- Autoroute_Controller helpers -----------------------------------------------------
+
+
+def _controller_plans(controller, app_name, module_name):
+    """Route plans (rule, [method], target, route name) for a controller's published methods."""
+    controller_name = controller.name or module_name
+    base = '/%s/%s' % (app_name, controller_name)
+    actions = _controller_actions(controller)
+    others = sorted(set(action for action, _, _ in actions if action != 'index'))
+    plans, named = [], set()
+    for action, method, attribute in actions:
+        target = _action_target(controller, attribute, app_name)
+        takes_arguments = target.takes_path_arguments
+        if action == 'index':
+            rules = [base, base + '/']
+            if controller.default or controller_name == app_name:
+                rules += ['/' + app_name, '/%s/' % app_name]
+            if takes_arguments:
+                rules.append(base + '/<args:%s>' % _index_arguments_filter(others))
+        else:
+            rules = [base + '/' + action]
+            if takes_arguments:
+                rules.append(base + '/' + action + '/<args:path>')
+        route_name = '%s.%s.%s' % (app_name, controller_name, action)
+        for rule in rules:
+            plans.append((rule, [method], target, None if route_name in named else route_name))
+            named.add(route_name)
+    return plans
+
+
+def _controller_actions(controller):
+    """[(action, HTTP method, attribute)] for the plain methods with a published prefix,
+    the method-specific ones before action_, index last (its catch-all must come after)."""
+    actions = []
+    for prefix, method in ACTION_PREFIXES:
+        for attribute in sorted(dir(controller)):
+            action = attribute[len(prefix):]
+            if (attribute.startswith(prefix) and action and
+                    isinstance(inspect.getattr_static(controller, attribute), types.FunctionType)):
+                actions.append((action, method, attribute))
+    return sorted(actions, key=lambda entry: entry[0] == 'index')
+
+
+def _index_arguments_filter(other_actions):
+    """A route filter taking the rest of the path, except paths that start with another
+    action's name (those belong to that action, whatever the method)."""
+    if not other_actions:
+        return 'path'
+    names = '|'.join(re.escape(action) for action in other_actions)
+    return 're:(?!(?:%s)(?:/|$)).+' % names
+
+
+def _action_target(controller, attribute, app_name):
+    """The route target calling `controller().attribute(...)` with arguments from the URL."""
+    function = getattr(controller, attribute)
+    parameters = list(inspect.signature(function).parameters.values())[1:]   # without self
+
+    def call_action(args=''):
+        positional, keywords = _bind_action_arguments(parameters, _path_segments(args),
+                                                      request.query)
+        instance = controller.__new__(controller)
+        instance.request, instance.response, instance.app_name = request, response, app_name
+        instance.__init__()
+        return getattr(instance, attribute)(*positional, **keywords)
+
+    call_action.__name__ = '%s.%s' % (controller.__name__, attribute)
+    call_action.__doc__ = function.__doc__
+    call_action.csrf_exempt = getattr(function, 'csrf_exempt', False)
+    call_action.takes_path_arguments = any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        for p in parameters)
+    return call_action
+
+
+def _path_segments(args):
+    segments = args.split('/') if args else []
+    if segments and segments[-1] == '':
+        segments.pop()          # '/show/5/' is '/show/5'
+    return segments
+
+
+def _bind_action_arguments(parameters, segments, query):
+    """Match path segments and query fields to an action's parameters: (args, kwargs).
+
+    Raises HTTPError 404 for segments that don't fit (too many, missing, wrong type) and
+    400 for a query value of the wrong type.
+    """
+    positional, keywords, remaining = [], {}, list(segments)
+    for parameter in parameters:
+        if parameter.kind == parameter.VAR_POSITIONAL:
+            positional.extend(_convert_argument(parameter, s, 404) for s in remaining)
+            remaining = []
+        elif parameter.kind == parameter.VAR_KEYWORD:
+            for key in query:
+                if key not in keywords and all(p.name != key for p in parameters):
+                    keywords[key] = query.get(key)
+        elif remaining and parameter.kind != parameter.KEYWORD_ONLY:
+            positional.append(_convert_argument(parameter, remaining.pop(0), 404))
+        elif parameter.name in query and parameter.kind != parameter.POSITIONAL_ONLY:
+            keywords[parameter.name] = _convert_argument(parameter, query.get(parameter.name), 400)
+        elif parameter.default is parameter.empty:
+            raise HTTPError(404, 'Missing argument %r.' % parameter.name)
+    if remaining:
+        raise HTTPError(404, 'Too many path segments.')
+    return positional, keywords
+
+
+_ARGUMENT_TYPES = {int: (int, re.compile(r'-?[0-9]+$')), 'int': (int, re.compile(r'-?[0-9]+$')),
+                   float: (float, re.compile(r'-?[0-9]+(?:\.[0-9]+)?$')),
+                   'float': (float, re.compile(r'-?[0-9]+(?:\.[0-9]+)?$'))}
+
+
+def _convert_argument(parameter, text, status):
+    """Convert by the parameter's int/float annotation; HTTPError(status) when it does not fit."""
+    converter = _ARGUMENT_TYPES.get(parameter.annotation)
+    if converter is None:
+        return text
+    convert, pattern = converter
+    if not pattern.match(text):
+        raise HTTPError(status, 'Argument %r must be a number.' % parameter.name)
+    return convert(text)
+
+
+# Helpers every template can call (section 6 is above the templates, so they are added here).
+TEMPLATE_GLOBALS.update(csrf_input=csrf_input, csrf_token=csrf_token, flash=flash,
+                        get_flashed_messages=get_flashed_messages, url=url, base_url=base_url,
+                        installed_applications=installed_applications)
+
+
+###############################################################################
+# 12. Running
+# run() serves an application with the built-in KokoroServer or with wsgiref, gunicorn or
+# waitress, stops gracefully on SIGINT/SIGTERM and can restart itself when a source file
+# changes (the reloader). Uses the server (section 5) and the default app (section 4).
+###############################################################################
+
+__all__ += ['run']
+
+SERVER_NAMES = ('kokoro', 'wsgiref', 'gunicorn', 'waitress')
+RELOADER_CHILD_ENV = 'KOKOROPY_RELOADER_CHILD'
+RELOAD_EXIT_STATUS = 3
+RELOAD_POLL_SECONDS = 1.0
+WATCHED_SUFFIXES = ('.py', '.tpl', '.ini', '.cfg')
+MAX_WATCHED_FILES = 5000
+
+
+def run(app=None, host='127.0.0.1', port=8080, server='kokoro', debug=False, reloader=False,
+        quiet=False, **options):
+    """Serve `app` (default: default_app()) on host:port until Ctrl-C or SIGTERM.
+
+    `server` is 'kokoro' (the built-in server; `options` go to KokoroServer, e.g. threads=64),
+    'wsgiref', 'gunicorn' or 'waitress' (options go to those). `debug` sets
+    app.config['debug']; `reloader` restarts the program when a .py, .tpl, .ini or .cfg file
+    of the project or a loaded module changes; `quiet` turns the access log off. Port 0 picks
+    a free port. When the address cannot be bound, prints one line and exits with status 1.
+    Raises ValueError for an unknown server name.
+    """
+    if server not in SERVER_NAMES:
+        raise ValueError('unknown server %r: choose one of %s'
+                         % (server, ', '.join(repr(name) for name in SERVER_NAMES)))
+    if reloader and os.environ.get(RELOADER_CHILD_ENV) != '1':
+        sys.exit(_run_reloader_parent())
+    app = default_app() if app is None else app
+    config = getattr(app, 'config', None)
+    if debug and config is not None:
+        config['debug'] = True
+    if server == 'kokoro' and config is not None and config.get('max_body_bytes'):
+        options.setdefault('max_body_bytes', config['max_body_bytes'])
+    adapter = _open_server(server, app, host, port, quiet, options)
+    if not quiet:
+        sys.stderr.write('Kokoropy serving on http://%s:%d/ (Ctrl-C to stop)\n'
+                         % (_url_host(host), adapter.port))
+        sys.stderr.flush()
+    watcher = _ReloadWatcher(adapter) if reloader else None
+    _serve_until_signal(adapter)
+    if watcher is not None and watcher.changed_file:
+        sys.exit(RELOAD_EXIT_STATUS)
+
+
+def _open_server(name, app, host, port, quiet, options):
+    """Bind the chosen server; on failure print one line and exit 1 (no traceback)."""
+    adapter_class = {'kokoro': _KokoroAdapter, 'wsgiref': _WsgirefAdapter,
+                     'gunicorn': _GunicornAdapter, 'waitress': _WaitressAdapter}[name]
+    try:
+        return adapter_class(app, host, port, quiet, options)
+    except _ServerNotInstalled:
+        sys.stderr.write('kokoropy: the %s server is not installed (pip install %s)\n'
+                         % (name, name))
+    except OSError as exc:
+        reason = 'address already in use' if exc.errno == errno.EADDRINUSE else \
+            (exc.strerror or str(exc)).lower()
+        sys.stderr.write('kokoropy: cannot listen on %s:%s: %s\n' % (host, port, reason))
+    sys.exit(1)
+
+
+def _serve_until_signal(adapter):
+    """Serve; SIGINT and SIGTERM stop gracefully when we are in the main thread."""
+    if not adapter.wants_signal_handlers or \
+            threading.current_thread() is not threading.main_thread():
+        adapter.serve()
+        return
+    previous = {}
+
+    def stop(signum, frame):
+        adapter.stop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, stop)
+    try:
+        adapter.serve()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _url_host(host):
+    host = host or '0.0.0.0'
+    return '[%s]' % host if ':' in host else host
+
+
+class _KokoroAdapter(object):
+    """The built-in KokoroServer behind the adapter interface run() uses."""
+
+    wants_signal_handlers = True
+
+    def __init__(self, app, host, port, quiet, options):
+        self.server = KokoroServer(app, host, port, quiet=quiet, **options)
+        self.port = self.server.port
+
+    def serve(self):
+        self.server.serve_forever()
+
+    def stop(self):
+        """Graceful stop, from a signal handler or from another thread."""
+        self.server.shutdown()
+
+
+class _WsgirefAdapter(object):
+    """The standard library's wsgiref server, with a thread per request."""
+
+    wants_signal_handlers = True
+
+    def __init__(self, app, host, port, quiet, options):
+        import socketserver
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+        class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_message(self, *args):
+                pass
+        handler = QuietHandler if quiet else WSGIRequestHandler
+        self.server = make_server(host, port, app, ThreadingWSGIServer, handler)
+        self.port = self.server.server_port
+
+    def serve(self):
+        try:
+            self.server.serve_forever()
+        finally:
+            self.server.server_close()
+
+    def stop(self):
+        # socketserver's shutdown() waits for serve_forever(): never call it in its thread.
+        threading.Thread(target=self.server.shutdown, daemon=True).start()
+
+
+class _WaitressAdapter(object):
+    """waitress (pip install waitress); it stops on KeyboardInterrupt."""
+
+    wants_signal_handlers = False
+
+    def __init__(self, app, host, port, quiet, options):
+        try:
+            import waitress
+        except ImportError:
+            raise _ServerNotInstalled('waitress')
+        self.server = waitress.create_server(app, host=host, port=port, **options)
+        self.port = self.server.effective_port
+
+    def serve(self):
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            self.server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.server.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    def stop(self):
+        _thread.interrupt_main()
+
+
+class _GunicornAdapter(object):
+    """gunicorn (pip install gunicorn), which binds, forks and handles signals itself."""
+
+    wants_signal_handlers = False
+
+    def __init__(self, app, host, port, quiet, options):
+        try:
+            from gunicorn.app.base import BaseApplication
+        except ImportError:
+            raise _ServerNotInstalled('gunicorn')
+        settings = {'bind': '%s:%d' % (_url_host(host), port)}
+        if not quiet:
+            settings['accesslog'] = '-'
+        settings.update(options)
+
+        class Application(BaseApplication):
+            def load_config(self):
+                for key, value in settings.items():
+                    self.cfg.set(key.lower(), value)
+
+            def load(self):
+                return app
+        self.application = Application()
+        self.port = port
+
+    def serve(self):
+        self.application.run()
+
+    def stop(self):
+        os._exit(RELOAD_EXIT_STATUS)  # only the reloader calls this; workers follow the arbiter
+
+
+class _ServerNotInstalled(Exception):
+    """The optional server run() was asked for cannot be imported."""
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt()
+
+
+# -- the reloader ---------------------------------------------------------------------------
+
+class _ReloadWatcher(object):
+    """In the reloader's child: polls the watched files' mtimes once a second in a thread and
+    stops the server when one changes, so that the child exits with RELOAD_EXIT_STATUS."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.changed_file = None
+        self.snapshot = _watched_mtimes()
+        thread = threading.Thread(target=self._watch, name='kokoropy-reloader')
+        thread.daemon = True
+        thread.start()
+
+    def _watch(self):
+        while True:
+            time.sleep(RELOAD_POLL_SECONDS)
+            current = _watched_mtimes()
+            if current != self.snapshot:
+                changed = set(current.items()) ^ set(self.snapshot.items())
+                self.changed_file = sorted(path for path, _ in changed)[0]
+                sys.stderr.write('kokoropy: %s changed; reloading\n' % self.changed_file)
+                self.adapter.stop()
+                return
+
+
+def _watched_mtimes():
+    """Map each watched file to its mtime: project files under the current folder with a
+    watched suffix, and the source files of loaded modules outside the Python installation."""
+    paths = set()
+    for folder, subfolders, names in os.walk(os.getcwd()):
+        subfolders[:] = [name for name in subfolders
+                         if not name.startswith('.') and name not in ('__pycache__', 'node_modules')]
+        paths.update(os.path.join(folder, name) for name in names if name.endswith(WATCHED_SUFFIXES))
+        if len(paths) > MAX_WATCHED_FILES:
+            break
+    installed = tuple(path for path in set(sysconfig.get_paths().values()) if path)
+    for module in list(sys.modules.values()):
+        path = getattr(module, '__file__', None)
+        if path and path.endswith('.py') and not path.startswith(installed):
+            paths.add(path)
+    mtimes = {}
+    for path in paths:
+        try:
+            mtimes[path] = os.stat(path).st_mtime
+        except OSError:
+            pass
+    return mtimes
+
+
+def _run_reloader_parent():
+    """Run this program again as a child that serves; start it again each time it exits with
+    RELOAD_EXIT_STATUS. Returns the exit status of the last child."""
+    env = dict(os.environ)
+    env[RELOADER_CHILD_ENV] = '1'
+    arguments = _child_arguments()
+    stopping = []
+    while True:
+        child = subprocess.Popen(arguments, env=env)
+        status = _wait_forwarding_signals(child, stopping)
+        if status != RELOAD_EXIT_STATUS or stopping:
+            return 128 - status if status < 0 else status
+
+
+def _wait_forwarding_signals(child, stopping):
+    """Wait for the child; SIGINT/SIGTERM to this process are passed on to it (a Ctrl-C in a
+    terminal reaches both; the child then shuts down gracefully once)."""
+    if threading.current_thread() is not threading.main_thread():
+        return child.wait()
+
+    def forward(signum, frame):
+        stopping.append(signum)
+        try:
+            child.send_signal(signum)
+        except OSError:
+            pass
+    previous = dict((signum, signal.signal(signum, forward))
+                    for signum in (signal.SIGINT, signal.SIGTERM))
+    try:
+        return child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _child_arguments():
+    """The command line that started this program, to start it again."""
+    if getattr(sys, 'orig_argv', None):  # Python 3.10+: exactly what was typed
+        return [sys.executable] + list(sys.orig_argv[1:])
+    options = ['-W' + option for option in sys.warnoptions]
+    spec = getattr(sys.modules.get('__main__'), '__spec__', None)
+    if spec is not None and spec.name:  # started with python -m
+        name = spec.name[:-len('.__main__')] if spec.name.endswith('.__main__') else spec.name
+        return [sys.executable] + options + ['-m', name] + sys.argv[1:]
+    if sys.argv[0] in ('-c', ''):
+        raise RuntimeError('the reloader cannot restart "python -c"; put the code in a file')
+    return [sys.executable] + options + sys.argv

@@ -1,0 +1,40 @@
+"""Settings of this Kokoropy project.
+
+Uncomment a line to change a setting. Each one can also come from an environment variable named
+KOKOROPY_<NAME> (for example KOKOROPY_DEBUG=1), which wins over this file, and from
+`python rossian.py start` flags, which win over both.
+"""
+
+# The path (or full URL) the site is served under, e.g. '/kokoropy/' behind a reverse proxy.
+# BASE_URL = '/'
+
+# Secret key signing session and other cookies. None: use KOKOROPY_SECRET, else a random secret
+# generated once into RUNTIME_PATH/secret. Never commit a real secret to version control.
+# SECRET = None
+
+# The database models use; sqlite paths are relative to the project folder.
+# DATABASE_URL = 'sqlite:///db/kokoropy.db'
+
+# Folder for files Kokoropy writes at run time (the generated secret), relative to the project.
+# RUNTIME_PATH = '.runtime'
+
+# Debug mode: tracebacks in the browser and template reloading. Never on a public server.
+# DEBUG = False
+
+# Reload templates when their files change (always on in debug mode).
+# RELOAD_TEMPLATES = False
+
+# Largest request body accepted, in bytes (larger requests get 413).
+# MAX_BODY_BYTES = 10 * 1024 * 1024
+
+# Request bodies (and uploads) above this size are spooled to a temporary file, in bytes.
+# MAX_MEMFILE_BYTES = 1024 * 1024
+
+# Seconds a session lasts after it was last saved; 0 ends it when the browser closes.
+# SESSION_MAX_AGE = 14 * 24 * 3600
+
+# How many reverse proxies in front of the site to trust for X-Forwarded-For/-Proto/-Host.
+# TRUSTED_PROXIES = 0
+
+# Check a CSRF token on POST/PUT/PATCH/DELETE form submissions.
+# CSRF = True

@@ -1,0 +1,28 @@
+"""Create the pokemon table of the MVC demo and fill it with a few rows."""
+import datetime
+
+from kokoropy import String
+
+SEED = [
+    ('Bulbasaur', 'bulbasaur.svg', 'grass'),
+    ('Charmander', 'charmander.svg', 'fire'),
+    ('Squirtle', 'squirtle.svg', 'water'),
+    ('Pikachu', 'pikachu.svg', 'electric'),
+    ('Jigglypuff', 'jigglypuff.svg', 'fairy'),
+    ('Eevee', 'eevee.svg', 'normal'),
+]
+
+
+def upgrade(db):
+    db.create_table('pokemon', {
+        'name': String(max_length=40, required=True, unique=True),
+        'image': String(max_length=255),
+        'type': String(max_length=20),
+    })
+    now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f')
+    db.executemany('INSERT INTO pokemon (name, image, type, created_at, updated_at) '
+                   'VALUES (?, ?, ?, ?, ?)', [row + (now, now) for row in SEED])
+
+
+def downgrade(db):
+    db.drop_table('pokemon')

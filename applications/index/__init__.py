@@ -1,0 +1,1 @@
+"""The home application: the page at /, the site layout (views/base.tpl) and the site's CSS."""

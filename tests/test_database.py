@@ -1,0 +1,280 @@
+"""Tests of section 8's Database: URLs, connections per thread, transactions, raw SQL,
+create/drop tables, default_database() and concurrent writers."""
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import kokoropy  # noqa: E402
+from kokoropy import (  # noqa: E402
+    Database, ForeignKey, Integer, Model, SqliteDialect, String, default_app,
+    default_database, set_default_database)
+
+
+class Author(Model):
+    name = String(required=True)
+
+
+class Article(Model):
+    title = String(required=True)
+    author = ForeignKey(Author)
+
+
+class Comment(Model):
+    article = ForeignKey(Article)
+    body = String()
+
+
+class Counter(Model):
+    thread = Integer()
+    number = Integer()
+
+
+class TempFolderTestCase(unittest.TestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix='kokoropy-db-')
+        self.addCleanup(shutil.rmtree, self.folder, True)
+
+    def open(self, name='test.db'):
+        database = Database(os.path.join(self.folder, name))
+        self.addCleanup(database.close)
+        return database
+
+
+class UrlTest(unittest.TestCase):
+    def test_urls_and_plain_paths(self):
+        self.assertEqual(Database('sqlite:///db/app.db').path, 'db/app.db')
+        self.assertEqual(Database('sqlite:////var/data/app.db').path, '/var/data/app.db')
+        self.assertEqual(Database('data/app.db').path, 'data/app.db')
+        self.assertEqual(Database(':memory:').path, ':memory:')
+        self.assertEqual(Database('sqlite://').path, ':memory:')
+
+    def test_other_schemes_are_refused(self):
+        with self.assertRaisesRegex(ValueError, "unsupported database URL 'postgresql://x/y'"):
+            Database('postgresql://x/y')
+
+
+class ConnectionTest(TempFolderTestCase):
+    def test_folder_is_created_on_first_use(self):
+        database = Database(os.path.join(self.folder, 'deep', 'er', 'app.db'))
+        self.addCleanup(database.close)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, 'deep')))
+        database.execute('CREATE TABLE t (x)')
+        self.assertTrue(os.path.isfile(os.path.join(self.folder, 'deep', 'er', 'app.db')))
+
+    def test_wal_foreign_keys_and_busy_timeout(self):
+        database = self.open()
+        self.assertEqual(database.execute('PRAGMA journal_mode').fetchone()[0], 'wal')
+        self.assertEqual(database.execute('PRAGMA foreign_keys').fetchone()[0], 1)
+        self.assertEqual(database.execute('PRAGMA busy_timeout').fetchone()[0], 5000)
+
+    def test_one_connection_per_thread(self):
+        database = self.open()
+        mine = database.connection()
+        self.assertIs(database.connection(), mine)
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(database.connection()))
+        thread.start()
+        thread.join()
+        self.assertIsNot(seen[0], mine)
+
+    def test_execute_and_query(self):
+        database = self.open()
+        database.execute('CREATE TABLE t (name TEXT, n INTEGER)')
+        database.executemany('INSERT INTO t VALUES (?, ?)', [('a', 1), ('b', 2)])
+        rows = database.query('SELECT name, n FROM t WHERE n > ? ORDER BY n', (0,))
+        self.assertEqual([(row['name'], row['n']) for row in rows], [('a', 1), ('b', 2)])
+        self.assertEqual(database.execute('SELECT COUNT(*) FROM t').fetchone()[0], 2)
+
+    def test_close_then_reuse_reopens(self):
+        database = self.open()
+        database.execute('CREATE TABLE t (x)')
+        first = database.connection()
+        database.close()
+        self.assertIsNot(database.connection(), first)
+        self.assertEqual(database.tables(), ['t'])
+
+    def test_memory_database_is_shared_by_threads_and_private_to_the_object(self):
+        database, other = Database(':memory:'), Database(':memory:')
+        self.addCleanup(database.close)
+        self.addCleanup(other.close)
+        database.execute('CREATE TABLE t (x)')
+        database.execute('INSERT INTO t VALUES (1)')
+        counts = []
+        thread = threading.Thread(target=lambda: counts.append(
+            database.execute('SELECT COUNT(*) FROM t').fetchone()[0]))
+        thread.start()
+        thread.join()
+        self.assertEqual(counts, [1])
+        self.assertEqual(other.tables(), [])
+
+
+class TransactionTest(TempFolderTestCase):
+    def setUp(self):
+        TempFolderTestCase.setUp(self)
+        self.database = self.open()
+        self.database.execute('CREATE TABLE t (x INTEGER)')
+
+    def values(self):
+        return [row[0] for row in self.database.execute('SELECT x FROM t ORDER BY x')]
+
+    def test_commit_at_end_of_block(self):
+        with self.database.transaction():
+            self.database.execute('INSERT INTO t VALUES (1)')
+            self.assertTrue(self.database.in_transaction)
+        self.assertFalse(self.database.in_transaction)
+        self.assertEqual(self.values(), [1])
+
+    def test_exception_rolls_back_and_is_reraised(self):
+        with self.assertRaisesRegex(RuntimeError, 'boom'):
+            with self.database.transaction():
+                self.database.execute('INSERT INTO t VALUES (1)')
+                raise RuntimeError('boom')
+        self.assertEqual(self.values(), [])
+        self.assertFalse(self.database.connection().in_transaction)
+
+    def test_nested_block_is_a_savepoint(self):
+        with self.database.transaction():
+            self.database.execute('INSERT INTO t VALUES (1)')
+            with self.assertRaises(KeyError):
+                with self.database.transaction():
+                    self.database.execute('INSERT INTO t VALUES (2)')
+                    raise KeyError('inner')
+            with self.database.transaction():
+                self.database.execute('INSERT INTO t VALUES (3)')
+        self.assertEqual(self.values(), [1, 3])
+
+    def test_outer_rollback_undoes_released_savepoints(self):
+        with self.assertRaises(ValueError):
+            with self.database.transaction():
+                with self.database.transaction():
+                    self.database.execute('INSERT INTO t VALUES (1)')
+                raise ValueError('outer')
+        self.assertEqual(self.values(), [])
+
+    def test_other_threads_do_not_see_uncommitted_rows(self):
+        seen = []
+
+        def count():
+            seen.append(self.database.execute('SELECT COUNT(*) FROM t').fetchone()[0])
+        with self.database.transaction():
+            self.database.execute('INSERT INTO t VALUES (1)')
+            thread = threading.Thread(target=count)
+            thread.start()
+            thread.join()
+        count()
+        self.assertEqual(seen, [0, 1])
+
+
+class TablesTest(TempFolderTestCase):
+    def test_create_tables_in_dependency_order_and_drop_them(self):
+        database = self.open()
+        database.create_tables(Comment, Article, Author)
+        self.assertEqual(database.tables(), ['article', 'author', 'comment'])
+        self.assertEqual(database.columns('article'),
+                         ['id', 'title', 'author_id', 'created_at', 'updated_at'])
+        database.create_tables(Author)  # existing tables are left alone
+        indexes = [row[1] for row in database.execute("PRAGMA index_list('article')")]
+        self.assertEqual(indexes, ['article_author_id_idx'])
+        database.drop_tables(Author, Article, Comment)
+        self.assertEqual(database.tables(), [])
+
+    def test_bound_models_use_their_database(self):
+        first, second = self.open('one.db'), self.open('two.db')
+        first.bind(Author)
+        first.create_tables(Author)
+        second.create_tables(Author)
+        Author.create(name='Ann')
+        self.assertEqual(first.execute('SELECT COUNT(*) FROM author').fetchone()[0], 1)
+        self.assertEqual(second.execute('SELECT COUNT(*) FROM author').fetchone()[0], 0)
+
+
+class DefaultDatabaseTest(TempFolderTestCase):
+    def setUp(self):
+        TempFolderTestCase.setUp(self)
+        self.config = default_app().config
+        saved = dict((key, self.config.get(key)) for key in ('database_url', 'project_path'))
+        self.addCleanup(self.config.update, saved)
+        self.addCleanup(set_default_database, None)
+        self.addCleanup(setattr, Author, '_database', Author._database)
+        Author._database = None
+
+    def test_default_database_follows_config_relative_to_project(self):
+        self.config['project_path'] = self.folder
+        self.config['database_url'] = 'sqlite:///db/site.db'
+        database = default_database()
+        self.assertEqual(database.path, os.path.join(self.folder, 'db', 'site.db'))
+        self.assertIs(default_database(), database)
+        self.config['database_url'] = 'sqlite:///db/other.db'
+        self.assertEqual(default_database().path, os.path.join(self.folder, 'db', 'other.db'))
+
+    def test_unbound_models_use_default_database(self):
+        self.config['project_path'] = self.folder
+        self.config['database_url'] = 'sqlite:///models.db'
+        default_database().create_tables(Author)
+        Author.create(name='Ann')
+        self.assertEqual(default_database().query('SELECT name FROM author')[0][0], 'Ann')
+        self.assertTrue(os.path.isfile(os.path.join(self.folder, 'models.db')))
+
+    def test_set_default_database_overrides_config(self):
+        chosen = self.open('chosen.db')
+        set_default_database(chosen)
+        self.assertIs(default_database(), chosen)
+
+
+class ConcurrencyTest(TempFolderTestCase):
+    def test_eight_threads_inserting_lose_no_row(self):
+        database = self.open()
+        database.bind(Counter)
+        database.create_tables(Counter)
+        per_thread, errors = 60, []
+
+        def work(thread_number):
+            try:
+                for number in range(per_thread):
+                    if number % 2:
+                        Counter.create(thread=thread_number, number=number)
+                    else:
+                        with database.transaction():
+                            Counter.create(thread=thread_number, number=number)
+            except Exception as exc:  # reported below: a thread must not fail silently
+                errors.append(exc)
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(Counter.all().count(), 8 * per_thread)
+        for thread_number in range(8):
+            numbers = sorted(c.number for c in Counter.where(thread=thread_number))
+            self.assertEqual(numbers, list(range(per_thread)))
+
+
+class DialectTest(unittest.TestCase):
+    def test_statements_compose_quoted_names_and_placeholders(self):
+        dialect = SqliteDialect()
+        self.assertEqual(dialect.select('t', '"a"', '"a" = ?', '"a" DESC', True, True),
+                         'SELECT "a" FROM "t" WHERE "a" = ? ORDER BY "a" DESC LIMIT ? OFFSET ?')
+        self.assertEqual(dialect.select('t', '*', offset=True),
+                         'SELECT * FROM "t" LIMIT -1 OFFSET ?')
+        self.assertEqual(dialect.insert('t', ['a', 'b']),
+                         'INSERT INTO "t" ("a", "b") VALUES (?, ?)')
+        self.assertEqual(dialect.update('t', ['a'], '"id" = ?'),
+                         'UPDATE "t" SET "a" = ? WHERE "id" = ?')
+        self.assertEqual(dialect.condition('a', 'in', (1, 2)), ('"a" IN (?, ?)', (1, 2)))
+        self.assertEqual(dialect.condition('a', 'contains', '5%'),
+                         ('"a" LIKE ? ESCAPE \'\\\'', ('%5\\%%',)))
+
+    def test_quote_refuses_nul(self):
+        with self.assertRaises(ValueError):
+            SqliteDialect().quote('a\x00b')
+
+
+if __name__ == '__main__':
+    unittest.main()

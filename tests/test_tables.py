@@ -1,0 +1,341 @@
+"""Tests for section 10, tables: Table (sort links, paging, search, row links, escaping, view
+overrides) and render_detail, rendered through a real Kokoro app."""
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from kokoropy import (  # noqa: E402
+    Boolean, Database, FieldError, Float, ForeignKey, Integer, Kokoro, Model, Password, Request,
+    String, Table, TestClient, Text, Upload, render_detail)
+
+SCRIPT = '<script>alert(1)</script>'
+ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;'
+
+
+class Shelf(Model):
+    table_name = 'tables_shelf'
+    name = String(max_length=40, required=True)
+
+
+class Book(Model):
+    table_name = 'tables_book'
+    title = String(max_length=200, required=True)
+    summary = Text()
+    pages = Integer(min_value=1)
+    price = Float()
+    available = Boolean()
+    cover = Upload()
+    genre = String(choices=[('sf', 'Science fiction'), ('poem', 'Poetry')])
+    shelf = ForeignKey(Shelf, on_delete='SET NULL')
+    secret = Password()
+
+
+def setUpModule():
+    global PROJECT, DATABASE
+    PROJECT = tempfile.mkdtemp()
+    os.makedirs(os.path.join(PROJECT, 'applications', 'library'))
+    DATABASE = Database('sqlite:///' + os.path.join(PROJECT, 'tables.db'))
+    DATABASE.bind(Shelf, Book)
+    DATABASE.create_tables(Shelf, Book)
+
+
+def tearDownModule():
+    DATABASE.close()
+    shutil.rmtree(PROJECT)
+
+
+def add_books(*titles, **values):
+    return [Book.create(title=title, **values) for title in titles]
+
+
+class TableCase(unittest.TestCase):
+    """Empty tables and a Kokoro app whose routes belong to the application 'library'."""
+
+    def setUp(self):
+        Book.all().delete()
+        Shelf.all().delete()
+        self.app = Kokoro(project_path=PROJECT, secret='tables-test-secret')
+        self.client = TestClient(self.app)
+        self.build = lambda: Table(Book)
+
+    def get(self, query='', app_name='library'):
+        """Render self.build() in a GET request with this query string; return the text."""
+        path = '/list-' + app_name
+        if not any(route.rule == path for route in self.app.router.routes):
+            self.app.route(path, 'GET', lambda: str(self.build()), app_name=app_name)
+        answer = self.client.get(path + query)
+        self.assertEqual(answer.status, 200, answer.errors)
+        return answer.text
+
+    def titles(self, html):
+        """The titles in the first column, in order."""
+        return [line[4:-5] for line in html.splitlines()
+                if line.startswith('<td>') and line.endswith('</td>')][::self.columns]
+
+    columns = 1
+
+
+class SortTest(TableCase):
+    columns = 2
+
+    def setUp(self):
+        TableCase.setUp(self)
+        add_books('Beta', 'Alpha', 'Gamma')
+        self.build = lambda: Table(Book, fields=['title', 'summary'])
+
+    def test_headers_are_sort_links_in_ascending_order_first(self):
+        html = self.get()
+        self.assertIn('<th scope="col"><a href="?sort=title">Title</a></th>\n'
+                      '<th scope="col"><a href="?sort=summary">Summary</a></th>', html)
+        self.assertEqual(self.titles(html), ['Beta', 'Alpha', 'Gamma'])
+
+    def test_current_sort_is_marked_and_its_link_reverses_it(self):
+        html = self.get('?sort=title')
+        self.assertIn('<th scope="col" aria-sort="ascending"><a href="?sort=-title">Title</a>'
+                      '</th>', html)
+        self.assertEqual(self.titles(html), ['Alpha', 'Beta', 'Gamma'])
+        html = self.get('?sort=-title')
+        self.assertIn('<th scope="col" aria-sort="descending"><a href="?sort=title">Title</a>'
+                      '</th>', html)
+        self.assertEqual(self.titles(html), ['Gamma', 'Beta', 'Alpha'])
+
+    def test_sort_on_a_field_not_shown_or_unknown_is_ignored(self):
+        for query in ('?sort=secret', '?sort=pages', '?sort=nope', '?sort=--title', '?sort=-'):
+            html = self.get(query)
+            self.assertNotIn('aria-sort', html)
+            self.assertEqual(self.titles(html), ['Beta', 'Alpha', 'Gamma'])
+
+    def test_sort_links_keep_the_search_and_go_back_to_page_one(self):
+        html = self.get('?q=a&sort=title&page=1')
+        self.assertIn('<a href="?q=a&amp;sort=-title">Title</a>', html)
+        self.assertIn('<a href="?q=a&amp;sort=summary">Summary</a>', html)
+
+    def test_numeric_columns_are_marked_for_right_alignment(self):
+        self.build = lambda: Table(Book, fields=['title', 'pages'])
+        Book.all().delete()
+        add_books('One', pages=12)
+        html = self.get()
+        self.assertIn('<th scope="col" class="numeric"><a href="?sort=pages">Pages</a></th>', html)
+        self.assertIn('<td>One</td>\n<td class="numeric">12</td>', html)
+
+
+class PagingTest(TableCase):
+    def setUp(self):
+        TableCase.setUp(self)
+        add_books('Book 1', 'Book 2', 'Book 3', 'Book 4', 'Book 5')
+        self.build = lambda: Table(Book, fields=['title'], per_page=2)
+
+    def test_middle_page_shows_its_rows_and_links_keeping_q_and_sort(self):
+        html = self.get('?page=2&sort=title&q=book')
+        self.assertEqual(self.titles(html), ['Book 3', 'Book 4'])
+        self.assertIn('<nav class="pagination" aria-label="Pages">\n'
+                      '<a href="?q=book&amp;sort=title&amp;page=1">Previous</a>\n'
+                      '<a href="?q=book&amp;sort=title&amp;page=1">1</a>\n'
+                      '<span class="current" aria-current="page">2</span>\n'
+                      '<a href="?q=book&amp;sort=title&amp;page=3">3</a>\n'
+                      '<a href="?q=book&amp;sort=title&amp;page=3">Next</a>\n</nav>', html)
+
+    def test_first_and_last_pages_disable_previous_and_next(self):
+        first = self.get()
+        self.assertEqual(self.titles(first), ['Book 1', 'Book 2'])
+        self.assertIn('<span class="disabled">Previous</span>', first)
+        last = self.get('?page=3')
+        self.assertEqual(self.titles(last), ['Book 5'])
+        self.assertIn('<span class="disabled">Next</span>', last)
+
+    def test_page_past_the_end_shows_the_last_page_and_garbage_the_first(self):
+        self.assertEqual(self.titles(self.get('?page=99')), ['Book 5'])
+        self.assertEqual(self.titles(self.get('?page=abc')), ['Book 1', 'Book 2'])
+        self.assertEqual(self.titles(self.get('?page=-4')), ['Book 1', 'Book 2'])
+
+    def test_many_pages_are_elided_around_the_current_one(self):
+        add_books(*['More %d' % n for n in range(15)])      # 20 rows: 10 pages
+        html = self.get('?page=6')
+        numbers = [line for line in html.splitlines() if line.startswith(('<a href="?page=',
+                                                                          '<span'))]
+        self.assertEqual([line.rsplit('>', 2)[-2].split('<')[0] for line in numbers],
+                         ['Previous', '1', '…', '4', '5', '6', '7', '8', '…', '10', 'Next'])
+
+    def test_single_page_has_no_pagination(self):
+        self.build = lambda: Table(Book, fields=['title'], per_page=20)
+        self.assertNotIn('pagination', self.get())
+
+    def test_page_attribute_is_the_orm_page(self):
+        table = Table(Book.all(), fields=['title'], per_page=2,
+                      request=Request({'QUERY_STRING': 'page=2'}))
+        self.assertEqual((table.page.page, table.page.pages, table.page.total), (2, 3, 5))
+        self.assertEqual([book.title for book in table.page.items], ['Book 3', 'Book 4'])
+
+
+class SearchTest(TableCase):
+    columns = 2
+
+    def setUp(self):
+        TableCase.setUp(self)
+        Book.create(title='Dune', summary='Sand and spice')
+        Book.create(title='Spice Girls story', summary='Pop')
+        Book.create(title='Emma', summary='A novel')
+        self.build = lambda: Table(Book, fields=['title', 'summary'])
+
+    def test_search_matches_any_search_field_ignoring_case(self):
+        self.assertEqual(self.titles(self.get('?q=SPICE')), ['Dune', 'Spice Girls story'])
+
+    def test_search_box_keeps_the_query_and_the_sort(self):
+        html = self.get('?q=spice&sort=-title')
+        self.assertIn('<div class="toolbar">\n<form class="search" method="get" action="" '
+                      'role="search">\n<input type="hidden" name="sort" value="-title">\n'
+                      '<input type="search" name="q" value="spice" aria-label="Search" '
+                      'placeholder="Search">\n<button type="submit" class="button">Search'
+                      '</button>\n</form>\n</div>', html)
+        self.assertEqual(self.titles(html), ['Spice Girls story', 'Dune'])
+
+    def test_explicit_search_fields_limit_the_search(self):
+        self.build = lambda: Table(Book, fields=['title', 'summary'], search_fields=['summary'])
+        self.assertEqual(self.titles(self.get('?q=spice')), ['Dune'])
+
+    def test_no_text_fields_means_no_search_box(self):
+        self.build = lambda: Table(Book, fields=['pages'])
+        self.assertNotIn('type="search"', self.get())
+
+    def test_table_of_a_query_keeps_its_filter(self):
+        self.build = lambda: Table(Book.where(summary__ne='Pop'), fields=['title', 'summary'])
+        self.assertEqual(self.titles(self.get('?q=e')), ['Dune', 'Emma'])
+
+    def test_search_matching_nothing_says_so_with_the_query_escaped(self):
+        html = self.get('?q=%3Cb%3Ezzz')
+        self.assertIn('<p class="empty">Nothing matches “&lt;b&gt;zzz”.</p>', html)
+        self.assertNotIn('<table', html)
+
+    def test_empty_table_shows_the_empty_state(self):
+        Book.all().delete()
+        self.assertIn('<p class="empty">There is nothing here yet.</p>', self.get())
+
+
+class RowTest(TableCase):
+    def test_row_links_come_from_the_callables_and_delete_is_a_plain_link(self):
+        book, = add_books('Dune')
+        self.build = lambda: Table(Book, fields=['title'], detail_url=lambda b: '/b/%d' % b.id,
+                                   edit_url=lambda b: '/b/%d/edit' % b.id,
+                                   delete_url=lambda b: '/b/%d/delete' % b.id)
+        html = self.get()
+        self.assertIn('<th scope="col" class="table-actions">Actions</th>', html)
+        self.assertIn('<td>Dune</td>\n<td class="table-actions"><div class="button-group">\n'
+                      '<a class="button button-small" href="/b/{0}">View</a>\n'
+                      '<a class="button button-small" href="/b/{0}/edit">Edit</a>\n'
+                      '<a class="button button-small button-danger" href="/b/{0}/delete">Delete'
+                      '</a>\n</div></td>'.format(book.id), html)
+        self.assertNotIn('<script', html)
+        self.assertNotIn('style=', html)
+        self.assertEqual(html.count('<form'), 1)        # the search box only
+
+    def test_without_url_callables_there_is_no_actions_column(self):
+        add_books('Dune')
+        self.assertNotIn('Actions', self.get())
+
+    def test_cells_show_related_rows_booleans_choices_uploads_and_cut_long_text(self):
+        shelf = Shelf.create(name='Top shelf')
+        Book.create(title='Dune', summary='x' * 100, available=True, genre='sf', shelf=shelf,
+                    cover='uploads/dune.png', secret='hidden-value')
+        html = self.get()
+        self.assertIn('<td>Dune</td>\n<td>%s…</td>\n<td class="numeric"></td>\n'
+                      '<td class="numeric"></td>\n<td>Yes</td>\n'
+                      '<td><a href="/library/assets/uploads/dune.png">dune.png</a></td>\n'
+                      '<td>Science fiction</td>\n<td>Top shelf</td>' % ('x' * 79), html)
+        self.assertNotIn('Secret', html)
+        self.assertNotIn('hidden-value', html)
+
+    def test_default_columns_are_the_editable_fields_but_passwords(self):
+        self.assertEqual(list(Table(Book, request=Request({})).fields),
+                         ['title', 'summary', 'pages', 'price', 'available', 'cover', 'genre',
+                          'shelf'])
+
+    def test_unknown_column_raises_field_error(self):
+        with self.assertRaises(FieldError):
+            Table(Book, fields=['nope'], request=Request({}))
+
+    def test_outside_a_request_without_request_argument_is_an_error(self):
+        with self.assertRaises(RuntimeError):
+            Table(Book)
+
+    def test_markup_in_values_labels_and_related_rows_is_escaped(self):
+        shelf = Shelf.create(name=SCRIPT)
+        Book.create(title=SCRIPT, summary=SCRIPT, shelf=shelf)
+        self.build = lambda: Table(Book, fields=['title', 'summary', 'shelf'],
+                                   detail_url=lambda b: '/"><script>')
+        html = self.get('?q=%3Cscript%3E&sort=title')
+        self.assertNotIn('<script', html)
+        self.assertEqual(html.count('<td>%s</td>' % ESCAPED), 3)
+        self.assertIn('value="&lt;script&gt;"', html)
+        self.assertIn('href="/&quot;&gt;&lt;script&gt;"', html)
+
+
+class DetailTest(TableCase):
+    def test_detail_lists_every_field_with_readable_values(self):
+        shelf = Shelf.create(name='Top shelf')
+        book = Book.create(title='Dune', available=False, genre='poem', shelf=shelf, pages=412,
+                           cover='uploads/dune.png', secret='hidden-value')
+        self.build = lambda: render_detail(Book.get(book.id), fields=['title', 'pages',
+                                                                     'available', 'genre',
+                                                                     'shelf', 'cover', 'summary'])
+        self.assertEqual(self.get(), '<div class="table-wrap">\n<table class="table">\n<tbody>\n'
+                         '<tr>\n<th scope="row">Title</th>\n<td>Dune</td>\n</tr>\n'
+                         '<tr>\n<th scope="row">Pages</th>\n<td>412</td>\n</tr>\n'
+                         '<tr>\n<th scope="row">Available</th>\n<td>No</td>\n</tr>\n'
+                         '<tr>\n<th scope="row">Genre</th>\n<td>Poetry</td>\n</tr>\n'
+                         '<tr>\n<th scope="row">Shelf</th>\n<td>Top shelf</td>\n</tr>\n'
+                         '<tr>\n<th scope="row">Cover</th>\n<td><a href="/library/assets/uploads/'
+                         'dune.png"><img src="/library/assets/uploads/dune.png" alt="dune.png">'
+                         '</a></td>\n</tr>\n'
+                         '<tr>\n<th scope="row">Summary</th>\n<td></td>\n</tr>\n'
+                         '</tbody>\n</table>\n</div>')
+
+    def test_default_detail_has_id_and_times_but_no_password(self):
+        book = Book.create(title='Dune', secret='hidden-value')
+        html = str(render_detail(Book.get(book.id)))
+        self.assertIn('<th scope="row">ID</th>\n<td>%d</td>' % book.id, html)
+        self.assertIn('<th scope="row">Created at</th>', html)
+        self.assertNotIn('Secret', html)
+
+    def test_password_named_explicitly_is_masked(self):
+        book = Book.create(title='Dune', secret='hidden-value')
+        html = str(render_detail(Book.get(book.id), fields=['secret']))
+        self.assertIn('<th scope="row">Secret</th>\n<td>••••••</td>', html)
+        self.assertNotIn('hidden', html)
+
+    def test_non_image_upload_is_a_link_and_markup_is_escaped(self):
+        book = Book.create(title=SCRIPT, cover='uploads/notes.pdf')
+        self.build = lambda: render_detail(book, fields=['title', 'cover'])
+        html = self.get()
+        self.assertIn('<td>%s</td>' % ESCAPED, html)
+        self.assertIn('<td><a href="/library/assets/uploads/notes.pdf">notes.pdf</a></td>', html)
+        self.assertNotIn('<script', html)
+
+
+class ViewOverrideTest(TableCase):
+    def setUp(self):
+        TableCase.setUp(self)
+        views = os.path.join(PROJECT, 'applications', 'plain', 'views', 'kokoropy')
+        os.makedirs(views)
+        self.addCleanup(shutil.rmtree, os.path.join(PROJECT, 'applications', 'plain'))
+        with open(os.path.join(views, 'table.tpl'), 'w', encoding='utf-8') as view:
+            view.write('<ul>\n% for cells, actions in rows:\n<li>{{cells[0][0]}}</li>\n% end\n'
+                       '</ul>\n')
+        with open(os.path.join(views, 'detail.tpl'), 'w', encoding='utf-8') as view:
+            view.write('% for label, kind, text, href in rows:\n{{label}}={{text}};\\\\\n% end\n')
+
+    def test_application_views_replace_the_built_in_table_and_detail(self):
+        book, = add_books(SCRIPT)
+        self.build = lambda: Table(Book, fields=['title'])
+        self.assertEqual(self.get(app_name='plain'), '<ul>\n<li>%s</li>\n</ul>' % ESCAPED)
+        self.build = lambda: render_detail(book, fields=['title', 'pages'])
+        self.assertEqual(self.get(app_name='plain'), 'Title=%s;Pages=;' % ESCAPED)
+        self.build = lambda: Table(Book, fields=['title'])
+        self.assertTrue(self.get(app_name='library').startswith('<div class="toolbar">'))
+
+
+if __name__ == '__main__':
+    unittest.main()

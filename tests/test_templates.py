@@ -1,0 +1,555 @@
+"""Tests for section 7, Templates: SimpleTemplate syntax, blocks, lookup, caching, errors."""
+import gc
+import json
+import os
+import shutil
+import tempfile
+import threading
+import unittest
+from unittest import mock
+
+import kokoropy
+from kokoropy import Markup, SimpleTemplate, TemplateError, load_view, template, view
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'templates')
+
+
+def render(source, **variables):
+    return SimpleTemplate(source).render(**variables)
+
+
+def write_files(folder, files):
+    """Write {relative path: text} under folder."""
+    for name, text in files.items():
+        path = os.path.join(folder, *name.split('/'))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(text)
+
+
+class FolderTestCase(unittest.TestCase):
+    """A temporary lookup folder; `files` are written into it."""
+    files = {}
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix='kokoropy_tpl_')
+        self.addCleanup(shutil.rmtree, self.folder)
+        write_files(self.folder, self.files)
+
+    def render_file(self, name, **variables):
+        return template(name, template_lookup=[self.folder], **variables)
+
+
+class ExpressionTest(unittest.TestCase):
+
+    def test_expression_escapes_all_five_characters(self):
+        self.assertEqual(render('{{v}}', v='<a href="x">Tom & Jerry\'s</a>'),
+                         '&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#x27;s&lt;/a&gt;')
+
+    def test_raw_expression_is_not_escaped(self):
+        self.assertEqual(render('{{!v}}|{{ !v }}', v='<b>&</b>'), '<b>&</b>|<b>&</b>')
+
+    def test_none_renders_empty_escaped_and_raw(self):
+        self.assertEqual(render('[{{v}}][{{!v}}]', v=None), '[][]')
+
+    def test_markup_and_html_objects_pass_through(self):
+        class Widget(object):
+            def __html__(self):
+                return '<i>w</i>'
+        self.assertEqual(render('{{m}} {{w}}', m=Markup('<b>x</b>'), w=Widget()),
+                         '<b>x</b> <i>w</i>')
+
+    def test_numbers_booleans_and_bytes_are_converted(self):
+        self.assertEqual(render('{{0}} {{1.5}} {{False}} {{b}} {{!b}}', b=b'<caf\xc3\xa9>'),
+                         '0 1.5 False &lt;café&gt; <café>')
+
+    def test_python_expressions_with_strings_holding_braces(self):
+        self.assertEqual(render("{{'}}' + x}} {{ {'k': 1}['k'] }}", x='!'), '}}! 1')
+
+    def test_several_expressions_on_one_line(self):
+        self.assertEqual(render('<td>{{a}}</td><td>{{b}}</td>\n', a=1, b='<'),
+                         '<td>1</td><td>&lt;</td>\n')
+
+    def test_unicode_text_and_values(self):
+        self.assertEqual(render('心から {{v}} — ok\n', v='こんにちは <b>'),
+                         '心から こんにちは &lt;b&gt; — ok\n')
+
+    def test_crlf_line_endings_are_kept(self):
+        self.assertEqual(render('a\r\n% if 1:\r\nb {{1}}\r\n% end\r\nc'), 'a\r\nb 1\r\nc')
+
+    def test_render_merges_dict_arguments_and_keywords(self):
+        tpl = SimpleTemplate('{{a}}{{b}}{{c}}')
+        self.assertEqual(tpl.render({'a': 1, 'b': 1}, {'b': 2}, c=3), '123')
+
+    def test_noescape_setting_swaps_escaped_and_raw(self):
+        tpl = SimpleTemplate('{{v}}|{{!v}}', noescape=True)
+        self.assertEqual(tpl.render(v='<'), '<|&lt;')
+
+    def test_escape_func_setting_replaces_escaping(self):
+        tpl = SimpleTemplate('{{v}}', escape_func=lambda text: text.upper())
+        self.assertEqual(tpl.render(v='abc'), 'ABC')
+
+    def test_unknown_setting_is_an_error(self):
+        with self.assertRaises(TemplateError):
+            SimpleTemplate('x', colour='blue')
+
+
+class CodeTest(unittest.TestCase):
+
+    def test_code_lines_at_any_indentation(self):
+        source = '<ul>\n    % for i in items:\n  <li>{{i}}</li>\n        % end\n</ul>\n'
+        self.assertEqual(render(source, items=[1, 2]), '<ul>\n  <li>1</li>\n  <li>2</li>\n</ul>\n')
+
+    def test_if_elif_else(self):
+        source = '% if n < 0:\nneg\n% elif n == 0:\nzero\n% else:\npos\n% end\n'
+        self.assertEqual([render(source, n=n) for n in (-1, 0, 1)], ['neg\n', 'zero\n', 'pos\n'])
+
+    def test_while_with_try_except_finally(self):
+        source = ('% i = 0\n% while i < 2:\n{{i}}\n%   i += 1\n% end\n'
+                  '% try:\n{{ 1 // z }}\n% except ZeroDivisionError:\ndiv\n% finally:\nfin\n% end\n'
+                  '% with open(path) as f:\n{{f.read()}}\n% end\n')
+        self.assertEqual(render(source, z=0, path=os.devnull), '0\n1\ndiv\nfin\n\n')
+
+    def test_def_in_template_prints_where_called(self):
+        source = '% def cell(v):\n<td>{{v}}</td>\n% end\n% cell(1)\n% cell("<")\n'
+        self.assertEqual(render(source), '<td>1</td>\n<td>&lt;</td>\n')
+
+    def test_end_may_carry_a_comment(self):
+        self.assertEqual(render('% for i in range(2):\n{{i}}\n% end  # for\n'), '0\n1\n')
+
+    def test_empty_branch_is_allowed(self):
+        self.assertEqual(render('% if x:\n% else:\nno\n% end\n', x=True), '')
+
+    def test_multiline_code_block(self):
+        source = ('a\n<%\n  # a comment\n  total = 0\n  for n in numbers:\n    total += n\n'
+                  '  end\n%>\n{{total}}')
+        self.assertEqual(render(source, numbers=[1, 2, 3]), 'a\n6')
+
+    def test_single_line_code_block_and_brackets_over_lines(self):
+        source = "<% x = 'a %> b' %>\n<% y = [1,\n      2] %>\n{{x}} {{sum(y)}}"
+        self.assertEqual(render(source), 'a %&gt; b 3')
+
+    def test_percent_lines_that_are_text(self):
+        source = '%% literal\n  %%indented\n\\% backslash\n\\<% tag\n50 % of it\n'
+        self.assertEqual(render(source),
+                         '% literal\n  %indented\n% backslash\n<% tag\n50 % of it\n')
+
+    def test_double_backslash_joins_a_line_to_the_code_below(self):
+        source = '<div>\\\\\n% if True:\n<span>x</span>\\\\\n% end\n</div>\\\\\n'
+        self.assertEqual(render(source), '<div><span>x</span></div>')
+
+    def test_double_backslash_before_text_stays_as_bottle_leaves_it(self):
+        self.assertEqual(render('a\\\\\nb'), 'a\\\\\nb')
+
+    def test_defined_get_setdefault(self):
+        source = ("% setdefault('title', 'T')\n% x = 1\n"
+                  "{{title}} {{defined('x')}} {{defined('y')}} {{get('y', 'dflt')}} {{get('x')}}")
+        self.assertEqual(render(source), 'T True False dflt 1')
+        self.assertEqual(render(source, title='given'), 'given True False dflt 1')
+
+    def test_template_globals_are_available_and_overridden_by_variables(self):
+        with mock.patch.dict(kokoropy.TEMPLATE_GLOBALS, {'site': 'S', 'shout': str.upper}):
+            self.assertEqual(render('{{site}} {{shout("hi")}}'), 'S HI')
+            self.assertEqual(render('{{site}}', site='mine'), 'mine')
+
+    def test_web_helpers_are_template_globals(self):
+        for name in ('url', 'base_url', 'request'):
+            self.assertIs(kokoropy.TEMPLATE_GLOBALS[name], getattr(kokoropy, name))
+
+    def test_code_property_shows_generated_python(self):
+        self.assertIn('_append(_escape(x))', SimpleTemplate('{{x}}').code)
+
+
+class IncludeRebaseTest(FolderTestCase):
+    files = {
+        'base.tpl': '<title>{{title}}</title>\n{{!base}}<footer>{{get("who", "-")}}</footer>\n',
+        'child.tpl': "% rebase('base', title='T & U')\n% who = 'child'\n<p>{{msg}}</p>\n",
+        'legacy.tpl': "%rebase base title='Legacy'\n<p>old</p>\n%include header heading='L'\n",
+        'header.tpl': '<h1>{{heading}} {{msg}}</h1>\n',
+        'page.tpl': "% include('header', heading='H')\n<p>after</p>\n",
+        'nested.tpl': "<div>\n% include('child')\n</div>\n",
+        'loop.tpl': "% rebase('loop')\n",
+    }
+
+    def test_rebase_passes_output_as_base_and_keywords(self):
+        self.assertEqual(self.render_file('child', msg='<hi>'),
+                         '<title>T &amp; U</title>\n<p>&lt;hi&gt;</p>\n<footer>child</footer>\n')
+
+    def test_legacy_rebase_and_include_without_parentheses(self):
+        self.assertEqual(self.render_file('legacy', msg='m'),
+                         '<title>Legacy</title>\n<p>old</p>\n<h1>L m</h1>\n<footer>-</footer>\n')
+
+    def test_include_sees_caller_variables_and_keywords(self):
+        self.assertEqual(self.render_file('page', msg='m'), '<h1>H m</h1>\n<p>after</p>\n')
+
+    def test_included_template_may_rebase(self):
+        self.assertEqual(self.render_file('nested', msg='x'),
+                         '<div>\n<title>T &amp; U</title>\n<p>x</p>\n<footer>child</footer>\n'
+                         '</div>\n')
+
+    def test_rebase_cycle_is_an_error(self):
+        with self.assertRaises(TemplateError) as caught:
+            self.render_file('loop')
+        self.assertIn('levels of rebase', str(caught.exception))
+
+    def test_template_accepts_source_and_dict_arguments(self):
+        self.assertEqual(template('{{a}}-{{b}}', {'a': 1}, b=2), '1-2')
+        self.assertEqual(template("% include('header', heading='x')\n",
+                                  template_lookup=[self.folder], msg='y'), '<h1>x y</h1>\n')
+
+
+class BlockTest(FolderTestCase):
+    files = {
+        'layout.tpl': ('<title>{% block title %}Site{% endblock %}</title>\n'
+                       '{% block content %}\n<p>default</p>\n{% endblock %}\n'
+                       '<aside>{% block sidebar %}side{% endblock sidebar %}</aside>\n'
+                       '{{!get("base", "")}}'),
+        'page.tpl': ("% extends('layout')\n"
+                     '{% block title %}{{title}} - {% parent %}{% endblock %}\n'
+                     'outside the blocks\n'
+                     '{% block content %}\n<p>page</p>\n{% endblock %}\n'),
+        'section.tpl': ("% rebase('layout')\n"
+                        '{% block title %}Section | {% parent %}{% endblock %}\n'
+                        '{% block content %}\n<section>\n{% block inner %}inner{% endblock %}\n'
+                        '</section>\n{% endblock %}\n'),
+        'article.tpl': ("% extends('section')\n"
+                        '{% block title %}Article | {% parent %}{% endblock %}\n'
+                        "{% block inner %}{% parent %} + article \\\\\n% include('item', n=2)\n"
+                        '{% endblock %}\n'),
+        'item.tpl': '<i>{{n}}</i>',
+        'with_include.tpl': ("% extends('layout')\n{% block content %}\n"
+                             "% include('item', n=1)\n\n{% endblock %}\n"),
+        'maybe.tpl': ("% if use_layout:\n%   extends('layout')\n% end\n"
+                      '[{% block title %}Mine{% endblock %}]\n'),
+        'rows.tpl': ('% for row in rows:\n{% block row %}<{{row}}>{% endblock %}\n% end\n'),
+    }
+
+    def test_layout_rendered_alone_shows_its_blocks(self):
+        self.assertEqual(self.render_file('layout'),
+                         '<title>Site</title>\n<p>default</p>\n<aside>side</aside>\n')
+
+    def test_child_overrides_blocks_parent_inserts_layout_content(self):
+        self.assertEqual(self.render_file('page', title='<T>'),
+                         '<title>&lt;T&gt; - Site</title>\n<p>page</p>\n<aside>side</aside>\n'
+                         '\noutside the blocks\n')
+
+    def test_three_levels_with_parent_and_nested_block(self):
+        self.assertEqual(self.render_file('article'),
+                         '<title>Article | Section | Site</title>\n<section>\n'
+                         'inner + article <i>2</i>\n</section>\n<aside>side</aside>\n\n')
+
+    def test_middle_level_rendered_directly(self):
+        self.assertEqual(self.render_file('section'),
+                         '<title>Section | Site</title>\n<section>\ninner\n</section>\n'
+                         '<aside>side</aside>\n\n')
+
+    def test_include_inside_block(self):
+        self.assertEqual(self.render_file('with_include'),
+                         '<title>Site</title>\n<i>1</i>\n<aside>side</aside>\n')
+
+    def test_blocks_print_in_place_when_extends_is_not_reached(self):
+        self.assertEqual(self.render_file('maybe', use_layout=False), '[Mine]\n')
+        self.assertEqual(self.render_file('maybe', use_layout=True),
+                         '<title>Mine</title>\n<p>default</p>\n<aside>side</aside>\n[]\n')
+
+    def test_block_in_a_loop_renders_each_time(self):
+        self.assertEqual(self.render_file('rows', rows=[1, 2]), '<1>\n<2>\n')
+
+    def test_render_leaves_no_reference_cycles(self):
+        tpl = SimpleTemplate(name='article', lookup=[self.folder])
+        tpl.render()
+        gc.collect()
+        gc.disable()
+        self.addCleanup(gc.enable)
+        for _ in range(3):
+            tpl.render()
+        self.assertEqual(gc.collect(), 0)
+
+    def test_blocks_work_in_source_templates(self):
+        self.assertEqual(render('{% block a %}A{% endblock a %}{% block b %}B{% endblock %}'),
+                         'AB')
+
+
+class ErrorTest(FolderTestCase):
+    files = {
+        'broken.tpl': 'line 1\nline 2\n<p>{{ user.name }}</p>\n',
+        'layout.tpl': '<h1>{% block title %}{% endblock %}</h1>\n',
+        'child.tpl': "% extends('layout')\n\n{% block title %}\n{{ 1 / zero }}\n{% endblock %}\n",
+        'outer.tpl': "ok\n% include('broken')\n",
+        'missing.tpl': "a\n% rebase('no_such_layout')\n",
+    }
+
+    def assert_error(self, callable_, lineno, line, problem, filename='<string>'):
+        with self.assertRaises(TemplateError) as caught:
+            callable_()
+        error = caught.exception
+        self.assertEqual((error.filename, error.lineno, error.line.strip()),
+                         (filename, lineno, line))
+        self.assertIn(problem, str(error))
+        self.assertIn('line %d' % lineno, str(error))
+        self.assertIn(line, str(error))
+        return error
+
+    def test_exception_in_expression_names_line_and_chains_cause(self):
+        error = self.assert_error(lambda: render('a\nb\n{{ 1 / z }}\n', z=0), 3, '{{ 1 / z }}',
+                                  'ZeroDivisionError: division by zero')
+        self.assertIsInstance(error.__cause__, ZeroDivisionError)
+
+    def test_exception_in_file_names_the_file(self):
+        path = os.path.join(self.folder, 'broken.tpl')
+        error = self.assert_error(lambda: self.render_file('broken', user=None), 3,
+                                  '<p>{{ user.name }}</p>', 'AttributeError', path)
+        self.assertIn(path, str(error))
+
+    def test_exception_in_child_block_rendered_by_layout_names_the_child(self):
+        self.assert_error(lambda: self.render_file('child', zero=0), 4, '{{ 1 / zero }}',
+                          'ZeroDivisionError', os.path.join(self.folder, 'child.tpl'))
+
+    def test_exception_in_included_template_names_the_included_file(self):
+        self.assert_error(lambda: self.render_file('outer', user=None), 3,
+                          '<p>{{ user.name }}</p>', 'AttributeError',
+                          os.path.join(self.folder, 'broken.tpl'))
+
+    def test_unknown_rebase_target_names_the_rebase_line(self):
+        error = self.assert_error(lambda: self.render_file('missing'), 2,
+                                  "% rebase('no_such_layout')", 'no_such_layout',
+                                  os.path.join(self.folder, 'missing.tpl'))
+        self.assertIn('not found', str(error))
+
+    def test_syntax_error_names_template_line(self):
+        error = self.assert_error(lambda: SimpleTemplate('ok\n% x = = 1\nok'), 2, '% x = = 1',
+                                  'SyntaxError')
+        self.assertIsInstance(error.__cause__, SyntaxError)
+
+    def test_syntax_error_in_expression(self):
+        self.assert_error(lambda: SimpleTemplate('a\n\n<b>{{ 1 + }}</b>'), 3, '<b>{{ 1 + }}</b>',
+                          'SyntaxError')
+
+    def test_unclosed_if_names_its_line(self):
+        self.assert_error(lambda: SimpleTemplate('a\n% for x in y:\n% if x:\n{{x}}\n% end\n'),
+                          2, '% for x in y:', 'never closed by "% end"')
+
+    def test_stray_end(self):
+        self.assert_error(lambda: SimpleTemplate('a\n% if 1:\n% end\n% end\n'), 4, '% end',
+                          'closes nothing')
+
+    def test_else_without_if(self):
+        self.assert_error(lambda: SimpleTemplate('a\n% else:\n'), 2, '% else:', 'without an open')
+
+    def test_unclosed_block(self):
+        self.assert_error(lambda: SimpleTemplate('a\n{% block main %}\nb\n'), 2,
+                          '{% block main %}', 'never closed by {% endblock %}')
+
+    def test_unclosed_if_inside_block(self):
+        self.assert_error(lambda: SimpleTemplate('{% block a %}\n% if x:\n{% endblock %}\n'), 2,
+                          '% if x:', 'never closed')
+
+    def test_stray_endblock_and_mismatched_name(self):
+        self.assert_error(lambda: SimpleTemplate('a\n{% endblock %}'), 2, '{% endblock %}',
+                          'without an open')
+        self.assert_error(lambda: SimpleTemplate('{% block a %}\n{% endblock b %}'), 2,
+                          '{% endblock b %}', 'closes {% block a %} of line 1')
+
+    def test_duplicate_block_and_parent_outside_block(self):
+        self.assert_error(lambda: SimpleTemplate('{% block a %}{% endblock %}\n'
+                                                 '{% block a %}{% endblock %}'),
+                          2, '{% block a %}{% endblock %}', 'defined twice')
+        self.assert_error(lambda: SimpleTemplate('x\n{% parent %}'), 2, '{% parent %}',
+                          'outside')
+
+    def test_unclosed_code_block(self):
+        self.assert_error(lambda: SimpleTemplate('a\n<% x = 1\ny = 2\n'), 2, '<% x = 1',
+                          'never closed by "%>"')
+
+    def test_empty_expression(self):
+        self.assert_error(lambda: SimpleTemplate('a {{ }}'), 1, 'a {{ }}', 'empty')
+
+    def test_http_errors_raised_in_templates_pass_through(self):
+        with self.assertRaises(kokoropy.HTTPError):
+            render('% abort(404)\n', abort=kokoropy.abort)
+
+    def test_template_error_is_an_exception(self):
+        self.assertTrue(issubclass(TemplateError, Exception))
+
+
+class ApplicationLookupTest(unittest.TestCase):
+    """Lookup in an applications tree set through default_app().config."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix='kokoropy_apps_')
+        self.addCleanup(shutil.rmtree, self.root)
+        write_files(self.root, {
+            'index/views/base.tpl': 'index base {{x}}',
+            'index/views/partials/nav.tpl': 'index nav',
+            'index/views/page.html': 'index html page',
+            'shop/views/base.tpl': 'shop base {{x}}',
+            'shop/views/item.tpl': "shop item {{x}} + {{!include_text}}\\\\\n% include('base')\n",
+        })
+        config = kokoropy.default_app().config
+        saved = {key: config.get(key) for key in ('applications_path', 'debug',
+                                                   'reload_templates')}
+        config['applications_path'] = self.root
+        self.addCleanup(config.update, saved)
+
+    def test_every_name_form_finds_the_index_view(self):
+        for name in ('base', 'base.tpl', 'index/base', 'index/views/base',
+                     'index/views/base.tpl', os.path.join(self.root, 'index/views/base.tpl')):
+            self.assertEqual(template(name, x=1), 'index base 1', name)
+        self.assertEqual(template('partials/nav'), 'index nav')
+        self.assertEqual(template('page'), 'index html page')
+
+    def test_app_prefix_names_that_application(self):
+        self.assertEqual(template('shop/base', x=2), 'shop base 2')
+        self.assertEqual(template('shop/views/base.tpl', x=2), 'shop base 2')
+
+    def test_current_application_views_come_first(self):
+        app = kokoropy.Kokoro()
+        app.config['applications_path'] = self.root
+        app.get('/shop', app_name='shop', callback=lambda: template('base', x=3))
+        app.get('/home', callback=lambda: template('base', x=4))
+        client = kokoropy.TestClient(app)
+        self.assertEqual(client.get('/shop').text, 'shop base 3')
+        self.assertEqual(client.get('/home').text, 'index base 4')
+
+    def test_explicit_lookup_comes_first(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        write_files(folder, {'base.tpl': 'lookup base'})
+        self.assertEqual(template('base', template_lookup=[folder]), 'lookup base')
+
+    def test_load_view_renders_an_application_view(self):
+        self.assertEqual(load_view('shop', 'item', x='<', include_text='<b>'),
+                         'shop item &lt; + <b>shop base &lt;')
+
+    def test_unknown_name_lists_the_folders_searched(self):
+        with self.assertRaises(TemplateError) as caught:
+            template('nothing_here')
+        message = str(caught.exception)
+        self.assertIn("'nothing_here' not found", message)
+        self.assertIn(os.path.join(self.root, 'index', 'views', 'nothing_here'), message)
+
+    def test_names_cannot_climb_out_of_a_views_folder(self):
+        write_files(self.root, {'secret.tpl': 'secret'})
+        with self.assertRaises(TemplateError):
+            template('../../secret')
+
+    def test_another_applications_folder_is_searched_again(self):
+        other = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, other)
+        write_files(other, {'index/views/base.tpl': 'other base'})
+        self.assertEqual(template('base', x=1), 'index base 1')
+        kokoropy.default_app().config['applications_path'] = other
+        self.assertEqual(template('base'), 'other base')
+
+    def test_compiled_once_then_served_from_cache(self):
+        write_files(self.root, {'index/views/counted.tpl': 'v1'})
+        with mock.patch.object(kokoropy, 'compile_template',
+                               wraps=kokoropy.compile_template) as compiler:
+            self.assertEqual([template('counted') for _ in range(3)], ['v1'] * 3)
+        self.assertEqual(compiler.call_count, 1)
+
+    def test_changed_file_recompiled_in_debug_mode_only(self):
+        path = os.path.join(self.root, 'index', 'views', 'changing.tpl')
+        write_files(self.root, {'index/views/changing.tpl': 'v1'})
+        self.assertEqual(template('changing'), 'v1')
+        write_files(self.root, {'index/views/changing.tpl': 'v2'})
+        stat = os.stat(path)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5 * 10 ** 9))
+        self.assertEqual(template('changing'), 'v1')
+        kokoropy.default_app().config['debug'] = True
+        self.assertEqual(template('changing'), 'v2')
+
+    def test_source_templates_are_cached(self):
+        source = 'cached {{x}} %d' % id(self)
+        with mock.patch.object(kokoropy, 'compile_template',
+                               wraps=kokoropy.compile_template) as compiler:
+            template(source, x=1)
+            template(source, x=2)
+        self.assertEqual(compiler.call_count, 1)
+
+    def test_concurrent_renders_share_one_compiled_template(self):
+        write_files(self.root, {'index/views/threads.tpl': '{{n}}'})
+        results = {}
+
+        def work(n):
+            results[n] = template('threads', n=n)
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(results, {n: str(n) for n in range(8)})
+
+
+class ViewDecoratorTest(unittest.TestCase):
+
+    def setUp(self):
+        if not hasattr(kokoropy, 'Kokoro') or not hasattr(kokoropy, 'TestClient'):
+            self.skipTest('kokoropy.Kokoro/TestClient (section 4) not assembled')
+        self.folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.folder)
+        write_files(self.folder, {'hello.tpl': 'Hello {{name}} from {{site}}'})
+
+    def test_view_renders_dict_and_passes_other_results(self):
+        app = kokoropy.Kokoro()
+        lookup = [self.folder]
+
+        @app.get('/hello/<name>')
+        @view('hello', site='K', template_lookup=lookup)
+        def hello(name):
+            return {'name': name}
+
+        @app.get('/plain')
+        @view('hello', template_lookup=lookup)
+        def plain():
+            return 'not a dict'
+
+        @app.get('/defaults')
+        @view('hello', name='nobody', site='D', template_lookup=lookup)
+        def defaults():
+            return None
+
+        client = kokoropy.TestClient(app)
+        self.assertEqual(client.get('/hello/%3Cb%3E').text, 'Hello &lt;b&gt; from K')
+        self.assertEqual(client.get('/plain').text, 'not a dict')
+        self.assertEqual(client.get('/defaults').text, 'Hello nobody from D')
+        self.assertEqual(hello.__name__, 'hello')
+
+
+class BottleCompatibilityTest(unittest.TestCase):
+    """Templates written as Bottle's documentation shows them render exactly as Bottle 0.13
+    renders them (expected outputs in fixtures/templates/bottle/cases.json came from Bottle)."""
+
+    def test_bottle_templates_render_as_bottle_does(self):
+        folder = os.path.join(FIXTURES, 'bottle')
+        with open(os.path.join(folder, 'cases.json'), encoding='utf-8') as f:
+            cases = json.load(f)
+        self.assertGreaterEqual(len(cases), 10)
+        for key, case in sorted(cases.items()):
+            with self.subTest(case=key):
+                name = key.split('/')[0]
+                self.assertEqual(template(name, template_lookup=[folder], **case['variables']),
+                                 case['expected'])
+                tpl = SimpleTemplate(name=name, lookup=[folder])
+                self.assertEqual(tpl.render(**case['variables']), case['expected'])
+
+
+class CompilerStepsTest(unittest.TestCase):
+
+    def test_tokenize_generate_compile_are_separate_steps(self):
+        source = 'a {{x}}\n% if x:\n{% block b %}{{!y}}{% endblock %}\n% end\n'
+        tokens = kokoropy.tokenize_template(source)
+        self.assertEqual([(t.kind, t.value, t.lineno) for t in tokens], [
+            ('text', 'a ', 1), ('expr', 'x', 1), ('text', '\n', 1), ('code', 'if x:', 2),
+            ('block', 'b', 3), ('raw', 'y', 3), ('endblock', '', 3), ('text', '\n', 3),
+            ('code', 'end', 4)])
+        generated = kokoropy.generate_template_code(tokens)
+        self.assertEqual(generated.block_names, ['b'])
+        self.assertIn("_render_block('b', _out)", generated.source)
+        compiled = kokoropy.compile_template('{{x}}', 'name.tpl')
+        self.assertEqual((compiled.filename, compiled.main_code.co_name),
+                         ('name.tpl', '_template_main'))
+
+
+if __name__ == '__main__':
+    unittest.main()
