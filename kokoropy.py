@@ -151,9 +151,13 @@ def json_default(value):
     raise TypeError('%r is not JSON serialisable' % (value,))
 
 
+# One shared encoder: json.dumps() with options builds a new encoder on every call.
+_JSON_ENCODER = json.JSONEncoder(default=json_default, separators=(',', ':'), ensure_ascii=False)
+
+
 def json_dumps(value):
     """Encode value as compact JSON text, handling dates, Decimals and models."""
-    return json.dumps(value, default=json_default, separators=(',', ':'), ensure_ascii=False)
+    return _JSON_ENCODER.encode(value)
 
 
 def _b64encode(data):
@@ -217,8 +221,8 @@ class MultiDict(MutableMapping):
 
     def __init__(self, *args, **kwargs):
         self._values = {}
-        if args or kwargs:
-            self.update(*args, **kwargs)
+        for key, value in _pairs(*args, **kwargs):
+            self.add(key, value)
 
     def __getitem__(self, key):
         return self._values[key][-1]
@@ -306,8 +310,8 @@ class HeaderDict(MutableMapping):
 
     def __init__(self, *args, **kwargs):
         self._fields = {}   # lower-cased name -> [name as given, value, value, ...]
-        if args or kwargs:
-            self.update(*args, **kwargs)
+        for name, value in _pairs(*args, **kwargs):
+            self.add(name, value)
 
     def __getitem__(self, name):
         return self._fields[name.lower()][-1]
@@ -378,6 +382,18 @@ class _ResponseHeaderDict(HeaderDict):
             raise ValueError('header %s: value must be latin-1 text (percent-encode URLs, '
                              'RFC 5987-encode file names): %r' % (name, value))
         return value
+
+
+def _pairs(source=(), **kwargs):
+    """(key, value) pairs of a multi-value dict, a mapping or an iterable of pairs, then
+    kwargs: repeated keys are all kept."""
+    if hasattr(source, 'allitems'):
+        pairs = source.allitems()
+    elif hasattr(source, 'keys'):
+        pairs = [(key, source[key]) for key in source.keys()]
+    else:
+        pairs = list(source)
+    return pairs + list(kwargs.items())
 
 
 def http_date(value):
@@ -786,9 +802,9 @@ class Router:
     def _compile_index(self):
         with self._lock:
             if self._dirty:     # another thread may have compiled while this one waited
-                self._dirty = False
                 self._index = {method: _index_rules(list(by_rule.values()))
                                for method, by_rule in list(self._dynamic.items())}
+                self._dirty = False     # only now: a thread seeing False uses self._index
 
 
 class _ParsedRule:
@@ -2158,6 +2174,7 @@ __all__ += ['Config', 'Kokoro', 'default_app', 'route', 'get', 'post', 'put', 'p
             'TestResponse']
 
 HOOK_NAMES = ('before_request', 'after_request')
+SESSION_MAX_AGE = 14 * 24 * 3600                # default config['session_max_age']: 14 days
 MAX_REDIRECTS = 10
 
 
@@ -2168,7 +2185,8 @@ class Config(dict):
     base_url ('/'): serve every route under this prefix. project_path (the working folder at
     creation), applications_path (None: project_path/applications), runtime_path ('.runtime'),
     database_url ('sqlite:///db/kokoropy.db'), max_body_bytes (10 MiB), max_memfile_bytes
-    (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False).
+    (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False),
+    session_max_age (14 days), csrf (True: check the CSRF token of form posts).
     """
 
     DEFAULTS = {
@@ -2176,7 +2194,7 @@ class Config(dict):
         'applications_path': None, 'runtime_path': '.runtime',
         'database_url': 'sqlite:///db/kokoropy.db', 'max_body_bytes': MAX_BODY_BYTES,
         'max_memfile_bytes': MAX_MEMFILE_BYTES, 'trusted_proxies': 0,
-        'reload_templates': False,
+        'reload_templates': False, 'session_max_age': SESSION_MAX_AGE, 'csrf': True,
     }
 
     def __init__(self, values=None, **overrides):
@@ -3431,7 +3449,6 @@ class KokoroServer(object):
         """Answer the request whose head was read, then any pipelined ones already received;
         then give a kept-alive (or lingering) connection back to the selector thread."""
         try:
-            conn.sock.settimeout(self.io_timeout)
             conn.buffer = rest
             keep_alive = True
             while keep_alive and head is not None:
@@ -3439,7 +3456,6 @@ class KokoroServer(object):
                 if keep_alive:
                     head = self._next_head(conn)
             if keep_alive or conn.is_lingering:
-                conn.sock.setblocking(False)
                 self._give_back(conn)
             else:
                 conn.close()
@@ -3457,7 +3473,7 @@ class KokoroServer(object):
         head = self._next_buffered_head(conn)
         if head is not None or conn.is_lingering or self._work_count > self.threads:
             return head
-        if not _is_readable_soon(conn.sock, KEEP_ALIVE_GRACE_SECONDS):
+        if not _wait_for_socket(conn.sock, False, KEEP_ALIVE_GRACE_SECONDS):
             return None
         try:
             data = conn.sock.recv(_RECV_BYTES)
@@ -3478,10 +3494,7 @@ class KokoroServer(object):
             found = self._take_head(conn)
         except HTTPParseError as exc:
             self._log_access(conn.address, '-', exc.status, 0, 0.0)
-            try:
-                conn.sock.sendall(_error_response(exc.status, exc.reason))
-            except OSError:
-                raise _ClientDisconnected(str(exc))
+            _send_all(conn.sock, _error_response(exc.status, exc.reason), self.io_timeout)
             conn.start_lingering()
             return None
         if found is None:
@@ -3693,8 +3706,8 @@ class _Exchange(object):
         self.is_continue_pending = False
         if not self.is_head_sent:
             try:
-                self.sock.sendall(b'HTTP/1.1 100 Continue\r\n\r\n')
-            except OSError as exc:
+                _send_all(self.sock, b'HTTP/1.1 100 Continue\r\n\r\n', self.server.io_timeout)
+            except _ClientDisconnected as exc:
                 raise self.fail_body(None, str(exc))
 
     def fail_body(self, status, reason):
@@ -3854,9 +3867,12 @@ class _Exchange(object):
         self._send(self._head_bytes(None))
         if not self.is_body_suppressed:
             try:
+                self.sock.settimeout(self.server.io_timeout)  # socket.sendfile() needs one
                 self.bytes_sent = self.sock.sendfile(filelike, offset, self.content_length)
             except OSError as exc:
                 raise _ClientDisconnected(str(exc))
+            finally:
+                self.sock.setblocking(False)
             if self.bytes_sent < self.content_length:
                 self.keep_alive = False
         return True
@@ -3900,10 +3916,7 @@ class _Exchange(object):
             self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES)
 
     def _send(self, data):
-        try:
-            self.sock.sendall(data)
-        except OSError as exc:
-            raise _ClientDisconnected(str(exc))
+        _send_all(self.sock, data, self.server.io_timeout)
 
 
 class _BodyReceiver(object):
@@ -3927,12 +3940,15 @@ class _BodyReceiver(object):
         allowed = self.timeout + self.received / float(MIN_BODY_BYTES_PER_SECOND)
         if time.monotonic() - self.started > allowed:
             raise exchange.fail_body(408, 'request body arrived too slowly')
-        try:
-            size = self.sock.recv_into(buffer, size)
-        except socket.timeout:
-            raise exchange.fail_body(408, 'request body timed out')
-        except OSError as exc:
-            raise exchange.fail_body(None, 'client disconnected: %s' % exc)
+        while True:
+            try:
+                size = self.sock.recv_into(buffer, size)
+                break
+            except BlockingIOError:
+                if not _wait_for_socket(self.sock, False, self.timeout):
+                    raise exchange.fail_body(408, 'request body timed out')
+            except OSError as exc:
+                raise exchange.fail_body(None, 'client disconnected: %s' % exc)
         if not size:
             raise exchange.fail_body(None, 'client disconnected before the end of the body')
         self.received += size
@@ -4203,13 +4219,41 @@ def _listen(host, port, backlog):
     return sock
 
 
-def _is_readable_soon(sock, timeout):
-    """True when `sock` has data (or EOF) to read within `timeout` seconds."""
+def _wait_for_socket(sock, for_writing, timeout):
+    """Wait until the non-blocking `sock` can be written (or read, or has hit EOF); False
+    when `timeout` seconds pass first. Client sockets stay non-blocking: a socket timeout
+    would cost a poll() before every call and fcntl() calls at each switch."""
     if hasattr(_select_module, 'poll'):  # select() cannot watch descriptors above 1023
         poller = _select_module.poll()
-        poller.register(sock, _select_module.POLLIN)
-        return bool(poller.poll(timeout * 1000.0))
+        poller.register(sock, _select_module.POLLOUT if for_writing else _select_module.POLLIN)
+        return bool(poller.poll(max(0.0, timeout) * 1000.0))
+    timeout = max(0.0, timeout)
+    if for_writing:
+        return bool(_select_module.select([], [sock], [], timeout)[1])
     return bool(_select_module.select([sock], [], [], timeout)[0])
+
+
+def _send_all(sock, data, timeout):
+    """Send all of `data` on the non-blocking `sock` within `timeout` seconds in total;
+    raises _ClientDisconnected when the client is gone or does not read in time."""
+    try:
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)[sent:]
+        while view:
+            if not _wait_for_socket(sock, True, deadline - time.monotonic()):
+                raise _ClientDisconnected('the client did not read the response in time')
+            try:
+                view = view[sock.send(view):]
+            except BlockingIOError:
+                pass
+    except OSError as exc:
+        raise _ClientDisconnected(str(exc))
 
 
 def _server_name(host):
@@ -4227,7 +4271,6 @@ __all__ += ['SignedCookieSessions', 'get_secret', 'flash', 'get_flashed_messages
             'csrf_token', 'csrf_input', 'csrf_exempt', 'check_csrf']
 
 SESSION_COOKIE_NAME = 'kokoropy.session'
-SESSION_MAX_AGE = 14 * 24 * 3600
 CSRF_FIELD_NAME = 'csrf_token'
 CSRF_HEADER_NAME = 'X-CSRF-Token'
 CSRF_SESSION_KEY = '_csrf_token'
@@ -5821,7 +5864,7 @@ class Database:
             for state in states:
                 state.connection.close()
             if self._keeper is not None:
-                self._keeper.close()
+                self._keeper.connection.close()
                 self._keeper = None
 
     def bind(self, *models):
@@ -5923,7 +5966,8 @@ class Database:
         with self._lock:
             if self._is_memory and self._keeper is None:
                 # A shared-cache memory database lives while one connection is open.
-                self._keeper = self.dialect.connect(self._target, self.timeout, True)
+                self._keeper = _ThreadState(self.dialect.connect(self._target, self.timeout,
+                                                                 True))
             elif not self._is_memory:
                 folder = os.path.dirname(os.path.abspath(self._target))
                 os.makedirs(folder, exist_ok=True)
@@ -6459,7 +6503,6 @@ class Date(Field):
     is_data_descriptor = True
     converts_to_db = True
     messages = dict(Field.messages, type='{label} must be a date like 2024-12-31.')
-    python_type = datetime.date
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -6769,7 +6812,18 @@ class Model:
     @classmethod
     def create(cls, **values):
         """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
-        return cls(**values).save()
+        meta = cls._meta
+        if meta is not None and meta.is_plain_init and meta.plain_names.issuperset(values):
+            # What __init__ would do, without passing the keywords on once more: create() is
+            # the hot path of bulk inserts.
+            instance = cls.__new__(cls)
+            own = instance.__dict__
+            own.update(meta.blank_row)
+            own.update(values)
+        else:
+            instance = cls(**values)
+        instance.save()
+        return instance
 
     @classmethod
     def get(cls, id, with_trashed=False):
@@ -6871,6 +6925,8 @@ class Model:
                 raw = None
             if isinstance(field, Password) and (raw is None or raw == ''):
                 continue
+            if isinstance(field, Upload) and not isinstance(raw, str):
+                continue  # a file object: the form saves it, then sets the stored path
             try:
                 setattr(self, field.name, field.to_python(raw))
             except ValueError as exc:
@@ -7023,7 +7079,7 @@ class Model:
         try:
             cursor = connection.execute(sql, params)
         except sqlite3.IntegrityError as exc:
-            raise _integrity_error(self, exc)
+            raise _integrity_error(model, exc, self)
         if not with_id:
             values['id'] = cursor.lastrowid
         if auto_position:
@@ -7041,7 +7097,7 @@ class Model:
         try:
             cursor = database.connection().execute(sql, params)
         except sqlite3.IntegrityError as exc:
-            raise _integrity_error(self, exc)
+            raise _integrity_error(model, exc, self)
         if cursor.rowcount == 0:
             self._insert(database, with_id=True)  # an id set by hand, or a deleted row
 
@@ -7071,9 +7127,13 @@ class Model:
                 errors[field.name] = field.message('unique')
         for field in meta.foreign_keys:
             value = values.get(field.column)
-            if field.name in errors or value is None or not field.editable:
+            if field.name in errors or value is None:
                 continue
-            if field.related_model.get(value, with_trashed=True) is None:
+            sql = statements.related_checks.get(field.column)
+            if sql is None:  # built on first use: the related model may be defined later
+                sql = statements.related_checks[field.column] = statements.dialect.select(
+                    field.related_table, '1', statements.dialect.condition('id', 'eq', 0)[0])
+            if database.execute(sql, (value,)).fetchone() is None:
                 errors[field.name] = field.message('type')
 
     def _take_related_ids(self):
@@ -7157,6 +7217,7 @@ class _ModelInfo:
         self.default_ordering = tuple(_resolve_order(model, name) for name in self.default_order)
         model.abstract = False
         self.has_save_hooks = _overrides_any(model, SAVE_HOOKS)
+        self.is_plain_init = model.__init__ is Model.__init__ and not self.callable_defaults
         self.has_delete_hooks = _overrides_any(model, DELETE_HOOKS)
         self.has_trash_hooks = _overrides_any(model, TRASH_HOOKS)
         _register_model(model)
@@ -7215,6 +7276,7 @@ class _ModelStatements:
                                                     dialect.order_term('id', False)))
         self.set_position = dialect.update(table, ['position'], by_id)
         self.plain_insert = self.insert_plan(False, False)
+        self.related_checks = {}
 
     def insert_plan(self, with_id, auto_position):
         """(sql, getter, converters) inserting a row with or without its id and position."""
@@ -7267,6 +7329,10 @@ class Query:
 
     def __iter__(self):
         return iter(self._fetch())
+
+    def __bool__(self):
+        # `if query:` asks whether there are rows (one cheap query), not whether it is a Query.
+        return self.exists()
 
     # --- refining -----------------------------------------------------------------------
 
@@ -7369,7 +7435,7 @@ class Query:
         try:
             return database.execute(sql, params + where_params).rowcount
         except sqlite3.IntegrityError as exc:
-            raise ValidationError({'__all__': str(exc)})
+            raise _integrity_error(self.model, exc)
 
     def sql(self):
         """(SQL text, parameters) the query would run: for debugging."""
@@ -7533,6 +7599,11 @@ class _ThreadState:
     def __init__(self, connection):
         self.connection = connection
         self.depth = 0
+
+    def __del__(self):
+        # Freed with its thread's thread-local data (or its Database): close the connection
+        # now rather than leave it to the garbage collector, which warns about it.
+        self.connection.close()
 
 
 class _Transaction:
@@ -7725,8 +7796,10 @@ def _attach_pending_relations():
         target = field.to if isinstance(field.to, type) else _find_model(field.to, field.model)
         if target is None or target._meta is None:
             still_pending.append(field)
-            continue
-        _attach_reverse(target, field)
+        elif isinstance(field.to, type) or target.__name__ == field.to or \
+                target.__module__ == field.model.__module__:
+            _attach_reverse(target, field)
+        # else: a table name matched a model of another module; too loose to add attributes
     _PENDING_RELATIONS[:] = still_pending
 
 
@@ -7739,7 +7812,10 @@ def _attach_reverse(target, field):
                          % (target.__name__, name, field._owner_name()))
     if isinstance(existing, _ReverseRelation):
         other = existing.foreign_key
-        if (other.model.__name__, other.name) != (field.model.__name__, field.name):
+        # Two relations declared in one module clash for real; across modules the later one
+        # wins, so that reloaded modules and test modules reusing model names still import.
+        if other.model.__module__ == field.model.__module__ and \
+                (other.model.__name__, other.name) != (field.model.__name__, field.name):
             raise FieldError('%s.%s is already the reverse of %s: give ForeignKey %s a '
                              'related_name' % (target.__name__, name, other._owner_name(),
                                                field._owner_name()))
@@ -7888,13 +7964,13 @@ def _submitted_value(data, field):
     return _MISSING
 
 
-def _integrity_error(instance, exc):
+def _integrity_error(model, exc, instance=None):
     """A ValidationError for a unique column the database refused; else `exc` itself."""
     message = str(exc)
     if message.startswith('UNIQUE constraint failed:'):
         errors = {}
         for name in message.split(':', 1)[1].split(','):
-            field = instance._meta.lookup.get(name.strip().split('.')[-1])
+            field = model._meta.lookup.get(name.strip().split('.')[-1])
             if field is not None:
                 errors[field.name] = field.message('unique')
         if errors:
@@ -7993,6 +8069,7 @@ def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
     original = database.execute(dialect.table_sql(), (table,)).fetchone()[0] or ''
     autoincrement = ' AUTOINCREMENT' if 'AUTOINCREMENT' in original.upper() else ''
     primary = [row for row in kept if row[5]]
+    references, constraints = _rebuilt_constraints(database, table, drop, rename)
     parts = []
     for cid, name, type_name, not_null, default, pk in kept:
         sql = '%s %s' % (dialect.quote(rename.get(name, name)), type_name or '')
@@ -8002,19 +8079,19 @@ def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
             sql += ' NOT NULL'
         if default is not None:
             sql += ' DEFAULT ' + default
-        parts.append(sql.strip())
+        parts.append(sql.strip() + references.get(name, ''))
     if len(primary) > 1:
         parts.append('PRIMARY KEY (%s)' % dialect.column_list(
             rename.get(row[1], row[1]) for row in sorted(primary, key=lambda row: row[5])))
-    parts += _rebuilt_constraints(database, table, drop, rename)
+    parts += constraints
     return 'CREATE TABLE %s (%s)' % (dialect.quote(new_table), ', '.join(parts))
 
 
 def _rebuilt_constraints(database, table, drop, rename):
-    """Foreign key and UNIQUE constraints of the old table that do not use the dropped
-    column."""
+    """The old table's foreign keys and UNIQUE constraints that do not use the dropped column:
+    ({column: ' REFERENCES ...'} for one-column keys, [table constraints] for the others)."""
     dialect = database.dialect
-    parts, keys = [], {}
+    references, parts, keys = {}, [], {}
     for row in database.execute(dialect.foreign_key_list(table)).fetchall():
         keys.setdefault(row[0], []).append(row)
     for rows in keys.values():
@@ -8022,17 +8099,22 @@ def _rebuilt_constraints(database, table, drop, rename):
         if drop in sources:
             continue
         targets = [row[4] for row in rows]
-        parts.append('FOREIGN KEY (%s) REFERENCES %s%s ON UPDATE %s ON DELETE %s' % (
-            dialect.column_list(rename.get(s, s) for s in sources), dialect.quote(rows[0][2]),
+        clause = ' REFERENCES %s%s%s ON DELETE %s' % (
+            dialect.quote(rows[0][2]),
             ' (%s)' % dialect.column_list(targets) if all(targets) else '',
-            rows[0][5], rows[0][6]))
+            '' if rows[0][5] == 'NO ACTION' else ' ON UPDATE ' + rows[0][5], rows[0][6])
+        if len(sources) == 1:
+            references[sources[0]] = clause
+        else:
+            parts.append('FOREIGN KEY (%s)%s' % (
+                dialect.column_list(rename.get(s, s) for s in sources), clause))
     for row in database.execute(dialect.index_list(table)).fetchall():
         if row[1].startswith('sqlite_autoindex') and row[2]:
             columns = [info[2] for info in database.execute(dialect.index_info(row[1]))]
             if drop not in columns:
                 parts.append('UNIQUE (%s)' % dialect.column_list(
                     rename.get(c, c) for c in columns))
-    return parts
+    return references, parts
 
 
 def _hash_password(plain):
@@ -8166,9 +8248,14 @@ class Migrator:
             found += self._application_migrations(name)
         return found
 
-    def applied(self, application=None):
-        """History rows as dicts (application, version, name, applied_at), oldest first."""
-        return self.log(application)
+    def next_version(self, application):
+        """The version number a new migration of the application should take (1 for the
+        first, even before the migrations folder exists)."""
+        folder = os.path.join(self.applications_path, application, MIGRATIONS_FOLDER)
+        if not os.path.isdir(folder):
+            return 1
+        versions = [migration.version for migration in self._application_migrations(application)]
+        return max(versions) + 1 if versions else 1
 
     def pending(self, application=None):
         """Migrations not applied yet, in the order they would run."""
@@ -9103,19 +9190,8 @@ __all__ += ['load_config', 'load_applications', 'load_project', 'LoadedApplicati
 
 
 # Every setting, its default and its type; applications/config.py names them in CAPITALS.
-CONFIG_DEFAULTS = {
-    'base_url': '/',
-    'secret': None,
-    'database_url': 'sqlite:///db/kokoropy.db',
-    'runtime_path': '.runtime',
-    'debug': False,
-    'reload_templates': False,
-    'max_body_bytes': 10 * 1024 * 1024,
-    'max_memfile_bytes': 1024 * 1024,
-    'session_max_age': SESSION_MAX_AGE,
-    'trusted_proxies': 0,
-    'csrf': True,
-}
+CONFIG_DEFAULTS = {name: value for name, value in Config.DEFAULTS.items()
+                   if name not in ('project_path', 'applications_path')}
 CONFIG_FILE_NAME = 'config.py'
 CONFIG_ENV_PREFIX = 'KOKOROPY_'
 _TRUE_WORDS = ('1', 'true', 'yes', 'on')

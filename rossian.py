@@ -14,7 +14,7 @@ Contents:
 2. Project helpers                 project folder, names, column specs, all-or-nothing writes
 3. Templates of generated files    every file the scaffold commands write, in one place
 4. Code generation                 fields, migrations, models and CRUD from column specs
-5. Commands                        help, start, migration-*, scaffold-*
+5. Commands                        help, start, scaffold-*, migration-*
 
 Rossian imports only the standard library and the kokoropy.py that stands beside it.
 """
@@ -29,7 +29,7 @@ import socket
 import string
 import sys
 import tempfile
-import time
+import textwrap
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,7 +87,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 def command_parser(cmd):
     """Return the argparse parser of a Command (every command also accepts --debug)."""
     parser = _ArgumentParser(prog='%s %s' % (PROG, cmd.name), add_help=False,
-                             allow_abbrev=False)
+                             allow_abbrev=False, usage=command_usage(cmd))
     for flags, options in cmd.arguments:
         parser.add_argument(*flags, **options)
     if not any('--debug' in flags for flags, _options in cmd.arguments):
@@ -97,15 +97,27 @@ def command_parser(cmd):
 
 
 def command_usage(cmd):
-    """One line: the command and its arguments, e.g. 'start [--host HOST] [--port PORT] ...'."""
-    usage = ' '.join(command_parser(cmd).format_usage().split())
-    return usage[len('usage: '):].replace(' [-h]', '')
+    """The command and its arguments in declared order, e.g.
+    'python rossian.py scaffold-view APP TABLE VIEW [--force]'."""
+    words = [PROG, cmd.name]
+    for flags, options in cmd.arguments:
+        metavar = options.get('metavar') or flags[-1].lstrip('-').upper()
+        if not flags[0].startswith('-'):
+            words.append({'?': '[%s]', '*': '[%s ...]'}.get(options.get('nargs'), '%s')
+                         % metavar)
+        elif options.get('action') in ('store_true', 'store_false'):
+            words.append('[%s]' % flags[0])
+        else:
+            words.append('[%s %s]' % (flags[0], metavar))
+    return ' '.join(words)
 
 
 def main(argv=None):
     """Run the command named by argv (default sys.argv[1:]); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     show_traceback = '--debug' in argv
+    while argv[:1] == ['--debug']:
+        argv.pop(0)
     if not argv or argv[0] in ('-h', '--help'):
         argv = ['help']
     cmd = COMMANDS.get(argv[0])
@@ -160,18 +172,17 @@ COLUMN_TYPES = ('string', 'text', 'integer', 'float', 'boolean', 'date', 'dateti
                 'password', 'email')
 REFERENCE_SYNTAX = 'NAME:ref:TABLE'
 COLUMN_OPTIONS = ('required', 'unique')
-# Columns every model already has.
-IMPLICIT_COLUMNS = ('id', 'created_at', 'updated_at')
+# Columns the ORM adds itself (position and trashed_at for ordered and soft-delete models).
+IMPLICIT_COLUMNS = ('id', 'created_at', 'updated_at', 'position', 'trashed_at')
 
 Column = collections.namedtuple('Column', 'name type target options')
 
 
 def project_path():
-    """The project folder: rossian.py's own folder when it holds applications/ or kokoropy.py
-    (the usual copy-two-files install), else the current folder (an installed `rossian`)."""
-    for marker in ('applications', 'kokoropy.py'):
-        if os.path.exists(os.path.join(HERE, marker)):
-            return HERE
+    """The project folder: rossian.py's own folder when it holds applications/ (the usual
+    copy-the-files install), else the current folder (a `rossian` installed with pip)."""
+    if os.path.isdir(os.path.join(HERE, 'applications')):
+        return HERE
     return os.getcwd()
 
 
@@ -209,7 +220,7 @@ def check_identifier(name, what):
     if not NAME_PATTERN.match(name or ''):
         raise UsageError('%s %r is not a lowercase Python identifier (letters, digits and _, '
                          'starting with a letter)' % (what, name))
-    if keyword.iskeyword(name) or name in ('match', 'case', 'print', 'exec'):
+    if keyword.iskeyword(name):
         raise UsageError('%s %r is a Python keyword; choose another name' % (what, name))
 
 
@@ -266,7 +277,7 @@ def parse_columns(specs, model_attributes=()):
     for spec in specs:
         column = parse_column(spec)
         if column.name in IMPLICIT_COLUMNS:
-            raise UsageError('column %r is added to every model already; leave it out'
+            raise UsageError('column %r is added by Kokoropy itself; leave it out'
                              % column.name)
         if column.name in model_attributes:
             raise UsageError('column %r would hide Model.%s; choose another name'
@@ -301,6 +312,8 @@ class FilePlan(object):
 
     def __init__(self):
         self.files = collections.OrderedDict()
+        self.done = []              # (path, previous text or None) of the files written
+        self.created_dirs = []
 
     def add(self, path, content, replace=False):
         """Plan to write `content` (text) to `path`."""
@@ -315,36 +328,37 @@ class FilePlan(object):
     def write(self, out=None):
         """Write every planned file, report each on `out`, undo all on any failure."""
         self.check()
-        created_dirs, temps, done = [], [], []
+        temps = []
         try:
             for path, (content, _replace) in self.files.items():
-                created_dirs.extend(_make_dirs(os.path.dirname(path)))
+                self.created_dirs.extend(_make_dirs(os.path.dirname(path)))
                 temps.append((_write_temp(path, content), path))
             for temp, path in temps:
                 backup = _read(path) if os.path.exists(path) else None
                 os.replace(temp, path)
-                done.append((path, backup))
+                self.done.append((path, backup))
         except BaseException:
-            self._undo(temps, done, created_dirs)
+            for temp, _path in temps:
+                if os.path.exists(temp):
+                    os.remove(temp)
+            self.undo()
             raise
-        for path, backup in done:
+        for path, backup in self.done:
             (out or sys.stdout).write('%s %s\n' % ('updated' if backup is not None else 'created',
                                                    _relative(path)))
 
-    @staticmethod
-    def _undo(temps, done, created_dirs):
-        for temp, _path in temps:
-            if os.path.exists(temp):
-                os.remove(temp)
-        for path, backup in reversed(done):
+    def undo(self):
+        """Remove the files write() created and restore the ones it replaced."""
+        for path, backup in reversed(self.done):
             if backup is None:
                 os.remove(path)
             else:
                 with open(path, 'w', encoding='utf-8', newline='\n') as f:
                     f.write(backup)
-        for folder in reversed(created_dirs):
+        for folder in reversed(self.created_dirs):
             if os.path.isdir(folder) and not os.listdir(folder):
                 os.rmdir(folder)
+        self.done, self.created_dirs = [], []
 
 
 def _make_dirs(folder):
@@ -358,6 +372,11 @@ def _make_dirs(folder):
     return list(reversed(missing))
 
 
+# The process's umask (read by setting it, then put back): written files get the usual modes.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def _write_temp(path, content):
     """Write content to a temporary file beside path and return the temporary file's name."""
     handle, temp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
@@ -366,10 +385,6 @@ def _write_temp(path, content):
         f.write(content)
     os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes private files; these are ordinary sources
     return temp
-
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def _read(path):
@@ -441,25 +456,849 @@ Apply them with: python rossian.py migration-upgrade $app
 '''
 
 TEMPLATES['application/views/index.tpl'] = '''\
-% rebase('index/base', title='$title')
-<h1>Hello, {{name}}!</h1>
-<p>This page belongs to the <strong>$app</strong> application. Change its words in
-<code>applications/$app/views/index.tpl</code> and its URLs in
-<code>applications/$app/routes.py</code>.</p>
-<p>Next steps:</p>
+% extends('index/base')
+{% block title %}$title{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>Hello, {{name}}!</h1>
+  <p class="lead">This page belongs to the <strong>$app</strong> application.</p>
+</div>
+<p>Change its words in <code>applications/$app/views/index.tpl</code> and its URLs in
+<code>applications/$app/routes.py</code>. Next steps:</p>
 <ul>
-<li><code>python rossian.py scaffold-crud $app product name:string price:float</code>
-adds pages to list, create, edit and delete products.</li>
+<li><code>python rossian.py scaffold-crud $app product name:string:required price:float</code>
+writes the pages to list, create, edit and delete products;</li>
 <li><code>python rossian.py migration-upgrade $app</code> then creates their table.</li>
 </ul>
+{% endblock %}
 '''
 
 TEMPLATES['application/assets/.gitkeep'] = ''
+
+TEMPLATES['migration/empty.py'] = '''\
+"""$description"""
+
+
+def upgrade(db):
+    """Change the schema: db.create_table, add_column, rename_column, drop_column,
+    create_index or execute (SQL with bound parameters)."""
+
+
+def downgrade(db):
+    """Undo upgrade(), in the reverse order."""
+'''
+
+TEMPLATES['migration/create_table.py'] = '''\
+"""$description"""
+${imports}def upgrade(db):
+    db.create_table('$table', {
+$fields    })
+
+
+def downgrade(db):
+    db.drop_table('$table')
+'''
+
+TEMPLATES['migration/add_columns.py'] = '''\
+"""$description"""
+${imports}def upgrade(db):
+$additions
+
+def downgrade(db):
+$removals'''
+
+TEMPLATES['model.py'] = '''\
+"""The $Model model of the $app application: rows of the `$table` table."""
+${imports}class $Model(Model):
+    """One row of the $table table (created by migrations/$migration)."""
+$body'''
+
+TEMPLATES['crud/controller.py'] = '''\
+"""Pages for $plural at /$app/$table: list, show, create, edit and delete.
+
+Written by `python rossian.py scaffold-crud`; it is yours to change. The pages are the views
+${table}_list, ${table}_show, ${table}_form and ${table}_delete in applications/$app/views/.
+List and show answer JSON for ?format=json or an Accept: application/json header.
+"""
+from kokoropy import (Form, Table, ValidationError, abort, flash, redirect, render_detail,
+                      request, template, url)
+
+${guard_import}from applications.$app.models.$table import $Model
+
+
+${guard}def ${table}_list():
+    """The $plural, paginated, searchable and sortable by column."""
+    table = Table($Model, detail_url=_link_to('show'), edit_url=_link_to('edit'),
+                  delete_url=_link_to('delete'))
+    if _wants_json():
+        page = table.page
+        return {'items': [$var.as_dict() for $var in page.items],
+                'page': page.page, 'pages': page.pages, 'total': page.total}
+    return template('$app/${table}_list', table=table)
+
+
+${guard}def ${table}_show(${table}_id):
+    """One $label."""
+    $var = _get_or_404(${table}_id)
+    if _wants_json():
+        return $var.as_dict()
+    return template('$app/${table}_show', $var=$var,
+                    detail=render_detail($var))
+
+
+${guard}def ${table}_create():
+    """The form for a new $label (GET) and its submission (POST)."""
+    form = Form($Model, *_submission())
+    if _is_saved(form):
+        flash('Created $label %s.' % form.instance, 'success')
+        redirect(url('$app.$table.show', ${table}_id=form.instance.id))
+    return template('$app/${table}_form', form=form, title='New $label')
+
+
+${guard}def ${table}_edit(${table}_id):
+    """The form to change a $label (GET) and its submission (POST)."""
+    form = Form(_get_or_404(${table}_id), *_submission())
+    if _is_saved(form):
+        flash('Saved $label %s.' % form.instance, 'success')
+        redirect(url('$app.$table.show', ${table}_id=${table}_id))
+    title = 'Edit $label %s' % form.instance
+    return template('$app/${table}_form', form=form, title=title)
+
+
+${guard}def ${table}_delete(${table}_id):
+    """A confirmation page (GET), then the delete itself (POST)."""
+    $var = _get_or_404(${table}_id)
+    if request.method == 'POST':
+        $var.delete()
+        flash('Deleted $label %s.' % $var, 'success')
+        redirect(url('$app.$table.list'))
+    form = Form($var, fields=[], submit_label='Delete')
+    return template('$app/${table}_delete', $var=$var, form=form,
+                    detail=render_detail($var))
+
+
+urls = [
+$urls]
+
+
+def _get_or_404(${table}_id):
+    $var = $Model.get(${table}_id)
+    if $var is None:
+        abort(404, 'There is no $label %d.' % ${table}_id)
+    return $var
+
+
+def _submission():
+    """The submitted fields and files of a POST, as arguments of Form(); none for a GET."""
+    return (request.forms, request.files) if request.method == 'POST' else ()
+
+
+def _is_saved(form):
+    """Save a valid submitted form; False when it has errors (shown beside its fields)."""
+    if not form.is_valid():
+        return False
+    try:
+        form.save()
+    except ValidationError:  # refused by the database, e.g. a duplicate unique value
+        return False
+    return True
+
+
+def _wants_json():
+    return request.query.get('format') == 'json' or request.accepts_json
+
+
+def _link_to(action):
+    """A function giving the URL of `action` for one row, for the table's buttons."""
+    return lambda $var: url('$app.$table.' + action, ${table}_id=$var.id)
+'''
+
+TEMPLATES['crud/routes_addition.py'] = '''\
+
+# Pages for $plural, written by `python rossian.py scaffold-crud`.
+from applications.$app.controllers import $table as ${table}_pages  # noqa: E402
+urls = list(urls) + ${table}_pages.urls
+'''
+
+TEMPLATES['crud/list.tpl'] = '''\
+% extends('index/base')
+{% block title %}$Plural{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>$Plural</h1>
+  <p><a class="button button-primary" href="{{url('$app.$table.create')}}">New $label</a>
+  <a class="button" href="{{url('$app.$table.list')}}?format=json">JSON</a></p>
+</div>
+{{table}}
+{% endblock %}
+'''
+
+TEMPLATES['crud/show.tpl'] = '''\
+% extends('index/base')
+{% block title %}{{$var}} · $Plural{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>{{$var}}</h1>
+  <p><a class="button" href="{{url('$app.$table.edit', ${table}_id=$var.id)}}">Edit</a>
+  <a class="button button-danger"
+     href="{{url('$app.$table.delete', ${table}_id=$var.id)}}">Delete</a></p>
+</div>
+{{detail}}
+<p><a href="{{url('$app.$table.list')}}">All $plural</a></p>
+{% endblock %}
+'''
+
+TEMPLATES['crud/form.tpl'] = '''\
+% extends('index/base')
+{% block title %}{{title}} · $Plural{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>{{title}}</h1>
+</div>
+{{form}}
+<p><a href="{{url('$app.$table.list')}}">All $plural</a></p>
+{% endblock %}
+'''
+
+TEMPLATES['crud/delete.tpl'] = '''\
+% extends('index/base')
+{% block title %}Delete {{$var}} · $Plural{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>Delete $label {{$var}}?</h1>
+  <p class="lead">This cannot be undone.</p>
+</div>
+{{detail}}
+{{form}}
+<p><a href="{{url('$app.$table.show', ${table}_id=$var.id)}}">Keep it</a></p>
+{% endblock %}
+'''
+
+# --- the cms application (scaffold-cms) -------------------------------------------------------
+
+TEMPLATES['cms/__init__.py'] = '''\
+"""The cms application: users and groups, login and logout, and pages shown at /page/<slug>.
+
+Any application can protect its handlers with it:
+
+    from applications.cms.auth import group_required, login_required
+
+    @login_required
+    def orders():
+        ...
+
+    @group_required('admin')
+    def settings():
+        ...
+
+Published pages and the login/logout links appear in the site menu: views/menu.tpl, which the
+index layout (applications/index/views/base.tpl) includes while this application is installed.
+"""
+'''
+
+TEMPLATES['cms/auth.py'] = '''\
+"""Session authentication for every application: current_user(), login_required,
+group_required, and log_in() that slows down password guessing.
+"""
+import functools
+import math
+import threading
+import time
+from urllib.parse import urlencode
+
+from kokoropy import abort, flash, redirect, request, url
+
+from applications.cms.models.user import User
+
+SESSION_KEY = 'cms_user_id'
+# Password guessing (OWASP Authentication Cheat Sheet, "Account lockout"): after MAX_FAILURES
+# wrong passwords for one username, or MAX_ADDRESS_FAILURES from one address, log_in() refuses
+# that username or address for LOCK_SECONDS, doubling with every later failure (at most
+# MAX_LOCK_SECONDS). Failures older than FORGET_SECONDS are forgotten. The counters live in
+# this process: each worker of a multi-process server counts on its own.
+MAX_FAILURES = 5
+MAX_ADDRESS_FAILURES = 20
+LOCK_SECONDS = 30
+MAX_LOCK_SECONDS = 3600
+FORGET_SECONDS = 24 * 3600
+
+
+class LoginRefused(Exception):
+    """log_in() refused: a wrong username or password."""
+
+
+class TooManyAttempts(LoginRefused):
+    """log_in() refused without checking: too many recent failures for the username or address."""
+
+
+def current_user():
+    """The User logged in for this request, or None."""
+    environ = request.environ
+    if 'cms.user' not in environ:
+        user_id = request.session.get(SESSION_KEY)
+        user = User.get(user_id) if user_id else None
+        environ['cms.user'] = user if user is not None and user.is_active else None
+    return environ['cms.user']
+
+
+def login_required(handler):
+    """Decorator: send visitors who are not logged in to the login page, and back after."""
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            flash('Please log in to see that page.', 'warning')
+            redirect(url('cms.login') + '?' + urlencode({'next': request.fullpath}))
+        return handler(*args, **kwargs)
+    return wrapper
+
+
+def group_required(*groups):
+    """Decorator: like login_required, then 403 unless the user is in one of `groups`."""
+    def decorator(handler):
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            if not in_group(current_user(), *groups):
+                abort(403, 'This page is for the %s group.' % ' or '.join(groups))
+            return handler(*args, **kwargs)
+        return login_required(wrapper)
+    return decorator
+
+
+def in_group(user, *groups):
+    """True when `user` belongs to one of the named groups."""
+    group = user.group if user is not None else None
+    return group is not None and group.name in groups
+
+
+def log_in(username, password):
+    """Check a username and password and start the session; return the User.
+
+    Raises TooManyAttempts while the username or the client's address is locked, and
+    LoginRefused for a wrong username or password.
+    """
+    keys = ('user:' + username.strip().lower(), 'address:%s' % request.remote_addr)
+    wait = _failures.seconds_locked(keys)
+    if wait:
+        raise TooManyAttempts('Too many failed attempts: try again in %d seconds.' % wait)
+    user = User.where(username=username.strip()).first() if username.strip() else None
+    if user is None:
+        _spend_password_time(password)  # as long as a real check: names do not leak
+    if user is None or not user.is_active or not user.check_password('password', password):
+        _failures.add(keys)
+        raise LoginRefused('Wrong username or password.')
+    _failures.clear(keys[0])
+    request.session.clear()  # nothing from before the login carries over
+    request.session[SESSION_KEY] = user.id
+    request.environ['cms.user'] = user
+    return user
+
+
+def log_out():
+    """End the session's login."""
+    request.session.pop(SESSION_KEY, None)
+    request.environ['cms.user'] = None
+
+
+class _FailureCounter(object):
+    """Recent login failures per key ('user:name' or 'address:ip'), shared by the threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.failures = {}  # key -> (count, time of the last failure)
+
+    def seconds_locked(self, keys):
+        """How long the most locked of `keys` stays locked (0: not locked)."""
+        now = time.time()
+        with self.lock:
+            return max(self._wait(key, now) for key in keys)
+
+    def add(self, keys):
+        """Count one failure for each key."""
+        now = time.time()
+        with self.lock:
+            for key in keys:
+                count, last = self.failures.get(key, (0, now))
+                self.failures[key] = (1 if now - last > FORGET_SECONDS else count + 1, now)
+            if len(self.failures) > 10000:  # keep memory bounded under a wide attack
+                self.failures = dict((key, value) for key, value in self.failures.items()
+                                     if now - value[1] < LOCK_SECONDS)
+
+    def clear(self, key):
+        """Forget the failures of a key (after a successful login)."""
+        with self.lock:
+            self.failures.pop(key, None)
+
+    def _wait(self, key, now):
+        count, last = self.failures.get(key, (0, now))
+        limit = MAX_ADDRESS_FAILURES if key.startswith('address:') else MAX_FAILURES
+        if count < limit or now - last > FORGET_SECONDS:
+            return 0
+        lock = min(LOCK_SECONDS * 2 ** (count - limit), MAX_LOCK_SECONDS)
+        return max(0, int(math.ceil(last + lock - now)))
+
+
+_failures = _FailureCounter()
+_decoy_hash = []
+
+
+def _spend_password_time(password):
+    if not _decoy_hash:
+        _decoy_hash.append(User.password.hash('decoy password'))
+    User.password.check_password(_decoy_hash[0], password)
+'''
+
+TEMPLATES['cms/routes.py'] = '''\
+"""URLs of the cms application: login, logout, the dashboard, the public pages at
+/page/<slug>, and the CRUD of pages, users and groups. It also gives every template
+cms_menu() and cms_user(), which views/menu.tpl uses.
+"""
+from kokoropy import TEMPLATE_GLOBALS
+
+from applications.cms.auth import current_user
+from applications.cms.controllers import account, group, page, user
+from applications.cms.models.page import menu_pages
+
+TEMPLATE_GLOBALS.update(cms_menu=menu_pages, cms_user=current_user)
+
+urls = [
+    ('/cms', account.dashboard, 'GET', 'cms.dashboard'),
+    ('/cms/login', account.login, ['GET', 'POST'], 'cms.login'),
+    ('/cms/logout', account.logout, 'POST', 'cms.logout'),
+    ('/page/<slug>', account.show_page, 'GET', 'cms.page'),
+] + page.urls + user.urls + group.urls
+hooks = []
+errors = []
+'''
+
+TEMPLATES['cms/controllers/account.py'] = '''\
+"""Login, logout, the CMS dashboard, and the public pages at /page/<slug>."""
+from kokoropy import abort, flash, redirect, request, response, template, url
+
+from applications.cms.auth import (LoginRefused, TooManyAttempts, current_user, log_in, log_out,
+                                   login_required)
+from applications.cms.models.page import Page
+
+
+def login():
+    """The login form (GET) and its submission (POST); back to ?next= after a login."""
+    next_url = _local_path(request.params.get('next')) or url('cms.dashboard')
+    username, error = request.forms.get('username', ''), None
+    if request.method == 'POST':
+        try:
+            user = log_in(username, request.forms.get('password', ''))
+        except LoginRefused as exc:
+            error = str(exc)
+            response.status = 429 if isinstance(exc, TooManyAttempts) else 200
+        else:
+            flash('Welcome, %s.' % user, 'success')
+            redirect(next_url)
+    return template('cms/login', username=username, error=error, next_url=next_url)
+
+
+def logout():
+    """End the login (a POST, so that no link on another site can log anyone out)."""
+    log_out()
+    flash('You are logged out.', 'info')
+    redirect(url('index.home'))
+
+
+@login_required
+def dashboard():
+    """The start page of the CMS: links to the pages, users and groups."""
+    return template('cms/dashboard', user=current_user(), pages=Page.all().count())
+
+
+def show_page(slug):
+    """A published page (unpublished ones only for logged-in users, as a preview)."""
+    page = Page.where(slug=slug).first()
+    if page is None or not (page.published or current_user()):
+        abort(404, 'There is no page %s.' % slug)
+    return template('cms/page', page=page)
+
+
+def _local_path(path):
+    """`path` when it is a path on this site: never an address elsewhere (open redirect)."""
+    if path and path.startswith('/') and not path.startswith(('//', '/\\\\')):
+        return path
+    return None
+'''
+
+TEMPLATES['cms/models/__init__.py'] = '''\
+"""Models of the cms application: Group, User and Page."""
+'''
+
+TEMPLATES['cms/models/group.py'] = '''\
+"""The Group model: users belong to one group (admin, editor ...) that decides what they may do."""
+from kokoropy import Model, String
+
+
+class Group(Model):
+    """A named group of users."""
+
+    table_name = 'cms_group'
+    name = String(max_length=40, required=True, unique=True)
+'''
+
+TEMPLATES['cms/models/user.py'] = '''\
+"""The User model: who may log in, with a password stored only as a salted hash."""
+from kokoropy import Boolean, Email, ForeignKey, Model, Password, String
+
+from applications.cms.models.group import Group
+
+
+class User(Model):
+    """A person who logs in with a username and a password."""
+
+    table_name = 'cms_user'
+    username = String(max_length=40, required=True, unique=True)
+    email = Email()
+    password = Password(min_length=8, required=True)
+    group = ForeignKey(Group, on_delete='SET NULL')
+    is_active = Boolean(default=True, label='Active')
+'''
+
+TEMPLATES['cms/models/page.py'] = '''\
+"""The Page model: an HTML page of the site, shown at /page/<slug> once published."""
+import re
+
+from kokoropy import Boolean, Model, String, Text, url
+
+SLUG = re.compile(r'^[a-z0-9]+(?:-[a-z0-9]+)*$')
+
+
+class Page(Model):
+    """A page: its body is HTML written by trusted editors and shown as it is."""
+
+    table_name = 'cms_page'
+    title = String(max_length=200, required=True)
+    slug = String(max_length=100, required=True, unique=True,
+                  help_text='The address: /page/<slug>, e.g. about-us.')
+    body = Text(label='Body (HTML)')
+    published = Boolean(default=False)
+    default_order = ('title',)
+
+    def validate(self):
+        errors = Model.validate(self)
+        if self.slug and not SLUG.match(self.slug):
+            errors.setdefault('slug', 'Use lowercase letters, digits and hyphens, e.g. about-us.')
+        return errors
+
+
+def menu_pages():
+    """(title, url) of the published pages, for the site menu."""
+    return [(page.title, url('cms.page', slug=page.slug))
+            for page in Page.where(published=True)]
+'''
+
+TEMPLATES['cms/migrations/__init__.py'] = TEMPLATES['application/migrations/__init__.py']
+
+TEMPLATES['cms/migrations/0001_create_cms_tables.py'] = '''\
+"""Create the cms tables (groups, users, pages) and the admin and editor groups."""
+import datetime
+
+from kokoropy import Boolean, Email, ForeignKey, Password, String, Text
+
+GROUPS = ('admin', 'editor')
+
+
+def upgrade(db):
+    db.create_table('cms_group', {
+        'name': String(max_length=40, required=True, unique=True),
+    })
+    db.create_table('cms_user', {
+        'username': String(max_length=40, required=True, unique=True),
+        'email': Email(),
+        'password': Password(min_length=8, required=True),
+        'group': ForeignKey('cms_group', on_delete='SET NULL'),
+        'is_active': Boolean(default=True),
+    })
+    db.create_table('cms_page', {
+        'title': String(max_length=200, required=True),
+        'slug': String(max_length=100, required=True, unique=True),
+        'body': Text(),
+        'published': Boolean(default=False),
+    })
+    now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f')
+    db.executemany('INSERT INTO cms_group (name, created_at, updated_at) VALUES (?, ?, ?)',
+                   [(name, now, now) for name in GROUPS])
+
+
+def downgrade(db):
+    db.drop_table('cms_page')
+    db.drop_table('cms_user')
+    db.drop_table('cms_group')
+'''
+
+TEMPLATES['cms/views/login.tpl'] = '''\
+% extends('index/base')
+{% block title %}Log in{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>Log in</h1>
+</div>
+<form class="form" method="post" action="{{url('cms.login')}}">
+{{csrf_input()}}
+<input type="hidden" name="next" value="{{next_url}}">
+% if error:
+<div class="alert alert-error" role="alert">{{error}}</div>
+% end
+<div class="field">
+<label for="username">Username</label>
+<input type="text" id="username" name="username" value="{{username}}" autocomplete="username"
+       required autofocus>
+</div>
+<div class="field">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+</div>
+<div class="form-actions">
+<button type="submit" class="button button-primary">Log in</button>
+</div>
+</form>
+{% endblock %}
+'''
+
+TEMPLATES['cms/views/dashboard.tpl'] = '''\
+% extends('index/base')
+{% block title %}CMS{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>CMS</h1>
+  <p class="lead">Logged in as {{user}}{{' (%s)' % user.group if user.group else ''}}.</p>
+</div>
+<ul>
+<li><a href="{{url('cms.page.list')}}">Pages</a> ({{pages}}): published ones are in the menu.</li>
+<li><a href="{{url('cms.user.list')}}">Users</a> and
+<a href="{{url('cms.group.list')}}">groups</a> (admin group only).</li>
+</ul>
+{% endblock %}
+'''
+
+TEMPLATES['cms/views/page.tpl'] = '''\
+% extends('index/base')
+{% block title %}{{page.title}}{% endblock %}
+{% block content %}
+% if not page.published:
+<div class="alert alert-warning">A preview: this page is not published.</div>
+% end
+<article class="page">
+<h1>{{page.title}}</h1>
+{{!page.body or ''}}
+</article>
+{% endblock %}
+'''
+
+TEMPLATES['cms/views/menu.tpl'] = '''\
+% for title, href in cms_menu():
+        <li><a href="{{href}}"{{!' class="active"' if request.fullpath == href else ''}}>{{title}}</a></li>
+% end
+% if cms_user():
+        <li><form class="inline" method="post" action="{{url('cms.logout')}}">{{csrf_input()}}<button
+              type="submit" class="button button-small">Log out</button></form></li>
+% else:
+        <li><a href="{{url('cms.login')}}">Log in</a></li>
+% end
+'''
+
+# Three lines scaffold-cms adds to the index layout's menu, after its list of applications.
+CMS_MENU_HOOK = '''\
+% if 'cms' in installed_applications():
+%   include('cms/menu')
+% end
+'''
 
 
 def render(template_name, **values):
     """Fill in the named template of TEMPLATES with values."""
     return string.Template(TEMPLATES[template_name]).substitute(values)
+
+
+###############################################################################
+# 4. Code generation
+# From parsed columns to field declarations, migrations, models and CRUD files: the values
+# the templates above are filled with. The ORM renders each field (Field.declaration()).
+###############################################################################
+
+FIELD_CLASSES = {'string': 'String', 'text': 'Text', 'integer': 'Integer', 'float': 'Float',
+                 'boolean': 'Boolean', 'date': 'Date', 'datetime': 'DateTime',
+                 'upload': 'Upload', 'password': 'Password', 'email': 'Email',
+                 'ref': 'ForeignKey'}
+CRUD_VIEWS = ('list', 'show', 'form', 'delete')
+# Names the CRUD code and views already use: a row variable must not shadow them.
+CRUD_NAMES = frozenset(['form', 'table', 'page', 'title', 'detail', 'request', 'url', 'template',
+                        'flash', 'redirect', 'abort', 'action', 'get', 'include', 'rebase',
+                        'extends', 'base', 'defined', 'setdefault'])
+MAX_LINE = 99
+
+
+def field_declaration(kokoropy, column):
+    """A column as Python source, rendered by the ORM: "String(required=True)",
+    "ForeignKey('category')"."""
+    field_class = getattr(kokoropy, FIELD_CLASSES[column.type])
+    arguments = (column.target,) if column.type == 'ref' else ()
+    return field_class(*arguments, **dict((name, True) for name in column.options)).declaration()
+
+
+def model_class_name(table):
+    """The model class of a table: 'blog_post' -> 'BlogPost'."""
+    return ''.join(part.capitalize() for part in table.split('_'))
+
+
+def _default_table_name(class_name):
+    """The table Kokoropy's Model gives a class by default (its snake_case name)."""
+    return re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', '_', class_name).lower()
+
+
+def import_line(module, names):
+    """`from module import a, b`, wrapped in parentheses when longer than MAX_LINE."""
+    names = sorted(set(names), key=lambda name: (name.lower(), name))
+    line = 'from %s import %s' % (module, ', '.join(names))
+    if len(line) <= MAX_LINE:
+        return line + '\n'
+    opening = 'from %s import (' % module
+    lines, current = [], opening
+    for name in names:
+        piece = name + ', '
+        if len(current) + len(piece.rstrip()) > MAX_LINE:
+            lines.append(current.rstrip())
+            current = ' ' * len(opening)
+        current += piece
+    lines.append(current.rstrip(', ') + ')')
+    return '\n'.join(lines) + '\n'
+
+
+def _field_class(declaration):
+    return declaration.split('(', 1)[0]
+
+
+def next_migration_file(app_folder, name):
+    """The path of the next numbered migration `NNNN_name.py` of an application."""
+    folder = os.path.join(app_folder, 'migrations')
+    versions = [int(match.group(1)) for match in
+                (re.match(r'^(\d{4,})_\w+\.py$', entry) for entry in _listdir(folder)) if match]
+    return os.path.join(folder, '%04d_%s.py' % (max(versions or [0]) + 1, name))
+
+
+def _listdir(folder):
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def create_table_migration(table, declarations, description):
+    """A migration creating `table` with (name, declaration) pairs, and dropping it."""
+    fields = ''.join("        '%s': %s,\n" % pair for pair in declarations)
+    classes = [_field_class(declaration) for _name, declaration in declarations]
+    return render('migration/create_table.py', description=description, table=table,
+                  imports=_kokoropy_imports(classes), fields=fields)
+
+
+def add_columns_migration(table, additions, description):
+    """A migration adding (name, column, declaration) triples to `table`, and dropping them."""
+    add = ''.join("    db.add_column('%s', '%s', %s)\n" % (table, name, declaration)
+                  for name, _column, declaration in additions)
+    drop = ''.join("    db.drop_column('%s', '%s')\n" % (table, column)
+                   for _name, column, _declaration in reversed(additions))
+    classes = [_field_class(declaration) for _name, _column, declaration in additions]
+    return render('migration/add_columns.py', description=description,
+                  imports=_kokoropy_imports(classes), additions=add, removals=drop)
+
+
+def _kokoropy_imports(classes):
+    """The import block of a migration: the field classes it uses, then two blank lines."""
+    return ('\n' + import_line('kokoropy', classes) if classes else '') + '\n\n'
+
+
+def model_module(kokoropy, app, table, columns, migration_file):
+    """The source of models/<table>.py for the given columns."""
+    class_name = model_class_name(table)
+    body, classes, imports = [], set(['Model']), []
+    if _default_table_name(class_name) != table:
+        body.append("    table_name = '%s'" % table)
+    for column in columns:
+        declaration = field_declaration(kokoropy, column)
+        classes.add(_field_class(declaration))
+        if column.type == 'ref' and column.target != table:
+            target_class = model_class_name(column.target)
+            declaration = declaration.replace(repr(column.target), target_class, 1)
+            imports.append(import_line('applications.%s.models.%s' % (app, column.target),
+                                       [target_class]))
+        body.append('    %s = %s' % (column.name, declaration))
+    text = '\n' + import_line('kokoropy', classes)
+    if imports:
+        text += '\n' + ''.join(sorted(set(imports)))
+    return render('model.py', Model=class_name, app=app, table=table, imports=text + '\n\n',
+                  migration=os.path.basename(migration_file),
+                  body=('\n' + '\n'.join(body) + '\n') if body else '')
+
+
+def crud_values(app, table, guard=None):
+    """Template values of the CRUD files: names, labels and an optional access check
+    (`guard`: (import line, decorator) to put before every handler)."""
+    label = table.replace('_', ' ')
+    plural = _plural(label)
+    return dict(app=app, table=table, Model=model_class_name(table), label=label,
+                plural=plural, Plural=plural.capitalize(),
+                var='row' if table in CRUD_NAMES else table, urls=_crud_urls(app, table),
+                guard_import=guard[0] if guard else '', guard=guard[1] if guard else '')
+
+
+def _crud_urls(app, table):
+    """The `urls` entries of a CRUD controller, one per line (wrapped when too long)."""
+    rule = '/%s/%s' % (app, table)
+    item = '%s/<%s_id:int>' % (rule, table)
+    entries = [(rule, 'list', "'GET'"), (rule + '/new', 'create', "['GET', 'POST']"),
+               (item, 'show', "'GET'"), (item + '/edit', 'edit', "['GET', 'POST']"),
+               (item + '/delete', 'delete', "['GET', 'POST']")]
+    lines = []
+    for path, action, methods in entries:
+        head = "    ('%s', %s_%s, %s," % (path, table, action, methods)
+        name = "'%s.%s.%s')," % (app, table, action)
+        lines.append(head + ' ' + name if len(head) + len(name) < MAX_LINE else
+                     head + '\n     ' + name)
+    return '\n'.join(lines) + '\n'
+
+
+def _plural(words):
+    """English plural of the last word: 'blog post' -> 'blog posts', 'category' -> 'categories'."""
+    if re.search(r'[^aeiou]y$', words):
+        return words[:-1] + 'ies'
+    if re.search(r'(s|x|z|ch|sh)$', words):
+        return words + 'es'
+    return words + 's'
+
+
+def add_crud_files(plan, app_folder, values, routes_text):
+    """Plan the controller, the four views and the routes.py lines of a CRUD."""
+    table = values['table']
+    plan.add(os.path.join(app_folder, 'controllers', table + '.py'),
+             render('crud/controller.py', **values))
+    for view in CRUD_VIEWS:
+        plan.add(view_file(app_folder, table, view), render('crud/%s.tpl' % view, **values))
+    plan.add(os.path.join(app_folder, 'routes.py'),
+             routes_text.rstrip('\n') + '\n' + render('crud/routes_addition.py', **values),
+             replace=True)
+
+
+def view_file(app_folder, table, view):
+    """The path of one CRUD view: views/<table>_<view>.tpl."""
+    return os.path.join(app_folder, 'views', '%s_%s.tpl' % (table, view))
+
+
+def routes_source(app_folder):
+    """The text of an application's routes.py, checked to define `urls` (UsageError if not)."""
+    path = os.path.join(app_folder, 'routes.py')
+    text = _read(path) if os.path.exists(path) else ''
+    try:
+        tree = ast.parse(text, path)
+    except SyntaxError as exc:
+        raise UsageError('%s does not parse (line %s: %s); fix it first'
+                         % (_relative(path), exc.lineno, exc.msg))
+    assigned = [target.id for node in tree.body if isinstance(node, (ast.Assign, ast.AugAssign))
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Name)]
+    if 'urls' not in assigned:
+        raise UsageError('%s must define urls = [...] for the CRUD to add its URLs to'
+                         % _relative(path))
+    return text
 
 
 ###############################################################################
@@ -492,14 +1331,18 @@ def _command_list():
     lines = ['Rossian, the Kokoropy command line.',
              'usage: %s COMMAND [ARGUMENTS] [--debug]' % PROG, '', 'commands:']
     for cmd in COMMANDS.values():
-        lines.append('  ' + command_usage(cmd)[len(PROG) + 1:])
+        lines.extend(textwrap.wrap(command_usage(cmd)[len(PROG) + 1:], 96,
+                                   initial_indent='  ', subsequent_indent='      ',
+                                   break_on_hyphens=False))
         lines.append('      %s' % cmd.summary)
         lines.append('      e.g. %s' % cmd.example)
-    lines += ['', 'column types (scaffold-migration, scaffold-model, scaffold-crud): NAME:TYPE '
-              'with TYPE one of', '  ' + ' '.join(COLUMN_TYPES) + ', or %s for a reference to '
-              'another table' % REFERENCE_SYNTAX, '  (e.g. category:ref:category).',
-              '', '%s help COMMAND shows one command in detail; --debug shows a traceback '
-              'when a command fails.' % PROG, '']
+    lines += ['', 'columns (scaffold-migration, scaffold-model, scaffold-crud): NAME:TYPE with '
+              'TYPE one of', '  ' + ' '.join(COLUMN_TYPES) + ',',
+              '  or %s for a reference to another table (e.g. category:ref:category);'
+              % REFERENCE_SYNTAX,
+              '  add :required and/or :unique (e.g. email:email:required:unique).', '',
+              '%s help COMMAND shows one command in detail;' % PROG,
+              'add --debug to any command to see a traceback when it fails.', '']
     return '\n'.join(lines)
 
 
@@ -519,7 +1362,8 @@ def _port_number(text):
     argument('--port', type=_port_number, default=8080, help='TCP port (default 8080)'),
     argument('--server', choices=SERVERS, default='kokoro', metavar='SERVER',
              help='kokoro (built in, default), wsgiref, gunicorn or waitress'),
-    argument('--baseurl', metavar='PATH', help='serve every page under this path, e.g. /kokoropy/'),
+    argument('--baseurl', metavar='PATH',
+             help='serve every page under this path, e.g. /kokoropy/'),
     argument('--runtimepath', metavar='FOLDER',
              help='folder for the generated secret and other runtime files (default .runtime)'),
     argument('--debug', action='store_true',
@@ -541,22 +1385,19 @@ def cmd_start(args):
     overrides = {'base_url': args.baseurl, 'runtime_path': args.runtimepath,
                  'debug': True if args.debug else None}
     config = configure(kokoropy, overrides)
-    is_first_process = not _is_reloader_child()
-    if is_first_process:
+    if not _is_reloader_child():
         prepare_database(kokoropy, config)
         if args.port:
             _check_port_free(args.host, args.port)
-    app = kokoropy.load_project(project_path(), overrides)
-    if is_first_process:
         where = _site_url(args.host, args.port, config['base_url']) if args.port else \
             'the address the server prints below'
         sys.stdout.write('Open %s in a browser.\n' % where)
         sys.stdout.flush()
-    try:
-        kokoropy.run(app, host=args.host, port=args.port, server=args.server,
-                     debug=bool(config.get('debug')), reloader=args.reload, quiet=args.quiet)
-    except OSError as exc:
-        raise CommandError('cannot serve on %s:%s: %s' % (args.host, args.port, _one_line(exc)))
+    # With --reload this first process only watches: the child it starts loads and serves.
+    app = None if args.reload and not _is_reloader_child() else \
+        kokoropy.load_project(project_path(), overrides)
+    kokoropy.run(app, host=args.host, port=args.port, server=args.server,
+                 debug=bool(config.get('debug')), reloader=args.reload, quiet=args.quiet)
     return 0
 
 
@@ -574,26 +1415,26 @@ def configure(kokoropy, overrides=None):
 
 
 def prepare_database(kokoropy, config):
-    """Before serving: on a fresh checkout (no SQLite file yet) create the database and apply
-    every migration; otherwise warn, in one line, when migrations are pending."""
+    """Before serving: on a fresh checkout (no SQLite file yet, or one without tables) create
+    the database and apply every migration; otherwise warn in one line about pending ones."""
     path = database_file(config)
     if path is None:
         return
-    migrator = kokoropy.Migrator(kokoropy.default_database(), applications_path())
-    if not os.path.exists(path):
-        sys.stdout.write('Creating the database %s and applying the migrations:\n'
-                         % _relative(path))
-        run_migrations(lambda: migrator.apply_pending())
+    is_fresh = not os.path.exists(path)
+    migrator = project_migrator(kokoropy, config)
+    if is_fresh or not migrator.database.tables():
+        sys.stdout.write('%s the database %s and applying the migrations:\n'
+                         % ('Creating' if is_fresh else 'Preparing', _relative(path)))
+        run_migrations(migrator.apply_pending)
         return
     try:
         pending = migrator.pending()
     except kokoropy.MigrationError as exc:
         raise CommandError(_one_line(exc))
     if pending:
+        shown = ', '.join(m.label for m in pending[:3]) + (', ...' if len(pending) > 3 else '')
         sys.stderr.write('rossian: warning: %d migration(s) not applied yet (%s); run: %s '
-                         'migration-upgrade\n' % (len(pending), ', '.join(
-                             m.label for m in pending[:3]) + (', ...' if len(pending) > 3
-                                                             else ''), PROG))
+                         'migration-upgrade\n' % (len(pending), shown, PROG))
 
 
 def database_file(config):
@@ -635,7 +1476,6 @@ def _site_url(host, port, base_url):
     return 'http://%s:%d%s' % (shown, port, base_url)
 
 
-
 @command('scaffold-application', 'create an application folder with a working hello page',
          '%s scaffold-application shop' % PROG,
          [argument('app', metavar='APP', help='name of the new application: a lowercase '
@@ -671,6 +1511,436 @@ def _words(name):
     return name.replace('_', ' ')
 
 
+COLUMNS_HELP = ('columns NAME:TYPE, TYPE one of %s, or %s; add :required and/or :unique'
+                % (' '.join(COLUMN_TYPES), REFERENCE_SYNTAX))
+COLUMN_DETAILS = """
+Columns read NAME:TYPE, with TYPE one of
+    %s,
+or %s for a reference to a row of another table (stored in NAME_id, shown as a
+select). Add :required and/or :unique after a column: title:string:required,
+email:email:required:unique. Every table also gets id, created_at and updated_at.""" % (
+    ' '.join(COLUMN_TYPES), REFERENCE_SYNTAX)
+
+
+@command('scaffold-migration', 'write the next numbered migration of APP',
+         '%s scaffold-migration shop add_stock product stock:integer' % PROG, [
+             argument('app', metavar='APP', help='an existing application'),
+             argument('name', metavar='NAME', help='what the migration does, e.g. add_stock'),
+             argument('table', nargs='?', metavar='TABLE', help='the table it changes'),
+             argument('columns', nargs='*', metavar='NAME:TYPE', help=COLUMNS_HELP)],
+         details="""
+Writes applications/APP/migrations/NNNN_NAME.py with upgrade(db) and downgrade(db):
+- without TABLE, both are empty for you to fill in;
+- with TABLE and columns, upgrade creates the table (or, when the table exists already, adds
+  the columns) and downgrade drops it (or them);
+- with TABLE alone, the columns come from the application's model of that table: the ones the
+  database lacks are added (the ORM's schema diff), or the whole table is created.
+""" + COLUMN_DETAILS)
+def cmd_scaffold_migration(args):
+    """Write one migration file."""
+    app_folder = existing_application(args.app)
+    if not re.match(r'^[a-z0-9_]+$', args.name):
+        raise UsageError('migration name %r must use lowercase letters, digits and _' % args.name)
+    kokoropy = load_kokoropy()
+    config = configure(kokoropy)
+    if args.table is not None:
+        check_table_name(kokoropy, args.table)
+    columns = parse_columns(args.columns, _model_attributes(kokoropy))
+    path = next_migration_file(app_folder, args.name)
+    description = '%s (applications/%s).' % (_words(args.name).capitalize(), args.app)
+    if args.table is None:
+        source = render('migration/empty.py', description=description)
+    elif columns:
+        source = _migration_for_columns(kokoropy, config, args.app, args.table, columns,
+                                        description)
+    else:
+        source = _migration_from_model(kokoropy, config, args.app, args.table, description)
+    plan = FilePlan()
+    plan.add(path, source)
+    plan.write()
+    sys.stdout.write('Apply it with: %s migration-upgrade %s\n' % (PROG, args.app))
+    return 0
+
+
+def _migration_for_columns(kokoropy, config, app, table, columns, description):
+    """Create `table` with the columns, or add them when the table exists already."""
+    database = existing_database(kokoropy, config)
+    exists = (database is not None and database.table_exists(table)) or table_migration(table)
+    if not exists:
+        declarations = [(c.name, field_declaration(kokoropy, c)) for c in columns]
+        return create_table_migration(table, declarations, description)
+    present = set(database.columns(table)) if database is not None else set()
+    taken = [c.name for c in columns if column_name(c) in present]
+    if taken:
+        raise UsageError('table %r has column %s already' % (table, ', '.join(taken)))
+    additions = [(c.name, column_name(c), field_declaration(kokoropy, c)) for c in columns]
+    return add_columns_migration(table, additions, description)
+
+
+def _migration_from_model(kokoropy, config, app, table, description):
+    """The migration bringing `table` in line with its model (the ORM's schema diff)."""
+    model = find_model(kokoropy, app, table)
+    if model is None:
+        raise UsageError('no model of table %r in applications/%s/models/; give the columns '
+                         '(NAME:TYPE ...) or create the model first' % (table, app))
+    check_no_pending(kokoropy, config, app)
+    database = existing_database(kokoropy, config)
+    if database is None or not database.table_exists(table):
+        declarations = [(f.name, f.declaration()) for f in model._meta.fields.values()
+                        if f.editable]
+        return create_table_migration(table, declarations, description)
+    missing = [f for f in model.schema_diff(database) if f.editable]
+    if not missing:
+        raise CommandError('table %r already has every column of %s.%s: nothing to migrate'
+                           % (table, model.__module__, model.__name__))
+    additions = [(f.name, f.column, f.declaration()) for f in missing]
+    return add_columns_migration(table, additions, description)
+
+
+@command('scaffold-model', 'write a model module and the migration creating its table',
+         '%s scaffold-model shop category name:string:required' % PROG, [
+             argument('app', metavar='APP', help='an existing application'),
+             argument('table', metavar='TABLE', help='the table (singular: product, '
+                      'blog_post); the class is its CamelCase name'),
+             argument('columns', nargs='*', metavar='NAME:TYPE', help=COLUMNS_HELP)],
+         details="""
+Writes applications/APP/models/TABLE.py (class Table(Model) with one field per column) and
+applications/APP/migrations/NNNN_create_TABLE.py, and nothing else.
+""" + COLUMN_DETAILS)
+def cmd_scaffold_model(args):
+    """Write a model and its migration."""
+    app_folder = existing_application(args.app)
+    kokoropy = load_kokoropy()
+    configure(kokoropy)
+    check_table_name(kokoropy, args.table)
+    columns = parse_columns(args.columns, _model_attributes(kokoropy))
+    plan = FilePlan()
+    add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
+    plan.write()
+    sys.stdout.write('Create its table with: %s migration-upgrade %s\n' % (PROG, args.app))
+    return 0
+
+
+def add_model_files(plan, kokoropy, app, app_folder, table, columns):
+    """Plan models/<table>.py and the migration creating its table (checked first)."""
+    if os.path.exists(model_file(app_folder, table)):
+        raise UsageError('%s exists already' % _relative(model_file(app_folder, table)))
+    check_references(app_folder, table, columns)
+    creator = table_migration(table)
+    if creator:
+        raise UsageError('table %r is created by %s already' % (table, _relative(creator)))
+    migration = next_migration_file(app_folder, 'create_' + table)
+    plan.add(model_file(app_folder, table),
+             model_module(kokoropy, app, table, columns, migration))
+    declarations = [(c.name, field_declaration(kokoropy, c)) for c in columns]
+    description = 'Create the %s table of the %s application.' % (table, app)
+    plan.add(migration, create_table_migration(table, declarations, description))
+
+
+@command('scaffold-crud', 'write model, migration, controller, views and routes of a complete '
+         'CRUD under /APP/TABLE', '%s scaffold-crud shop product name:string:required '
+         'price:float photo:upload category:ref:category' % PROG, [
+             argument('app', metavar='APP', help='an existing application'),
+             argument('table', metavar='TABLE', help='the table (singular: product)'),
+             argument('columns', nargs='*', metavar='NAME:TYPE',
+                      help=COLUMNS_HELP + '; leave them out to use an existing model')],
+         details="""
+Writes the model and its migration (unless models/TABLE.py exists: then give no columns),
+controllers/TABLE.py, views/TABLE_list.tpl, TABLE_show.tpl, TABLE_form.tpl, TABLE_delete.tpl,
+and adds the URLs to routes.py:
+  /APP/TABLE                 list: pages, search box, sort by column (JSON: ?format=json)
+  /APP/TABLE/new             create form (GET) and its submission (POST)
+  /APP/TABLE/ID              detail (JSON: ?format=json or Accept: application/json)
+  /APP/TABLE/ID/edit         edit form
+  /APP/TABLE/ID/delete       confirmation page; the delete itself is a POST
+Forms have a widget per type, keep the input and show messages beside invalid fields, carry a
+CSRF token, store uploads under applications/APP/assets/uploads/ and never show passwords.
+Run migration-upgrade APP afterwards to create the table.
+""" + COLUMN_DETAILS)
+def cmd_scaffold_crud(args):
+    """Write a complete CRUD."""
+    app_folder = existing_application(args.app)
+    kokoropy = load_kokoropy()
+    configure(kokoropy)
+    check_table_name(kokoropy, args.table)
+    columns = parse_columns(args.columns, _model_attributes(kokoropy))
+    plan = FilePlan()
+    values = crud_values(args.app, args.table)
+    if os.path.exists(model_file(app_folder, args.table)):
+        if columns:
+            raise UsageError('%s exists already: leave out the columns to build the CRUD on it'
+                             % _relative(model_file(app_folder, args.table)))
+        values['Model'] = model_class_in(kokoropy, args.app, args.table).__name__
+    else:
+        add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
+    add_crud_files(plan, app_folder, values, routes_source(app_folder))
+    plan.write()
+    sys.stdout.write('Next: %s migration-upgrade %s, then open /%s/%s\n'
+                     % (PROG, args.app, args.app, args.table))
+    return 0
+
+
+@command('scaffold-view', "write one of a CRUD's views (list, show, form, delete) to customise",
+         '%s scaffold-view shop product form --force' % PROG, [
+             argument('app', metavar='APP', help='an existing application'),
+             argument('table', metavar='TABLE', help='a table with a model in APP'),
+             argument('view', metavar='VIEW', choices=CRUD_VIEWS,
+                      help='one of %s' % ', '.join(CRUD_VIEWS)),
+             argument('--force', action='store_true', help='overwrite the view if it exists')],
+         details="""
+Writes applications/APP/views/TABLE_VIEW.tpl as scaffold-crud writes it. An existing view is
+left alone unless --force is given.""")
+def cmd_scaffold_view(args):
+    """Write one CRUD view."""
+    app_folder = existing_application(args.app)
+    check_identifier(args.table, 'table name')
+    if not os.path.exists(model_file(app_folder, args.table)):
+        raise UsageError('no model %s; create the CRUD first: %s scaffold-crud %s %s NAME:TYPE ...'
+                         % (_relative(model_file(app_folder, args.table)), PROG, args.app,
+                            args.table))
+    path = view_file(app_folder, args.table, args.view)
+    if os.path.exists(path) and not args.force:
+        raise UsageError('%s exists; add --force to overwrite it' % _relative(path))
+    plan = FilePlan()
+    plan.add(path, render('crud/%s.tpl' % args.view, **crud_values(args.app, args.table)),
+             replace=args.force)
+    plan.write()
+    return 0
+
+
+CMS_CRUDS = (('page', ('admin', 'editor')), ('user', ('admin',)), ('group', ('admin',)))
+USERNAME_PATTERN = re.compile(r'^[A-Za-z0-9_.@-]{1,40}$')
+MIN_PASSWORD_LENGTH = 8
+
+
+@command('scaffold-cms', 'write the cms application: users, groups, login, pages at '
+         '/page/SLUG and a site menu', '%s scaffold-cms --admin-password "long secret"' % PROG, [
+             argument('--admin-username', default='admin', metavar='NAME',
+                      help='username of the first admin account (default admin)'),
+             argument('--admin-password', metavar='PASSWORD',
+                      help='its password, at least %d characters (asked for when left out '
+                           'and a terminal is attached)' % MIN_PASSWORD_LENGTH)],
+         details="""
+Writes applications/cms/: Group, User (password stored as a salted hash) and Page (title,
+slug, HTML body, published) models and their migration; /cms/login and /cms/logout
+(session-based; after 5 wrong passwords for a username, or 20 from one address, further
+attempts wait, longer after each new failure); the dashboard /cms; the CRUD of pages
+(/cms/page, groups admin and editor), users and groups (/cms/user, /cms/group, group admin);
+published pages at /page/SLUG. Adds the menu (published pages, log in/out) to the index layout
+applications/index/views/base.tpl, applies the migrations and creates the admin account.
+Other applications protect their pages with:
+    from applications.cms.auth import login_required, group_required""")
+def cmd_scaffold_cms(args):
+    """Write the cms application, migrate it and create the first admin account."""
+    check_new_application_name('cms')
+    if not USERNAME_PATTERN.match(args.admin_username):
+        raise UsageError('admin username %r must be 1 to 40 letters, digits or _ . @ -'
+                         % args.admin_username)
+    password = admin_password(args.admin_password)
+    kokoropy = load_kokoropy()
+    config = configure(kokoropy)
+    for table in ('cms_group', 'cms_user', 'cms_page'):
+        creator = table_migration(table)
+        if creator:
+            raise UsageError('table %s is created by %s already' % (table, _relative(creator)))
+    plan = FilePlan()
+    add_cms_files(plan)
+    migrator = project_migrator(kokoropy, config)
+    # On a fresh checkout every application is migrated, as `start` would do.
+    is_fresh_database = not migrator.database.tables()
+    plan.write()
+    try:
+        run_migrations(lambda: migrator.apply_pending(None if is_fresh_database else 'cms'))
+        create_admin(kokoropy, args.admin_username, password)
+    except BaseException:
+        _forget_cms(migrator)
+        plan.undo()
+        raise
+    sys.stdout.write('Log in as %s at /cms/login once the server runs.\n' % args.admin_username)
+    return 0
+
+
+def admin_password(given):
+    """The admin password: --admin-password, else asked twice on the terminal."""
+    if given is None:
+        if not sys.stdin.isatty():
+            raise UsageError('give --admin-password PASSWORD (there is no terminal to ask on)')
+        given = getpass.getpass('Password for the admin account: ')
+        if getpass.getpass('The same password again: ') != given:
+            raise UsageError('the two passwords differ')
+    if len(given) < MIN_PASSWORD_LENGTH:
+        raise UsageError('the admin password needs at least %d characters'
+                         % MIN_PASSWORD_LENGTH)
+    return given
+
+
+def add_cms_files(plan):
+    """Plan the cms application's files and the menu lines of the index layout."""
+    folder = os.path.join(applications_path(), 'cms')
+    for name in sorted(TEMPLATES):
+        if name.startswith('cms/'):
+            plan.add(os.path.join(folder, *name.split('/')[1:]), TEMPLATES[name])
+    for relative in ('controllers/__init__.py', 'views/.gitkeep', 'assets/.gitkeep'):
+        source = 'application/' + relative
+        if source in TEMPLATES:
+            plan.add(os.path.join(folder, *relative.split('/')), render(source, app='cms'))
+    for table, groups in CMS_CRUDS:
+        guard = ('from applications.cms.auth import group_required\n',
+                 '@group_required(%s)\n' % ', '.join(repr(group) for group in groups))
+        values = crud_values('cms', table, guard)
+        plan.add(os.path.join(folder, 'controllers', table + '.py'),
+                 render('crud/controller.py', **values))
+        for view in CRUD_VIEWS:
+            plan.add(view_file(folder, table, view), render('crud/%s.tpl' % view, **values))
+    layout = layout_with_cms_menu()
+    if layout is not None:
+        plan.add(layout[0], layout[1], replace=True)
+
+
+def layout_with_cms_menu():
+    """(path, text) of the index layout with the cms menu added to its navigation, or None
+    (with a warning) when the layout has no menu listing installed_applications()."""
+    path = os.path.join(applications_path(), 'index', 'views', 'base.tpl')
+    text = _read(path) if os.path.exists(path) else ''
+    if "include('cms/menu')" in text:
+        return None
+    lines = text.splitlines(True)
+    loop = [i for i, line in enumerate(lines)
+            if line.lstrip().startswith('%') and 'installed_applications()' in line]
+    ends = [i for i, line in enumerate(lines) if loop and i > loop[0] and
+            line.strip() == '% end']
+    if not ends:
+        sys.stderr.write("rossian: warning: no menu found in %s; add the line "
+                         "% include('cms/menu') inside your layout's menu list\n"
+                         % _relative(path))
+        return None
+    lines.insert(ends[0] + 1, CMS_MENU_HOOK)
+    return path, ''.join(lines)
+
+
+def create_admin(kokoropy, username, password):
+    """Create the first admin account (in the admin group)."""
+    import importlib
+    importlib.invalidate_caches()
+    group_model = importlib.import_module('applications.cms.models.group').Group
+    user_model = importlib.import_module('applications.cms.models.user').User
+    try:
+        user_model.create(username=username, password=password,
+                          group=group_model.where(name='admin').first())
+    except kokoropy.ValidationError as exc:
+        raise CommandError('cannot create the admin account: %s' % _one_line(exc))
+    sys.stdout.write('created the admin account %s\n' % username)
+
+
+def _forget_cms(migrator):
+    """After a failed scaffold-cms: undo the cms migrations that were applied."""
+    try:
+        applied = migrator.log('cms')
+        if applied:
+            migrator.downgrade('cms', len(applied))
+    except Exception as exc:
+        sys.stderr.write('rossian: warning: could not undo the cms migrations: %s\n'
+                         % _one_line(exc))
+
+
+def check_table_name(kokoropy, table):
+    """Raise UsageError when `table` cannot name a new table and model class."""
+    if ':' in table:
+        raise UsageError('expected a table name before the columns, got %r' % table)
+    check_identifier(table, 'table name')
+    if table.startswith('kokoropy_'):
+        raise UsageError('table names starting with kokoropy_ are reserved')
+    class_name = model_class_name(table)
+    if hasattr(kokoropy, class_name):
+        raise UsageError('table %r would give a model class %s, a name kokoropy already uses; '
+                         'choose another table name' % (table, class_name))
+
+
+def check_references(app_folder, table, columns):
+    """Raise UsageError when a reference column names a table without a model in the app."""
+    for column in columns:
+        if column.type == 'ref' and column.target != table and \
+                not os.path.exists(model_file(app_folder, column.target)):
+            raise UsageError('column %s refers to table %r, which has no model %s; create it '
+                             'first: %s scaffold-model %s %s NAME:TYPE ...' % (
+                                 column.name, column.target,
+                                 _relative(model_file(app_folder, column.target)), PROG,
+                                 os.path.basename(app_folder), column.target))
+
+
+def model_file(app_folder, table):
+    """The path of the model module of `table`: models/<table>.py."""
+    return os.path.join(app_folder, 'models', table + '.py')
+
+
+def table_migration(table):
+    """The migration file (of any application) that creates `table`, or None."""
+    creates = re.compile(r'''create_table\(\s*['"]%s['"]''' % re.escape(table))
+    root = applications_path()
+    for app in _listdir(root):
+        folder = os.path.join(root, app, 'migrations')
+        for name in _listdir(folder):
+            path = os.path.join(folder, name)
+            if name.endswith('.py') and creates.search(_read(path)):
+                return path
+    return None
+
+
+def existing_database(kokoropy, config):
+    """The project's Database when its file exists (None: do not create it just to look)."""
+    path = database_file(config)
+    if path is None or not os.path.exists(path):
+        return None
+    return kokoropy.default_database()
+
+
+def check_no_pending(kokoropy, config, app):
+    """Refuse a schema diff while the application has migrations not applied yet."""
+    pending = project_migrator(kokoropy, config, create=False).pending(app)
+    if pending:
+        raise CommandError('%s is not applied yet, so the database does not show the current '
+                           'tables; run %s migration-upgrade %s first'
+                           % (pending[0].label, PROG, app))
+
+
+def find_model(kokoropy, app, table):
+    """The Model class of `table` among the application's model modules, or None."""
+    folder = os.path.join(applications_path(), app, 'models')
+    for name in _listdir(folder):
+        if name.endswith('.py') and name != '__init__.py':
+            for model in _models_of(kokoropy, app, name[:-3]):
+                if model._meta.table == table:
+                    return model
+    return None
+
+
+def model_class_in(kokoropy, app, module_name):
+    """The first Model class defined in applications/<app>/models/<module_name>.py."""
+    models = _models_of(kokoropy, app, module_name)
+    if not models:
+        raise UsageError('applications/%s/models/%s.py defines no Model class'
+                         % (app, module_name))
+    return models[0]
+
+
+def _models_of(kokoropy, app, module_name):
+    """The Model classes a model module defines (not the ones it imports), in order."""
+    import importlib
+    module_path = 'applications.%s.models.%s' % (app, module_name)
+    try:
+        module = importlib.import_module(module_path)
+    except Exception as exc:
+        raise CommandError('cannot import applications/%s/models/%s.py: %s: %s'
+                           % (app, module_name, type(exc).__name__, _one_line(exc)))
+    return [value for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, kokoropy.Model) and
+            value.__module__ == module_path and value._meta is not None]
+
+
+def _model_attributes(kokoropy):
+    """Names a column may not take: the attributes of Model itself."""
+    return set(name for name in dir(kokoropy.Model) if not name.startswith('_'))
+
 
 # --- migrations ------------------------------------------------------------------------------
 
@@ -692,8 +1962,7 @@ def cmd_migration_upgrade(args):
     if args.app is not None:
         existing_application(args.app)
     kokoropy = load_kokoropy()
-    configure(kokoropy)
-    migrator = kokoropy.Migrator(kokoropy.default_database(), applications_path())
+    migrator = project_migrator(kokoropy, configure(kokoropy))
     if not run_migrations(lambda: migrator.apply_pending(args.app, args.to)):
         sys.stdout.write('Nothing to apply: the database is up to date.\n')
     return 0
@@ -713,8 +1982,7 @@ def cmd_migration_downgrade(args):
         raise UsageError('--steps must be 1 or more, not %d' % args.steps)
     existing_application(args.app)
     kokoropy = load_kokoropy()
-    configure(kokoropy)
-    migrator = kokoropy.Migrator(kokoropy.default_database(), applications_path())
+    migrator = project_migrator(kokoropy, configure(kokoropy), create=False)
     if not run_migrations(lambda: migrator.downgrade(args.app, args.steps), 'reverted'):
         sys.stdout.write('Nothing to undo: no migration of %s is applied.\n' % args.app)
     return 0
@@ -728,8 +1996,7 @@ def cmd_migration_log(args):
     if args.app is not None:
         existing_application(args.app)
     kokoropy = load_kokoropy()
-    configure(kokoropy)
-    migrator = kokoropy.Migrator(kokoropy.default_database(), applications_path())
+    migrator = project_migrator(kokoropy, configure(kokoropy), create=False)
     try:
         applied, pending = migrator.log(args.app), migrator.pending(args.app)
     except kokoropy.MigrationError as exc:
@@ -745,6 +2012,13 @@ def cmd_migration_log(args):
     for row in rows:
         sys.stdout.write('%-*s  %-*s  %s\n' % (widths[0], row[0], widths[1], row[1], row[2]))
     return 0
+
+
+def project_migrator(kokoropy, config, create=True):
+    """A Migrator of the project's database. With create=False a database file that does not
+    exist yet is left uncreated (an empty in-memory database stands in for it)."""
+    database = kokoropy.default_database() if create else existing_database(kokoropy, config)
+    return kokoropy.Migrator(database or kokoropy.Database(':memory:'), applications_path())
 
 
 def run_migrations(run, verb='applied'):

@@ -5,7 +5,9 @@ iterated and closed, as a server would. A bare WSGI function is the floor (envir
 iteration). Systems are timed interleaved, round after round, and each keeps its best round,
 which filters out noise from the machine. Bottle and Flask are skipped when not installed.
 
-    bench/.venv/bin/python bench/bench_dispatch.py [--rounds 7] [--requests 20000]
+    bench/.venv/bin/python bench/bench_dispatch.py [--rounds 9] [--round-ms 60]
+
+Each system's request count is calibrated so that one round lasts about --round-ms.
 """
 import argparse
 import io
@@ -146,18 +148,29 @@ def available_systems():
     return systems
 
 
-def measure(systems, rounds, count):
+def calibrate(app, environ, round_seconds):
+    """How many requests make a round of about round_seconds (after warming caches)."""
+    count = 100
+    while True:
+        seconds = run_once(app, environ, count)
+        if seconds >= round_seconds / 10:
+            return max(100, int(count * round_seconds / seconds))
+        count *= 4
+
+
+def measure(systems, rounds, round_seconds):
     """Best seconds per request for each (case, system), timed interleaved."""
     best = {}
     for case, path in CASES:
         environ = base_environ(path)
+        counts = {}
         for name, app in systems:
             if name != 'bare WSGI (floor)':
                 check(app, environ)
-            run_once(app, environ, count // 10)     # warm caches
+            counts[name] = calibrate(app, environ, round_seconds)
         for _ in range(rounds):
             for name, app in systems:
-                seconds = run_once(app, environ, count) / count
+                seconds = run_once(app, environ, counts[name]) / counts[name]
                 key = (case, name)
                 best[key] = min(best.get(key, seconds), seconds)
     return best
@@ -178,13 +191,13 @@ def table(systems, best):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--rounds', type=int, default=7)
-    parser.add_argument('--requests', type=int, default=20000)
+    parser.add_argument('--rounds', type=int, default=9)
+    parser.add_argument('--round-ms', type=float, default=60)
     options = parser.parse_args()
     systems = available_systems()
-    best = measure(systems, options.rounds, options.requests)
-    print('In-process WSGI dispatch, µs per request (best of %d rounds of %d requests); '
-          'Python %s, %s, %s' % (options.rounds, options.requests, platform.python_version(),
+    best = measure(systems, options.rounds, options.round_ms / 1000)
+    print('In-process WSGI dispatch, µs per request (best of %d rounds of ~%d ms each); '
+          'Python %s, %s, %s' % (options.rounds, options.round_ms, platform.python_version(),
                                  platform.machine(), time.strftime('%Y-%m-%d')))
     print()
     print(table(systems, best))

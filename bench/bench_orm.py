@@ -2,7 +2,7 @@
 
 Each system gets its own temporary database file with the same settings (WAL, synchronous=NORMAL)
 and the same table: product(id, name, price, quantity, category, created_at, updated_at).
-Groups, timed per system, interleaved, best of several rounds:
+Groups, timed per system, interleaved chunk by chunk, best of several rounds:
 
   insert   10,000 rows created one by one inside one transaction
   select   1,000 filtered + ordered + limited selects (20 rows each) over those rows
@@ -38,6 +38,7 @@ SELECTS = 1000
 GETS = 10000
 UPDATES = 1000
 CATEGORIES = ['tools', 'garden', 'kitchen', 'toys', 'books', 'music', 'sport', 'office']
+CHUNKS = 20
 GROUPS = [('insert', INSERTS), ('select', SELECTS), ('get', GETS), ('update', UPDATES)]
 STAMP = '2024-01-01 00:00:00.000000'
 
@@ -52,6 +53,8 @@ def select_arguments(i):
 
 
 # --- raw sqlite3 ----------------------------------------------------------------------------
+# Each group is a generator that yields after every chunk of CHUNK operations, so run() can
+# interleave the systems chunk by chunk: a load spike on this machine then hits all of them.
 
 class RawSqlite:
     name = 'raw sqlite3'
@@ -68,31 +71,39 @@ class RawSqlite:
     def insert(self):
         execute = self.connection.execute
         execute('BEGIN')
-        for i in range(INSERTS):
-            name, price, quantity, category = row_values(i)
-            execute('INSERT INTO product (name, price, quantity, category, created_at, '
-                    'updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-                    (name, price, quantity, category, STAMP, STAMP))
+        for chunk in chunks(INSERTS):
+            for i in chunk:
+                name, price, quantity, category = row_values(i)
+                execute('INSERT INTO product (name, price, quantity, category, created_at, '
+                        'updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+                        (name, price, quantity, category, STAMP, STAMP))
+            yield
         execute('COMMIT')
 
     def select(self):
         execute = self.connection.execute
-        for i in range(SELECTS):
-            quantity, category = select_arguments(i)
-            execute('SELECT id, name, price, quantity, category, created_at, updated_at '
-                    'FROM product WHERE quantity < ? AND category = ? '
-                    'ORDER BY price DESC, name LIMIT ?', (quantity, category, 20)).fetchall()
+        for chunk in chunks(SELECTS):
+            for i in chunk:
+                quantity, category = select_arguments(i)
+                execute('SELECT id, name, price, quantity, category, created_at, updated_at '
+                        'FROM product WHERE quantity < ? AND category = ? '
+                        'ORDER BY price DESC, name LIMIT ?', (quantity, category, 20)).fetchall()
+            yield
 
     def get(self):
         execute = self.connection.execute
-        for i in range(1, GETS + 1):
-            execute('SELECT id, name, price, quantity, category, created_at, updated_at '
-                    'FROM product WHERE id = ?', (i,)).fetchone()
+        for chunk in chunks(GETS):
+            for i in chunk:
+                execute('SELECT id, name, price, quantity, category, created_at, updated_at '
+                        'FROM product WHERE id = ?', (i + 1,)).fetchone()
+            yield
 
     def update(self):
         execute = self.connection.execute
-        for i in range(1, UPDATES + 1):
-            execute('UPDATE product SET price = ? WHERE id = ?', (i / 4.0, i))
+        for chunk in chunks(UPDATES):
+            for i in chunk:
+                execute('UPDATE product SET price = ? WHERE id = ?', (i / 4.0, i + 1))
+            yield
 
     def close(self):
         self.connection.close()
@@ -119,28 +130,36 @@ class Kokoropy:
     def insert(self):
         create = KokoroProduct.create
         with self.database.transaction():
-            for i in range(INSERTS):
-                name, price, quantity, category = row_values(i)
-                create(name=name, price=price, quantity=quantity, category=category)
+            for chunk in chunks(INSERTS):
+                for i in chunk:
+                    name, price, quantity, category = row_values(i)
+                    create(name=name, price=price, quantity=quantity, category=category)
+                yield
 
     def select(self):
         where = KokoroProduct.where
-        for i in range(SELECTS):
-            quantity, category = select_arguments(i)
-            list(where(quantity__lt=quantity, category=category)
-                 .order_by('-price', 'name').limit(20))
+        for chunk in chunks(SELECTS):
+            for i in chunk:
+                quantity, category = select_arguments(i)
+                list(where(quantity__lt=quantity, category=category)
+                     .order_by('-price', 'name').limit(20))
+            yield
 
     def get(self):
         get = KokoroProduct.get
-        for i in range(1, GETS + 1):
-            get(i)
+        for chunk in chunks(GETS):
+            for i in chunk:
+                get(i + 1)
+            yield
 
     def update(self):
         get = KokoroProduct.get
-        for i in range(1, UPDATES + 1):
-            product = get(i)
-            product.price = i / 4.0
-            product.save()
+        for chunk in chunks(UPDATES):
+            for i in chunk:
+                product = get(i + 1)
+                product.price = i / 4.0
+                product.save()
+            yield
 
     def close(self):
         self.database.close()
@@ -179,35 +198,43 @@ class Alchemy:
 
     def insert(self):
         with Session(self.engine) as session:
-            for i in range(INSERTS):
-                name, price, quantity, category = row_values(i)
-                session.add(AlchemyProduct(name=name, price=price, quantity=quantity,
-                                           category=category))
+            for chunk in chunks(INSERTS):
+                for i in chunk:
+                    name, price, quantity, category = row_values(i)
+                    session.add(AlchemyProduct(name=name, price=price, quantity=quantity,
+                                               category=category))
+                yield
             session.commit()
 
     def select(self):
         with Session(self.engine) as session:
-            for i in range(SELECTS):
-                quantity, category = select_arguments(i)
-                statement = (select(AlchemyProduct)
-                             .where(AlchemyProduct.quantity < quantity,
-                                    AlchemyProduct.category == category)
-                             .order_by(AlchemyProduct.price.desc(), AlchemyProduct.name)
-                             .limit(20))
-                session.scalars(statement).all()
-                session.expunge_all()
+            for chunk in chunks(SELECTS):
+                for i in chunk:
+                    quantity, category = select_arguments(i)
+                    statement = (select(AlchemyProduct)
+                                 .where(AlchemyProduct.quantity < quantity,
+                                        AlchemyProduct.category == category)
+                                 .order_by(AlchemyProduct.price.desc(), AlchemyProduct.name)
+                                 .limit(20))
+                    session.scalars(statement).all()
+                    session.expunge_all()
+                yield
 
     def get(self):
         with Session(self.engine) as session:
-            for i in range(1, GETS + 1):
-                session.get(AlchemyProduct, i)
+            for chunk in chunks(GETS):
+                for i in chunk:
+                    session.get(AlchemyProduct, i + 1)
+                yield
 
     def update(self):
         with Session(self.engine) as session:
-            for i in range(1, UPDATES + 1):
-                product = session.get(AlchemyProduct, i)
-                product.price = i / 4.0
-                session.commit()
+            for chunk in chunks(UPDATES):
+                for i in chunk:
+                    product = session.get(AlchemyProduct, i + 1)
+                    product.price = i / 4.0
+                    session.commit()
+                yield
 
     def close(self):
         self.engine.dispose()
@@ -215,22 +242,42 @@ class Alchemy:
 
 # --- running --------------------------------------------------------------------------------
 
+def chunks(count):
+    """The operation numbers 0..count-1 in CHUNKS ranges."""
+    size = -(-count // CHUNKS)
+    return [range(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def timed_group(instances, group):
+    """Run one group on every system, interleaved chunk by chunk; seconds per system."""
+    runs = [(instance, getattr(instance, group)()) for instance in instances]
+    seconds = dict((instance.name, 0.0) for instance in instances)
+    while runs:
+        for run in list(runs):
+            instance, steps = run
+            started = time.perf_counter()
+            try:
+                next(steps)
+            except StopIteration:
+                runs.remove(run)
+            seconds[instance.name] += time.perf_counter() - started
+    return seconds
+
+
 def run(rounds):
     systems = [RawSqlite, Kokoropy] + ([Alchemy] if sqlalchemy is not None else [])
     best = dict((system.name, {}) for system in systems)
     folder = tempfile.mkdtemp(prefix='kokoropy-bench-orm-')
     try:
         for round_number in range(rounds):
-            for system in systems:
-                path = os.path.join(folder, '%s-%d.db' % (system.__name__, round_number))
-                instance = system(path)
-                for group, count in GROUPS:
-                    started = time.perf_counter()
-                    getattr(instance, group)()
-                    micros = (time.perf_counter() - started) / count * 1e6
-                    previous = best[system.name].get(group)
-                    best[system.name][group] = micros if previous is None else min(previous,
-                                                                                    micros)
+            instances = [system(os.path.join(folder, '%s-%d.db' % (system.__name__,
+                                                                    round_number)))
+                         for system in systems]
+            for group, count in GROUPS:
+                for name, seconds in timed_group(instances, group).items():
+                    micros = seconds / count * 1e6
+                    best[name][group] = min(best[name].get(group, micros), micros)
+            for instance in instances:
                 instance.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

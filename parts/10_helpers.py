@@ -65,9 +65,13 @@ def json_default(value):
     raise TypeError('%r is not JSON serialisable' % (value,))
 
 
+# One shared encoder: json.dumps() with options builds a new encoder on every call.
+_JSON_ENCODER = json.JSONEncoder(default=json_default, separators=(',', ':'), ensure_ascii=False)
+
+
 def json_dumps(value):
     """Encode value as compact JSON text, handling dates, Decimals and models."""
-    return json.dumps(value, default=json_default, separators=(',', ':'), ensure_ascii=False)
+    return _JSON_ENCODER.encode(value)
 
 
 def _b64encode(data):

@@ -30,8 +30,8 @@ class MultiDict(MutableMapping):
 
     def __init__(self, *args, **kwargs):
         self._values = {}
-        if args or kwargs:
-            self.update(*args, **kwargs)
+        for key, value in _pairs(*args, **kwargs):
+            self.add(key, value)
 
     def __getitem__(self, key):
         return self._values[key][-1]
@@ -119,8 +119,8 @@ class HeaderDict(MutableMapping):
 
     def __init__(self, *args, **kwargs):
         self._fields = {}   # lower-cased name -> [name as given, value, value, ...]
-        if args or kwargs:
-            self.update(*args, **kwargs)
+        for name, value in _pairs(*args, **kwargs):
+            self.add(name, value)
 
     def __getitem__(self, name):
         return self._fields[name.lower()][-1]
@@ -191,6 +191,18 @@ class _ResponseHeaderDict(HeaderDict):
             raise ValueError('header %s: value must be latin-1 text (percent-encode URLs, '
                              'RFC 5987-encode file names): %r' % (name, value))
         return value
+
+
+def _pairs(source=(), **kwargs):
+    """(key, value) pairs of a multi-value dict, a mapping or an iterable of pairs, then
+    kwargs: repeated keys are all kept."""
+    if hasattr(source, 'allitems'):
+        pairs = source.allitems()
+    elif hasattr(source, 'keys'):
+        pairs = [(key, source[key]) for key in source.keys()]
+    else:
+        pairs = list(source)
+    return pairs + list(kwargs.items())
 
 
 def http_date(value):

@@ -249,9 +249,9 @@ class Router:
     def _compile_index(self):
         with self._lock:
             if self._dirty:     # another thread may have compiled while this one waited
-                self._dirty = False
                 self._index = {method: _index_rules(list(by_rule.values()))
                                for method, by_rule in list(self._dynamic.items())}
+                self._dirty = False     # only now: a thread seeing False uses self._index
 
 
 class _ParsedRule:

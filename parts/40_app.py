@@ -22,6 +22,7 @@ __all__ += ['Config', 'Kokoro', 'default_app', 'route', 'get', 'post', 'put', 'p
             'TestResponse']
 
 HOOK_NAMES = ('before_request', 'after_request')
+SESSION_MAX_AGE = 14 * 24 * 3600                # default config['session_max_age']: 14 days
 MAX_REDIRECTS = 10
 
 
@@ -32,7 +33,8 @@ class Config(dict):
     base_url ('/'): serve every route under this prefix. project_path (the working folder at
     creation), applications_path (None: project_path/applications), runtime_path ('.runtime'),
     database_url ('sqlite:///db/kokoropy.db'), max_body_bytes (10 MiB), max_memfile_bytes
-    (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False).
+    (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False),
+    session_max_age (14 days), csrf (True: check the CSRF token of form posts).
     """
 
     DEFAULTS = {
@@ -40,7 +42,7 @@ class Config(dict):
         'applications_path': None, 'runtime_path': '.runtime',
         'database_url': 'sqlite:///db/kokoropy.db', 'max_body_bytes': MAX_BODY_BYTES,
         'max_memfile_bytes': MAX_MEMFILE_BYTES, 'trusted_proxies': 0,
-        'reload_templates': False,
+        'reload_templates': False, 'session_max_age': SESSION_MAX_AGE, 'csrf': True,
     }
 
     def __init__(self, values=None, **overrides):

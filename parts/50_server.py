@@ -514,7 +514,6 @@ class KokoroServer(object):
         """Answer the request whose head was read, then any pipelined ones already received;
         then give a kept-alive (or lingering) connection back to the selector thread."""
         try:
-            conn.sock.settimeout(self.io_timeout)
             conn.buffer = rest
             keep_alive = True
             while keep_alive and head is not None:
@@ -522,7 +521,6 @@ class KokoroServer(object):
                 if keep_alive:
                     head = self._next_head(conn)
             if keep_alive or conn.is_lingering:
-                conn.sock.setblocking(False)
                 self._give_back(conn)
             else:
                 conn.close()
@@ -540,7 +538,7 @@ class KokoroServer(object):
         head = self._next_buffered_head(conn)
         if head is not None or conn.is_lingering or self._work_count > self.threads:
             return head
-        if not _is_readable_soon(conn.sock, KEEP_ALIVE_GRACE_SECONDS):
+        if not _wait_for_socket(conn.sock, False, KEEP_ALIVE_GRACE_SECONDS):
             return None
         try:
             data = conn.sock.recv(_RECV_BYTES)
@@ -561,10 +559,7 @@ class KokoroServer(object):
             found = self._take_head(conn)
         except HTTPParseError as exc:
             self._log_access(conn.address, '-', exc.status, 0, 0.0)
-            try:
-                conn.sock.sendall(_error_response(exc.status, exc.reason))
-            except OSError:
-                raise _ClientDisconnected(str(exc))
+            _send_all(conn.sock, _error_response(exc.status, exc.reason), self.io_timeout)
             conn.start_lingering()
             return None
         if found is None:
@@ -776,8 +771,8 @@ class _Exchange(object):
         self.is_continue_pending = False
         if not self.is_head_sent:
             try:
-                self.sock.sendall(b'HTTP/1.1 100 Continue\r\n\r\n')
-            except OSError as exc:
+                _send_all(self.sock, b'HTTP/1.1 100 Continue\r\n\r\n', self.server.io_timeout)
+            except _ClientDisconnected as exc:
                 raise self.fail_body(None, str(exc))
 
     def fail_body(self, status, reason):
@@ -937,9 +932,12 @@ class _Exchange(object):
         self._send(self._head_bytes(None))
         if not self.is_body_suppressed:
             try:
+                self.sock.settimeout(self.server.io_timeout)  # socket.sendfile() needs one
                 self.bytes_sent = self.sock.sendfile(filelike, offset, self.content_length)
             except OSError as exc:
                 raise _ClientDisconnected(str(exc))
+            finally:
+                self.sock.setblocking(False)
             if self.bytes_sent < self.content_length:
                 self.keep_alive = False
         return True
@@ -983,10 +981,7 @@ class _Exchange(object):
             self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES)
 
     def _send(self, data):
-        try:
-            self.sock.sendall(data)
-        except OSError as exc:
-            raise _ClientDisconnected(str(exc))
+        _send_all(self.sock, data, self.server.io_timeout)
 
 
 class _BodyReceiver(object):
@@ -1010,12 +1005,15 @@ class _BodyReceiver(object):
         allowed = self.timeout + self.received / float(MIN_BODY_BYTES_PER_SECOND)
         if time.monotonic() - self.started > allowed:
             raise exchange.fail_body(408, 'request body arrived too slowly')
-        try:
-            size = self.sock.recv_into(buffer, size)
-        except socket.timeout:
-            raise exchange.fail_body(408, 'request body timed out')
-        except OSError as exc:
-            raise exchange.fail_body(None, 'client disconnected: %s' % exc)
+        while True:
+            try:
+                size = self.sock.recv_into(buffer, size)
+                break
+            except BlockingIOError:
+                if not _wait_for_socket(self.sock, False, self.timeout):
+                    raise exchange.fail_body(408, 'request body timed out')
+            except OSError as exc:
+                raise exchange.fail_body(None, 'client disconnected: %s' % exc)
         if not size:
             raise exchange.fail_body(None, 'client disconnected before the end of the body')
         self.received += size
@@ -1286,13 +1284,41 @@ def _listen(host, port, backlog):
     return sock
 
 
-def _is_readable_soon(sock, timeout):
-    """True when `sock` has data (or EOF) to read within `timeout` seconds."""
+def _wait_for_socket(sock, for_writing, timeout):
+    """Wait until the non-blocking `sock` can be written (or read, or has hit EOF); False
+    when `timeout` seconds pass first. Client sockets stay non-blocking: a socket timeout
+    would cost a poll() before every call and fcntl() calls at each switch."""
     if hasattr(_select_module, 'poll'):  # select() cannot watch descriptors above 1023
         poller = _select_module.poll()
-        poller.register(sock, _select_module.POLLIN)
-        return bool(poller.poll(timeout * 1000.0))
+        poller.register(sock, _select_module.POLLOUT if for_writing else _select_module.POLLIN)
+        return bool(poller.poll(max(0.0, timeout) * 1000.0))
+    timeout = max(0.0, timeout)
+    if for_writing:
+        return bool(_select_module.select([], [sock], [], timeout)[1])
     return bool(_select_module.select([sock], [], [], timeout)[0])
+
+
+def _send_all(sock, data, timeout):
+    """Send all of `data` on the non-blocking `sock` within `timeout` seconds in total;
+    raises _ClientDisconnected when the client is gone or does not read in time."""
+    try:
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)[sent:]
+        while view:
+            if not _wait_for_socket(sock, True, deadline - time.monotonic()):
+                raise _ClientDisconnected('the client did not read the response in time')
+            try:
+                view = view[sock.send(view):]
+            except BlockingIOError:
+                pass
+    except OSError as exc:
+        raise _ClientDisconnected(str(exc))
 
 
 def _server_name(host):

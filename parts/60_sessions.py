@@ -16,7 +16,6 @@ __all__ += ['SignedCookieSessions', 'get_secret', 'flash', 'get_flashed_messages
             'csrf_token', 'csrf_input', 'csrf_exempt', 'check_csrf']
 
 SESSION_COOKIE_NAME = 'kokoropy.session'
-SESSION_MAX_AGE = 14 * 24 * 3600
 CSRF_FIELD_NAME = 'csrf_token'
 CSRF_HEADER_NAME = 'X-CSRF-Token'
 CSRF_SESSION_KEY = '_csrf_token'

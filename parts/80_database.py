@@ -392,7 +392,7 @@ class Database:
             for state in states:
                 state.connection.close()
             if self._keeper is not None:
-                self._keeper.close()
+                self._keeper.connection.close()
                 self._keeper = None
 
     def bind(self, *models):
@@ -494,7 +494,8 @@ class Database:
         with self._lock:
             if self._is_memory and self._keeper is None:
                 # A shared-cache memory database lives while one connection is open.
-                self._keeper = self.dialect.connect(self._target, self.timeout, True)
+                self._keeper = _ThreadState(self.dialect.connect(self._target, self.timeout,
+                                                                 True))
             elif not self._is_memory:
                 folder = os.path.dirname(os.path.abspath(self._target))
                 os.makedirs(folder, exist_ok=True)
@@ -1030,7 +1031,6 @@ class Date(Field):
     is_data_descriptor = True
     converts_to_db = True
     messages = dict(Field.messages, type='{label} must be a date like 2024-12-31.')
-    python_type = datetime.date
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -1340,7 +1340,18 @@ class Model:
     @classmethod
     def create(cls, **values):
         """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
-        return cls(**values).save()
+        meta = cls._meta
+        if meta is not None and meta.is_plain_init and meta.plain_names.issuperset(values):
+            # What __init__ would do, without passing the keywords on once more: create() is
+            # the hot path of bulk inserts.
+            instance = cls.__new__(cls)
+            own = instance.__dict__
+            own.update(meta.blank_row)
+            own.update(values)
+        else:
+            instance = cls(**values)
+        instance.save()
+        return instance
 
     @classmethod
     def get(cls, id, with_trashed=False):
@@ -1442,6 +1453,8 @@ class Model:
                 raw = None
             if isinstance(field, Password) and (raw is None or raw == ''):
                 continue
+            if isinstance(field, Upload) and not isinstance(raw, str):
+                continue  # a file object: the form saves it, then sets the stored path
             try:
                 setattr(self, field.name, field.to_python(raw))
             except ValueError as exc:
@@ -1594,7 +1607,7 @@ class Model:
         try:
             cursor = connection.execute(sql, params)
         except sqlite3.IntegrityError as exc:
-            raise _integrity_error(self, exc)
+            raise _integrity_error(model, exc, self)
         if not with_id:
             values['id'] = cursor.lastrowid
         if auto_position:
@@ -1612,7 +1625,7 @@ class Model:
         try:
             cursor = database.connection().execute(sql, params)
         except sqlite3.IntegrityError as exc:
-            raise _integrity_error(self, exc)
+            raise _integrity_error(model, exc, self)
         if cursor.rowcount == 0:
             self._insert(database, with_id=True)  # an id set by hand, or a deleted row
 
@@ -1642,9 +1655,13 @@ class Model:
                 errors[field.name] = field.message('unique')
         for field in meta.foreign_keys:
             value = values.get(field.column)
-            if field.name in errors or value is None or not field.editable:
+            if field.name in errors or value is None:
                 continue
-            if field.related_model.get(value, with_trashed=True) is None:
+            sql = statements.related_checks.get(field.column)
+            if sql is None:  # built on first use: the related model may be defined later
+                sql = statements.related_checks[field.column] = statements.dialect.select(
+                    field.related_table, '1', statements.dialect.condition('id', 'eq', 0)[0])
+            if database.execute(sql, (value,)).fetchone() is None:
                 errors[field.name] = field.message('type')
 
     def _take_related_ids(self):
@@ -1728,6 +1745,7 @@ class _ModelInfo:
         self.default_ordering = tuple(_resolve_order(model, name) for name in self.default_order)
         model.abstract = False
         self.has_save_hooks = _overrides_any(model, SAVE_HOOKS)
+        self.is_plain_init = model.__init__ is Model.__init__ and not self.callable_defaults
         self.has_delete_hooks = _overrides_any(model, DELETE_HOOKS)
         self.has_trash_hooks = _overrides_any(model, TRASH_HOOKS)
         _register_model(model)
@@ -1786,6 +1804,7 @@ class _ModelStatements:
                                                     dialect.order_term('id', False)))
         self.set_position = dialect.update(table, ['position'], by_id)
         self.plain_insert = self.insert_plan(False, False)
+        self.related_checks = {}
 
     def insert_plan(self, with_id, auto_position):
         """(sql, getter, converters) inserting a row with or without its id and position."""
@@ -1838,6 +1857,10 @@ class Query:
 
     def __iter__(self):
         return iter(self._fetch())
+
+    def __bool__(self):
+        # `if query:` asks whether there are rows (one cheap query), not whether it is a Query.
+        return self.exists()
 
     # --- refining -----------------------------------------------------------------------
 
@@ -1940,7 +1963,7 @@ class Query:
         try:
             return database.execute(sql, params + where_params).rowcount
         except sqlite3.IntegrityError as exc:
-            raise ValidationError({'__all__': str(exc)})
+            raise _integrity_error(self.model, exc)
 
     def sql(self):
         """(SQL text, parameters) the query would run: for debugging."""
@@ -2104,6 +2127,11 @@ class _ThreadState:
     def __init__(self, connection):
         self.connection = connection
         self.depth = 0
+
+    def __del__(self):
+        # Freed with its thread's thread-local data (or its Database): close the connection
+        # now rather than leave it to the garbage collector, which warns about it.
+        self.connection.close()
 
 
 class _Transaction:
@@ -2296,8 +2324,10 @@ def _attach_pending_relations():
         target = field.to if isinstance(field.to, type) else _find_model(field.to, field.model)
         if target is None or target._meta is None:
             still_pending.append(field)
-            continue
-        _attach_reverse(target, field)
+        elif isinstance(field.to, type) or target.__name__ == field.to or \
+                target.__module__ == field.model.__module__:
+            _attach_reverse(target, field)
+        # else: a table name matched a model of another module; too loose to add attributes
     _PENDING_RELATIONS[:] = still_pending
 
 
@@ -2310,7 +2340,10 @@ def _attach_reverse(target, field):
                          % (target.__name__, name, field._owner_name()))
     if isinstance(existing, _ReverseRelation):
         other = existing.foreign_key
-        if (other.model.__name__, other.name) != (field.model.__name__, field.name):
+        # Two relations declared in one module clash for real; across modules the later one
+        # wins, so that reloaded modules and test modules reusing model names still import.
+        if other.model.__module__ == field.model.__module__ and \
+                (other.model.__name__, other.name) != (field.model.__name__, field.name):
             raise FieldError('%s.%s is already the reverse of %s: give ForeignKey %s a '
                              'related_name' % (target.__name__, name, other._owner_name(),
                                                field._owner_name()))
@@ -2459,13 +2492,13 @@ def _submitted_value(data, field):
     return _MISSING
 
 
-def _integrity_error(instance, exc):
+def _integrity_error(model, exc, instance=None):
     """A ValidationError for a unique column the database refused; else `exc` itself."""
     message = str(exc)
     if message.startswith('UNIQUE constraint failed:'):
         errors = {}
         for name in message.split(':', 1)[1].split(','):
-            field = instance._meta.lookup.get(name.strip().split('.')[-1])
+            field = model._meta.lookup.get(name.strip().split('.')[-1])
             if field is not None:
                 errors[field.name] = field.message('unique')
         if errors:
@@ -2564,6 +2597,7 @@ def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
     original = database.execute(dialect.table_sql(), (table,)).fetchone()[0] or ''
     autoincrement = ' AUTOINCREMENT' if 'AUTOINCREMENT' in original.upper() else ''
     primary = [row for row in kept if row[5]]
+    references, constraints = _rebuilt_constraints(database, table, drop, rename)
     parts = []
     for cid, name, type_name, not_null, default, pk in kept:
         sql = '%s %s' % (dialect.quote(rename.get(name, name)), type_name or '')
@@ -2573,19 +2607,19 @@ def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
             sql += ' NOT NULL'
         if default is not None:
             sql += ' DEFAULT ' + default
-        parts.append(sql.strip())
+        parts.append(sql.strip() + references.get(name, ''))
     if len(primary) > 1:
         parts.append('PRIMARY KEY (%s)' % dialect.column_list(
             rename.get(row[1], row[1]) for row in sorted(primary, key=lambda row: row[5])))
-    parts += _rebuilt_constraints(database, table, drop, rename)
+    parts += constraints
     return 'CREATE TABLE %s (%s)' % (dialect.quote(new_table), ', '.join(parts))
 
 
 def _rebuilt_constraints(database, table, drop, rename):
-    """Foreign key and UNIQUE constraints of the old table that do not use the dropped
-    column."""
+    """The old table's foreign keys and UNIQUE constraints that do not use the dropped column:
+    ({column: ' REFERENCES ...'} for one-column keys, [table constraints] for the others)."""
     dialect = database.dialect
-    parts, keys = [], {}
+    references, parts, keys = {}, [], {}
     for row in database.execute(dialect.foreign_key_list(table)).fetchall():
         keys.setdefault(row[0], []).append(row)
     for rows in keys.values():
@@ -2593,17 +2627,22 @@ def _rebuilt_constraints(database, table, drop, rename):
         if drop in sources:
             continue
         targets = [row[4] for row in rows]
-        parts.append('FOREIGN KEY (%s) REFERENCES %s%s ON UPDATE %s ON DELETE %s' % (
-            dialect.column_list(rename.get(s, s) for s in sources), dialect.quote(rows[0][2]),
+        clause = ' REFERENCES %s%s%s ON DELETE %s' % (
+            dialect.quote(rows[0][2]),
             ' (%s)' % dialect.column_list(targets) if all(targets) else '',
-            rows[0][5], rows[0][6]))
+            '' if rows[0][5] == 'NO ACTION' else ' ON UPDATE ' + rows[0][5], rows[0][6])
+        if len(sources) == 1:
+            references[sources[0]] = clause
+        else:
+            parts.append('FOREIGN KEY (%s)%s' % (
+                dialect.column_list(rename.get(s, s) for s in sources), clause))
     for row in database.execute(dialect.index_list(table)).fetchall():
         if row[1].startswith('sqlite_autoindex') and row[2]:
             columns = [info[2] for info in database.execute(dialect.index_info(row[1]))]
             if drop not in columns:
                 parts.append('UNIQUE (%s)' % dialect.column_list(
                     rename.get(c, c) for c in columns))
-    return parts
+    return references, parts
 
 
 def _hash_password(plain):

@@ -98,9 +98,14 @@ class Migrator:
             found += self._application_migrations(name)
         return found
 
-    def applied(self, application=None):
-        """History rows as dicts (application, version, name, applied_at), oldest first."""
-        return self.log(application)
+    def next_version(self, application):
+        """The version number a new migration of the application should take (1 for the
+        first, even before the migrations folder exists)."""
+        folder = os.path.join(self.applications_path, application, MIGRATIONS_FOLDER)
+        if not os.path.isdir(folder):
+            return 1
+        versions = [migration.version for migration in self._application_migrations(application)]
+        return max(versions) + 1 if versions else 1
 
     def pending(self, application=None):
         """Migrations not applied yet, in the order they would run."""

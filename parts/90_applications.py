@@ -18,19 +18,8 @@ __all__ += ['load_config', 'load_applications', 'load_project', 'LoadedApplicati
 
 
 # Every setting, its default and its type; applications/config.py names them in CAPITALS.
-CONFIG_DEFAULTS = {
-    'base_url': '/',
-    'secret': None,
-    'database_url': 'sqlite:///db/kokoropy.db',
-    'runtime_path': '.runtime',
-    'debug': False,
-    'reload_templates': False,
-    'max_body_bytes': 10 * 1024 * 1024,
-    'max_memfile_bytes': 1024 * 1024,
-    'session_max_age': SESSION_MAX_AGE,
-    'trusted_proxies': 0,
-    'csrf': True,
-}
+CONFIG_DEFAULTS = {name: value for name, value in Config.DEFAULTS.items()
+                   if name not in ('project_path', 'applications_path')}
 CONFIG_FILE_NAME = 'config.py'
 CONFIG_ENV_PREFIX = 'KOKOROPY_'
 _TRUE_WORDS = ('1', 'true', 'yes', 'on')

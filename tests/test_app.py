@@ -134,6 +134,16 @@ class HooksTest(unittest.TestCase):
         self.client.get('/nothing')
         self.assertEqual([getattr(route, 'name', None) for route in self.calls], ['x', None])
 
+    def test_after_hook_can_replace_the_answer_by_raising(self):
+        @self.app.hook('after_request')
+        def maintenance():
+            if request.path == '/closed':
+                abort(503, 'Back soon')
+        self.app.get('/closed', lambda: 'open')
+        answer = self.client.get('/closed')
+        self.assertEqual(answer.status, 503)
+        self.assertIn('<p>Back soon</p>', answer.text)
+
     def test_exception_in_after_hook_is_a_500(self):
         self.app.hook('after_request')(lambda: 1 / 0)
         self.app.get('/', lambda: 'ok')

@@ -514,6 +514,15 @@ class QueryTest(DatabaseTestCase):
         self.assertEqual(self.names(Product.where(category=tools)), ['Hammer', 'Saw'])
         self.assertEqual(self.names(Product.where(category_id=tools.id)), ['Hammer', 'Saw'])
 
+    def test_query_truth_asks_for_rows(self):
+        self.assertTrue(Product.where(name='Saw'))
+        self.assertFalse(Product.where(name='Drill'))
+
+    def test_bulk_update_to_a_taken_unique_value_is_a_validation_error(self):
+        with self.assertRaises(ValidationError) as caught:
+            Category.where(name='Garden').update(name='Tools')
+        self.assertEqual(caught.exception.errors, {'name': 'Name is already taken.'})
+
     def test_sql_shows_bound_parameters(self):
         sql, params = Product.where(name='Saw').order_by('-price').limit(3).sql()
         self.assertTrue(sql.endswith('FROM "product" WHERE "name" = ? ORDER BY "price" DESC '
@@ -725,6 +734,15 @@ class FormDataTest(DatabaseTestCase):
         stored = account.password
         self.assertEqual(account.update_from({'username': 'anne', 'password': ''}), {})
         self.assertEqual(account.password, stored)
+
+    def test_upload_file_objects_are_left_to_the_form(self):
+        class Photo(Model):
+            image = Upload(allowed=['png'])
+        photo, errors = Photo.from_form({'image': object()})
+        self.assertEqual((errors, photo.image), ({}, None))
+        photo, errors = Photo.from_form({'image': 'uploads/a.png'})
+        self.assertEqual(photo.image, 'uploads/a.png')
+        self.assertEqual(Photo._fields['image'].allowed, ['png'])
 
     def test_form_dict_lists_use_last_value(self):
         product, errors = Product.from_form({'name': ['First', 'Last']})

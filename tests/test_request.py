@@ -54,6 +54,12 @@ class MultiDictTest(unittest.TestCase):
         self.assertEqual(fields.getall('missing'), [])
         self.assertEqual(fields.allitems(), [('a', '1'), ('a', '3'), ('b', '2')])
 
+    def test_constructors_keep_repeated_keys(self):
+        self.assertEqual(MultiDict([('a', '1'), ('a', '2')]).getall('a'), ['1', '2'])
+        headers = HeaderDict([('Set-Cookie', 'a=1'), ('set-cookie', 'b=2')], Server='x')
+        self.assertEqual(headers.getall('Set-Cookie'), ['a=1', 'b=2'])
+        self.assertEqual(HeaderDict(headers).allitems(), headers.allitems())
+
     def test_get_with_type_converts_or_returns_default(self):
         fields = MultiDict(page='2', name='x')
         self.assertEqual(fields.get('page', 1, type=int), 2)

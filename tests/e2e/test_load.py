@@ -1,0 +1,146 @@
+"""Load: the built-in server under wrk (when installed) at 64 and 512 keep-alive connections
+for 10 s each, and under a threaded stdlib client: no socket error, no non-2xx response, and
+the server still answers afterwards."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+E2E = os.environ.get('KOKOROPY_E2E') == '1'
+WRK = shutil.which('wrk')
+
+# A subprocess that serves a hello WSGI app on a free port and prints the port.
+SERVER_CODE = '''
+import sys
+sys.path.insert(0, sys.argv[1])
+import kokoropy
+
+def hello(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'Hello World!']
+
+server = kokoropy.KokoroServer(hello, port=0, quiet=True)
+print(server.port, flush=True)
+server.serve_forever()
+'''
+
+
+class HelloServer(object):
+    """The built-in server in its own process (so that the clients do not share its GIL)."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, '-c', SERVER_CODE, ROOT],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.port = int(self.process.stdout.readline())
+
+    def get(self):
+        """One GET / on a new connection; returns the status code."""
+        with socket.create_connection(('127.0.0.1', self.port), timeout=5) as sock:
+            sock.sendall(b'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+            return int(sock.makefile('rb').readline().split()[1])
+
+    def stop(self):
+        self.process.terminate()
+        _, errors = self.process.communicate(timeout=10)
+        return errors.decode('utf-8', 'replace')
+
+
+def parse_wrk(output):
+    """Return (requests, socket errors, non-2xx/3xx responses, requests per second)."""
+    requests = int(re.search(r'(\d+) requests in', output).group(1))
+    errors = re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)',
+                       output)
+    non_2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', output)
+    rate = float(re.search(r'Requests/sec:\s+([\d.]+)', output).group(1))
+    return (requests, sum(int(n) for n in errors.groups()) if errors else 0,
+            int(non_2xx.group(1)) if non_2xx else 0, rate)
+
+
+@unittest.skipUnless(E2E, 'set KOKOROPY_E2E=1 to run the end-to-end load tests')
+class WrkLoadTests(unittest.TestCase):
+
+    def setUp(self):
+        if not WRK:
+            self.skipTest('wrk is not installed (apt-get install wrk); '
+                          'ThreadedClientLoadTests covers load without it')
+        self.server = HelloServer()
+
+    def tearDown(self):
+        errors = self.server.stop()
+        self.assertNotIn('Traceback', errors)
+
+    def run_wrk(self, connections):
+        result = subprocess.run([WRK, '-t2', '-c%d' % connections, '-d10s', '--timeout', '5s',
+                                 'http://127.0.0.1:%d/' % self.server.port],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        output = result.stdout.decode()
+        sys.stderr.write('\nwrk -c%d: %s' % (connections, output[output.find('Requests/sec'):]))
+        return parse_wrk(output)
+
+    def test_64_keep_alive_connections_for_10_seconds(self):
+        requests, errors, non_2xx, _ = self.run_wrk(64)
+        self.assertGreater(requests, 1000)
+        self.assertEqual((errors, non_2xx), (0, 0))
+        self.assertEqual(self.server.get(), 200)
+
+    def test_512_keep_alive_connections_for_10_seconds(self):
+        requests, errors, non_2xx, _ = self.run_wrk(512)
+        self.assertGreater(requests, 1000)
+        self.assertEqual((errors, non_2xx), (0, 0))
+        self.assertEqual(self.server.get(), 200)
+
+
+@unittest.skipUnless(E2E, 'set KOKOROPY_E2E=1 to run the end-to-end load tests')
+class ThreadedClientLoadTests(unittest.TestCase):
+    """The stdlib stand-in for wrk: 64 threads, each on one keep-alive connection."""
+
+    def test_64_threaded_keep_alive_clients_lose_no_request(self):
+        server = HelloServer()
+        seconds = 3.0 if WRK else 10.0
+        deadline = time.monotonic() + seconds
+        counts, failures = [], []
+
+        def client():
+            done = 0
+            try:
+                with socket.create_connection(('127.0.0.1', server.port), timeout=10) as sock:
+                    reader = sock.makefile('rb')
+                    while time.monotonic() < deadline:
+                        sock.sendall(b'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')
+                        status = int(reader.readline().split()[1])
+                        length = 0
+                        while True:
+                            line = reader.readline()
+                            if line == b'\r\n':
+                                break
+                            if line.lower().startswith(b'content-length:'):
+                                length = int(line.split(b':')[1])
+                        if status != 200 or reader.read(length) != b'Hello World!':
+                            failures.append(status)
+                        done += 1
+            except Exception as exc:  # any socket error fails the test below
+                failures.append(repr(exc))
+            counts.append(done)
+        threads = [threading.Thread(target=client) for _ in range(64)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(seconds + 30)
+            self.assertEqual(failures, [])
+            self.assertEqual(len(counts), 64)
+            self.assertGreater(min(counts), 0)
+            sys.stderr.write('\nthreaded client: %d requests in %.0f s\n' % (sum(counts), seconds))
+            self.assertEqual(server.get(), 200)
+        finally:
+            self.assertNotIn('Traceback', server.stop())
+
+
+if __name__ == '__main__':
+    unittest.main()
