@@ -3203,9 +3203,13 @@ class KokoroServer(object):
     `idle_timeout` seconds of keep-alive. A complete head goes to one of `threads` workers, which
     reads the body, runs the application, writes the response and gives a kept-alive connection
     back. Port 0 picks a free port; `server.port` is the one bound. Binding raises OSError.
+
+    Because of the GIL, more threads make CPU-bound handlers slower (they contend); raise
+    `threads` for handlers that wait on slow I/O. `max_body_bytes` larger bodies get 413;
+    `io_timeout` bounds each wait while reading a body or writing a response.
     """
 
-    def __init__(self, app, host='127.0.0.1', port=8080, threads=32, max_connections=1000,
+    def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=1000,
                  max_body_bytes=10 * 1024 * 1024, head_timeout=10.0, idle_timeout=15.0,
                  io_timeout=30.0, quiet=False, backlog=1024, url_scheme='http'):
         self.app = app
@@ -3279,17 +3283,24 @@ class KokoroServer(object):
         next_sweep = time.monotonic() + self._sweep_interval
         while not self._is_stopping:
             for key, _ in select(self._sweep_interval):
-                conn = key.data
-                if conn is _SERVER_ACCEPT:
-                    self._accept()
-                elif conn is _SERVER_WAKE:
-                    self._take_back_connections()
-                else:
-                    self._read_head(conn)
+                try:
+                    self._handle_event(key.data)
+                except Exception:  # a bug must cost one connection, never the server
+                    self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
+                    if type(key.data) is _ServerConnection:
+                        self._unregister_and_close(key.data)
             now = time.monotonic()
             if now >= next_sweep:
                 self._close_expired(now)
                 next_sweep = now + self._sweep_interval
+
+    def _handle_event(self, data):
+        if data is _SERVER_ACCEPT:
+            self._accept()
+        elif data is _SERVER_WAKE:
+            self._take_back_connections()
+        else:
+            self._read_head(data)
 
     def _accept(self):
         for _ in range(64):
@@ -3452,7 +3463,7 @@ class KokoroServer(object):
             conn.buffer = rest
             keep_alive = True
             while keep_alive and head is not None:
-                keep_alive = self._exchange(conn, head) and not self._is_stopping
+                keep_alive = self._serve_one(conn, head) and not self._is_stopping
                 if keep_alive:
                     head = self._next_head(conn)
             if keep_alive or conn.is_lingering:
@@ -3464,6 +3475,9 @@ class KokoroServer(object):
         except Exception:
             self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
             conn.close()
+        except BaseException:  # SystemExit from an application: still free the socket
+            conn.close()
+            raise
         finally:
             self._end_work()
 
@@ -3502,7 +3516,7 @@ class KokoroServer(object):
         conn.buffer = found[1]
         return found[0]
 
-    def _exchange(self, conn, head):
+    def _serve_one(self, conn, head):
         """Serve one request on a worker; return True when the connection may be kept alive.
 
         A connection not kept alive is left lingering (see _ServerConnection.start_lingering).
@@ -3512,6 +3526,11 @@ class KokoroServer(object):
         exchange = _Exchange(self, conn, head)
         try:
             self._respond(exchange)
+        except _ClientDisconnected as exc:
+            if not self.quiet:
+                self._log_error('kokoropy: connection to %s closed mid-request: %s\n'
+                                % (conn.address, exc))
+            raise
         finally:
             if exchange.status_code:
                 self._log_access(conn.address, '%s %s %s' % (head.method, head.target,
@@ -3530,25 +3549,29 @@ class KokoroServer(object):
         except _ClientDisconnected:
             raise
         except Exception as exc:
-            failure = exchange.body_failure
-            if isinstance(exc, _RequestBodyError):
-                failure = exc
-            elif failure is None:
+            # A body that could not be read explains whatever the application did next.
+            failure = exc if isinstance(exc, _RequestBodyError) else exchange.body_failure
+            if failure is None:
                 self._log_error('kokoropy: error in the application for %s %s\n%s' % (
                     exchange.head.method, exchange.head.target, traceback.format_exc()))
-                failure = _RequestBodyError(500, None)
             if exchange.is_head_sent:
                 # Too late for an error status: closing tells the client the response is cut.
-                raise _ClientDisconnected('response cut short: %s' % exc)
-            exchange.send_error(failure.status, failure.reason)
+                raise _ClientDisconnected('response cut short by %r' % exc)
+            if failure is None:
+                exchange.send_error(500, None)
+            else:
+                exchange.send_error(failure.status, failure.reason)
 
     def _make_environ(self, conn, head, body):
         """Build the PEP 3333 environ of a request."""
         environ = self._base_environ.copy()
         target = head.target
         path, _, query = target.partition('?')
-        if path[0] != '/' and path != '*':
-            path = _path_of_absolute_target(path)
+        is_absolute_form = path[0] != '/' and path != '*'
+        if is_absolute_form:
+            # RFC 9112 section 3.2.2: the authority of an absolute-form target replaces Host.
+            authority, path = _split_absolute_target(path)
+            environ['HTTP_HOST'] = authority
         if '%' in path:
             path = unquote_to_bytes(path.encode('latin-1')).decode('latin-1')
         environ['REQUEST_METHOD'] = head.method
@@ -3568,7 +3591,7 @@ class KokoroServer(object):
             key = header_keys.get(name)
             if key is None:
                 key = _header_environ_key(name)
-            if not key:
+            if not key or (is_absolute_form and key == 'HTTP_HOST'):
                 continue
             if key in environ:
                 environ[key] += ('; ' if key == 'HTTP_COOKIE' else ', ') + value
@@ -3832,7 +3855,8 @@ class _Exchange(object):
     def _send_whole(self, body):
         """Send a response whose whole body is known, in one sendall with its head."""
         self._check_ready()
-        if self.content_length is not None and len(body) != self.content_length:
+        if self.content_length is not None and len(body) != self.content_length \
+                and not self.is_body_suppressed:
             if len(body) < self.content_length:
                 self.keep_alive = False  # closing is how the client learns it was cut short
             body = body[:self.content_length]
@@ -3928,7 +3952,7 @@ class _BodyReceiver(object):
     def __init__(self, exchange):
         self.exchange = exchange
         self.sock = exchange.sock
-        self.started = time.monotonic()
+        self.started = None  # the clock starts at the first read, not when the app starts
         self.received = 0
         self.timeout = exchange.server.io_timeout
 
@@ -3937,6 +3961,8 @@ class _BodyReceiver(object):
         if exchange.is_continue_pending:
             exchange.send_continue()
         # A minimum average rate bounds how long a trickling body can hold a worker.
+        if self.started is None:
+            self.started = time.monotonic()
         allowed = self.timeout + self.received / float(MIN_BODY_BYTES_PER_SECOND)
         if time.monotonic() - self.started > allowed:
             raise exchange.fail_body(408, 'request body arrived too slowly')
@@ -4150,10 +4176,13 @@ def _header_environ_key(name):
     return key
 
 
-def _path_of_absolute_target(target):
-    # RFC 9112 section 3.2.2: in absolute-form the path follows the authority.
-    slash = target.find('/', target.index('//') + 2)
-    return target[slash:] if slash >= 0 else '/'
+def _split_absolute_target(target):
+    """Return (authority, path) of an absolute-form target without its query."""
+    start = target.index('//') + 2
+    slash = target.find('/', start)
+    if slash < 0:
+        return target[start:], '/'
+    return target[start:slash], target[slash:]
 
 
 def _check_partial_head(buffer, start):
@@ -6164,6 +6193,12 @@ class Field:
         """Type-specific checks of a value that is not empty; a message or None."""
         return None
 
+    def _quick_rule(self):
+        """(class, low, high, is_sized), the shortcut of validate(): a value of exactly that
+        class whose length (when is_sized) or value lies in low..high is valid; None when
+        every value needs validate(). Model.create() checks rows with it, calling no method."""
+        return None
+
     def message(self, key):
         """The message `key` of `messages`, filled with the label and the field's limits."""
         return self.messages[key].format(
@@ -6213,6 +6248,11 @@ class String(Field):
         if value.__class__ is str and 0 < len(value) <= self._quick_max_length:
             return None
         return Field.validate(self, value)
+
+    def _quick_rule(self):
+        if self._quick_max_length < 0 or type(self).validate is not String.validate:
+            return None
+        return (str, 1, self._quick_max_length, True)
 
     def to_python(self, raw):
         """Text with surrounding spaces removed; '' gives None."""
@@ -6374,6 +6414,11 @@ class Integer(Field):
             return None
         return Field.validate(self, value)
 
+    def _quick_rule(self):
+        if self.choices or type(self).validate is not Integer.validate:
+            return None
+        return (self.quick_type, self._quick_low, self._quick_high, False)
+
     def to_python(self, raw):
         """An int from text such as '42' (or '42.0'); '' gives None."""
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -6456,6 +6501,11 @@ class Boolean(Field):
         if (value is True or value is False) and not self.choices:
             return None
         return Field.validate(self, value)
+
+    def _quick_rule(self):
+        if self.choices or type(self).validate is not Boolean.validate:
+            return None
+        return (bool, False, True, False)
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -6710,6 +6760,11 @@ class ForeignKey(Field):
             return None
         return Field.validate(self, value)
 
+    def _quick_rule(self):
+        if self.choices or type(self).validate is not ForeignKey.validate:
+            return None
+        return (int, -math.inf, math.inf, False)
+
     def check(self, value):
         if value.__class__ is bool or not isinstance(value, int):
             return self.message('type')
@@ -6813,16 +6868,30 @@ class Model:
     def create(cls, **values):
         """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
         meta = cls._meta
-        if meta is not None and meta.is_plain_init and meta.plain_names.issuperset(values):
-            # What __init__ would do, without passing the keywords on once more: create() is
-            # the hot path of bulk inserts.
-            instance = cls.__new__(cls)
-            own = instance.__dict__
-            own.update(meta.blank_row)
-            own.update(values)
-        else:
+        if meta is None or not meta.is_quick_create or not meta.quick_names.issuperset(values):
             instance = cls(**values)
-        instance.save()
+            instance.save()
+            return instance
+        # The hot path of bulk inserts, for models overriding none of the methods save() calls:
+        # __init__ and save() inlined, and the fields checked by their quick rules.
+        instance = cls.__new__(cls)
+        row = instance.__dict__
+        row.update(meta.blank_row)
+        for column, default in meta.callable_defaults:
+            row[column] = default()
+        row.update(values)
+        for column, kind, low, high, is_sized, validate in meta.quick_rules:
+            value = row[column]
+            if (value.__class__ is not kind or not low <= (len(value) if is_sized else value)
+                    <= high) and validate(value) is not None:
+                raise ValidationError(instance.validate(), instance)
+        database = cls._database or default_database()
+        if meta.needs_queries:
+            errors = {}
+            instance._validate_with_queries(errors)
+            if errors:
+                raise ValidationError(errors, instance)
+        instance._insert(database)
         return instance
 
     @classmethod
@@ -7220,6 +7289,10 @@ class _ModelInfo:
         self.is_plain_init = model.__init__ is Model.__init__ and not self.callable_defaults
         self.has_delete_hooks = _overrides_any(model, DELETE_HOOKS)
         self.has_trash_hooks = _overrides_any(model, TRASH_HOOKS)
+        # create() may skip save() when nothing it would call is overridden.
+        self.is_quick_create = not self.passwords and not _overrides_any(
+            model, SAVE_HOOKS + ('__init__', 'save', 'validate', '_save', '_insert',
+                                 '_validate_with_queries'))
         _register_model(model)
 
     def _index_fields(self):
@@ -7239,6 +7312,10 @@ class _ModelInfo:
         self.foreign_keys = [field for field in fields if isinstance(field, ForeignKey)]
         self.passwords = [field for field in fields if isinstance(field, Password)]
         self.needs_queries = bool(self.unique_fields or self.foreign_keys)
+        self.quick_names = self.plain_names.difference(AUTOMATIC_COLUMNS)
+        # (column, class, low, high, is_sized, validate); class None: always call validate.
+        self.quick_rules = [(f.column,) + (f._quick_rule() or (None, 0, 0, False)) +
+                            (f.validate,) for f in self.validated_fields]
         strings = [field for field in fields if field.type_name == 'string']
         self.display_field = strings[0] if strings else None
 
@@ -9186,7 +9263,7 @@ def _remove_quietly(path):
 ###############################################################################
 
 __all__ += ['load_config', 'load_applications', 'load_project', 'LoadedApplication',
-            'Autoroute_Controller', 'AutorouteController', 'installed_applications']
+            'Autoroute_Controller', 'AutorouteController', 'installed_applications', 'menu_views']
 
 
 # Every setting, its default and its type; applications/config.py names them in CAPITALS.
@@ -9235,9 +9312,10 @@ class LoadedApplication(object):
     """
 
     def __init__(self, name, path, module=None, routes=(), controllers=(), error=None,
-                 traceback_text=None):
+                 traceback_text=None, menu=()):
         self.name, self.path, self.module = name, path, module
         self.routes, self.controllers = list(routes), list(controllers)
+        self.menu = list(menu)
         self.error, self.traceback = error, traceback_text
 
     @property
@@ -9255,7 +9333,7 @@ def load_applications(app=None, applications_path=None):
 
     Each package (a folder with __init__.py) is imported as `applications.<name>`, in name
     order with `index` last (its catch-alls must not shadow the others). From it come
-    `routes.py` (`urls`, `hooks`, `errors`), the Autoroute_Controller subclasses of
+    `routes.py` (`urls`, `hooks`, `errors`, `menu`), the Autoroute_Controller subclasses of
     `controllers/*.py`, and `/<name>/assets/<path>` serving its assets/ folder. Routes get
     `app_name=<name>`. An application that fails (ImportError, SyntaxError, a bad urls entry)
     is reported on stderr and adds none of its routes; its URLs `/<name>...` then answer 500,
@@ -9274,7 +9352,7 @@ def load_applications(app=None, applications_path=None):
             plan, module = _plan_application(package, name, folder)
             routes = _apply_plan(app, plan, name)
             loaded.append(LoadedApplication(name, os.path.join(folder, name), module,
-                                            routes, plan['controllers']))
+                                            routes, plan['controllers'], menu=plan['menu']))
         except Exception as exc:
             text = traceback.format_exc()
             sys.stderr.write('kokoropy: application %r failed to load: %s: %s\n'
@@ -9296,6 +9374,14 @@ def load_project(project_path=None, overrides=None, app=None):
     app.config.update(load_config(project_path or os.getcwd(), overrides))
     load_applications(app)
     return app
+
+
+def menu_views(app=None):
+    """Names of the views the loaded applications add to the site menu (routes.py `menu`),
+    in load order; the layout includes each one inside its menu list."""
+    app = app or getattr(request, 'app', None) or default_app()
+    return [view_name for loaded in getattr(app, 'applications', ()) if loaded.ok
+            for view_name in loaded.menu]
 
 
 def installed_applications(app=None):
@@ -9455,7 +9541,7 @@ def _plan_application(package, name, folder):
     """Import application `name` and collect what it adds, without adding anything yet.
 
     Returns (plan, module): plan is {'routes': [(rule, methods, target, route name)],
-    'hooks': [...], 'errors': [...], 'controllers': [...]}. The rules are tried on a scratch
+    'hooks': [...], 'errors': [...], 'controllers': [...], 'menu': [view names]}. The rules are tried on a scratch
     Router first, so a bad entry leaves no half-loaded application behind.
     """
     module = importlib.import_module('%s.%s' % (package, name))
@@ -9479,8 +9565,19 @@ def _plan_application(package, name, folder):
     plan = {'routes': routes, 'controllers': [controller for controller, _ in controllers],
             'hooks': _pair_plans(getattr(routes_module, 'hooks', ()), 'hooks', where,
                                  HOOK_NAMES),
-            'errors': _pair_plans(getattr(routes_module, 'errors', ()), 'errors', where, int)}
+            'errors': _pair_plans(getattr(routes_module, 'errors', ()), 'errors', where, int),
+            'menu': _menu_plan(getattr(routes_module, 'menu', ()), where)}
     return plan, module
+
+
+def _menu_plan(menu, where):
+    """Check a routes.py `menu` sequence: names of views that render site menu items."""
+    views = list(_as_sequence(menu, 'menu', where))
+    for index, view_name in enumerate(views):
+        if not isinstance(view_name, str) or not view_name:
+            raise ValueError('%s: menu[%d] must be a view name such as "cms/menu", got %r'
+                             % (where, index, view_name))
+    return views
 
 
 def _url_plans(urls, where):
@@ -9713,7 +9810,7 @@ def _convert_argument(parameter, text, status):
 # Helpers every template can call (section 6 is above the templates, so they are added here).
 TEMPLATE_GLOBALS.update(csrf_input=csrf_input, csrf_token=csrf_token, flash=flash,
                         get_flashed_messages=get_flashed_messages, url=url, base_url=base_url,
-                        installed_applications=installed_applications)
+                        installed_applications=installed_applications, menu_views=menu_views)
 
 
 ###############################################################################
@@ -9864,7 +9961,7 @@ class _WaitressAdapter(object):
         except ImportError:
             raise _ServerNotInstalled('waitress')
         self.server = waitress.create_server(app, host=host, port=port, **options)
-        self.port = self.server.effective_port
+        self.port = int(self.server.effective_port)
 
     def serve(self):
         previous = None
@@ -9954,9 +10051,10 @@ def _watched_mtimes():
     watched suffix, and the source files of loaded modules outside the Python installation."""
     paths = set()
     for folder, subfolders, names in os.walk(os.getcwd()):
-        subfolders[:] = [name for name in subfolders
-                         if not name.startswith('.') and name not in ('__pycache__', 'node_modules')]
-        paths.update(os.path.join(folder, name) for name in names if name.endswith(WATCHED_SUFFIXES))
+        subfolders[:] = [name for name in subfolders if not name.startswith('.')
+                         and name not in ('__pycache__', 'node_modules')]
+        paths.update(os.path.join(folder, name) for name in names
+                     if name.endswith(WATCHED_SUFFIXES))
         if len(paths) > MAX_WATCHED_FILES:
             break
     installed = tuple(path for path in set(sysconfig.get_paths().values()) if path)

@@ -691,8 +691,8 @@ Any application can protect its handlers with it:
     def settings():
         ...
 
-Published pages and the login/logout links appear in the site menu: views/menu.tpl, which the
-index layout (applications/index/views/base.tpl) includes while this application is installed.
+Published pages and the login/logout links appear in the site menu: views/menu.tpl, which
+routes.py names in `menu`, so the index layout includes it while this application is installed.
 """
 '''
 
@@ -849,16 +849,10 @@ def _spend_password_time(password):
 
 TEMPLATES['cms/routes.py'] = '''\
 """URLs of the cms application: login, logout, the dashboard, the public pages at
-/page/<slug>, and the CRUD of pages, users and groups. It also gives every template
-cms_menu() and cms_user(), which views/menu.tpl uses.
+/page/<slug>, and the CRUD of pages, users and groups. `menu` adds views/menu.tpl
+(published pages, log in/out) to the site menu of the index layout.
 """
-from kokoropy import TEMPLATE_GLOBALS
-
-from applications.cms.auth import current_user
 from applications.cms.controllers import account, group, page, user
-from applications.cms.models.page import menu_pages
-
-TEMPLATE_GLOBALS.update(cms_menu=menu_pages, cms_user=current_user)
 
 urls = [
     ('/cms', account.dashboard, 'GET', 'cms.dashboard'),
@@ -868,6 +862,7 @@ urls = [
 ] + page.urls + user.urls + group.urls
 hooks = []
 errors = []
+menu = ['cms/menu']
 '''
 
 TEMPLATES['cms/controllers/account.py'] = '''\
@@ -1089,24 +1084,18 @@ TEMPLATES['cms/views/page.tpl'] = '''\
 '''
 
 TEMPLATES['cms/views/menu.tpl'] = '''\
-% for title, href in cms_menu():
+% from applications.cms.auth import current_user
+% from applications.cms.models.page import menu_pages
+% for title, href in menu_pages():
         <li><a href="{{href}}"{{!' class="active"' if request.fullpath == href else ''}}>{{title}}</a></li>
 % end
-% if cms_user():
+% if current_user():
         <li><form class="inline" method="post" action="{{url('cms.logout')}}">{{csrf_input()}}<button
               type="submit" class="button button-small">Log out</button></form></li>
 % else:
         <li><a href="{{url('cms.login')}}">Log in</a></li>
 % end
 '''
-
-# Three lines scaffold-cms adds to the index layout's menu, after its list of applications.
-CMS_MENU_HOOK = '''\
-% if 'cms' in installed_applications():
-%   include('cms/menu')
-% end
-'''
-
 
 def render(template_name, **values):
     """Fill in the named template of TEMPLATES with values."""
@@ -1726,8 +1715,8 @@ slug, HTML body, published) models and their migration; /cms/login and /cms/logo
 (session-based; after 5 wrong passwords for a username, or 20 from one address, further
 attempts wait, longer after each new failure); the dashboard /cms; the CRUD of pages
 (/cms/page, groups admin and editor), users and groups (/cms/user, /cms/group, group admin);
-published pages at /page/SLUG. Adds the menu (published pages, log in/out) to the index layout
-applications/index/views/base.tpl, applies the migrations and creates the admin account.
+published pages at /page/SLUG, and a site menu of published pages and log in/out (the `menu`
+of its routes.py). Applies the migrations and creates the admin account.
 Other applications protect their pages with:
     from applications.cms.auth import login_required, group_required""")
 def cmd_scaffold_cms(args):
@@ -1775,7 +1764,7 @@ def admin_password(given):
 
 
 def add_cms_files(plan):
-    """Plan the cms application's files and the menu lines of the index layout."""
+    """Plan the cms application's files."""
     folder = os.path.join(applications_path(), 'cms')
     for name in sorted(TEMPLATES):
         if name.startswith('cms/'):
@@ -1792,30 +1781,6 @@ def add_cms_files(plan):
                  render('crud/controller.py', **values))
         for view in CRUD_VIEWS:
             plan.add(view_file(folder, table, view), render('crud/%s.tpl' % view, **values))
-    layout = layout_with_cms_menu()
-    if layout is not None:
-        plan.add(layout[0], layout[1], replace=True)
-
-
-def layout_with_cms_menu():
-    """(path, text) of the index layout with the cms menu added to its navigation, or None
-    (with a warning) when the layout has no menu listing installed_applications()."""
-    path = os.path.join(applications_path(), 'index', 'views', 'base.tpl')
-    text = _read(path) if os.path.exists(path) else ''
-    if "include('cms/menu')" in text:
-        return None
-    lines = text.splitlines(True)
-    loop = [i for i, line in enumerate(lines)
-            if line.lstrip().startswith('%') and 'installed_applications()' in line]
-    ends = [i for i, line in enumerate(lines) if loop and i > loop[0] and
-            line.strip() == '% end']
-    if not ends:
-        sys.stderr.write("rossian: warning: no menu found in %s; add the line "
-                         "% include('cms/menu') inside your layout's menu list\n"
-                         % _relative(path))
-        return None
-    lines.insert(ends[0] + 1, CMS_MENU_HOOK)
-    return path, ''.join(lines)
 
 
 def create_admin(kokoropy, username, password):

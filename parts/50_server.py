@@ -268,9 +268,13 @@ class KokoroServer(object):
     `idle_timeout` seconds of keep-alive. A complete head goes to one of `threads` workers, which
     reads the body, runs the application, writes the response and gives a kept-alive connection
     back. Port 0 picks a free port; `server.port` is the one bound. Binding raises OSError.
+
+    Because of the GIL, more threads make CPU-bound handlers slower (they contend); raise
+    `threads` for handlers that wait on slow I/O. `max_body_bytes` larger bodies get 413;
+    `io_timeout` bounds each wait while reading a body or writing a response.
     """
 
-    def __init__(self, app, host='127.0.0.1', port=8080, threads=32, max_connections=1000,
+    def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=1000,
                  max_body_bytes=10 * 1024 * 1024, head_timeout=10.0, idle_timeout=15.0,
                  io_timeout=30.0, quiet=False, backlog=1024, url_scheme='http'):
         self.app = app
@@ -344,17 +348,24 @@ class KokoroServer(object):
         next_sweep = time.monotonic() + self._sweep_interval
         while not self._is_stopping:
             for key, _ in select(self._sweep_interval):
-                conn = key.data
-                if conn is _SERVER_ACCEPT:
-                    self._accept()
-                elif conn is _SERVER_WAKE:
-                    self._take_back_connections()
-                else:
-                    self._read_head(conn)
+                try:
+                    self._handle_event(key.data)
+                except Exception:  # a bug must cost one connection, never the server
+                    self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
+                    if type(key.data) is _ServerConnection:
+                        self._unregister_and_close(key.data)
             now = time.monotonic()
             if now >= next_sweep:
                 self._close_expired(now)
                 next_sweep = now + self._sweep_interval
+
+    def _handle_event(self, data):
+        if data is _SERVER_ACCEPT:
+            self._accept()
+        elif data is _SERVER_WAKE:
+            self._take_back_connections()
+        else:
+            self._read_head(data)
 
     def _accept(self):
         for _ in range(64):
@@ -517,7 +528,7 @@ class KokoroServer(object):
             conn.buffer = rest
             keep_alive = True
             while keep_alive and head is not None:
-                keep_alive = self._exchange(conn, head) and not self._is_stopping
+                keep_alive = self._serve_one(conn, head) and not self._is_stopping
                 if keep_alive:
                     head = self._next_head(conn)
             if keep_alive or conn.is_lingering:
@@ -529,6 +540,9 @@ class KokoroServer(object):
         except Exception:
             self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
             conn.close()
+        except BaseException:  # SystemExit from an application: still free the socket
+            conn.close()
+            raise
         finally:
             self._end_work()
 
@@ -567,7 +581,7 @@ class KokoroServer(object):
         conn.buffer = found[1]
         return found[0]
 
-    def _exchange(self, conn, head):
+    def _serve_one(self, conn, head):
         """Serve one request on a worker; return True when the connection may be kept alive.
 
         A connection not kept alive is left lingering (see _ServerConnection.start_lingering).
@@ -577,6 +591,11 @@ class KokoroServer(object):
         exchange = _Exchange(self, conn, head)
         try:
             self._respond(exchange)
+        except _ClientDisconnected as exc:
+            if not self.quiet:
+                self._log_error('kokoropy: connection to %s closed mid-request: %s\n'
+                                % (conn.address, exc))
+            raise
         finally:
             if exchange.status_code:
                 self._log_access(conn.address, '%s %s %s' % (head.method, head.target,
@@ -595,25 +614,29 @@ class KokoroServer(object):
         except _ClientDisconnected:
             raise
         except Exception as exc:
-            failure = exchange.body_failure
-            if isinstance(exc, _RequestBodyError):
-                failure = exc
-            elif failure is None:
+            # A body that could not be read explains whatever the application did next.
+            failure = exc if isinstance(exc, _RequestBodyError) else exchange.body_failure
+            if failure is None:
                 self._log_error('kokoropy: error in the application for %s %s\n%s' % (
                     exchange.head.method, exchange.head.target, traceback.format_exc()))
-                failure = _RequestBodyError(500, None)
             if exchange.is_head_sent:
                 # Too late for an error status: closing tells the client the response is cut.
-                raise _ClientDisconnected('response cut short: %s' % exc)
-            exchange.send_error(failure.status, failure.reason)
+                raise _ClientDisconnected('response cut short by %r' % exc)
+            if failure is None:
+                exchange.send_error(500, None)
+            else:
+                exchange.send_error(failure.status, failure.reason)
 
     def _make_environ(self, conn, head, body):
         """Build the PEP 3333 environ of a request."""
         environ = self._base_environ.copy()
         target = head.target
         path, _, query = target.partition('?')
-        if path[0] != '/' and path != '*':
-            path = _path_of_absolute_target(path)
+        is_absolute_form = path[0] != '/' and path != '*'
+        if is_absolute_form:
+            # RFC 9112 section 3.2.2: the authority of an absolute-form target replaces Host.
+            authority, path = _split_absolute_target(path)
+            environ['HTTP_HOST'] = authority
         if '%' in path:
             path = unquote_to_bytes(path.encode('latin-1')).decode('latin-1')
         environ['REQUEST_METHOD'] = head.method
@@ -633,7 +656,7 @@ class KokoroServer(object):
             key = header_keys.get(name)
             if key is None:
                 key = _header_environ_key(name)
-            if not key:
+            if not key or (is_absolute_form and key == 'HTTP_HOST'):
                 continue
             if key in environ:
                 environ[key] += ('; ' if key == 'HTTP_COOKIE' else ', ') + value
@@ -897,7 +920,8 @@ class _Exchange(object):
     def _send_whole(self, body):
         """Send a response whose whole body is known, in one sendall with its head."""
         self._check_ready()
-        if self.content_length is not None and len(body) != self.content_length:
+        if self.content_length is not None and len(body) != self.content_length \
+                and not self.is_body_suppressed:
             if len(body) < self.content_length:
                 self.keep_alive = False  # closing is how the client learns it was cut short
             body = body[:self.content_length]
@@ -993,7 +1017,7 @@ class _BodyReceiver(object):
     def __init__(self, exchange):
         self.exchange = exchange
         self.sock = exchange.sock
-        self.started = time.monotonic()
+        self.started = None  # the clock starts at the first read, not when the app starts
         self.received = 0
         self.timeout = exchange.server.io_timeout
 
@@ -1002,6 +1026,8 @@ class _BodyReceiver(object):
         if exchange.is_continue_pending:
             exchange.send_continue()
         # A minimum average rate bounds how long a trickling body can hold a worker.
+        if self.started is None:
+            self.started = time.monotonic()
         allowed = self.timeout + self.received / float(MIN_BODY_BYTES_PER_SECOND)
         if time.monotonic() - self.started > allowed:
             raise exchange.fail_body(408, 'request body arrived too slowly')
@@ -1215,10 +1241,13 @@ def _header_environ_key(name):
     return key
 
 
-def _path_of_absolute_target(target):
-    # RFC 9112 section 3.2.2: in absolute-form the path follows the authority.
-    slash = target.find('/', target.index('//') + 2)
-    return target[slash:] if slash >= 0 else '/'
+def _split_absolute_target(target):
+    """Return (authority, path) of an absolute-form target without its query."""
+    start = target.index('//') + 2
+    slash = target.find('/', start)
+    if slash < 0:
+        return target[start:], '/'
+    return target[start:slash], target[slash:]
 
 
 def _check_partial_head(buffer, start):

@@ -692,6 +692,12 @@ class Field:
         """Type-specific checks of a value that is not empty; a message or None."""
         return None
 
+    def _quick_rule(self):
+        """(class, low, high, is_sized), the shortcut of validate(): a value of exactly that
+        class whose length (when is_sized) or value lies in low..high is valid; None when
+        every value needs validate(). Model.create() checks rows with it, calling no method."""
+        return None
+
     def message(self, key):
         """The message `key` of `messages`, filled with the label and the field's limits."""
         return self.messages[key].format(
@@ -741,6 +747,11 @@ class String(Field):
         if value.__class__ is str and 0 < len(value) <= self._quick_max_length:
             return None
         return Field.validate(self, value)
+
+    def _quick_rule(self):
+        if self._quick_max_length < 0 or type(self).validate is not String.validate:
+            return None
+        return (str, 1, self._quick_max_length, True)
 
     def to_python(self, raw):
         """Text with surrounding spaces removed; '' gives None."""
@@ -902,6 +913,11 @@ class Integer(Field):
             return None
         return Field.validate(self, value)
 
+    def _quick_rule(self):
+        if self.choices or type(self).validate is not Integer.validate:
+            return None
+        return (self.quick_type, self._quick_low, self._quick_high, False)
+
     def to_python(self, raw):
         """An int from text such as '42' (or '42.0'); '' gives None."""
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -984,6 +1000,11 @@ class Boolean(Field):
         if (value is True or value is False) and not self.choices:
             return None
         return Field.validate(self, value)
+
+    def _quick_rule(self):
+        if self.choices or type(self).validate is not Boolean.validate:
+            return None
+        return (bool, False, True, False)
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -1238,6 +1259,11 @@ class ForeignKey(Field):
             return None
         return Field.validate(self, value)
 
+    def _quick_rule(self):
+        if self.choices or type(self).validate is not ForeignKey.validate:
+            return None
+        return (int, -math.inf, math.inf, False)
+
     def check(self, value):
         if value.__class__ is bool or not isinstance(value, int):
             return self.message('type')
@@ -1341,16 +1367,30 @@ class Model:
     def create(cls, **values):
         """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
         meta = cls._meta
-        if meta is not None and meta.is_plain_init and meta.plain_names.issuperset(values):
-            # What __init__ would do, without passing the keywords on once more: create() is
-            # the hot path of bulk inserts.
-            instance = cls.__new__(cls)
-            own = instance.__dict__
-            own.update(meta.blank_row)
-            own.update(values)
-        else:
+        if meta is None or not meta.is_quick_create or not meta.quick_names.issuperset(values):
             instance = cls(**values)
-        instance.save()
+            instance.save()
+            return instance
+        # The hot path of bulk inserts, for models overriding none of the methods save() calls:
+        # __init__ and save() inlined, and the fields checked by their quick rules.
+        instance = cls.__new__(cls)
+        row = instance.__dict__
+        row.update(meta.blank_row)
+        for column, default in meta.callable_defaults:
+            row[column] = default()
+        row.update(values)
+        for column, kind, low, high, is_sized, validate in meta.quick_rules:
+            value = row[column]
+            if (value.__class__ is not kind or not low <= (len(value) if is_sized else value)
+                    <= high) and validate(value) is not None:
+                raise ValidationError(instance.validate(), instance)
+        database = cls._database or default_database()
+        if meta.needs_queries:
+            errors = {}
+            instance._validate_with_queries(errors)
+            if errors:
+                raise ValidationError(errors, instance)
+        instance._insert(database)
         return instance
 
     @classmethod
@@ -1748,6 +1788,10 @@ class _ModelInfo:
         self.is_plain_init = model.__init__ is Model.__init__ and not self.callable_defaults
         self.has_delete_hooks = _overrides_any(model, DELETE_HOOKS)
         self.has_trash_hooks = _overrides_any(model, TRASH_HOOKS)
+        # create() may skip save() when nothing it would call is overridden.
+        self.is_quick_create = not self.passwords and not _overrides_any(
+            model, SAVE_HOOKS + ('__init__', 'save', 'validate', '_save', '_insert',
+                                 '_validate_with_queries'))
         _register_model(model)
 
     def _index_fields(self):
@@ -1767,6 +1811,10 @@ class _ModelInfo:
         self.foreign_keys = [field for field in fields if isinstance(field, ForeignKey)]
         self.passwords = [field for field in fields if isinstance(field, Password)]
         self.needs_queries = bool(self.unique_fields or self.foreign_keys)
+        self.quick_names = self.plain_names.difference(AUTOMATIC_COLUMNS)
+        # (column, class, low, high, is_sized, validate); class None: always call validate.
+        self.quick_rules = [(f.column,) + (f._quick_rule() or (None, 0, 0, False)) +
+                            (f.validate,) for f in self.validated_fields]
         strings = [field for field in fields if field.type_name == 'string']
         self.display_field = strings[0] if strings else None
 

@@ -14,7 +14,7 @@ import types
 ###############################################################################
 
 __all__ += ['load_config', 'load_applications', 'load_project', 'LoadedApplication',
-            'Autoroute_Controller', 'AutorouteController', 'installed_applications']
+            'Autoroute_Controller', 'AutorouteController', 'installed_applications', 'menu_views']
 
 
 # Every setting, its default and its type; applications/config.py names them in CAPITALS.
@@ -63,9 +63,10 @@ class LoadedApplication(object):
     """
 
     def __init__(self, name, path, module=None, routes=(), controllers=(), error=None,
-                 traceback_text=None):
+                 traceback_text=None, menu=()):
         self.name, self.path, self.module = name, path, module
         self.routes, self.controllers = list(routes), list(controllers)
+        self.menu = list(menu)
         self.error, self.traceback = error, traceback_text
 
     @property
@@ -83,7 +84,7 @@ def load_applications(app=None, applications_path=None):
 
     Each package (a folder with __init__.py) is imported as `applications.<name>`, in name
     order with `index` last (its catch-alls must not shadow the others). From it come
-    `routes.py` (`urls`, `hooks`, `errors`), the Autoroute_Controller subclasses of
+    `routes.py` (`urls`, `hooks`, `errors`, `menu`), the Autoroute_Controller subclasses of
     `controllers/*.py`, and `/<name>/assets/<path>` serving its assets/ folder. Routes get
     `app_name=<name>`. An application that fails (ImportError, SyntaxError, a bad urls entry)
     is reported on stderr and adds none of its routes; its URLs `/<name>...` then answer 500,
@@ -102,7 +103,7 @@ def load_applications(app=None, applications_path=None):
             plan, module = _plan_application(package, name, folder)
             routes = _apply_plan(app, plan, name)
             loaded.append(LoadedApplication(name, os.path.join(folder, name), module,
-                                            routes, plan['controllers']))
+                                            routes, plan['controllers'], menu=plan['menu']))
         except Exception as exc:
             text = traceback.format_exc()
             sys.stderr.write('kokoropy: application %r failed to load: %s: %s\n'
@@ -124,6 +125,14 @@ def load_project(project_path=None, overrides=None, app=None):
     app.config.update(load_config(project_path or os.getcwd(), overrides))
     load_applications(app)
     return app
+
+
+def menu_views(app=None):
+    """Names of the views the loaded applications add to the site menu (routes.py `menu`),
+    in load order; the layout includes each one inside its menu list."""
+    app = app or getattr(request, 'app', None) or default_app()
+    return [view_name for loaded in getattr(app, 'applications', ()) if loaded.ok
+            for view_name in loaded.menu]
 
 
 def installed_applications(app=None):
@@ -283,7 +292,7 @@ def _plan_application(package, name, folder):
     """Import application `name` and collect what it adds, without adding anything yet.
 
     Returns (plan, module): plan is {'routes': [(rule, methods, target, route name)],
-    'hooks': [...], 'errors': [...], 'controllers': [...]}. The rules are tried on a scratch
+    'hooks': [...], 'errors': [...], 'controllers': [...], 'menu': [view names]}. The rules are tried on a scratch
     Router first, so a bad entry leaves no half-loaded application behind.
     """
     module = importlib.import_module('%s.%s' % (package, name))
@@ -307,8 +316,19 @@ def _plan_application(package, name, folder):
     plan = {'routes': routes, 'controllers': [controller for controller, _ in controllers],
             'hooks': _pair_plans(getattr(routes_module, 'hooks', ()), 'hooks', where,
                                  HOOK_NAMES),
-            'errors': _pair_plans(getattr(routes_module, 'errors', ()), 'errors', where, int)}
+            'errors': _pair_plans(getattr(routes_module, 'errors', ()), 'errors', where, int),
+            'menu': _menu_plan(getattr(routes_module, 'menu', ()), where)}
     return plan, module
+
+
+def _menu_plan(menu, where):
+    """Check a routes.py `menu` sequence: names of views that render site menu items."""
+    views = list(_as_sequence(menu, 'menu', where))
+    for index, view_name in enumerate(views):
+        if not isinstance(view_name, str) or not view_name:
+            raise ValueError('%s: menu[%d] must be a view name such as "cms/menu", got %r'
+                             % (where, index, view_name))
+    return views
 
 
 def _url_plans(urls, where):
@@ -541,4 +561,4 @@ def _convert_argument(parameter, text, status):
 # Helpers every template can call (section 6 is above the templates, so they are added here).
 TEMPLATE_GLOBALS.update(csrf_input=csrf_input, csrf_token=csrf_token, flash=flash,
                         get_flashed_messages=get_flashed_messages, url=url, base_url=base_url,
-                        installed_applications=installed_applications)
+                        installed_applications=installed_applications, menu_views=menu_views)

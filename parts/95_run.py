@@ -156,7 +156,7 @@ class _WaitressAdapter(object):
         except ImportError:
             raise _ServerNotInstalled('waitress')
         self.server = waitress.create_server(app, host=host, port=port, **options)
-        self.port = self.server.effective_port
+        self.port = int(self.server.effective_port)
 
     def serve(self):
         previous = None
@@ -246,9 +246,10 @@ def _watched_mtimes():
     watched suffix, and the source files of loaded modules outside the Python installation."""
     paths = set()
     for folder, subfolders, names in os.walk(os.getcwd()):
-        subfolders[:] = [name for name in subfolders
-                         if not name.startswith('.') and name not in ('__pycache__', 'node_modules')]
-        paths.update(os.path.join(folder, name) for name in names if name.endswith(WATCHED_SUFFIXES))
+        subfolders[:] = [name for name in subfolders if not name.startswith('.')
+                         and name not in ('__pycache__', 'node_modules')]
+        paths.update(os.path.join(folder, name) for name in names
+                     if name.endswith(WATCHED_SUFFIXES))
         if len(paths) > MAX_WATCHED_FILES:
             break
     installed = tuple(path for path in set(sysconfig.get_paths().values()) if path)

@@ -233,7 +233,10 @@ APPLICATION_TREE = {
             return 'manual beta'
 
         urls = (('/beta', beta_index),)
+        menu = ['beta/menu']
     ''',
+    'applications/beta/views/menu.tpl': '<li>beta menu item</li>\n',
+
     'applications/beta/controllers/beta.py': '''
         from kokoropy import Autoroute_Controller
 
@@ -275,6 +278,8 @@ APPLICATION_TREE = {
 
         urls = [('/', home)]
     ''',
+    'applications/zmenu/__init__.py': '',
+    'applications/zmenu/routes.py': 'menu = [42]\n',
     'applications/not_a_package/readme.txt': 'no __init__.py here',
 }
 
@@ -300,8 +305,9 @@ class ApplicationsTest(unittest.TestCase):
 
     def test_discovery_order_puts_index_last(self):
         self.assertEqual([a.name for a in self.loaded],
-                         ['alpha', 'badurls', 'beta', 'broken', 'syntax', 'index'])
-        self.assertEqual([a.ok for a in self.loaded], [True, False, True, False, False, True])
+                         ['alpha', 'badurls', 'beta', 'broken', 'syntax', 'zmenu', 'index'])
+        self.assertEqual([a.ok for a in self.loaded],
+                         [True, False, True, False, False, False, True])
         self.assertEqual(self.app.applications, self.loaded)
 
     def test_broken_applications_are_reported_with_name_and_error(self):
@@ -335,6 +341,14 @@ class ApplicationsTest(unittest.TestCase):
     def test_working_applications_load_beside_broken_ones(self):
         self.assertEqual(self.get('/alpha/hello'), (200, 'hello from alpha'))
         self.assertEqual(self.get('/'), (200, 'home'))
+
+    def test_menu_views_come_from_routes_py(self):
+        self.assertEqual(kokoropy.menu_views(self.app), ['beta/menu'])
+
+    def test_bad_menu_entry_is_reported_with_its_place(self):
+        self.assertIn("application 'zmenu' failed to load: ValueError: "
+                      "applications/zmenu/routes.py: menu[0] must be a view name such as "
+                      "\"cms/menu\", got 42", self.stderr)
 
     def test_manual_routes_methods_and_names(self):
         self.assertEqual(self.client.post('/alpha/form').text, 'form POST')

@@ -151,11 +151,11 @@ class ScaffoldCmsCommandTest(ProjectTestCase):
     def test_writes_the_application_and_refuses_a_second_time(self):
         result = self.assertSucceeds('scaffold-cms', '--admin-password', ADMIN_PASSWORD,
                                      '--admin-username', 'root')
-        self.assertIn('updated applications/index/views/base.tpl', result.stdout)
+        self.assertNotIn('updated applications/index/views/base.tpl', result.stdout)
         self.assertIn('applied cms/migrations/0001_create_cms_tables.py', result.stdout)
         self.assertIn('created the admin account root', result.stdout)
-        self.assertIn("%   include('cms/menu')",
-                      self.project.read('applications', 'index', 'views', 'base.tpl'))
+        self.assertIn("menu = ['cms/menu']",
+                      self.project.read('applications', 'cms', 'routes.py'))
         self.assertParsesAsPython38()
         self.assertUsageError(['scaffold-cms', '--admin-password', ADMIN_PASSWORD],
                               "application 'cms' already exists")

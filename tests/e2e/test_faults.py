@@ -5,6 +5,7 @@ flight and exits 0. Each server runs in its own process."""
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -184,7 +185,7 @@ class FaultTests(unittest.TestCase):
                 sock = server.connect()
                 sock.sendall(b'GET /big HTTP/1.1\r\nHost: h\r\n\r\n')
                 sock.recv(1000)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00' * 2)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
                 sock.close()  # a reset, with most of the 8 MiB unsent
             for _ in range(20):
                 self.assertEqual(server.get(), (200, b'ok '))

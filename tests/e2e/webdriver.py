@@ -46,7 +46,8 @@ class WebDriverError(Exception):
     """An error answered by chromedriver: `error` is the W3C error code, e.g. 'no such element'."""
 
     def __init__(self, error, message):
-        Exception.__init__(self, '%s: %s' % (error, message))
+        Exception.__init__(self, message if message.startswith(error) else
+                           '%s: %s' % (error, message))
         self.error = error
 
 
@@ -141,11 +142,12 @@ class Browser(object):
                                          headers={'Content-Type': 'application/json'})
         try:
             with urllib.request.urlopen(request, timeout=COMMAND_TIMEOUT) as answer:
-                value = json.loads(answer.read().decode('utf-8'))['value']
+                return json.loads(answer.read().decode('utf-8'))['value']
         except urllib.error.HTTPError as exc:
             value = json.loads(exc.read().decode('utf-8'))['value']
-            raise WebDriverError(value.get('error'), value.get('message', '').split('\n')[0])
-        return value
+        # Raised outside the except clause, so the traceback does not chain urllib's error.
+        raise WebDriverError(value.get('error', 'unknown error'),
+                             value.get('message', '').split('\n')[0])
 
     def command(self, method, action, body=None):
         """Send one WebDriver command of this session and return its value."""

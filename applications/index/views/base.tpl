@@ -19,6 +19,9 @@
 % for application in installed_applications():
         <li><a href="{{request.script_name}}/{{application}}"{{!' class="active"' if request.app_name == application else ''}}>{{application.replace('_', ' ').capitalize()}}</a></li>
 % end
+% for view_name in menu_views():
+%   include(view_name)
+% end
       </ul>
     </nav>
   </div>
