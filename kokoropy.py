@@ -1449,8 +1449,9 @@ class Response(object):
     """The status, headers, cookies and body of an answer.
 
     `status` may be set to an int (404) or a status line ('404 Not Found'); reading it gives
-    the line, `status_code` the int. `body` is what the handler returned. HTML responses get
-    X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN unless changed.
+    the line, `status_code` the int. `body` is what the handler returned. Every response gets
+    X-Content-Type-Options: nosniff (an upload must not be sniffed into HTML) and HTML ones
+    X-Frame-Options: SAMEORIGIN, unless changed.
     """
 
     default_status = 200
@@ -1588,13 +1589,13 @@ class Response(object):
             if key in skip:
                 continue
             name, values = field[0], field[1:]
-            if not is_html and (name, values[-1:]) in _DEFAULT_SECURITY_FIELDS:
+            if not is_html and (name, values[-1:]) == _DEFAULT_FRAME_OPTIONS:
                 continue
             headers.extend((name, value) for value in values)
         return headers
 
 
-_DEFAULT_SECURITY_FIELDS = [(name, [value]) for name, value in _SECURITY_HEADERS]
+_DEFAULT_FRAME_OPTIONS = (_SECURITY_HEADERS[1][0], [_SECURITY_HEADERS[1][1]])
 
 
 class HTTPResponse(Response, Exception):
@@ -2345,7 +2346,7 @@ class Kokoro(object):
                 elif kind is dict or kind is list:
                     body = json_dumps(result).encode('utf-8')
                     headers = [('Content-Type', 'application/json'),
-                               ('Content-Length', str(len(body)))]
+                               ('Content-Length', str(len(body))), _SECURITY_HEADERS[0]]
                 else:
                     return self._respond(environ, current, result, start_response)
             except Exception as exc:    # unencodable text, a value JSON cannot encode

@@ -420,8 +420,9 @@ class Response(object):
     """The status, headers, cookies and body of an answer.
 
     `status` may be set to an int (404) or a status line ('404 Not Found'); reading it gives
-    the line, `status_code` the int. `body` is what the handler returned. HTML responses get
-    X-Content-Type-Options: nosniff and X-Frame-Options: SAMEORIGIN unless changed.
+    the line, `status_code` the int. `body` is what the handler returned. Every response gets
+    X-Content-Type-Options: nosniff (an upload must not be sniffed into HTML) and HTML ones
+    X-Frame-Options: SAMEORIGIN, unless changed.
     """
 
     default_status = 200
@@ -559,13 +560,13 @@ class Response(object):
             if key in skip:
                 continue
             name, values = field[0], field[1:]
-            if not is_html and (name, values[-1:]) in _DEFAULT_SECURITY_FIELDS:
+            if not is_html and (name, values[-1:]) == _DEFAULT_FRAME_OPTIONS:
                 continue
             headers.extend((name, value) for value in values)
         return headers
 
 
-_DEFAULT_SECURITY_FIELDS = [(name, [value]) for name, value in _SECURITY_HEADERS]
+_DEFAULT_FRAME_OPTIONS = (_SECURITY_HEADERS[1][0], [_SECURITY_HEADERS[1][1]])
 
 
 class HTTPResponse(Response, Exception):

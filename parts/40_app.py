@@ -193,7 +193,7 @@ class Kokoro(object):
                 elif kind is dict or kind is list:
                     body = json_dumps(result).encode('utf-8')
                     headers = [('Content-Type', 'application/json'),
-                               ('Content-Length', str(len(body)))]
+                               ('Content-Length', str(len(body))), _SECURITY_HEADERS[0]]
                 else:
                     return self._respond(environ, current, result, start_response)
             except Exception as exc:    # unencodable text, a value JSON cannot encode

@@ -46,10 +46,10 @@ class ReturnValueTest(unittest.TestCase):
         self.assertEqual(answer.body, b'{"name":"Pikachu","types":["electric"]}')
         self.assertEqual(self.answer([1, 'é'], '/list').body, '[1,"é"]'.encode())
 
-    def test_json_responses_carry_no_html_security_headers(self):
+    def test_json_responses_are_not_sniffed_and_carry_no_frame_options(self):
         answer = self.answer({'a': 1})
         self.assertNotIn('X-Frame-Options', answer.headers)
-        self.assertNotIn('X-Content-Type-Options', answer.headers)
+        self.assertEqual(answer.headers['X-Content-Type-Options'], 'nosniff')
 
     def test_none_is_an_empty_body(self):
         answer = self.answer(None)

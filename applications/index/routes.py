@@ -1,6 +1,8 @@
 """URLs of the home application. Its layout and CSS are used by every other application."""
-from .controllers.home import home
+from .controllers.home import favicon, home
 
 urls = [
     ('/', home, 'GET', 'index.home'),
+    # Browsers ask for /favicon.ico whatever the page says; answer with the site's logo.
+    ('/favicon.ico', favicon, 'GET', 'index.favicon'),
 ]
