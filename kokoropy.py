@@ -1730,7 +1730,7 @@ def _read_body(environ, length, limit, memfile_limit):
     received = 0
     try:
         while received < length and stream is not None:
-            chunk = stream.read(min(COPY_CHUNK, length - received))
+            chunk = _read_input(stream, min(COPY_CHUNK, length - received))
             if not chunk:
                 break
             received += len(chunk)
@@ -1746,6 +1746,14 @@ def _read_body(environ, length, limit, memfile_limit):
         raise
     body.seek(0)
     return body
+
+
+def _read_input(stream, size):
+    """Read from wsgi.input; a client that vanished mid-body is a 400, not a server error."""
+    try:
+        return stream.read(size)
+    except ConnectionError:
+        raise HTTPError(400, 'The client closed the connection before sending the whole body.')
 
 
 def _spool_to_disk(buffer):
@@ -1825,7 +1833,7 @@ class _MultipartReader(object):
         self.buffer = b'\r\n'       # the first delimiter may start the body: no CRLF before it
 
     def _fill(self):
-        chunk = self.stream.read(COPY_CHUNK)
+        chunk = _read_input(self.stream, COPY_CHUNK)
         self.buffer += chunk
         return bool(chunk)
 
@@ -3212,7 +3220,8 @@ class KokoroServer(object):
 
     def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=1000,
                  max_body_bytes=10 * 1024 * 1024, head_timeout=10.0, idle_timeout=15.0,
-                 io_timeout=30.0, quiet=False, backlog=1024, url_scheme='http'):
+                 io_timeout=30.0, shutdown_timeout=5.0, quiet=False, backlog=1024,
+                 url_scheme='http'):
         self.app = app
         self.threads = threads
         self.max_connections = max_connections
@@ -3220,6 +3229,7 @@ class KokoroServer(object):
         self.head_timeout = head_timeout
         self.idle_timeout = idle_timeout
         self.io_timeout = io_timeout
+        self.shutdown_timeout = shutdown_timeout
         self.quiet = quiet
         self._listener = _listen(host, port, backlog)
         self.host, self.port = self._listener.getsockname()[:2]
@@ -3240,15 +3250,16 @@ class KokoroServer(object):
         self._state_lock = threading.Lock()
         self._loop_thread = None
         self._is_stopping = False
-        self._grace_seconds = 5.0
+        self._grace_seconds = shutdown_timeout
         self._stopped = threading.Event()
         self._sweep_interval = max(0.02, min(1.0, head_timeout / 4.0, idle_timeout / 4.0))
 
     def serve_forever(self):
-        """Accept and serve connections until shutdown() is called; then return."""
+        """Accept and serve connections until shutdown() is called. Returns True when every
+        request in flight then finished within the shutdown timeout."""
         with self._state_lock:
             if self._is_stopping:
-                return
+                return True
             self._loop_thread = threading.get_ident()
         try:
             self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
@@ -3258,14 +3269,18 @@ class KokoroServer(object):
         finally:
             self._close_everything()
             self._stopped.set()
+        return self._work_count == 0
 
-    def shutdown(self, timeout=5.0):
+    def shutdown(self, timeout=None):
         """Stop gracefully: stop accepting, close idle connections, let requests in flight
-        finish for up to `timeout` seconds, then let serve_forever() return.
+        finish for up to `timeout` seconds (default: shutdown_timeout), then let
+        serve_forever() return.
 
         From another thread this waits for serve_forever() to end; from a signal handler in
         the serving thread it returns at once and serve_forever() does the rest.
         """
+        if timeout is None:
+            timeout = self.shutdown_timeout
         with self._state_lock:
             self._grace_seconds = timeout
             self._is_stopping = True
@@ -3632,8 +3647,10 @@ class KokoroServer(object):
         sys.stderr.write(text)
 
 
-class _ClientDisconnected(Exception):
-    """The client went away or stopped reading or sending in time: close, answer nothing."""
+class _ClientDisconnected(ConnectionError):
+    """The client went away or stopped reading or sending in time: close, answer nothing.
+
+    A ConnectionError, so that an application reading wsgi.input sees an ordinary one."""
 
 
 class _RequestBodyError(Exception):
@@ -6892,7 +6909,19 @@ class Model:
             instance._validate_with_queries(errors)
             if errors:
                 raise ValidationError(errors, instance)
-        instance._insert(database)
+        if meta.ordered:
+            instance._insert(database)
+            return instance
+        statements = database._statements.get(cls) or database._model_statements(cls)
+        row['created_at'] = row['updated_at'] = _now_text()
+        sql, getter, converters = statements.plain_insert
+        params = getter(row)
+        if converters:
+            params = _converted(params, converters)
+        try:
+            row['id'] = database.connection().execute(sql, params).lastrowid
+        except sqlite3.IntegrityError as exc:
+            raise _integrity_error(cls, exc, instance)
         return instance
 
     @classmethod
@@ -7660,7 +7689,7 @@ _registry_lock = threading.RLock()
 _default_database = None
 _explicit_default_database = None
 _default_database_lock = threading.Lock()
-_clock = [(None, '')]
+_clock = [('', '')]
 
 
 class _PlainPassword(str):
@@ -7725,18 +7754,20 @@ class _Transaction:
         return False
 
 
-def _now_text():
+def _now_text(time_ns=time.time_ns):
     """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
 
     Built by hand with the part up to the seconds cached for the current second: formatting a
-    datetime costs a third of a whole INSERT, and every save stamps updated_at.
+    datetime costs a third of a whole INSERT, and every save stamps updated_at. The digits of
+    the nanosecond clock give the seconds (all but the last 9) and the microseconds, already
+    zero-padded (the 6 before the last 3), with no arithmetic.
     """
-    second, microsecond = divmod(time.time_ns() // 1000, 1000000)
-    cached_second, prefix = _clock[0]
-    if cached_second != second:
-        prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(second))
-        _clock[0] = (second, prefix)  # one tuple: threads never see a half-updated cache
-    return prefix + str(1000000 + microsecond)[1:]
+    digits = str(time_ns())
+    cached_seconds, prefix = _clock[0]
+    if digits[:-9] != cached_seconds:
+        prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(int(digits[:-9])))
+        _clock[0] = (digits[:-9], prefix)  # one tuple: threads never see a half-updated cache
+    return prefix + digits[-9:-3]
 
 
 def _as_date(value):
@@ -8487,8 +8518,16 @@ __all__ += ['Form', 'BoundField', 'Table', 'render_detail']
 DEFAULT_UPLOAD_EXTENSIONS = ('png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'txt', 'csv')
 IMAGE_EXTENSIONS = frozenset(['png', 'jpg', 'jpeg', 'gif', 'webp'])
 UPLOADS_FOLDER = 'uploads'          # under the application's assets/
-TABLE_TEXT_LIMIT = 80               # longer texts are cut in table cells
+TABLE_TEXT_LIMIT = 60               # longer texts are cut in table cells (whole on the detail)
 HIDDEN_PASSWORD = '••••••'
+# The class of a table cell or detail value of each display kind (see _display); the
+# stylesheet (index/assets/css/kokoropy.css) styles them. Plain text has none.
+CELL_CLASSES = {'number': 'numeric', 'long': 'cell-long', 'date': 'cell-date',
+                'boolean': 'cell-boolean', 'image': 'cell-image', 'file': 'cell-file'}
+
+# One table cell: `text` (an image's alt text), `href` (the link or image URL, or None),
+# `kind` (a display kind, see _display) and `label` (its column's label, shown on phones).
+_TableCell = collections.namedtuple('TableCell', 'text href kind label')
 
 
 class BoundField:
@@ -8553,7 +8592,7 @@ class BoundField:
         """Markup of the field's input, textarea or select."""
         current_file = None
         if self.kind == 'file':
-            current_file = _stored_file_link(self.form._stored_value(self.field))
+            current_file = _current_file(self.form._stored_value(self.field))
         options = self._options() if self.kind == 'select' else []
         return _render_view('kokoropy/widget', field=self, kind=self.kind, value=self.value,
                             attributes=_html_attributes(self._attributes()), options=options,
@@ -8612,13 +8651,16 @@ class Form:
     `render()` gives the whole <form> with the user's input kept (passwords excepted), each
     message beside its field and the CSRF input. `fields` / `exclude` choose and order the
     fields (default: every editable one; `fields=[]` leaves only the button, e.g. to confirm a
-    delete). `form['name']` is a BoundField. Uploads are saved under the current application's
-    assets/uploads/ with a random name and stored as 'uploads/<name>' (served at
-    /<app>/assets/uploads/<name>); only the field's `allowed` extensions are taken.
+    delete). `submit_style` is the button's look ('primary', or 'danger' to confirm a delete);
+    `cancel_url` adds a Cancel link beside it. `form['name']` is a BoundField. Uploads are
+    saved under the current application's assets/uploads/ with a random name and stored as
+    'uploads/<name>' (served at /<app>/assets/uploads/<name>); only the field's `allowed`
+    extensions are taken.
     """
 
     def __init__(self, model_or_instance, data=None, files=None, fields=None, exclude=None,
-                 action='', method='post', submit_label=None):
+                 action='', method='post', submit_label=None, submit_style='primary',
+                 cancel_url=None):
         if isinstance(model_or_instance, type):
             self.model, self.instance = model_or_instance, model_or_instance()
         else:
@@ -8628,6 +8670,7 @@ class Form:
         self.action = action
         self.method = method.lower()
         self.submit_label = submit_label or ('Save' if _is_saved(self.instance) else 'Create')
+        self.submit_style, self.cancel_url = submit_style, cancel_url
         self.fields = _choose_fields(self.model, fields, exclude, _is_editable, editable_only=True)
         self.errors = {}
         self.raw = {}               # field name -> text the user submitted
@@ -8687,7 +8730,8 @@ class Form:
         return _render_view('kokoropy/form', form=self, fields=list(self), action=self.action,
                             method=self.method, is_multipart=is_post and self.is_multipart,
                             csrf=csrf_input() if is_post else '', errors=self.errors,
-                            other_errors=self._other_errors(), submit_label=self.submit_label)
+                            other_errors=self._other_errors(), submit_label=self.submit_label,
+                            submit_style=self.submit_style, cancel_url=self.cancel_url)
 
     __html__ = render
 
@@ -8763,8 +8807,10 @@ class Table:
     Reads from the request's query string: `page`, `sort` (`name` or `-name`, one of the shown
     fields; anything else is ignored) and `q` (rows where any of `search_fields`, by default the
     shown text fields, contains it). `detail_url`, `edit_url` and `delete_url` are callables
-    `f(row) -> url` adding buttons to each row; deleting must be a POST, so `delete_url` should
-    lead to a confirmation page whose form sends it. `page` is the ORM Page shown. Rendered
+    `f(row) -> url` adding Show, Edit and Delete buttons to each row (`detail_url` also links
+    the first column); deleting must be a POST, so `delete_url` should lead to a confirmation
+    page whose form sends it. `page` is the ORM Page shown. Cells show values compactly: long
+    text cut, images as thumbnails, other files as a short link, booleans as Yes/No. Rendered
     through the view `kokoropy/table`, which an application may override.
     """
 
@@ -8788,8 +8834,8 @@ class Table:
         return _render_view('kokoropy/table', table=self, q=self.q, sort=self.sort,
                             columns=self._columns(), rows=self._rows(), pages=self._page_links(),
                             has_actions=bool(self.detail_url or self.edit_url or self.delete_url),
-                            is_searchable=bool(self.search_fields),
-                            empty_message=self._empty_message())
+                            is_searchable=bool(self.search_fields), summary=self._summary(),
+                            empty_message=self._empty_message(), cell_classes=CELL_CLASSES)
 
     __html__ = render
 
@@ -8815,30 +8861,41 @@ class Table:
         return page
 
     def _columns(self):
-        """(label, sort link, aria-sort value or None, is_numeric) per shown field: a link
+        """(label, sort link, aria-sort value or None, display kind) per shown field: a link
         sorts by the column, or reverses the order when it already does."""
         columns = []
         for name, field in self.fields.items():
             state = {name: 'ascending', '-' + name: 'descending'}.get(self.sort)
             next_sort = '-' + name if state == 'ascending' else name
-            columns.append((field.label, self.link(sort=next_sort), state,
-                            _widget_kind(field) == 'number'))
+            columns.append((field.label, self.link(sort=next_sort), state, _display_kind(field)))
         return columns
 
     def _rows(self):
-        """(cells, actions) per row: cells are (text, href, is_numeric), actions are
-        (label, href, is_danger)."""
+        """(cells, actions) per row: cells are _TableCell(text, href, kind, label), actions
+        (label, href, is_danger). The first cell links to the row's page when it has one."""
         items = self.page.items
         related = _prefetch_related(items, self.fields)
         rows = []
         for row in items:
-            cells = [_display(row, field, related, limit=TABLE_TEXT_LIMIT)[1:] +
-                     (_widget_kind(field) == 'number',) for field in self.fields.values()]
+            cells = []
+            for field in self.fields.values():
+                kind, text, href = _display(row, field, related, limit=TABLE_TEXT_LIMIT)
+                if not cells and self.detail_url and href is None and text:
+                    href = self.detail_url(row)
+                cells.append(_TableCell(text, href, kind, field.label))
             actions = [(label, make_url(row), label == 'Delete')
-                       for label, make_url in (('View', self.detail_url), ('Edit', self.edit_url),
+                       for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
                                                ('Delete', self.delete_url)) if make_url]
             rows.append((cells, actions))
         return rows
+
+    def _summary(self):
+        """Which rows are shown, e.g. '21–25 of 25' ('' when there are none)."""
+        page = self.page
+        if not page.total:
+            return ''
+        first = (page.page - 1) * page.per_page + 1
+        return '%d–%d of %d' % (first, first + len(page.items) - 1, page.total)
 
     def _page_links(self):
         """(text, href or None, is_current) for Previous, the page numbers and Next."""
@@ -8861,12 +8918,14 @@ class Table:
 
 
 def render_detail(instance, fields=None):
-    """Markup of a table of an instance's fields and values: uploads as links (images shown),
-    booleans as Yes/No, related rows by their str(), passwords left out (masked when named in
-    `fields`). Rendered through the view `kokoropy/detail`, which an application may override."""
+    """Markup of a list of an instance's fields and values: whole texts, images shown, other
+    uploads as links, booleans as Yes/No, related rows by their str(), passwords left out
+    (masked when named in `fields`). Rendered through the view `kokoropy/detail`, which an
+    application may override; its `rows` are (label, display kind, text, href)."""
     chosen = _choose_fields(type(instance), fields, None, _is_detailed)
     rows = [(field.label,) + _display(instance, field, {}) for field in chosen.values()]
-    return _render_view('kokoropy/detail', instance=instance, rows=rows)
+    return _render_view('kokoropy/detail', instance=instance, rows=rows,
+                        cell_classes=CELL_CLASSES)
 
 
 # --- views: an application overrides one with views/kokoropy/<name>.tpl ---------------------
@@ -8891,7 +8950,10 @@ FORM_VIEWS = {
 {{field}}
 % end
 <div class="form-actions">
-<button type="submit" class="button button-primary">{{submit_label}}</button>
+<button type="submit" class="button button-{{submit_style}}">{{submit_label}}</button>
+% if cancel_url:
+<a class="button" href="{{cancel_url}}">Cancel</a>
+% end
 </div>
 </form>
 ''',
@@ -8927,14 +8989,23 @@ FORM_VIEWS = {
 </select>
 % else:
 % if current_file:
-<span class="help">Current file: <a href="{{current_file[0]}}">{{current_file[1]}}</a></span>
+<div class="current-file">
+% if current_file[2]:
+<a href="{{current_file[0]}}"><img class="thumbnail" src="{{current_file[0]}}" alt=""></a>
+% end
+<span class="help">Current file: <a href="{{current_file[0]}}">{{current_file[1]}}</a>; choose another to replace it.</span>
+</div>
 % end
 <input{{attributes}}>
 % end
 ''',
     'kokoropy/table': '''\
-% if is_searchable:
+% if is_searchable or summary:
 <div class="toolbar">
+% if summary:
+<p class="table-summary">{{summary}}</p>
+% end
+% if is_searchable:
 <form class="search" method="get" action="" role="search">
 % if sort:
 <input type="hidden" name="sort" value="{{sort}}">
@@ -8942,15 +9013,16 @@ FORM_VIEWS = {
 <input type="search" name="q" value="{{q}}" aria-label="Search" placeholder="Search">
 <button type="submit" class="button">Search</button>
 </form>
+% end
 </div>
 % end
 % if rows:
 <div class="table-wrap">
-<table class="table">
+<table class="table table-list">
 <thead>
 <tr>
-% for label, href, state, is_numeric in columns:
-<th scope="col"{{!' class="numeric"' if is_numeric else ''}}{{!' aria-sort="%s"' % state if state else ''}}><a href="{{href}}">{{label}}</a></th>
+% for label, href, state, kind in columns:
+<th scope="col"{{!' class="numeric"' if kind == 'number' else ''}}{{!' aria-sort="%s"' % state if state else ''}}><a href="{{href}}">{{label}}</a></th>
 % end
 % if has_actions:
 <th scope="col" class="table-actions">Actions</th>
@@ -8960,11 +9032,14 @@ FORM_VIEWS = {
 <tbody>
 % for cells, actions in rows:
 <tr>
-% for text, href, is_numeric in cells:
-% if href:
-<td{{!' class="numeric"' if is_numeric else ''}}><a href="{{href}}">{{text}}</a></td>
+% for text, href, kind, label in cells:
+% css_class = ' class="%s"' % cell_classes[kind] if kind in cell_classes else ''
+% if kind == 'image':
+<td{{!css_class}} data-label="{{label}}"><a href="{{href}}"><img class="thumbnail" src="{{href}}" alt="{{text}}" loading="lazy"></a></td>
+% elif href:
+<td{{!css_class}} data-label="{{label}}"><a href="{{href}}">{{text}}</a></td>
 % else:
-<td{{!' class="numeric"' if is_numeric else ''}}>{{text}}</td>
+<td{{!css_class}} data-label="{{label}}">{{text}}</td>
 % end
 % end
 % if has_actions:
@@ -8997,24 +9072,21 @@ FORM_VIEWS = {
 % end
 ''',
     'kokoropy/detail': '''\
-<div class="table-wrap">
-<table class="table">
-<tbody>
+<dl class="detail">
 % for label, kind, text, href in rows:
-<tr>
-<th scope="row">{{label}}</th>
+<dt>{{label}}</dt>
+% css_class = ' class="%s"' % cell_classes[kind] if kind in cell_classes else ''
 % if kind == 'image':
-<td><a href="{{href}}"><img src="{{href}}" alt="{{text}}"></a></td>
+<dd{{!css_class}}><a href="{{href}}"><img class="detail-image" src="{{href}}" alt="{{text}}"></a></dd>
 % elif href:
-<td><a href="{{href}}">{{text}}</a></td>
+<dd{{!css_class}}><a href="{{href}}">{{text}}</a></dd>
+% elif text == '':
+<dd class="empty-value">—</dd>
 % else:
-<td>{{text}}</td>
+<dd{{!css_class}}>{{text}}</dd>
 % end
-</tr>
 % end
-</tbody>
-</table>
-</div>
+</dl>
 ''',
 }
 
@@ -9155,18 +9227,20 @@ def _html_attributes(pairs):
 # --- showing values -------------------------------------------------------------------------
 
 def _display(row, field, related, limit=None):
-    """(kind, text, href) showing a row's value: kind is 'text', 'link' or 'image'.
-    `related` maps ForeignKey names to {id: row} loaded beforehand (see _prefetch_related)."""
-    kind = _widget_kind(field)
+    """(kind, text, href) showing a row's value. The display kind is one of 'text', 'long'
+    (a textarea's text), 'number', 'boolean', 'date', 'image' (text is its alt text, href its
+    URL) and 'file' (a link). Texts longer than `limit` are cut. `related` maps ForeignKey
+    names to {id: row} loaded beforehand (see _prefetch_related)."""
+    kind = _display_kind(field)
     value = getattr(row, field.column, None)
-    if kind == 'password':
+    if _widget_kind(field) == 'password':
         return ('text', HIDDEN_PASSWORD if value else '', None)
     if value is None or value == '':
-        return ('text', '', None)
+        return (kind, '', None)
     if kind == 'file':
-        return _file_display(value, show_image=limit is None)
-    if kind == 'checkbox':
-        return ('text', 'Yes' if value else 'No', None)
+        return _file_display(value, '%s of %s' % (field.label, row))
+    if kind == 'boolean':
+        return (kind, 'Yes' if value else 'No', None)
     if isinstance(field, ForeignKey):
         target = related.get(field.name, {}).get(value) or getattr(row, field.name, None)
         text = str(target) if target is not None else '#%s' % value
@@ -9177,28 +9251,56 @@ def _display(row, field, related, limit=None):
     else:
         text = str(value)
     if limit and len(text) > limit:
-        text = text[:limit - 1] + '…'
-    return ('text', text, None)
+        text = text[:limit - 1].rstrip() + '…'
+    return (kind, text, None)
 
 
-def _file_display(stored, show_image):
-    link = _stored_file_link(stored)
-    if link is None:
+def _display_kind(field):
+    """How a field's values are shown: see _display()."""
+    kind = _widget_kind(field)
+    if kind == 'file':
+        return 'file'       # 'image' is decided per value, by its extension
+    return {'textarea': 'long', 'number': 'number', 'checkbox': 'boolean', 'date': 'date',
+            'datetime-local': 'date'}.get(kind, 'text')
+
+
+def _file_display(stored, image_alt):
+    """(kind, text, href) of a stored upload: an image (its alt text) or a short file link."""
+    url = _stored_file_url(stored)
+    if url is None:
         return ('text', str(stored), None)
-    extension = os.path.splitext(str(stored))[1].lower().lstrip('.')
-    kind = 'image' if show_image and extension in IMAGE_EXTENSIONS else 'link'
-    return (kind, link[1], link[0])
+    if _is_image(stored):
+        return ('image', image_alt, url)
+    return ('file', _file_kind_text(stored), url)
 
 
-def _stored_file_link(stored):
-    """(url, file name) of a stored upload, served at /<app>/assets/<stored>; None when there
-    is no file or no current application to serve it."""
+def _current_file(stored):
+    """(url, short text, is_image) of the file an upload field holds now, or None."""
+    url = _stored_file_url(stored)
+    if url is None:
+        return None
+    return url, _file_kind_text(stored), _is_image(stored)
+
+
+def _file_kind_text(stored):
+    """A short name for a stored file: its uploaded name was replaced by a random one, so
+    only its type says anything ('PDF file')."""
+    extension = os.path.splitext(str(stored))[1].lstrip('.')
+    return '%s file' % extension.upper() if extension else 'File'
+
+
+def _is_image(stored):
+    return os.path.splitext(str(stored))[1].lower().lstrip('.') in IMAGE_EXTENSIONS
+
+
+def _stored_file_url(stored):
+    """The URL of a stored upload, served at /<app>/assets/<stored>; None when there is no
+    file or no current application to serve it."""
     current = _current_request()
     app_name = current.app_name if current is not None else None
     if not stored or not app_name:
         return None
-    url = '%s/%s/assets/%s' % (current.script_name, quote(app_name), quote(str(stored)))
-    return url, os.path.basename(str(stored))
+    return '%s/%s/assets/%s' % (current.script_name, quote(app_name), quote(str(stored)))
 
 
 def _prefetch_related(rows, fields):
@@ -9308,13 +9410,16 @@ def load_config(project_path, overrides=None):
 class LoadedApplication(object):
     """One application found under applications/: its name, folder, package and what it added.
 
-    `error` is None when it loaded, else the exception (with `traceback` its text); an
-    application that failed adds no routes of its own (see load_applications()).
+    `title` is what menus show: a `title = '...'` in the package's __init__.py or in routes.py,
+    else the name made readable ('blog_posts' -> 'Blog posts'). `error` is None when it
+    loaded, else the exception (with `traceback` its text); an application that failed adds no
+    routes of its own (see load_applications()).
     """
 
     def __init__(self, name, path, module=None, routes=(), controllers=(), error=None,
-                 traceback_text=None, menu=()):
+                 traceback_text=None, menu=(), title=None):
         self.name, self.path, self.module = name, path, module
+        self.title = title or name.replace('_', ' ').capitalize()
         self.routes, self.controllers = list(routes), list(controllers)
         self.menu = list(menu)
         self.error, self.traceback = error, traceback_text
@@ -9353,7 +9458,8 @@ def load_applications(app=None, applications_path=None):
             plan, module = _plan_application(package, name, folder)
             routes = _apply_plan(app, plan, name)
             loaded.append(LoadedApplication(name, os.path.join(folder, name), module,
-                                            routes, plan['controllers'], menu=plan['menu']))
+                                            routes, plan['controllers'], menu=plan['menu'],
+                                            title=plan['title']))
         except Exception as exc:
             text = traceback.format_exc()
             sys.stderr.write('kokoropy: application %r failed to load: %s: %s\n'
@@ -9394,6 +9500,16 @@ def installed_applications(app=None):
         if loaded.ok and loaded.name != 'index' and _answers_get(app, '/' + loaded.name):
             names.append(loaded.name)
     return names
+
+
+def application_title(name, app=None):
+    """The title menus show for the loaded application `name` (see LoadedApplication.title);
+    an unknown name is made readable the same way."""
+    app = app or getattr(request, 'app', None) or default_app()
+    for loaded in getattr(app, 'applications', ()):
+        if loaded.name == name:
+            return loaded.title
+    return LoadedApplication(name, None).title
 
 
 class Autoroute_Controller(object):
@@ -9567,8 +9683,19 @@ def _plan_application(package, name, folder):
             'hooks': _pair_plans(getattr(routes_module, 'hooks', ()), 'hooks', where,
                                  HOOK_NAMES),
             'errors': _pair_plans(getattr(routes_module, 'errors', ()), 'errors', where, int),
-            'menu': _menu_plan(getattr(routes_module, 'menu', ()), where)}
+            'menu': _menu_plan(getattr(routes_module, 'menu', ()), where),
+            'title': _title_plan(module, routes_module)}
     return plan, module
+
+
+def _title_plan(module, routes_module):
+    """The `title` string the package's __init__.py or its routes.py gives, else None. Only a
+    non-blank str counts: a routes.py may well have a handler named `title`."""
+    for source in (module, routes_module):
+        title = getattr(source, 'title', None)
+        if isinstance(title, str) and title.strip():
+            return title.strip()
+    return None
 
 
 def _menu_plan(menu, where):
@@ -9811,7 +9938,8 @@ def _convert_argument(parameter, text, status):
 # Helpers every template can call (section 6 is above the templates, so they are added here).
 TEMPLATE_GLOBALS.update(csrf_input=csrf_input, csrf_token=csrf_token, flash=flash,
                         get_flashed_messages=get_flashed_messages, url=url, base_url=base_url,
-                        installed_applications=installed_applications, menu_views=menu_views)
+                        installed_applications=installed_applications, menu_views=menu_views,
+                        application_title=application_title)
 
 
 ###############################################################################
@@ -9914,7 +10042,12 @@ class _KokoroAdapter(object):
         self.port = self.server.port
 
     def serve(self):
-        self.server.serve_forever()
+        if not self.server.serve_forever():
+            # A handler still running would keep the interpreter from ever exiting.
+            sys.stderr.write('kokoropy: requests still running %g s after the shutdown '
+                             'signal; exiting\n' % self.server.shutdown_timeout)
+            sys.stderr.flush()
+            os._exit(1)
 
     def stop(self):
         """Graceful stop, from a signal handler or from another thread."""

@@ -548,7 +548,7 @@ ${guard}def ${table}_show(${table}_id):
 
 ${guard}def ${table}_create():
     """The form for a new $label (GET) and its submission (POST)."""
-    form = Form($Model, *_submission())
+    form = Form($Model, *_submission(), cancel_url=url('$app.$table.list'))
     if _is_saved(form):
         flash('Created $label %s.' % form.instance, 'success')
         redirect(url('$app.$table.show', ${table}_id=form.instance.id))
@@ -557,7 +557,8 @@ ${guard}def ${table}_create():
 
 ${guard}def ${table}_edit(${table}_id):
     """The form to change a $label (GET) and its submission (POST)."""
-    form = Form(_get_or_404(${table}_id), *_submission())
+    form = Form(_get_or_404(${table}_id), *_submission(),
+                cancel_url=url('$app.$table.show', ${table}_id=${table}_id))
     if _is_saved(form):
         flash('Saved $label %s.' % form.instance, 'success')
         redirect(url('$app.$table.show', ${table}_id=${table}_id))
@@ -572,7 +573,8 @@ ${guard}def ${table}_delete(${table}_id):
         $var.delete()
         flash('Deleted $label %s.' % $var, 'success')
         redirect(url('$app.$table.list'))
-    form = Form($var, fields=[], submit_label='Delete')
+    form = Form($var, fields=[], submit_label='Delete', submit_style='danger',
+                cancel_url=url('$app.$table.show', ${table}_id=$var.id))
     return template('$app/${table}_delete', $var=$var, form=form,
                     detail=render_detail($var))
 
@@ -624,10 +626,12 @@ TEMPLATES['crud/list.tpl'] = '''\
 % extends('index/base')
 {% block title %}$Plural{% endblock %}
 {% block content %}
-<div class="page-header">
+<div class="page-header page-header-row">
   <h1>$Plural</h1>
-  <p><a class="button button-primary" href="{{url('$app.$table.create')}}">New $label</a>
-  <a class="button" href="{{url('$app.$table.list')}}?format=json">JSON</a></p>
+  <div class="button-group">
+    <a class="button button-primary" href="{{url('$app.$table.create')}}">New $label</a>
+    <a class="button" href="{{url('$app.$table.list')}}?format=json">JSON</a>
+  </div>
 </div>
 {{table}}
 {% endblock %}
@@ -637,14 +641,17 @@ TEMPLATES['crud/show.tpl'] = '''\
 % extends('index/base')
 {% block title %}{{$var}} · $Plural{% endblock %}
 {% block content %}
-<div class="page-header">
+<div class="page-header page-header-row">
   <h1>{{$var}}</h1>
-  <p><a class="button" href="{{url('$app.$table.edit', ${table}_id=$var.id)}}">Edit</a>
-  <a class="button button-danger"
-     href="{{url('$app.$table.delete', ${table}_id=$var.id)}}">Delete</a></p>
+  <div class="button-group">
+    <a class="button button-primary"
+       href="{{url('$app.$table.edit', ${table}_id=$var.id)}}">Edit</a>
+    <a class="button button-danger"
+       href="{{url('$app.$table.delete', ${table}_id=$var.id)}}">Delete</a>
+    <a class="button" href="{{url('$app.$table.list')}}">Back to $plural</a>
+  </div>
 </div>
 {{detail}}
-<p><a href="{{url('$app.$table.list')}}">All $plural</a></p>
 {% endblock %}
 '''
 
@@ -656,7 +663,6 @@ TEMPLATES['crud/form.tpl'] = '''\
   <h1>{{title}}</h1>
 </div>
 {{form}}
-<p><a href="{{url('$app.$table.list')}}">All $plural</a></p>
 {% endblock %}
 '''
 
@@ -670,7 +676,6 @@ TEMPLATES['crud/delete.tpl'] = '''\
 </div>
 {{detail}}
 {{form}}
-<p><a href="{{url('$app.$table.show', ${table}_id=$var.id)}}">Keep it</a></p>
 {% endblock %}
 '''
 
@@ -694,6 +699,8 @@ Any application can protect its handlers with it:
 Published pages and the login/logout links appear in the site menu: views/menu.tpl, which
 routes.py names in `menu`, so the index layout includes it while this application is installed.
 """
+
+title = 'CMS'   # the site menu's name for this application
 '''
 
 TEMPLATES['cms/auth.py'] = '''\
@@ -1061,11 +1068,29 @@ TEMPLATES['cms/views/dashboard.tpl'] = '''\
   <h1>CMS</h1>
   <p class="lead">Logged in as {{user}}{{' (%s)' % user.group if user.group else ''}}.</p>
 </div>
-<ul>
-<li><a href="{{url('cms.page.list')}}">Pages</a> ({{pages}}): published ones are in the menu.</li>
-<li><a href="{{url('cms.user.list')}}">Users</a> and
-<a href="{{url('cms.group.list')}}">groups</a> (admin group only).</li>
-</ul>
+<div class="card-grid">
+  <div class="card">
+    <h2 class="card-title">Pages</h2>
+    <p class="muted">{{pages}} {{'page' if pages == 1 else 'pages'}}: published ones are in
+    the site menu.</p>
+    <div class="button-group">
+      <a class="button button-primary" href="{{url('cms.page.list')}}">Pages</a>
+      <a class="button" href="{{url('cms.page.create')}}">New page</a>
+    </div>
+  </div>
+% if user.group and user.group.name == 'admin':
+  <div class="card">
+    <h2 class="card-title">Users</h2>
+    <p class="muted">Who may log in, and the group each one is in.</p>
+    <a class="button" href="{{url('cms.user.list')}}">Users</a>
+  </div>
+  <div class="card">
+    <h2 class="card-title">Groups</h2>
+    <p class="muted">admin manages everything; editor writes pages.</p>
+    <a class="button" href="{{url('cms.group.list')}}">Groups</a>
+  </div>
+% end
+</div>
 {% endblock %}
 '''
 
@@ -1090,8 +1115,8 @@ TEMPLATES['cms/views/menu.tpl'] = '''\
         <li><a href="{{href}}"{{!' class="active"' if request.fullpath == href else ''}}>{{title}}</a></li>
 % end
 % if current_user():
-        <li><form class="inline" method="post" action="{{url('cms.logout')}}">{{csrf_input()}}<button
-              type="submit" class="button button-small">Log out</button></form></li>
+        <li><form method="post" action="{{url('cms.logout')}}">{{csrf_input()}}<button
+              type="submit">Log out</button></form></li>
 % else:
         <li><a href="{{url('cms.login')}}">Log in</a></li>
 % end

@@ -701,7 +701,7 @@ def _read_body(environ, length, limit, memfile_limit):
     received = 0
     try:
         while received < length and stream is not None:
-            chunk = stream.read(min(COPY_CHUNK, length - received))
+            chunk = _read_input(stream, min(COPY_CHUNK, length - received))
             if not chunk:
                 break
             received += len(chunk)
@@ -717,6 +717,14 @@ def _read_body(environ, length, limit, memfile_limit):
         raise
     body.seek(0)
     return body
+
+
+def _read_input(stream, size):
+    """Read from wsgi.input; a client that vanished mid-body is a 400, not a server error."""
+    try:
+        return stream.read(size)
+    except ConnectionError:
+        raise HTTPError(400, 'The client closed the connection before sending the whole body.')
 
 
 def _spool_to_disk(buffer):
@@ -796,7 +804,7 @@ class _MultipartReader(object):
         self.buffer = b'\r\n'       # the first delimiter may start the body: no CRLF before it
 
     def _fill(self):
-        chunk = self.stream.read(COPY_CHUNK)
+        chunk = _read_input(self.stream, COPY_CHUNK)
         self.buffer += chunk
         return bool(chunk)
 

@@ -276,7 +276,8 @@ class KokoroServer(object):
 
     def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=1000,
                  max_body_bytes=10 * 1024 * 1024, head_timeout=10.0, idle_timeout=15.0,
-                 io_timeout=30.0, quiet=False, backlog=1024, url_scheme='http'):
+                 io_timeout=30.0, shutdown_timeout=5.0, quiet=False, backlog=1024,
+                 url_scheme='http'):
         self.app = app
         self.threads = threads
         self.max_connections = max_connections
@@ -284,6 +285,7 @@ class KokoroServer(object):
         self.head_timeout = head_timeout
         self.idle_timeout = idle_timeout
         self.io_timeout = io_timeout
+        self.shutdown_timeout = shutdown_timeout
         self.quiet = quiet
         self._listener = _listen(host, port, backlog)
         self.host, self.port = self._listener.getsockname()[:2]
@@ -304,15 +306,16 @@ class KokoroServer(object):
         self._state_lock = threading.Lock()
         self._loop_thread = None
         self._is_stopping = False
-        self._grace_seconds = 5.0
+        self._grace_seconds = shutdown_timeout
         self._stopped = threading.Event()
         self._sweep_interval = max(0.02, min(1.0, head_timeout / 4.0, idle_timeout / 4.0))
 
     def serve_forever(self):
-        """Accept and serve connections until shutdown() is called; then return."""
+        """Accept and serve connections until shutdown() is called. Returns True when every
+        request in flight then finished within the shutdown timeout."""
         with self._state_lock:
             if self._is_stopping:
-                return
+                return True
             self._loop_thread = threading.get_ident()
         try:
             self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
@@ -322,14 +325,18 @@ class KokoroServer(object):
         finally:
             self._close_everything()
             self._stopped.set()
+        return self._work_count == 0
 
-    def shutdown(self, timeout=5.0):
+    def shutdown(self, timeout=None):
         """Stop gracefully: stop accepting, close idle connections, let requests in flight
-        finish for up to `timeout` seconds, then let serve_forever() return.
+        finish for up to `timeout` seconds (default: shutdown_timeout), then let
+        serve_forever() return.
 
         From another thread this waits for serve_forever() to end; from a signal handler in
         the serving thread it returns at once and serve_forever() does the rest.
         """
+        if timeout is None:
+            timeout = self.shutdown_timeout
         with self._state_lock:
             self._grace_seconds = timeout
             self._is_stopping = True
@@ -696,8 +703,10 @@ class KokoroServer(object):
         sys.stderr.write(text)
 
 
-class _ClientDisconnected(Exception):
-    """The client went away or stopped reading or sending in time: close, answer nothing."""
+class _ClientDisconnected(ConnectionError):
+    """The client went away or stopped reading or sending in time: close, answer nothing.
+
+    A ConnectionError, so that an application reading wsgi.input sees an ordinary one."""
 
 
 class _RequestBodyError(Exception):

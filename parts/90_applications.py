@@ -58,13 +58,16 @@ def load_config(project_path, overrides=None):
 class LoadedApplication(object):
     """One application found under applications/: its name, folder, package and what it added.
 
-    `error` is None when it loaded, else the exception (with `traceback` its text); an
-    application that failed adds no routes of its own (see load_applications()).
+    `title` is what menus show: a `title = '...'` in the package's __init__.py or in routes.py,
+    else the name made readable ('blog_posts' -> 'Blog posts'). `error` is None when it
+    loaded, else the exception (with `traceback` its text); an application that failed adds no
+    routes of its own (see load_applications()).
     """
 
     def __init__(self, name, path, module=None, routes=(), controllers=(), error=None,
-                 traceback_text=None, menu=()):
+                 traceback_text=None, menu=(), title=None):
         self.name, self.path, self.module = name, path, module
+        self.title = title or name.replace('_', ' ').capitalize()
         self.routes, self.controllers = list(routes), list(controllers)
         self.menu = list(menu)
         self.error, self.traceback = error, traceback_text
@@ -103,7 +106,8 @@ def load_applications(app=None, applications_path=None):
             plan, module = _plan_application(package, name, folder)
             routes = _apply_plan(app, plan, name)
             loaded.append(LoadedApplication(name, os.path.join(folder, name), module,
-                                            routes, plan['controllers'], menu=plan['menu']))
+                                            routes, plan['controllers'], menu=plan['menu'],
+                                            title=plan['title']))
         except Exception as exc:
             text = traceback.format_exc()
             sys.stderr.write('kokoropy: application %r failed to load: %s: %s\n'
@@ -144,6 +148,16 @@ def installed_applications(app=None):
         if loaded.ok and loaded.name != 'index' and _answers_get(app, '/' + loaded.name):
             names.append(loaded.name)
     return names
+
+
+def application_title(name, app=None):
+    """The title menus show for the loaded application `name` (see LoadedApplication.title);
+    an unknown name is made readable the same way."""
+    app = app or getattr(request, 'app', None) or default_app()
+    for loaded in getattr(app, 'applications', ()):
+        if loaded.name == name:
+            return loaded.title
+    return LoadedApplication(name, None).title
 
 
 class Autoroute_Controller(object):
@@ -317,8 +331,19 @@ def _plan_application(package, name, folder):
             'hooks': _pair_plans(getattr(routes_module, 'hooks', ()), 'hooks', where,
                                  HOOK_NAMES),
             'errors': _pair_plans(getattr(routes_module, 'errors', ()), 'errors', where, int),
-            'menu': _menu_plan(getattr(routes_module, 'menu', ()), where)}
+            'menu': _menu_plan(getattr(routes_module, 'menu', ()), where),
+            'title': _title_plan(module, routes_module)}
     return plan, module
+
+
+def _title_plan(module, routes_module):
+    """The `title` string the package's __init__.py or its routes.py gives, else None. Only a
+    non-blank str counts: a routes.py may well have a handler named `title`."""
+    for source in (module, routes_module):
+        title = getattr(source, 'title', None)
+        if isinstance(title, str) and title.strip():
+            return title.strip()
+    return None
 
 
 def _menu_plan(menu, where):
@@ -561,4 +586,5 @@ def _convert_argument(parameter, text, status):
 # Helpers every template can call (section 6 is above the templates, so they are added here).
 TEMPLATE_GLOBALS.update(csrf_input=csrf_input, csrf_token=csrf_token, flash=flash,
                         get_flashed_messages=get_flashed_messages, url=url, base_url=base_url,
-                        installed_applications=installed_applications, menu_views=menu_views)
+                        installed_applications=installed_applications, menu_views=menu_views,
+                        application_title=application_title)

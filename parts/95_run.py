@@ -108,7 +108,12 @@ class _KokoroAdapter(object):
         self.port = self.server.port
 
     def serve(self):
-        self.server.serve_forever()
+        if not self.server.serve_forever():
+            # A handler still running would keep the interpreter from ever exiting.
+            sys.stderr.write('kokoropy: requests still running %g s after the shutdown '
+                             'signal; exiting\n' % self.server.shutdown_timeout)
+            sys.stderr.flush()
+            os._exit(1)
 
     def stop(self):
         """Graceful stop, from a signal handler or from another thread."""

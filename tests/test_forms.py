@@ -171,9 +171,18 @@ class WidgetTest(FormCase):
     def test_upload_is_a_file_input_accepting_the_allowed_types_and_showing_the_current_file(self):
         gadget = Gadget(name='x', photo='uploads/abc.png')
         html = self.render(lambda: Form(gadget)['photo'].widget)
-        self.assertEqual(html, '<span class="help">Current file: <a href="/shop/assets/uploads/'
-                         'abc.png">abc.png</a></span>\n<input type="file" id="field-photo" '
-                         'name="photo" accept=".png,.jpg">')
+        self.assertEqual(html, '<div class="current-file">\n<a href="/shop/assets/uploads/abc.png">'
+                         '<img class="thumbnail" src="/shop/assets/uploads/abc.png" alt=""></a>\n'
+                         '<span class="help">Current file: <a href="/shop/assets/uploads/'
+                         'abc.png">PNG file</a>; choose another to replace it.</span>\n</div>\n'
+                         '<input type="file" id="field-photo" name="photo" accept=".png,.jpg">')
+
+    def test_current_file_that_is_no_image_is_a_link_without_thumbnail(self):
+        gadget = Gadget(name='x', photo='uploads/notes.pdf')
+        html = self.render(lambda: Form(gadget)['photo'].widget)
+        self.assertNotIn('<img', html)
+        self.assertIn('Current file: <a href="/shop/assets/uploads/notes.pdf">PDF file</a>',
+                      html)
 
     def test_upload_without_allowed_list_accepts_the_default_types(self):
         self.assertIn('accept=".png,.jpg,.jpeg,.gif,.webp,.pdf,.txt,.csv"',
@@ -469,7 +478,7 @@ class RoundTripTest(FormCase):
         self.serve(lambda: Form(Gadget.get(gadget.id), {'name': ''}, {'photo': new_file})
                    .render(), '/edit')
         page = self.client.get('/edit').text
-        self.assertIn('Current file: <a href="/shop/assets/uploads/old.png">old.png</a>', page)
+        self.assertIn('Current file: <a href="/shop/assets/uploads/old.png">PNG file</a>', page)
         self.assertFalse(os.path.exists(uploads_folder()))
 
 
@@ -498,8 +507,9 @@ class EscapingTest(FormCase):
         self.assertNotIn('<script', html)
         escaped = '&lt;script&gt;alert(1)&lt;/script&gt;'
         self.assertIn('<th scope="col"><a href="?sort=title">%s</a></th>' % escaped, html)
-        self.assertIn('<td>%s</td>\n<td>%s</td>\n<td>%s</td>' % (escaped, escaped, escaped), html)
-        self.assertIn('<th scope="row">%s</th>\n<td>%s</td>' % (escaped, escaped), html)
+        self.assertIn('<td data-label="{0}">{0}</td>\n<td data-label="Kind">{0}</td>\n'
+                      '<td data-label="Maker">{0}</td>'.format(escaped), html)
+        self.assertIn('<dt>%s</dt>\n<dd>%s</dd>' % (escaped, escaped), html)
 
     def test_markup_in_the_submit_label_and_action_is_escaped(self):
         html = str(Form(Trap, fields=[], method='get', action='"><script>',
@@ -647,8 +657,9 @@ class CrudControllerTest(unittest.TestCase):
         self.assertEqual(created.headers['Location'], '/shop/product/show/%d' % kite.id)
         shown = client.get('/shop/product/show/%d' % kite.id)
         self.assertIn('<div class="alert alert-success">Saved Kite.</div>', shown.text)
-        self.assertIn('<th scope="row">In stock</th>\n<td>Yes</td>', shown.text)
-        self.assertIn('<img src="/shop/%s"' % ('assets/' + kite.photo), shown.text)
+        self.assertIn('<dt>In stock</dt>\n<dd class="cell-boolean">Yes</dd>', shown.text)
+        self.assertIn('<img class="detail-image" src="/shop/%s" alt="Photo of Kite">'
+                      % ('assets/' + kite.photo), shown.text)
         served = client.get('/shop/assets/' + kite.photo)
         self.assertEqual((served.status, served.body), (200, PNG_BYTES))
 

@@ -62,6 +62,13 @@ class ServedScript(object):
         banners = [line for line in self.lines if 'serving on http://' in line]
         return int(re.search(r':(\d+)/', banners[-1]).group(1))
 
+    def wait_for_line(self, line, timeout=20):
+        deadline = time.monotonic() + timeout
+        while line not in self.lines:
+            if time.monotonic() > deadline:
+                raise AssertionError('%r never came; stderr:\n%s' % (line, ''.join(self.lines)))
+            time.sleep(0.01)
+
     def stop(self, signum=signal.SIGTERM, timeout=20):
         self.process.send_signal(signum)
         self.process.wait(timeout)
@@ -148,6 +155,23 @@ class RunServingTests(unittest.TestCase):
         self.assertEqual(get_when_listening(port)[0], 200)
         self.assertEqual(script.stop(signal.SIGTERM), 0)
         self.assertEqual(script.lines, [])
+
+    def test_handler_stuck_after_sigterm_gives_one_line_and_status_1(self):
+        code = (HELLO % {'root': ROOT}) + textwrap.dedent('''
+            import threading
+            def stuck(environ, start_response):
+                sys.stderr.write('handler entered\\n')
+                sys.stderr.flush()
+                threading.Event().wait()
+            kokoropy.run(stuck, port=0, shutdown_timeout=0.2)
+        ''')
+        script = ServedScript(code)
+        with socket.create_connection(('127.0.0.1', script.port()), timeout=10) as sock:
+            sock.sendall(b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')
+            script.wait_for_line('handler entered\n')
+            self.assertEqual(script.stop(signal.SIGTERM), 1)
+        self.assertEqual(script.lines[-1], 'kokoropy: requests still running 0.2 s after the '
+                         'shutdown signal; exiting\n')
 
     def test_wsgiref_server_serves_and_stops_on_sigint(self):
         script = ServedScript((HELLO % {'root': ROOT}) + 'kokoropy.run(app, port=0, '

@@ -1,5 +1,6 @@
 """Tests for section 5, the built-in HTTP server: parse_request_head() without sockets, then a
 live KokoroServer on a free port of 127.0.0.1 serving plain WSGI functions."""
+import io
 import os
 import socket
 import struct
@@ -14,7 +15,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import kokoropy  # noqa: E402
-from kokoropy import HTTPParseError, KokoroServer, parse_request_head  # noqa: E402
+from kokoropy import HTTPParseError, Kokoro, KokoroServer, parse_request_head  # noqa: E402
+from kokoropy import request as request_proxy  # noqa: E402
 
 
 def parse_status(data):
@@ -587,6 +589,23 @@ class FaultTests(unittest.TestCase):
                 self.assertEqual(request(live.port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[0], 200)
         finally:
             live.stop()
+
+    def test_client_vanishing_mid_body_is_no_application_error(self):
+        # A Kokoro app reading the cut-short body sees a 400, not an exception with a traceback.
+        app = Kokoro()
+        app.post('/echo', lambda: request_proxy.body.read())
+        errors = io.StringIO()
+        app_errors = lambda environ, start_response: app(dict(environ, **{'wsgi.errors': errors}),
+                                                         start_response)
+        live = LiveServer(app_errors, threads=2)
+        try:
+            with live.connect() as sock:
+                sock.sendall(b'POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nab')
+            self.assertEqual(request(live.port, b'GET /nothing HTTP/1.1\r\nHost: h\r\n\r\n')[0],
+                             404)
+        finally:
+            live.stop()
+        self.assertNotIn('Traceback', errors.getvalue())
 
     def test_client_disconnecting_mid_response_does_not_leak_a_worker(self):
         def big_app(environ, start_response):

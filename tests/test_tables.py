@@ -1,6 +1,7 @@
 """Tests for section 10, tables: Table (sort links, paging, search, row links, escaping, view
 overrides) and render_detail, rendered through a real Kokoro app."""
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -72,9 +73,9 @@ class TableCase(unittest.TestCase):
         return answer.text
 
     def titles(self, html):
-        """The titles in the first column, in order."""
-        return [line[4:-5] for line in html.splitlines()
-                if line.startswith('<td>') and line.endswith('</td>')][::self.columns]
+        """The titles in the first column, in order (the text of the cells, links or not)."""
+        return re.findall(r'^<td[^>]*>(?:<a href="[^"]*">)?(.*?)(?:</a>)?</td>$',
+                          html, re.MULTILINE)[::self.columns]
 
     columns = 1
 
@@ -120,7 +121,8 @@ class SortTest(TableCase):
         add_books('One', pages=12)
         html = self.get()
         self.assertIn('<th scope="col" class="numeric"><a href="?sort=pages">Pages</a></th>', html)
-        self.assertIn('<td>One</td>\n<td class="numeric">12</td>', html)
+        self.assertIn('<td data-label="Title">One</td>\n'
+                      '<td class="numeric" data-label="Pages">12</td>', html)
 
 
 class PagingTest(TableCase):
@@ -186,7 +188,8 @@ class SearchTest(TableCase):
 
     def test_search_box_keeps_the_query_and_the_sort(self):
         html = self.get('?q=spice&sort=-title')
-        self.assertIn('<div class="toolbar">\n<form class="search" method="get" action="" '
+        self.assertIn('<div class="toolbar">\n<p class="table-summary">1–2 of 2</p>\n'
+                      '<form class="search" method="get" action="" '
                       'role="search">\n<input type="hidden" name="sort" value="-title">\n'
                       '<input type="search" name="q" value="spice" aria-label="Search" '
                       'placeholder="Search">\n<button type="submit" class="button">Search'
@@ -216,15 +219,16 @@ class SearchTest(TableCase):
 
 
 class RowTest(TableCase):
-    def test_row_links_come_from_the_callables_and_delete_is_a_plain_link(self):
+    def test_row_links_come_from_the_callables_and_the_first_column_links_to_the_row(self):
         book, = add_books('Dune')
         self.build = lambda: Table(Book, fields=['title'], detail_url=lambda b: '/b/%d' % b.id,
                                    edit_url=lambda b: '/b/%d/edit' % b.id,
                                    delete_url=lambda b: '/b/%d/delete' % b.id)
         html = self.get()
         self.assertIn('<th scope="col" class="table-actions">Actions</th>', html)
-        self.assertIn('<td>Dune</td>\n<td class="table-actions"><div class="button-group">\n'
-                      '<a class="button button-small" href="/b/{0}">View</a>\n'
+        self.assertIn('<td data-label="Title"><a href="/b/{0}">Dune</a></td>\n'
+                      '<td class="table-actions"><div class="button-group">\n'
+                      '<a class="button button-small" href="/b/{0}">Show</a>\n'
                       '<a class="button button-small" href="/b/{0}/edit">Edit</a>\n'
                       '<a class="button button-small button-danger" href="/b/{0}/delete">Delete'
                       '</a>\n</div></td>'.format(book.id), html)
@@ -236,15 +240,21 @@ class RowTest(TableCase):
         add_books('Dune')
         self.assertNotIn('Actions', self.get())
 
-    def test_cells_show_related_rows_booleans_choices_uploads_and_cut_long_text(self):
+    def test_cells_show_related_rows_booleans_choices_thumbnails_and_cut_long_text(self):
         shelf = Shelf.create(name='Top shelf')
         Book.create(title='Dune', summary='x' * 100, available=True, genre='sf', shelf=shelf,
                     cover='uploads/dune.png', secret='hidden-value')
         html = self.get()
-        self.assertIn('<td>Dune</td>\n<td>%s…</td>\n<td class="numeric"></td>\n'
-                      '<td class="numeric"></td>\n<td>Yes</td>\n'
-                      '<td><a href="/library/assets/uploads/dune.png">dune.png</a></td>\n'
-                      '<td>Science fiction</td>\n<td>Top shelf</td>' % ('x' * 79), html)
+        self.assertIn('<td data-label="Title">Dune</td>\n'
+                      '<td class="cell-long" data-label="Summary">%s…</td>\n'
+                      '<td class="numeric" data-label="Pages"></td>\n'
+                      '<td class="numeric" data-label="Price"></td>\n'
+                      '<td class="cell-boolean" data-label="Available">Yes</td>\n'
+                      '<td class="cell-image" data-label="Cover"><a href="/library/assets/uploads/'
+                      'dune.png"><img class="thumbnail" src="/library/assets/uploads/dune.png" '
+                      'alt="Cover of Dune" loading="lazy"></a></td>\n'
+                      '<td data-label="Genre">Science fiction</td>\n'
+                      '<td data-label="Shelf">Top shelf</td>' % ('x' * 59), html)
         self.assertNotIn('Secret', html)
         self.assertNotIn('hidden-value', html)
 
@@ -268,9 +278,10 @@ class RowTest(TableCase):
                                    detail_url=lambda b: '/"><script>')
         html = self.get('?q=%3Cscript%3E&sort=title')
         self.assertNotIn('<script', html)
-        self.assertEqual(html.count('<td>%s</td>' % ESCAPED), 3)
+        self.assertIn('<td data-label="Title"><a href="/&quot;&gt;&lt;script&gt;">{0}</a></td>\n'
+                      '<td class="cell-long" data-label="Summary">{0}</td>\n'
+                      '<td data-label="Shelf">{0}</td>'.format(ESCAPED), html)
         self.assertIn('value="&lt;script&gt;"', html)
-        self.assertIn('href="/&quot;&gt;&lt;script&gt;"', html)
 
 
 class DetailTest(TableCase):
@@ -281,37 +292,44 @@ class DetailTest(TableCase):
         self.build = lambda: render_detail(Book.get(book.id), fields=['title', 'pages',
                                                                      'available', 'genre',
                                                                      'shelf', 'cover', 'summary'])
-        self.assertEqual(self.get(), '<div class="table-wrap">\n<table class="table">\n<tbody>\n'
-                         '<tr>\n<th scope="row">Title</th>\n<td>Dune</td>\n</tr>\n'
-                         '<tr>\n<th scope="row">Pages</th>\n<td>412</td>\n</tr>\n'
-                         '<tr>\n<th scope="row">Available</th>\n<td>No</td>\n</tr>\n'
-                         '<tr>\n<th scope="row">Genre</th>\n<td>Poetry</td>\n</tr>\n'
-                         '<tr>\n<th scope="row">Shelf</th>\n<td>Top shelf</td>\n</tr>\n'
-                         '<tr>\n<th scope="row">Cover</th>\n<td><a href="/library/assets/uploads/'
-                         'dune.png"><img src="/library/assets/uploads/dune.png" alt="dune.png">'
-                         '</a></td>\n</tr>\n'
-                         '<tr>\n<th scope="row">Summary</th>\n<td></td>\n</tr>\n'
-                         '</tbody>\n</table>\n</div>')
+        self.assertEqual(self.get(), '<dl class="detail">\n'
+                         '<dt>Title</dt>\n<dd>Dune</dd>\n'
+                         '<dt>Pages</dt>\n<dd class="numeric">412</dd>\n'
+                         '<dt>Available</dt>\n<dd class="cell-boolean">No</dd>\n'
+                         '<dt>Genre</dt>\n<dd>Poetry</dd>\n'
+                         '<dt>Shelf</dt>\n<dd>Top shelf</dd>\n'
+                         '<dt>Cover</dt>\n<dd class="cell-image"><a href="/library/assets/uploads/'
+                         'dune.png"><img class="detail-image" src="/library/assets/uploads/'
+                         'dune.png" alt="Cover of Dune"></a></dd>\n'
+                         '<dt>Summary</dt>\n<dd class="empty-value">—</dd>\n'
+                         '</dl>')
+
+    def test_detail_shows_long_text_whole(self):
+        book = Book.create(title='Dune', summary='x' * 100 + '\nThe end.')
+        self.build = lambda: render_detail(book, fields=['summary'])
+        self.assertEqual(self.get(), '<dl class="detail">\n<dt>Summary</dt>\n'
+                         '<dd class="cell-long">%s\nThe end.</dd>\n</dl>' % ('x' * 100))
 
     def test_default_detail_has_id_and_times_but_no_password(self):
         book = Book.create(title='Dune', secret='hidden-value')
         html = str(render_detail(Book.get(book.id)))
-        self.assertIn('<th scope="row">ID</th>\n<td>%d</td>' % book.id, html)
-        self.assertIn('<th scope="row">Created at</th>', html)
+        self.assertIn('<dt>ID</dt>\n<dd class="numeric">%d</dd>' % book.id, html)
+        self.assertIn('<dt>Created at</dt>', html)
         self.assertNotIn('Secret', html)
 
     def test_password_named_explicitly_is_masked(self):
         book = Book.create(title='Dune', secret='hidden-value')
         html = str(render_detail(Book.get(book.id), fields=['secret']))
-        self.assertIn('<th scope="row">Secret</th>\n<td>••••••</td>', html)
+        self.assertIn('<dt>Secret</dt>\n<dd>••••••</dd>', html)
         self.assertNotIn('hidden', html)
 
-    def test_non_image_upload_is_a_link_and_markup_is_escaped(self):
+    def test_non_image_upload_is_a_short_link_and_markup_is_escaped(self):
         book = Book.create(title=SCRIPT, cover='uploads/notes.pdf')
         self.build = lambda: render_detail(book, fields=['title', 'cover'])
         html = self.get()
-        self.assertIn('<td>%s</td>' % ESCAPED, html)
-        self.assertIn('<td><a href="/library/assets/uploads/notes.pdf">notes.pdf</a></td>', html)
+        self.assertIn('<dt>Title</dt>\n<dd>%s</dd>' % ESCAPED, html)
+        self.assertIn('<dd class="cell-file"><a href="/library/assets/uploads/notes.pdf">PDF file'
+                      '</a></dd>', html)
         self.assertNotIn('<script', html)
 
 

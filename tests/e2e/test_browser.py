@@ -3,11 +3,13 @@ temporary copy of the project served by `python rossian.py start`, as a person w
 page and the example application, a scaffolded CRUD, and the CMS.
 
 Every page visited is checked: no console error, no failed resource, and no link on it that
-answers 4xx/5xx (each checked with http.client). Screenshots go to
+answers 4xx/5xx (each checked with http.client). The CRUD pages are also looked at 390 px wide,
+as on a phone: nothing may stick out sideways. Screenshots go to
 tests/e2e/output/<test name>/NN-step.png (kept out of git).
 
     KOKOROPY_E2E=1 python3 -m unittest tests.e2e.test_browser -v
 """
+import contextlib
 import http.client
 import http.cookiejar
 import os
@@ -24,7 +26,7 @@ import urllib.parse
 import urllib.request
 import zlib
 
-from .webdriver import Browser, free_port, missing_browser
+from .webdriver import ELEMENT_KEY, Browser, free_port, missing_browser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUTPUT = os.path.join(ROOT, 'tests', 'e2e', 'output')
@@ -33,6 +35,7 @@ WHY_NOT = (None if E2E else 'set KOKOROPY_E2E=1 to run the end-to-end browser te
     or missing_browser()
 START_SECONDS = 30
 ADMIN_PASSWORD = 'correct horse battery'
+PHONE_WINDOW = {'width': 390, 'height': 844}
 CRUD_COLUMNS = ['name:string:required', 'description:text', 'price:float', 'quantity:integer',
                 'available:boolean', 'released:date', 'restock_at:datetime', 'photo:upload',
                 'contact:email']
@@ -212,13 +215,15 @@ class BrowserTestCase(unittest.TestCase):
         parts = urllib.parse.urlsplit(self.browser.url)
         return parts.path + ('?' + parts.query if parts.query else '')
 
-    def snap(self, name):
-        """Screenshot the page as output/<test>/NN-name.png (numbered in the story's order)."""
+    def snap(self, name, full_page=True):
+        """Screenshot the page as output/<test>/NN-name.png (numbered in the story's order);
+        full_page=False: only what the window shows."""
         self.step += 1
         folder = os.path.join(OUTPUT, self._testMethodName)
         if self.step == 1:
             shutil.rmtree(folder, ignore_errors=True)
-        return self.browser.screenshot(os.path.join(folder, '%02d-%s.png' % (self.step, name)))
+        return self.browser.screenshot(os.path.join(folder, '%02d-%s.png' % (self.step, name)),
+                                       full_page)
 
     # ------------------------------------------------------------------ page checks
 
@@ -248,6 +253,35 @@ class BrowserTestCase(unittest.TestCase):
             if status is None or status >= 400:
                 broken.append((url, status))
         self.assertEqual(broken, [], 'links that fail on %s' % self.browser.url)
+
+    @contextlib.contextmanager
+    def phone_window(self):
+        """Look at pages in a window as narrow as a phone's, then go back to the usual size."""
+        usual = self.browser.command('GET', 'window/rect')
+        self.browser.command('POST', 'window/rect', PHONE_WINDOW)
+        try:
+            self.assertEqual(self.browser.script('return window.innerWidth;'),
+                             PHONE_WINDOW['width'])
+            yield
+        finally:
+            self.browser.command('POST', 'window/rect', {'width': usual['width'],
+                                                         'height': usual['height']})
+
+    def assert_fits_the_window(self, selector='.table-actions a'):
+        """Nothing sticks out sideways: no horizontal scroll bar on the page or on a table,
+        and every element matching selector lies within the window's width."""
+        sizes = self.browser.script(
+            "var wraps = Array.from(document.querySelectorAll('.table-wrap'));"
+            "return {window: window.innerWidth, page: document.documentElement.scrollWidth,"
+            " tables: wraps.map(function (w) { return w.scrollWidth - w.clientWidth; }),"
+            " outside: Array.from(document.querySelectorAll(arguments[0])).filter("
+            "  function (e) { var r = e.getBoundingClientRect();"
+            "   return r.left < 0 || r.right > window.innerWidth; }).length};", selector)
+        where = ' on %s at %d px' % (self.browser.url, sizes['window'])
+        self.assertLessEqual(sizes['page'], sizes['window'], 'the page scrolls sideways' + where)
+        self.assertEqual([extra for extra in sizes['tables'] if extra > 0], [],
+                         'a table scrolls sideways' + where)
+        self.assertEqual(sizes['outside'], 0, '%s outside the window%s' % (selector, where))
 
     def assert_images_loaded(self, selector='img'):
         """Every image matching selector has loaded (naturalWidth > 0)."""
@@ -357,14 +391,14 @@ class ScaffoldedCrudInTheBrowser(BrowserTestCase):
         project.rossian('migration-upgrade')
         cls.photo = os.path.join(project.folder, 'tiny-red.png')
         with open(cls.photo, 'wb') as file:
-            file.write(png_bytes())
+            file.write(png_bytes(96, 64))
 
-    def create_products(self, count, prefix):
+    def create_products(self, count, prefix, **fields):
         """Create rows over HTTP, as the create form would (with its CSRF token)."""
         poster = FormPoster(self.site)
         for number in range(1, count + 1):
-            poster.post_form('/shop/product/new', {'name': '%s %02d' % (prefix, number),
-                                                   'price': str(number), 'quantity': '1'})
+            poster.post_form('/shop/product/new', dict(fields, name='%s %02d' % (prefix, number),
+                                                       price=str(number), quantity='1'))
 
     def test_create_form_keeps_input_shows_errors_then_saves_with_a_photo(self):
         self.visit('/shop/product')
@@ -398,19 +432,41 @@ class ScaffoldedCrudInTheBrowser(BrowserTestCase):
         self.click_and_wait('.form-actions button[type="submit"]')
         self.assertRegex(self.path(), r'^/shop/product/\d+$')
         self.assertEqual(self.texts('.flashes .alert-success'), ['Created product Teapot.'])
-        self.assert_images_loaded('td img')
-        self.assertEqual(self.browser.find('td img').property('naturalWidth'), 12)
+        self.assert_images_loaded('.detail img')
+        self.assertEqual(self.browser.find('.detail img').property('naturalWidth'), 96)
+        self.assertEqual(self.browser.find('.detail img').attribute('alt'), 'Photo of Teapot')
         self.snap('created-with-photo')
+        with self.phone_window():
+            self.assert_fits_the_window('.page-header .button')
+            self.snap('detail-on-a-phone')
         self.click_and_wait('a[href="/shop/product"]')
         self.assertIn('Teapot', self.texts('table.table tbody td:first-child'))
+        self.assert_images_loaded('td.cell-image img.thumbnail')
+        thumbnail = self.browser.find('td.cell-image img.thumbnail')
+        self.assertEqual((thumbnail.attribute('alt'), thumbnail.attribute('loading')),
+                         ('Photo of Teapot', 'lazy'))
+        self.assertEqual(self.browser.script(
+            'return arguments[0].getBoundingClientRect().height;', {ELEMENT_KEY: thumbnail.id}),
+            48)
         self.snap('list')
+        with self.phone_window():
+            self.visit('/shop/product/new')
+            self.assert_fits_the_window('.form-actions > *')
+            self.snap('create-form-on-a-phone')
 
     def test_list_pages_searches_and_sorts_by_column(self):
-        self.create_products(25, 'Lamp')
+        self.create_products(25, 'Lamp', description='A lamp of brass and glass, ' * 5)
         self.visit('/shop/product')
         self.assertEqual(len(self.browser.find_all('table.table tbody tr')), 20)
         self.assertEqual(self.text('.pagination .current'), '1')
         self.snap('list-page-1')
+        self.assert_fits_the_window()       # every row's Show, Edit and Delete in sight
+        self.assertEqual(self.texts('td.cell-boolean')[-1], 'No')
+        long_text = self.texts('td.cell-long')[-1]
+        self.assertEqual(long_text, ('A lamp of brass and glass, ' * 3)[:59].rstrip() + '…')
+        with self.phone_window():
+            self.snap('list-on-a-phone', full_page=False)
+            self.assert_fits_the_window()
         self.click_and_wait('.pagination a[href="?page=2"]')
         self.assertEqual(self.text('.pagination .current'), '2')
         self.assertTrue(self.browser.find_all('table.table tbody tr'))
@@ -442,14 +498,22 @@ class ScaffoldedCrudInTheBrowser(BrowserTestCase):
         self.click_and_wait('.form-actions button[type="submit"]')
         self.assertEqual(self.texts('.flashes .alert-success'), ['Saved product Kettle deluxe.'])
         self.assertEqual(self.text('h1'), 'Kettle deluxe')
-        self.assert_images_loaded('td img')
+        self.assert_images_loaded('.detail img')
         self.snap('edited')
         show_page = self.path()
+        self.visit(show_page + '/edit')
+        self.assert_images_loaded('.current-file img.thumbnail')
+        self.assertIn('Current file: PNG file', self.text('.current-file'))
+        self.snap('edit-form-with-the-current-photo')
+        self.click_and_wait('.form-actions a')
+        self.assertEqual(self.path(), show_page)    # Cancel goes back unchanged
         self.click_and_wait('a.button-danger')
         self.assertEqual(self.path(), show_page + '/delete')
         self.assertEqual(self.text('h1'), 'Delete product Kettle deluxe?')
+        self.assertEqual(self.browser.find('.form-actions a').property('href'),
+                         self.site + show_page)
         self.snap('delete-confirmation')
-        self.click_and_wait('form button[type="submit"]')
+        self.click_and_wait('form button.button-danger[type="submit"]')
         self.assertEqual(self.path(), '/shop/product')
         self.assertEqual(self.texts('.flashes .alert-success'), ['Deleted product Kettle deluxe.'])
         self.assertEqual(fetch(self.site + show_page)[0], 404)

@@ -10,7 +10,7 @@
 <div class="card-grid">
 % for application in installed_applications():
   <div class="card">
-    <h2 class="card-title">{{application.replace('_', ' ').capitalize()}}</h2>
+    <h2 class="card-title">{{application_title(application)}}</h2>
     <p class="muted">Application in <code>applications/{{application}}/</code></p>
     <a class="button button-primary" href="{{request.script_name}}/{{application}}">Open</a>
   </div>
