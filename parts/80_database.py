@@ -1368,14 +1368,12 @@ class Model:
         """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
         meta = cls._meta
         if meta is None or not meta.is_quick_create or not meta.quick_names.issuperset(values):
-            instance = cls(**values)
-            instance.save()
-            return instance
-        # The hot path of bulk inserts, for models overriding none of the methods save() calls:
-        # __init__ and save() inlined, and the fields checked by their quick rules.
+            return cls(**values).save()
+        # The hot path of bulk inserts: __init__() and save() inlined, for models overriding
+        # none of the methods they call. A field's quick rule settles most values without a
+        # call; validate() runs only for the others.
         instance = cls.__new__(cls)
-        row = instance.__dict__
-        row.update(meta.blank_row)
+        instance.__dict__ = row = meta.blank_row.copy()
         for column, default in meta.callable_defaults:
             row[column] = default()
         row.update(values)
@@ -1391,14 +1389,12 @@ class Model:
             if errors:
                 raise ValidationError(errors, instance)
         if meta.ordered:
-            instance._insert(database)
+            instance._insert(database)  # also numbers the position
             return instance
         statements = database._statements.get(cls) or database._model_statements(cls)
         row['created_at'] = row['updated_at'] = _now_text()
         sql, getter, converters = statements.plain_insert
-        params = getter(row)
-        if converters:
-            params = _converted(params, converters)
+        params = _converted(getter(row), converters) if converters else getter(row)
         try:
             row['id'] = database.connection().execute(sql, params).lastrowid
         except sqlite3.IntegrityError as exc:

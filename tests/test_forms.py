@@ -255,6 +255,15 @@ class FieldSelectionTest(FormCase):
                                r'<div class="form-actions">\n<button type="submit" '
                                r'class="button button-primary">Delete</button>\n</div>\n</form>$')
 
+    def test_delete_confirmation_can_have_a_danger_button_and_a_cancel_link(self):
+        gadget = Gadget(name='Lamp').save()
+        html = self.render(lambda: Form(gadget, fields=[], submit_label='Delete',
+                                        submit_style='danger', cancel_url='/g?a=1&b="2"').render())
+        self.assertTrue(html.endswith('<div class="form-actions">\n<button type="submit" '
+                                      'class="button button-danger">Delete</button>\n'
+                                      '<a class="button" href="/g?a=1&amp;b=&quot;2&quot;">Cancel'
+                                      '</a>\n</div>\n</form>'), html)
+
     def test_get_form_has_no_csrf_input_and_no_multipart(self):
         html = str(Form(Gadget, fields=['name', 'photo'], method='get', action='/find').render())
         self.assertTrue(html.startswith('<form class="form" method="get" action="/find">\n'))

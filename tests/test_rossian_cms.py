@@ -68,6 +68,7 @@ class CmsOverHttpTest(unittest.TestCase):
         dashboard = browser.follow(answer)
         self.assertIn('Welcome, admin.', dashboard.text)
         self.assertIn('Logged in as admin (admin).', dashboard.text)
+        self.assertIn('<li><a href="/cms" class="active">CMS</a></li>', dashboard.text)
         answer = self.submit(browser, '/cms/page/new', {
             'title': 'About us', 'slug': 'about-us', 'published': '1',
             'body': '<p>We <em>make</em> kites.</p>'})
@@ -76,6 +77,7 @@ class CmsOverHttpTest(unittest.TestCase):
         self.assertEqual(page.status, 200)
         self.assertIn('<h1>About us</h1>\n<p>We <em>make</em> kites.</p>', page.text)
         self.assertIn('<li><a href="/page/about-us" class="active">About us</a></li>', page.text)
+        self.assertIn('<li><a href="/cms">CMS</a></li>', page.text)    # the page alone is active
         home = browser.get('/')
         self.assertIn('<li><a href="/page/about-us">About us</a></li>', home.text)
         self.assertIn('>Log out</button>', home.text)

@@ -91,7 +91,8 @@ class CrudOverHttpTest(unittest.TestCase):
                        '<input type="email" id="field-contact"',
                        '<select id="field-category" name="category">',
                        '<option value="%d">Toys</option>' % self.category_id,
-                       'enctype="multipart/form-data"', 'name="csrf_token"'):
+                       'enctype="multipart/form-data"', 'name="csrf_token"',
+                       '<a class="button" href="/shop/product">Cancel</a>'):
             self.assertIn(widget, page.text)
         self.assertIn('class="site-header"', page.text)  # inside the index layout
 
@@ -147,6 +148,9 @@ class CrudOverHttpTest(unittest.TestCase):
         product_id = self.create(self.browser, 'product', self.product_fields(name='Yoyo'))
         page = self.browser.get('/shop/product/%d/delete' % product_id)
         self.assertIn('Delete product Yoyo?', page.text)
+        self.assertIn('<button type="submit" class="button button-danger">Delete</button>\n'
+                      '<a class="button" href="/shop/product/%d">Cancel</a>' % product_id,
+                      page.text)
         self.assertIsNotNone(self.row(product_id))
         refused = self.browser.post('/shop/product/%d/delete' % product_id, {})
         self.assertEqual(refused.status, 403)

@@ -141,6 +141,11 @@ class PagingTest(TableCase):
                       '<a href="?q=book&amp;sort=title&amp;page=3">3</a>\n'
                       '<a href="?q=book&amp;sort=title&amp;page=3">Next</a>\n</nav>', html)
 
+    def test_summary_says_which_rows_are_shown_of_how_many(self):
+        self.assertIn('<p class="table-summary">3–4 of 5</p>', self.get('?page=2'))
+        self.assertIn('<p class="table-summary">5–5 of 5</p>', self.get('?page=3'))
+        self.assertNotIn('table-summary', self.get('?q=nothing-matches'))
+
     def test_first_and_last_pages_disable_previous_and_next(self):
         first = self.get()
         self.assertEqual(self.titles(first), ['Book 1', 'Book 2'])
@@ -257,6 +262,12 @@ class RowTest(TableCase):
                       '<td data-label="Shelf">Top shelf</td>' % ('x' * 59), html)
         self.assertNotIn('Secret', html)
         self.assertNotIn('hidden-value', html)
+
+    def test_other_uploads_are_a_short_link_named_by_their_type(self):
+        Book.create(title='Notes', cover='uploads/3f2a9c.pdf')
+        self.build = lambda: Table(Book, fields=['title', 'cover'])
+        self.assertIn('<td class="cell-file" data-label="Cover"><a href="/library/assets/uploads/'
+                      '3f2a9c.pdf">PDF file</a></td>', self.get())
 
     def test_default_columns_are_the_editable_fields_but_passwords(self):
         self.assertEqual(list(Table(Book, request=Request({})).fields),

@@ -16,9 +16,10 @@
     <nav class="site-nav" aria-label="Main">
       <ul>
         <li><a href="{{url('index.home')}}"{{!' class="active"' if request.app_name == 'index' else ''}}>Home</a></li>
+% # An application is the current one under /<name> only: a page it serves elsewhere
+% # (the cms's /page/<slug>) is marked by its own menu item.
 % section = request.path.split('/')[1]
 % for application in installed_applications():
-%   # Active only under /<application>/: a page it serves elsewhere (the cms's /page/<slug>) has its own menu item.
         <li><a href="{{request.script_name}}/{{application}}"{{!' class="active"' if request.app_name == application == section else ''}}>{{application_title(application)}}</a></li>
 % end
 % for view_name in menu_views():
