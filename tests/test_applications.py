@@ -115,7 +115,7 @@ class ConfigTest(unittest.TestCase):
 
 APPLICATION_TREE = {
     'applications/__init__.py': '',
-    'applications/alpha/__init__.py': '',
+    'applications/alpha/__init__.py': 'title = "Alpha Shop"\n',
     'applications/alpha/secret.txt': 'not an asset',
     'applications/alpha/assets/css/site.css': 'body { color: red; }\n',
     'applications/alpha/views/page.tpl': 'Page {{title}}\n',
@@ -341,6 +341,13 @@ class ApplicationsTest(unittest.TestCase):
     def test_working_applications_load_beside_broken_ones(self):
         self.assertEqual(self.get('/alpha/hello'), (200, 'hello from alpha'))
         self.assertEqual(self.get('/'), (200, 'home'))
+
+    def test_titles_come_from_the_package_else_from_the_name(self):
+        titles = {loaded.name: loaded.title for loaded in self.loaded}
+        self.assertEqual(titles['alpha'], 'Alpha Shop')
+        self.assertEqual(titles['badurls'], 'Badurls')
+        self.assertEqual(kokoropy.application_title('alpha', self.app), 'Alpha Shop')
+        self.assertEqual(kokoropy.application_title('not_loaded', self.app), 'Not loaded')
 
     def test_menu_views_come_from_routes_py(self):
         self.assertEqual(kokoropy.menu_views(self.app), ['beta/menu'])
