@@ -550,47 +550,17 @@ class ViewOverrideTest(FormCase):
         self.assertTrue(html.startswith('<form class="form"'))
 
 
+def readme_crud_controller():
+    """The README's CRUD controller: the python block after its readme-crud-controller mark."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'README.md')
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    block = text.split('<!-- readme-crud-controller -->', 1)[1].split('```python\n', 1)[1]
+    return block.split('```', 1)[0]
+
+
 # The README's CRUD example: this exact controller must run (see CrudControllerTest).
-README_CONTROLLER = '''\
-from kokoropy import Autoroute_Controller, Form, Table, abort, flash, redirect, render_detail, url
-from ..models.product import Product
-
-
-class Product_Controller(Autoroute_Controller):
-    """Products at /shop/product: list, show, create (edit without an id), edit, delete."""
-
-    def link(self, action, product=None):
-        return url('shop.product.' + action) + ('/%d' % product.id if product else '')
-
-    def find(self, id):
-        return Product.get(id) or abort(404, 'No such product.')
-
-    def action_index(self):
-        table = Table(Product, detail_url=lambda p: self.link('show', p),
-                      edit_url=lambda p: self.link('edit', p),
-                      delete_url=lambda p: self.link('delete', p))
-        return self.render('product', title='Products', content=table)
-
-    def action_show(self, id: int):
-        return self.render('product', title='Product', content=render_detail(self.find(id)))
-
-    def action_edit(self, id: int = 0):
-        data = self.request.forms if self.request.method == 'POST' else None
-        form = Form(self.find(id) if id else Product, data, self.request.files)
-        if form.is_valid():
-            flash('Saved %s.' % form.save(), 'success')
-            redirect(self.link('show', form.instance))
-        return self.render('product', title='Edit product', content=form)
-
-    def get_delete(self, id: int):
-        form = Form(self.find(id), fields=[], submit_label='Delete')
-        return self.render('product', title='Delete %s?' % form.instance, content=form)
-
-    def post_delete(self, id: int):
-        self.find(id).delete()
-        flash('Deleted.', 'success')
-        redirect(self.link('index'))
-'''
+README_CONTROLLER = readme_crud_controller()
 
 README_MODEL = '''\
 from kokoropy import Boolean, Float, Model, String, Upload
