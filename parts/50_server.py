@@ -604,6 +604,7 @@ class KokoroServer(object):
                                 % (conn.address, exc))
             raise
         finally:
+            exchange.close_body()
             if exchange.status_code:
                 self._log_access(conn.address, '%s %s %s' % (head.method, head.target,
                                  head.version), exchange.status_code, exchange.bytes_sent,
@@ -814,6 +815,14 @@ class _Exchange(object):
         if status is None:
             return _ClientDisconnected(reason)
         return self.body_failure
+
+    def close_body(self):
+        """Close a de-chunked body's spooled file (a Content-Length body reads the socket)."""
+        body = self.body
+        if type(body) is _DeferredInput:
+            body = body._stream
+        if body is not None and hasattr(body, 'close') and type(body) is not _ContentLengthBody:
+            body.close()
 
     def discard_unread_body(self):
         """Read what the application left of the body, so the connection can serve the next
@@ -1101,6 +1110,15 @@ class _ChunkedDecoder(object):
     def decode(self):
         """Read the whole chunked body; return it as a file positioned at its start."""
         spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES)
+        try:
+            self._decode_into(spool)
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return spool
+
+    def _decode_into(self, spool):
         total = 0
         while True:
             size = self._chunk_size(self._line(MAX_CHUNK_LINE_BYTES))
@@ -1114,8 +1132,6 @@ class _ChunkedDecoder(object):
                 raise self._fail(400, 'chunk data not followed by CRLF')
         self._skip_trailer_section()
         self._conn.buffer = self._buffer[self._position:]
-        spool.seek(0)
-        return spool
 
     def _fail(self, status, reason):
         return self._exchange.fail_body(status, reason)
