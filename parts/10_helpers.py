@@ -29,6 +29,15 @@ def html_escape(value):
     Escapes & < > " and ' so that the result is safe in element content and in attribute values
     delimited by either quote.
     """
+    if type(value) is str:      # fast path for the most common value (every {{x}} comes here)
+        # Five `in` scans (measured faster than one regex search) spare most values the five
+        # replace() calls; the result equals html.escape(value, quote=True).
+        if '&' in value or '<' in value or '>' in value or '"' in value or "'" in value:
+            return (value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+                    .replace('"', '&quot;').replace("'", '&#x27;'))
+        return value
+    if type(value) is int:
+        return str(value)
     if value is None:
         return ''
     if isinstance(value, Markup):

@@ -51,9 +51,6 @@ def _request_in_thread():
     return getattr(_local, 'request', None)
 
 
-_current_request = _request_in_thread     # the name section 7 (templates) looks up
-
-
 class _cached_in_environ(object):
     """Read-only property computed once per request and stored in the environ, so that every
     Request over the same environ shares it (the body can only be read once)."""

@@ -487,6 +487,22 @@ def default_app():
     return _default_app[-1]
 
 
+def _app_of(current=None):
+    """The Kokoro app serving `current` (a Request; default: this thread's), else default_app()."""
+    if current is None:
+        current = _request_in_thread()
+    app = getattr(current, 'app', None)
+    return app if app is not None else default_app()
+
+
+def _applications_folder(config):
+    """The absolute applications folder of `config`: applications_path, else
+    project_path/applications (a relative applications_path is under project_path)."""
+    project = config.get('project_path') or os.getcwd()
+    return os.path.abspath(os.path.join(project, config.get('applications_path') or
+                                        'applications'))
+
+
 def route(path, method='GET', callback=None, name=None, app_name=None, **config):
     """Route on the default app; see Kokoro.route()."""
     return default_app().route(path, method, callback, name, app_name, **config)
@@ -530,9 +546,7 @@ def error(code, callback=None):
 def url(name, /, **params):
     """Build the path of a named route of the current (or default) app, with the site root:
     `url('user', id=3)` -> '/site/user/3'. Raises RouteBuildError."""
-    current = _request_in_thread()
-    app = current.environ.get('kokoropy.app') if current is not None else None
-    return (app or default_app()).url(name, **params)
+    return _app_of().url(name, **params)
 
 
 def base_url(path=''):

@@ -275,7 +275,7 @@ class KokoroServer(object):
     """
 
     def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=1000,
-                 max_body_bytes=10 * 1024 * 1024, head_timeout=10.0, idle_timeout=15.0,
+                 max_body_bytes=MAX_BODY_BYTES, head_timeout=10.0, idle_timeout=15.0,
                  io_timeout=30.0, shutdown_timeout=5.0, quiet=False, backlog=1024,
                  url_scheme='http'):
         self.app = app

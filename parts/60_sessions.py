@@ -120,7 +120,7 @@ def get_secret(app=None):
     generated once into `<runtime_path>/secret` (mode 0600) and read back on later starts, so
     sessions survive restarts and are shared by the workers of one site.
     """
-    app = app or _app_of(request)
+    app = app or _app_of()
     config = app.config
     if config.get('secret'):
         return config['secret']
@@ -200,12 +200,6 @@ def check_csrf(request, route):
 
 
 _secrets_by_file = {}
-
-
-def _app_of(request):
-    """The Kokoro application handling `request` (the default app outside a request)."""
-    app = getattr(request, 'app', None)
-    return app if app is not None else default_app()
 
 
 def _json_object(payload):

@@ -12,7 +12,7 @@ import types
 # Bottle's SimpleTemplate syntax plus {% block %} inheritance, as a compiler:
 # source -> tokenize_template() -> generate_template_code() -> compile_template(),
 # cached per file. Uses helpers (html_escape, Markup), the current request and
-# the default application's config when those exist.
+# the config of its application (else of the default application).
 ###############################################################################
 
 __all__ += ['SimpleTemplate', 'template', 'view', 'load_view', 'TemplateError', 'TEMPLATE_PATH']
@@ -166,7 +166,7 @@ def view(name, /, **defaults):
 
 def load_view(app, name, /, **variables):
     """Render view `name` of application `app` (applications/<app>/views/<name>.tpl)."""
-    folder = os.path.join(_applications_folder(), app, 'views')
+    folder = os.path.join(_applications_folder(_lookup_context()[0]), app, 'views')
     return template(name, template_lookup=[folder], **variables)
 
 
@@ -621,7 +621,7 @@ class _Execution(object):
                 raise
             raise _error_from_traceback(exc.problem, exc, compiled) from exc
         except Exception as exc:
-            if _is_http_response(exc):      # abort()/redirect() inside a template
+            if isinstance(exc, HTTPResponse):       # abort()/redirect() inside a template
                 raise
             problem = '%s: %s' % (type(exc).__name__, exc)
             raise _error_from_traceback(problem, exc, compiled) from exc
@@ -732,26 +732,6 @@ def _error_from_traceback(problem, exc, fallback):
     return _located_error(problem, owner.filename, owner.source_lines, lineno)
 
 
-def _is_http_response(exc):
-    response_class = globals().get('HTTPResponse')
-    return response_class is not None and isinstance(response_class, type) and \
-        isinstance(exc, response_class)
-
-
-def _escape_html(value):
-    """html_escape() with a fast path for plain str, by far the most common value."""
-    if type(value) is str:
-        # Five `in` scans (measured faster here than one regex search) spare most values
-        # the five replace() calls.
-        if '&' in value or '<' in value or '>' in value or '"' in value or "'" in value:
-            return (value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
-                    .replace('"', '&quot;').replace("'", '&#x27;'))
-        return value
-    if type(value) is int:
-        return str(value)
-    return html_escape(value)
-
-
 def _to_text(value):
     """{{!value}}: the value as text, unescaped; None becomes ''."""
     return value if type(value) is str else to_str(value)
@@ -770,7 +750,7 @@ def _output_helpers(settings):
     if syntax is not None and (syntax.split() if isinstance(syntax, str) else list(syntax)) \
             != _DEFAULT_SYNTAX.split():
         raise TemplateError('only the default syntax %r is supported' % _DEFAULT_SYNTAX)
-    escape, raw = _escape_html, _to_text
+    escape, raw = html_escape, _to_text
     escape_func = settings.get('escape_func')
     if escape_func is not None:
         def escape(value):
@@ -903,34 +883,10 @@ def _file_in_folder(folder, relative):
 def _lookup_context():
     """(config, application name) for this thread's request: the serving app's config and the
     application owning the route; outside a request the default app's config and None."""
-    current = _request_object()
-    application = getattr(current, 'app', None)
-    if application is None:
-        factory = globals().get('default_app')
-        application = factory() if callable(factory) else None
-    return getattr(application, 'config', None) or {}, getattr(current, 'app_name', None)
+    current = _request_in_thread()
+    return _app_of(current).config, getattr(current, 'app_name', None)
 
 
-def _applications_folder(config=None):
-    if config is None:
-        config = _lookup_context()[0]
-    project = config.get('project_path') or os.getcwd()
-    return os.path.abspath(os.path.join(project, config.get('applications_path') or
-                                        'applications'))
-
-
-def _request_object():
-    # Section 3's accessor returns None outside a request (the `request` proxy would raise).
-    current = globals().get('_current_request')
-    return current() if callable(current) else None
-
-
-def _register_web_helpers():
-    # The web sections define these above us; a missing one is simply not offered.
-    for name in ('url', 'base_url', 'request', 'csrf_token', 'csrf_input',
-                 'get_flashed_messages'):
-        if name in globals():
-            TEMPLATE_GLOBALS[name] = globals()[name]
-
-
-_register_web_helpers()
+# The web helpers every template can call without importing them.
+TEMPLATE_GLOBALS.update(url=url, base_url=base_url, request=request, csrf_token=csrf_token,
+                        csrf_input=csrf_input, get_flashed_messages=get_flashed_messages)

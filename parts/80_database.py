@@ -1407,11 +1407,15 @@ class Model:
         database = cls._database or default_database()
         statements = database._statements.get(cls) or database._model_statements(cls)
         sql = statements.get_with_trashed if with_trashed else statements.get
-        row = database.connection().execute(sql, (id,)).fetchone()
+        try:
+            connection = database._local.state.connection  # connection(), minus a call
+        except AttributeError:
+            connection = database.connection()
+        row = connection.execute(sql, (id,)).fetchone()
         if row is None:
             return None
         instance = cls.__new__(cls)
-        instance.__dict__.update(zip(statements.columns, row))
+        instance.__dict__ = statements.build_row(row)
         return instance
 
     @classmethod
@@ -1834,6 +1838,7 @@ class _ModelStatements:
         quote, table = dialect.quote, meta.table
         self.dialect, self.meta = dialect, meta
         self.columns = meta.columns
+        self.build_row = _row_builder(meta.columns)
         self.column_list = dialect.column_list(meta.columns)
         by_id = quote('id') + ' = ' + dialect.placeholder
         live = dialect.condition('trashed_at', 'isnull', True)[0] if meta.soft_delete else ''
@@ -2043,11 +2048,11 @@ class Query:
         statements = database._model_statements(self.model)
         sql, params = self._select_sql(database, statements.column_list)
         rows = database.connection().execute(sql, params).fetchall()
-        model, columns, new = self.model, statements.columns, object.__new__
+        model, build_row, new = self.model, statements.build_row, object.__new__
         instances = []
         for row in rows:
             instance = new(model)
-            instance.__dict__.update(zip(columns, row))
+            instance.__dict__ = build_row(row)
             instances.append(instance)
         return instances
 
@@ -2425,6 +2430,15 @@ def _dependency_order(models):
     for model in models:
         visit(model)
     return ordered
+
+
+def _row_builder(columns):
+    """A function turning a row of `columns` into an instance dict: `lambda row: {'id': row[0],
+    'name': row[1], ...}`, compiled once per model. A dict display with constant keys builds
+    the dict in about half the time of dict(zip(columns, row)), on every get() and every row
+    a query returns. (Column names go in as repr() literals: no text of theirs becomes code.)"""
+    items = ', '.join('%r: row[%d]' % (column, index) for index, column in enumerate(columns))
+    return eval('lambda row: {%s}' % items)
 
 
 def _value_getter(meta, columns):

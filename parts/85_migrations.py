@@ -81,7 +81,7 @@ class Migrator:
 
     def __init__(self, database=None, applications_path=None):
         self.database = database or default_database()
-        self.applications_path = applications_path or _configured_applications_path()
+        self.applications_path = applications_path or _applications_folder(default_app().config)
 
     def applications(self):
         """Names of the applications that have a migrations folder, sorted."""
@@ -234,12 +234,3 @@ def _create_history_table(database):
                                           MIGRATION_HISTORY_TABLE, ['application', 'version'],
                                           unique=True, if_not_exists=True))
 
-
-def _configured_applications_path():
-    """The applications folder the default app's configuration names."""
-    config = default_app().config
-    path = config.get('applications_path')
-    project = config.get('project_path') or os.getcwd()
-    if not path:
-        return os.path.join(project, 'applications')
-    return path if os.path.isabs(path) else os.path.join(project, path)

@@ -609,9 +609,8 @@ def _render_view(name, **variables):
 def _view_override(name):
     """The template file overriding a built-in view, or None. Found by the template lookup (the
     current application's views first, then index/views); remembered unless templates reload."""
-    current = _current_request()
-    app = getattr(current, 'app', None) or default_app()
-    config = app.config
+    current = _request_in_thread()
+    config = _app_of(current).config
     key = (name, getattr(current, 'app_name', None), config.get('project_path'),
            config.get('applications_path'))
     if key in _view_overrides and not (config.get('debug') or config.get('reload_templates')):
@@ -796,7 +795,7 @@ def _is_image(stored):
 def _stored_file_url(stored):
     """The URL of a stored upload, served at /<app>/assets/<stored>; None when there is no
     file or no current application to serve it."""
-    current = _current_request()
+    current = _request_in_thread()
     app_name = current.app_name if current is not None else None
     if not stored or not app_name:
         return None
@@ -830,7 +829,7 @@ def _page_number(text):
 
 
 def _request_or_error(what):
-    current = _current_request()
+    current = _request_in_thread()
     if current is None:
         raise RuntimeError('%s reads page, sort and q from the request: use it while handling '
                            'one, or pass request=' % what)
@@ -839,16 +838,13 @@ def _request_or_error(what):
 
 def _assets_folder():
     """The assets folder of the application serving the current request."""
-    current = _current_request()
+    current = _request_in_thread()
     app_name = current.app_name if current is not None else None
     if not app_name:
         raise RuntimeError('a Form saves uploads in the assets/ folder of the application '
                            'serving the request; this route belongs to no application '
                            '(register it with app_name=...)')
-    config = current.app.config
-    applications = config.get('applications_path') or os.path.join(
-        config.get('project_path') or os.getcwd(), 'applications')
-    return os.path.join(os.path.abspath(applications), app_name, 'assets')
+    return os.path.join(_applications_folder(current.app.config), app_name, 'assets')
 
 
 def _remove_quietly(path):

@@ -95,9 +95,8 @@ def load_applications(app=None, applications_path=None):
     or <project_path>/applications.
     """
     app = app or default_app()
-    folder = os.path.abspath(applications_path or app.config.get('applications_path') or
-                             os.path.join(app.config.get('project_path') or os.getcwd(),
-                                          'applications'))
+    folder = (os.path.abspath(applications_path) if applications_path
+              else _applications_folder(app.config))
     app.config['applications_path'] = folder     # where templates look for views too
     package = _import_applications_package(folder)
     loaded = []
@@ -134,7 +133,7 @@ def load_project(project_path=None, overrides=None, app=None):
 def menu_views(app=None):
     """Names of the views the loaded applications add to the site menu (routes.py `menu`),
     in load order; the layout includes each one inside its menu list."""
-    app = app or getattr(request, 'app', None) or default_app()
+    app = app or _app_of()
     return [view_name for loaded in getattr(app, 'applications', ()) if loaded.ok
             for view_name in loaded.menu]
 
@@ -142,7 +141,7 @@ def menu_views(app=None):
 def installed_applications(app=None):
     """Names of the loaded applications (but index) that answer GET /<name>: what a
     navigation menu lists. `app` defaults to the current request's app, else the default app."""
-    app = app or getattr(request, 'app', None) or default_app()
+    app = app or _app_of()
     names = []
     for loaded in getattr(app, 'applications', ()):
         if loaded.ok and loaded.name != 'index' and _answers_get(app, '/' + loaded.name):
@@ -153,7 +152,7 @@ def installed_applications(app=None):
 def application_title(name, app=None):
     """The title menus show for the loaded application `name` (see LoadedApplication.title);
     an unknown name is made readable the same way."""
-    app = app or getattr(request, 'app', None) or default_app()
+    app = app or _app_of()
     for loaded in getattr(app, 'applications', ()):
         if loaded.name == name:
             return loaded.title

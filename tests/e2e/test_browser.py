@@ -78,12 +78,13 @@ class Project(object):
                                  % (' '.join(arguments), done.returncode, output))
         return output
 
-    def start(self):
-        """`python rossian.py start` on a free port; returns once the site answers."""
+    def start(self, *options):
+        """`python rossian.py start [OPTIONS]` on a free port; returns once the site answers."""
         port = free_port()
         self.log = open(os.path.join(self.folder, 'server.log'), 'wb')
         self.server = subprocess.Popen(
-            [sys.executable, 'rossian.py', 'start', '--port', str(port)], cwd=self.folder,
+            [sys.executable, 'rossian.py', 'start', '--port', str(port)] + list(options),
+            cwd=self.folder,
             env=self.environment, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = 'http://127.0.0.1:%d' % port
         deadline = time.monotonic() + START_SECONDS

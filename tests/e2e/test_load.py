@@ -1,6 +1,7 @@
-"""Load: the built-in server under wrk (when installed) at 64 and 512 keep-alive connections
-for 10 s each, and under a threaded stdlib client: no socket error, no non-2xx response, and
-the server still answers afterwards."""
+"""Load: the bundled site under `python rossian.py start` with wrk (when installed) at 64 and 512
+keep-alive connections for 10 s each, on a hello route and on a page that renders a template and
+reads the database; and the built-in server under a threaded stdlib client. No socket error, no
+non-2xx response, and the server still answers afterwards."""
 import os
 import re
 import shutil
@@ -10,6 +11,8 @@ import sys
 import threading
 import time
 import unittest
+
+from .test_browser import Project, fetch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 E2E = os.environ.get('KOKOROPY_E2E') == '1'
@@ -64,36 +67,49 @@ def parse_wrk(output):
 
 @unittest.skipUnless(E2E, 'set KOKOROPY_E2E=1 to run the end-to-end load tests')
 class WrkLoadTests(unittest.TestCase):
+    """wrk against a temporary copy of the project served by `rossian.py start`."""
 
-    def setUp(self):
+    @classmethod
+    def setUpClass(cls):
         if not WRK:
-            self.skipTest('wrk is not installed (apt-get install wrk); '
-                          'ThreadedClientLoadTests covers load without it')
-        self.server = HelloServer()
+            raise unittest.SkipTest('wrk is not installed (apt-get install wrk); '
+                                    'ThreadedClientLoadTests covers load without it')
+        cls.project = Project()
+        cls.project.start('--quiet')
 
-    def tearDown(self):
-        errors = self.server.stop()
-        self.assertNotIn('Traceback', errors)
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.project.stop()
+        cls.project.remove()
+        if 'Traceback' in log:
+            raise AssertionError('the server logged a traceback:\n' + log[-3000:])
 
-    def run_wrk(self, connections):
+    def run_wrk(self, path, connections):
         result = subprocess.run([WRK, '-t2', '-c%d' % connections, '-d10s', '--timeout', '5s',
-                                 'http://127.0.0.1:%d/' % self.server.port],
+                                 self.project.url + path],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
         output = result.stdout.decode()
-        sys.stderr.write('\nwrk -c%d: %s' % (connections, output[output.find('Requests/sec'):]))
+        sys.stderr.write('\nwrk -c%d %s: %s' % (connections, path,
+                                                 output[output.find('Requests/sec'):]))
         return parse_wrk(output)
 
-    def test_64_keep_alive_connections_for_10_seconds(self):
-        requests, errors, non_2xx, _ = self.run_wrk(64)
+    def assert_load_is_served(self, path, connections):
+        requests, errors, non_2xx, _ = self.run_wrk(path, connections)
         self.assertGreater(requests, 1000)
         self.assertEqual((errors, non_2xx), (0, 0))
-        self.assertEqual(self.server.get(), 200)
+        self.assertEqual(fetch(self.project.url + path)[0], 200)
 
-    def test_512_keep_alive_connections_for_10_seconds(self):
-        requests, errors, non_2xx, _ = self.run_wrk(512)
-        self.assertGreater(requests, 1000)
-        self.assertEqual((errors, non_2xx), (0, 0))
-        self.assertEqual(self.server.get(), 200)
+    def test_hello_route_at_64_keep_alive_connections_for_10_seconds(self):
+        self.assert_load_is_served('/example/hello', 64)
+
+    def test_hello_route_at_512_keep_alive_connections_for_10_seconds(self):
+        self.assert_load_is_served('/example/hello', 512)
+
+    def test_template_and_database_page_at_64_connections_for_10_seconds(self):
+        self.assert_load_is_served('/example/pokemon', 64)
+
+    def test_template_and_database_page_at_512_connections_for_10_seconds(self):
+        self.assert_load_is_served('/example/pokemon', 512)
 
 
 @unittest.skipUnless(E2E, 'set KOKOROPY_E2E=1 to run the end-to-end load tests')
