@@ -523,6 +523,13 @@ def _prefers_json(accept_header):
     return json_q > html_q or (json_q == html_q and json_specific > html_specific)
 
 
+def _environ_key(name):
+    """The WSGI environ key of request header `name` (PEP 3333: HTTP_NAME, but CONTENT_TYPE and
+    CONTENT_LENGTH without the prefix)."""
+    key = name.upper().replace('-', '_')
+    return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
+
+
 def _wsgi_to_text(value):
     """Re-decode a PEP 3333 native string (bytes carried as latin-1) as UTF-8.
 
@@ -1182,10 +1189,7 @@ class Request(object):
 
     def get_header(self, name, default=None):
         """Return one request header field's value, or default."""
-        key = name.upper().replace('-', '_')
-        if key not in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
-            key = 'HTTP_' + key
-        return self.environ.get(key, default)
+        return self.environ.get(_environ_key(name), default)
 
     @property
     def content_type(self):
@@ -2866,8 +2870,7 @@ class TestClient(object):
         host = parts.netloc or self.host
         query_string = parts.query
         if query:
-            extra = urlencode(list(query.items()) if hasattr(query, 'items') else query,
-                              doseq=True)
+            extra = urlencode(_pairs(query), doseq=True)
             query_string = query_string + '&' + extra if query_string else extra
         server_name, _, port = host.partition(':')
         environ = {
@@ -2881,10 +2884,7 @@ class TestClient(object):
             'wsgi.file_wrapper': wsgiref.util.FileWrapper,
         }
         for name, value in (headers or {}).items():
-            key = name.upper().replace('-', '_')
-            if key not in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
-                key = 'HTTP_' + key
-            environ[key] = value
+            environ[_environ_key(name)] = value
         return environ
 
     def _cookie_header(self, environ):
@@ -2948,8 +2948,7 @@ def _encode_test_body(data, json_value, files):
         return b'', None
     if isinstance(data, (bytes, str)):
         return to_bytes(data), None
-    pairs = list(data.items()) if hasattr(data, 'items') else list(data)
-    return urlencode(pairs, doseq=True).encode('ascii'), 'application/x-www-form-urlencoded'
+    return urlencode(_pairs(data), doseq=True).encode('ascii'), 'application/x-www-form-urlencoded'
 
 
 def _encode_multipart(data, files):
@@ -2957,8 +2956,7 @@ def _encode_multipart(data, files):
     boundary = 'kokoropy-' + secrets.token_hex(16)
     quote_name = lambda text: text.replace('"', '%22').replace('\r', '%0D').replace('\n', '%0A')
     out = io.BytesIO()
-    pairs = list(data.items()) if hasattr(data, 'items') else list(data)
-    for name, value in pairs:
+    for name, value in _pairs(data):
         for item in (value if isinstance(value, (list, tuple)) else [value]):
             out.write(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
                        % (boundary, quote_name(name))).encode('utf-8'))
@@ -4577,8 +4575,7 @@ def _cookie_path(request):
 
 
 def _is_form_body(request):
-    content_type = request.environ.get('CONTENT_TYPE', '').split(';', 1)[0].strip().lower()
-    return content_type in FORM_CONTENT_TYPES
+    return _parse_options_header(request.content_type)[0] in FORM_CONTENT_TYPES
 
 
 def _fits_in_cookie(name, token, app):
@@ -6912,11 +6909,7 @@ class Model:
         database = cls._database or default_database()
         statements = database._statements.get(cls) or database._model_statements(cls)
         sql = statements.get_with_trashed if with_trashed else statements.get
-        try:
-            connection = database._local.state.connection  # connection(), minus a call
-        except AttributeError:
-            connection = database.connection()
-        row = connection.execute(sql, (id,)).fetchone()
+        row = database.connection().execute(sql, (id,)).fetchone()
         if row is None:
             return None
         instance = cls.__new__(cls)

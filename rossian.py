@@ -237,6 +237,17 @@ def check_new_application_name(name):
                          % (name, _relative(os.path.join(applications_path(), name))))
 
 
+def application_folder(plan, name):
+    """The folder of application `name`. A new application is planned in full, so that
+    scaffold-model and scaffold-crud can start one in a single command."""
+    folder = os.path.join(applications_path(), name)
+    if os.path.isfile(os.path.join(folder, '__init__.py')):
+        return folder
+    check_new_application_name(name)
+    add_application_files(plan, name)
+    return folder
+
+
 def existing_application(name):
     """Return the folder of the existing application `name`, or raise UsageError."""
     check_identifier(name, 'application name')
@@ -318,6 +329,13 @@ class FilePlan(object):
     def add(self, path, content, replace=False):
         """Plan to write `content` (text) to `path`."""
         self.files[os.path.abspath(path)] = (content, replace)
+
+    def text(self, path):
+        """The planned content of `path`, else the file's text, else None."""
+        planned = self.files.get(os.path.abspath(path))
+        if planned is not None:
+            return planned[0]
+        return _read(path) if os.path.exists(path) else None
 
     def check(self):
         """Raise UsageError when a planned new file exists already."""
@@ -1297,10 +1315,11 @@ def view_file(app_folder, table, view):
     return os.path.join(app_folder, 'views', '%s_%s.tpl' % (table, view))
 
 
-def routes_source(app_folder):
-    """The text of an application's routes.py, checked to define `urls` (UsageError if not)."""
+def routes_source(app_folder, plan):
+    """The text of an application's routes.py (as planned, else on disk), checked to define
+    `urls` (UsageError if not)."""
     path = os.path.join(app_folder, 'routes.py')
-    text = _read(path) if os.path.exists(path) else ''
+    text = plan.text(path) or ''
     try:
         tree = ast.parse(text, path)
     except SyntaxError as exc:
@@ -1613,22 +1632,24 @@ def _migration_from_model(kokoropy, config, app, table, description):
 
 @command('scaffold-model', 'write a model module and the migration creating its table',
          '%s scaffold-model shop category name:string:required' % PROG, [
-             argument('app', metavar='APP', help='an existing application'),
+             argument('app', metavar='APP', help='an application; '
+                      'created (as scaffold-application does) when it does not exist'),
              argument('table', metavar='TABLE', help='the table (singular: product, '
                       'blog_post); the class is its CamelCase name'),
              argument('columns', nargs='*', metavar='NAME:TYPE', help=COLUMNS_HELP)],
          details="""
 Writes applications/APP/models/TABLE.py (class Table(Model) with one field per column) and
-applications/APP/migrations/NNNN_create_TABLE.py, and nothing else.
+applications/APP/migrations/NNNN_create_TABLE.py, and nothing else (but the application's own
+files, as scaffold-application writes them, when APP does not exist yet).
 """ + COLUMN_DETAILS)
 def cmd_scaffold_model(args):
-    """Write a model and its migration."""
-    app_folder = existing_application(args.app)
+    """Write a model and its migration (and the application when it is new)."""
+    plan = FilePlan()
+    app_folder = application_folder(plan, args.app)
     kokoropy = load_kokoropy()
     configure(kokoropy)
     check_table_name(kokoropy, args.table)
     columns = parse_columns(args.columns, _model_attributes(kokoropy))
-    plan = FilePlan()
     add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
     plan.write()
     sys.stdout.write('Create its table with: %s migration-upgrade %s\n' % (PROG, args.app))
@@ -1654,12 +1675,14 @@ def add_model_files(plan, kokoropy, app, app_folder, table, columns):
 @command('scaffold-crud', 'write model, migration, controller, views and routes of a complete '
          'CRUD under /APP/TABLE', '%s scaffold-crud shop product name:string:required '
          'price:float photo:upload category:ref:category' % PROG, [
-             argument('app', metavar='APP', help='an existing application'),
+             argument('app', metavar='APP', help='an application; '
+                      'created (as scaffold-application does) when it does not exist'),
              argument('table', metavar='TABLE', help='the table (singular: product)'),
              argument('columns', nargs='*', metavar='NAME:TYPE',
                       help=COLUMNS_HELP + '; leave them out to use an existing model')],
          details="""
-Writes the model and its migration (unless models/TABLE.py exists: then give no columns),
+Creates the application first when APP does not exist (as scaffold-application does). Writes
+the model and its migration (unless models/TABLE.py exists: then give no columns),
 controllers/TABLE.py, views/TABLE_list.tpl, TABLE_show.tpl, TABLE_form.tpl, TABLE_delete.tpl,
 and adds the URLs to routes.py:
   /APP/TABLE                 list: pages, search box, sort by column (JSON: ?format=json)
@@ -1672,22 +1695,25 @@ CSRF token, store uploads under applications/APP/assets/uploads/ and never show 
 Run migration-upgrade APP afterwards to create the table.
 """ + COLUMN_DETAILS)
 def cmd_scaffold_crud(args):
-    """Write a complete CRUD."""
-    app_folder = existing_application(args.app)
+    """Write a complete CRUD (and the application when it is new)."""
+    plan = FilePlan()
+    app_folder = application_folder(plan, args.app)
     kokoropy = load_kokoropy()
     configure(kokoropy)
     check_table_name(kokoropy, args.table)
     columns = parse_columns(args.columns, _model_attributes(kokoropy))
-    plan = FilePlan()
     values = crud_values(args.app, args.table)
     if os.path.exists(model_file(app_folder, args.table)):
         if columns:
             raise UsageError('%s exists already: leave out the columns to build the CRUD on it'
                              % _relative(model_file(app_folder, args.table)))
         values['Model'] = model_class_in(kokoropy, args.app, args.table).__name__
+    elif not columns:
+        raise UsageError('give the columns of the new table %r, e.g. name:string price:float'
+                         % args.table)
     else:
         add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
-    add_crud_files(plan, app_folder, values, routes_source(app_folder))
+    add_crud_files(plan, app_folder, values, routes_source(app_folder, plan))
     plan.write()
     sys.stdout.write('Next: %s migration-upgrade %s, then open /%s/%s\n'
                      % (PROG, args.app, args.app, args.table))

@@ -323,6 +323,13 @@ def _prefers_json(accept_header):
     return json_q > html_q or (json_q == html_q and json_specific > html_specific)
 
 
+def _environ_key(name):
+    """The WSGI environ key of request header `name` (PEP 3333: HTTP_NAME, but CONTENT_TYPE and
+    CONTENT_LENGTH without the prefix)."""
+    key = name.upper().replace('-', '_')
+    return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
+
+
 def _wsgi_to_text(value):
     """Re-decode a PEP 3333 native string (bytes carried as latin-1) as UTF-8.
 

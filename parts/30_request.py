@@ -144,10 +144,7 @@ class Request(object):
 
     def get_header(self, name, default=None):
         """Return one request header field's value, or default."""
-        key = name.upper().replace('-', '_')
-        if key not in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
-            key = 'HTTP_' + key
-        return self.environ.get(key, default)
+        return self.environ.get(_environ_key(name), default)
 
     @property
     def content_type(self):

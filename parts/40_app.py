@@ -699,8 +699,7 @@ class TestClient(object):
         host = parts.netloc or self.host
         query_string = parts.query
         if query:
-            extra = urlencode(list(query.items()) if hasattr(query, 'items') else query,
-                              doseq=True)
+            extra = urlencode(_pairs(query), doseq=True)
             query_string = query_string + '&' + extra if query_string else extra
         server_name, _, port = host.partition(':')
         environ = {
@@ -714,10 +713,7 @@ class TestClient(object):
             'wsgi.file_wrapper': wsgiref.util.FileWrapper,
         }
         for name, value in (headers or {}).items():
-            key = name.upper().replace('-', '_')
-            if key not in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
-                key = 'HTTP_' + key
-            environ[key] = value
+            environ[_environ_key(name)] = value
         return environ
 
     def _cookie_header(self, environ):
@@ -781,8 +777,7 @@ def _encode_test_body(data, json_value, files):
         return b'', None
     if isinstance(data, (bytes, str)):
         return to_bytes(data), None
-    pairs = list(data.items()) if hasattr(data, 'items') else list(data)
-    return urlencode(pairs, doseq=True).encode('ascii'), 'application/x-www-form-urlencoded'
+    return urlencode(_pairs(data), doseq=True).encode('ascii'), 'application/x-www-form-urlencoded'
 
 
 def _encode_multipart(data, files):
@@ -790,8 +785,7 @@ def _encode_multipart(data, files):
     boundary = 'kokoropy-' + secrets.token_hex(16)
     quote_name = lambda text: text.replace('"', '%22').replace('\r', '%0D').replace('\n', '%0A')
     out = io.BytesIO()
-    pairs = list(data.items()) if hasattr(data, 'items') else list(data)
-    for name, value in pairs:
+    for name, value in _pairs(data):
         for item in (value if isinstance(value, (list, tuple)) else [value]):
             out.write(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
                        % (boundary, quote_name(name))).encode('utf-8'))

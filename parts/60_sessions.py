@@ -239,8 +239,7 @@ def _cookie_path(request):
 
 
 def _is_form_body(request):
-    content_type = request.environ.get('CONTENT_TYPE', '').split(';', 1)[0].strip().lower()
-    return content_type in FORM_CONTENT_TYPES
+    return _parse_options_header(request.content_type)[0] in FORM_CONTENT_TYPES
 
 
 def _fits_in_cookie(name, token, app):

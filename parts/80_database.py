@@ -1407,11 +1407,7 @@ class Model:
         database = cls._database or default_database()
         statements = database._statements.get(cls) or database._model_statements(cls)
         sql = statements.get_with_trashed if with_trashed else statements.get
-        try:
-            connection = database._local.state.connection  # connection(), minus a call
-        except AttributeError:
-            connection = database.connection()
-        row = connection.execute(sql, (id,)).fetchone()
+        row = database.connection().execute(sql, (id,)).fetchone()
         if row is None:
             return None
         instance = cls.__new__(cls)

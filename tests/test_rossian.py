@@ -336,7 +336,7 @@ class ArgumentErrorTest(ProjectTestCase):
 
     def test_user_errors_are_one_line_and_debug_shows_the_traceback(self):
         result = self.assertUsageError(['scaffold-crud', 'nowhere', 'product'],
-                                       "no application 'nowhere'")
+                                       "give the columns of the new table 'product'")
         self.assertNotIn('Traceback', result.stderr)
         result = self.rossian('scaffold-crud', 'nowhere', 'product', '--debug')
         self.assertEqual(result.returncode, 2)

@@ -238,6 +238,24 @@ class CrudMigrationRoundTripTest(ProjectTestCase):
         os.remove(self.project.path('applications', 'shop', 'views', 'product_list.tpl'))
         self.assertSucceeds('scaffold-view', 'shop', 'product', 'list')
 
+    def test_crud_of_a_new_application_writes_the_application_too(self):
+        self.assertUsageError(['scaffold-crud', 'shop', 'product', 'name:strin'],
+                              "unknown column type 'strin'")
+        self.assertFalse(os.path.exists(self.project.path('applications', 'shop')))
+        self.assertUsageError(['scaffold-crud', 'json', 'product', 'name:string'],
+                              "application name 'json' is a Python standard library module")
+        result = self.assertSucceeds('scaffold-crud', 'shop', 'product', 'name:string',
+                                     'price:float')
+        for created in ('applications/shop/__init__.py', 'applications/shop/routes.py',
+                        'applications/shop/models/product.py',
+                        'applications/shop/migrations/0001_create_product.py',
+                        'applications/shop/controllers/product.py'):
+            self.assertIn('created ' + created, result.stdout)
+        routes = self.project.read('applications', 'shop', 'routes.py')
+        self.assertIn('urls = list(urls) + product_pages.urls', routes)
+        self.assertSucceeds('migration-upgrade', 'shop')
+        self.assertParsesAsPython38()
+
     def test_crud_on_an_existing_model_and_refusals(self):
         self.assertSucceeds('scaffold-application', 'shop')
         self.assertSucceeds('scaffold-model', 'shop', 'tag', 'label:string')

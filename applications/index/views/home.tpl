@@ -21,11 +21,12 @@
 <div class="card">
   <p>Serve this site, then open <a href="{{url('index.home')}}">http://127.0.0.1:8080/</a>:</p>
   <pre><code>python rossian.py start</code></pre>
-  <p>Every command of the command line, and how to create your own application:</p>
+  <p>Every command of the command line, and a complete CRUD of your own in two commands:</p>
   <pre><code>python rossian.py help
-python rossian.py scaffold-application blog</code></pre>
-  <p>Create the example application's tables (the pokemon demo needs them):</p>
-  <pre><code>python rossian.py migration-upgrade</code></pre>
+python rossian.py scaffold-crud shop product name:string price:float
+python rossian.py migration-upgrade</code></pre>
+  <p>The first start creates the database and applies the bundled applications' migrations;
+    <code>migration-upgrade</code> applies the ones you add.</p>
   <p>Run the framework's tests:</p>
   <pre><code>python -m unittest discover -s tests</code></pre>
 </div>
