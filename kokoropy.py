@@ -204,6 +204,14 @@ def unsign_value(token, secret, max_age=None):
         return None
 
 
+def _token_timestamp(token):
+    """When sign_value() made `token` (seconds since the epoch), or None when malformed."""
+    try:
+        return int(to_str(token).rsplit('.', 2)[1], 16)
+    except (ValueError, IndexError, TypeError, UnicodeError):
+        return None
+
+
 ###############################################################################
 # 1b. HTTP utilities
 # Pure helpers for HTTP text: a case-insensitive multi-value HeaderDict, MultiDict and
@@ -213,6 +221,10 @@ def unsign_value(token, secret, max_age=None):
 
 __all__ += ['HeaderDict', 'MultiDict', 'FormsDict', 'http_date', 'parse_http_date',
             'parse_range_header']
+
+# Request body limits, shared by Request (section 3), Config (4) and KokoroServer (5).
+MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
+MAX_MEMFILE_BYTES = 1024 * 1024         # default config['max_memfile_bytes']
 
 # RFC 9110 section 5.5: a field value may not hold CR, LF or NUL (they would split headers).
 _UNSAFE_HEADER_VALUE = re.compile(r'[\r\n\x00]')
@@ -584,6 +596,8 @@ __all__ += ['Router', 'Route', 'RouteError', 'RouteNotFound', 'MethodNotAllowed'
 STANDARD_METHODS = ('DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT')
 # Dynamic rules are joined into alternation regexes of at most this many rules each.
 RULES_PER_REGEX = 50
+_INT_PATTERN = '-?[0-9]+'                      # <x:int>, and int-annotated action arguments
+_FLOAT_PATTERN = r'-?[0-9]+(?:\.[0-9]+)?'     # <x:float>, and float-annotated ones
 _ALWAYS = float('inf')     # an add position later than any rule's
 
 
@@ -647,8 +661,8 @@ class Router:
         self.routes = []
         self._filters = {
             'default': ('[^/]+', str, to_str),
-            'int': ('-?[0-9]+', int, to_str),
-            'float': (r'-?[0-9]+(?:\.[0-9]+)?', float, _float_to_url),
+            'int': (_INT_PATTERN, int, to_str),
+            'float': (_FLOAT_PATTERN, float, _float_to_url),
             'path': ('(?s:.+)', str, to_str),
         }
         self._static = {}      # rule -> {method: Route}
@@ -1065,8 +1079,6 @@ def _float_to_url(value):
 __all__ += ['Request', 'Response', 'FileUpload', 'HTTPResponse', 'HTTPError', 'abort',
             'redirect', 'static_file']
 
-MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
-MAX_MEMFILE_BYTES = 1024 * 1024         # default config['max_memfile_bytes']
 MAX_FORM_PARTS = 1000                   # multipart parts per request (a cheap DoS otherwise)
 MAX_PART_HEADER_BYTES = 16 * 1024       # header block of one multipart part
 COPY_CHUNK = 64 * 1024
@@ -1360,13 +1372,7 @@ class Request(object):
 
     def _config(self, key):
         """A limit from the route's config, else the app's config, else the default."""
-        environ = self.environ
-        route = environ.get('kokoropy.route')
-        value = None if route is None else route.config.get(key)
-        if value is None:
-            app = environ.get('kokoropy.app')
-            value = None if app is None else app.config.get(key)
-        return _REQUEST_DEFAULTS[key] if value is None else value
+        return _request_setting(self.environ, key)
 
     def _forwarded(self, key):
         """The X-Forwarded-* value set by the outermost of N trusted proxies, or None."""
@@ -1398,6 +1404,17 @@ class Request(object):
 
 _REQUEST_DEFAULTS = {'max_body_bytes': MAX_BODY_BYTES, 'max_memfile_bytes': MAX_MEMFILE_BYTES,
                      'trusted_proxies': 0}
+
+
+def _request_setting(environ, key):
+    """Setting `key` for this request: the matched route's config, else the serving app's
+    config, else _REQUEST_DEFAULTS (a route may lower or raise the app's body limits)."""
+    route = environ.get('kokoropy.route')
+    value = None if route is None else route.config.get(key)
+    if value is None:
+        app = environ.get('kokoropy.app')
+        value = None if app is None else app.config.get(key)
+    return _REQUEST_DEFAULTS[key] if value is None else value
 
 
 class FileUpload(object):
@@ -2358,12 +2375,12 @@ class Kokoro(object):
             try:
                 if kind is str or kind is bytes:
                     body = result.encode('utf-8') if kind is str else result
-                    headers = [('Content-Type', 'text/html; charset=utf-8'),
+                    headers = [('Content-Type', _HTML_TYPE),
                                ('Content-Length', str(len(body))),
                                _SECURITY_HEADERS[0], _SECURITY_HEADERS[1]]
                 elif kind is dict or kind is list:
                     body = json_dumps(result).encode('utf-8')
-                    headers = [('Content-Type', 'application/json'),
+                    headers = [('Content-Type', _JSON_TYPE),
                                ('Content-Length', str(len(body))), _SECURITY_HEADERS[0]]
                 else:
                     return self._respond(environ, current, result, start_response)
@@ -2396,7 +2413,7 @@ class Kokoro(object):
             return None, HTTPError(405, None, Allow=', '.join(exc.allowed))
         environ['kokoropy.route'], environ['kokoropy.route.args'] = found
         if environ.get('CONTENT_LENGTH'):
-            refusal = self._check_content_length(environ, found[0])
+            refusal = self._check_content_length(environ)
             if refusal is not None:
                 return None, refusal
         return found
@@ -2425,14 +2442,13 @@ class Kokoro(object):
             raise HTTPResponse('', 307, Location=location)
         raise HTTPError(404, None)
 
-    def _check_content_length(self, environ, route):
-        """HTTPError 413 (or 400) for a declared body over max_body_bytes (the route's
+    def _check_content_length(self, environ):
+        """HTTPError 413 (or 400) for a declared body over max_body_bytes (the matched route's
         own, else the config's), before anything reads it."""
         value = environ['CONTENT_LENGTH']
         if not value.strip().isdigit():
             return HTTPError(400, 'Malformed Content-Length header.')
-        limit = route.config.get('max_body_bytes') or self.config.get('max_body_bytes') or \
-            MAX_BODY_BYTES
+        limit = _request_setting(environ, 'max_body_bytes')
         if int(value) > limit:
             return HTTPError(413, 'The request body is larger than %d bytes.' % limit)
         return None
@@ -2473,8 +2489,7 @@ class Kokoro(object):
             body, length, default_type = _body_to_wsgi(final.body, final.charset, environ)
             headers = final._wsgi_headers(length, default_type)
         except Exception as exc:
-            final = self._internal_error(environ, exc)
-            final.body = self._error_page(final, current)
+            final = self._failure_page(environ, current, exc)
             body, length, default_type = _body_to_wsgi(final.body, 'utf-8', environ)
             headers = final._wsgi_headers(length, default_type)
         code = final._status_code
@@ -2515,15 +2530,20 @@ class Kokoro(object):
             if isinstance(final, HTTPError):
                 final.body = self._error_page(final, current)
         except Exception as exc:
-            final = self._adopt(self._internal_error(environ, exc))
-            final.body = self._error_page(final, current)
+            final = self._adopt(self._failure_page(environ, current, exc))
         if 'kokoropy.session' in environ and self.session_interface is not None:
             try:
                 self.session_interface.save(current, final)
             except Exception as exc:
-                final = self._internal_error(environ, exc)
-                final.body = self._error_page(final, current)
+                final = self._failure_page(environ, current, exc)
         return final
+
+    def _failure_page(self, environ, current, exc):
+        """The 500 for an exception raised while finishing a response, its page rendered
+        directly (the error handlers are not run again)."""
+        error = self._internal_error(environ, exc)
+        error.body = self._error_page(error, current)
+        return error
 
     def _render_error(self, error, current):
         """Fill the error's body from the handler for its status, or the default page."""
@@ -2547,12 +2567,12 @@ class Kokoro(object):
             _default_message(code)
         shows_traceback = self.config.get('debug') and error.traceback
         if current.accepts_json:
-            error.headers['Content-Type'] = 'application/json'
+            error.headers['Content-Type'] = _JSON_TYPE
             page = {'error': {'status': code, 'message': message}}
             if shows_traceback:
                 page['error']['traceback'] = error.traceback
             return json_dumps(page)
-        error.headers['Content-Type'] = 'text/html; charset=utf-8'
+        error.headers['Content-Type'] = _HTML_TYPE
         title = html_escape(error._status_line)
         details = '<pre>%s</pre>' % html_escape(error.traceback) if shows_traceback else ''
         return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>%s</title></head>'
@@ -2666,12 +2686,16 @@ def _app_of(current=None):
     return app if app is not None else default_app()
 
 
+def _under_project(config, path):
+    """A path named in `config`, relative to its project_path (an absolute path stays)."""
+    return os.path.join(config.get('project_path') or os.getcwd(), path)
+
+
 def _applications_folder(config):
     """The absolute applications folder of `config`: applications_path, else
     project_path/applications (a relative applications_path is under project_path)."""
-    project = config.get('project_path') or os.getcwd()
-    return os.path.abspath(os.path.join(project, config.get('applications_path') or
-                                        'applications'))
+    return os.path.abspath(_under_project(config, config.get('applications_path') or
+                                          'applications'))
 
 
 def route(path, method='GET', callback=None, name=None, app_name=None, **config):
@@ -4558,11 +4582,8 @@ def _is_half_expired(token, max_age):
     """True when a verified token is past half its life: re-send it so active users stay in."""
     if not max_age:
         return False
-    try:
-        stamp = int(token.rsplit('.', 2)[1], 16)
-    except (ValueError, IndexError):
-        return False
-    return time.time() - stamp > max_age / 2
+    stamp = _token_timestamp(token)
+    return stamp is not None and time.time() - stamp > max_age / 2
 
 
 def _is_https(request):
@@ -4593,8 +4614,7 @@ def _fits_in_cookie(name, token, app):
 
 
 def _runtime_path(config):
-    path = config.get('runtime_path') or '.runtime'
-    return os.path.join(config.get('project_path') or os.getcwd(), path)
+    return _under_project(config, config.get('runtime_path') or '.runtime')
 
 
 def _read_or_create_secret(path):
@@ -5397,11 +5417,8 @@ def _load_template(name, lookup=(), settings=None):
     """The SimpleTemplate for a template name, compiled once; in debug/reload mode the name is
     searched again and a file whose mtime changed is compiled again."""
     settings = settings or {}
-    config, application = _lookup_context()
-    # The same name may mean another file for another application or applications folder.
-    key = (name, lookup, _settings_key(settings), application, config.get('project_path'),
-           config.get('applications_path'))
-    reload = config.get('debug') or config.get('reload_templates')
+    where, reload = _lookup_cache_key()
+    key = (name, lookup, _settings_key(settings)) + where
     loaded = None if reload else _NAMED_TEMPLATES.get(key)
     if loaded is None:
         path = _find_template_file(name, lookup)
@@ -5512,9 +5529,19 @@ def _lookup_context():
     return _app_of(current).config, getattr(current, 'app_name', None)
 
 
+def _lookup_cache_key():
+    """(where, reload) for caching what a template name finds: `where` is part of the cache
+    key, since the same name may mean another file for another application or applications
+    folder; `reload` is true when templates are searched and compiled again (debug mode)."""
+    config, application = _lookup_context()
+    where = (application, config.get('project_path'), config.get('applications_path'))
+    return where, bool(config.get('debug') or config.get('reload_templates'))
+
+
 # The web helpers every template can call without importing them.
 TEMPLATE_GLOBALS.update(url=url, base_url=base_url, request=request, csrf_token=csrf_token,
-                        csrf_input=csrf_input, get_flashed_messages=get_flashed_messages)
+                        csrf_input=csrf_input, flash=flash,
+                        get_flashed_messages=get_flashed_messages)
 
 
 ###############################################################################
@@ -5991,6 +6018,13 @@ class Database:
             return self._local.state
         except AttributeError:
             return self._open_state()
+
+    def _cursor(self):
+        """This thread's reusable cursor (see _ThreadState), for statements that complete."""
+        try:
+            return self._local.state.cursor
+        except AttributeError:
+            return self._open_state().cursor
 
     def _open_state(self):
         with self._lock:
@@ -6898,7 +6932,7 @@ class Model:
         sql, getter, converters = statements.plain_insert
         params = _converted(getter(row), converters) if converters else getter(row)
         try:
-            row['id'] = database.connection().execute(sql, params).lastrowid
+            row['id'] = database._cursor().execute(sql, params).lastrowid
         except sqlite3.IntegrityError as exc:
             raise _integrity_error(cls, exc, instance)
         return instance
@@ -6909,11 +6943,11 @@ class Model:
         database = cls._database or default_database()
         statements = database._statements.get(cls) or database._model_statements(cls)
         sql = statements.get_with_trashed if with_trashed else statements.get
-        row = database.connection().execute(sql, (id,)).fetchone()
-        if row is None:
+        rows = database._cursor().execute(sql, (id,)).fetchall()
+        if not rows:
             return None
         instance = cls.__new__(cls)
-        instance.__dict__ = statements.build_row(row)
+        instance.__dict__ = statements.build_row(rows[0])
         return instance
 
     @classmethod
@@ -7153,16 +7187,16 @@ class Model:
         params = getter(values)
         if converters:
             params = _converted(params, converters)
-        connection = database.connection()
+        cursor = database._cursor()
         try:
-            cursor = connection.execute(sql, params)
+            cursor.execute(sql, params)
         except sqlite3.IntegrityError as exc:
             raise _integrity_error(model, exc, self)
         if not with_id:
             values['id'] = cursor.lastrowid
         if auto_position:
-            values['position'] = connection.execute(statements.position_of,
-                                                     (values['id'],)).fetchone()[0]
+            values['position'] = cursor.execute(statements.position_of,
+                                                (values['id'],)).fetchall()[0][0]
 
     def _update(self, database):
         values = self.__dict__
@@ -7173,7 +7207,7 @@ class Model:
         params = _converted(getter(values), converters)
         params.append(values['id'])
         try:
-            cursor = database.connection().execute(sql, params)
+            cursor = database._cursor().execute(sql, params)
         except sqlite3.IntegrityError as exc:
             raise _integrity_error(model, exc, self)
         if cursor.rowcount == 0:
@@ -7679,12 +7713,18 @@ class _PlainPassword(str):
 
 
 class _ThreadState:
-    """One thread's connection to a Database and its transaction depth."""
+    """One thread's connection to a Database, its reusable cursor and its transaction depth.
 
-    __slots__ = ('connection', 'depth', '__weakref__')
+    The cursor serves the ORM's statements that always run to completion (INSERT, UPDATE, and
+    get()'s read, drained by fetchall()), so no statement stays open on it; creating a cursor
+    per statement would cost about a tenth of a one-row INSERT.
+    """
+
+    __slots__ = ('connection', 'cursor', 'depth', '__weakref__')
 
     def __init__(self, connection):
         self.connection = connection
+        self.cursor = connection.cursor()
         self.depth = 0
 
     def __del__(self):
@@ -8755,7 +8795,7 @@ class Form:
         upload = _submitted_value(self.files or {}, field)
         if upload is _MISSING or not getattr(upload, 'filename', ''):
             return None         # no file chosen: keep the current one
-        extension = os.path.splitext(upload.filename)[1].lower().lstrip('.')
+        extension = _extension_of(upload.filename)
         allowed = _allowed_extensions(field)
         if extension not in allowed:
             raise ValueError('%s must be a file of type %s.' % (field.label, ', '.join(allowed)))
@@ -9088,11 +9128,9 @@ def _render_view(name, **variables):
 def _view_override(name):
     """The template file overriding a built-in view, or None. Found by the template lookup (the
     current application's views first, then index/views); remembered unless templates reload."""
-    current = _request_in_thread()
-    config = _app_of(current).config
-    key = (name, getattr(current, 'app_name', None), config.get('project_path'),
-           config.get('applications_path'))
-    if key in _view_overrides and not (config.get('debug') or config.get('reload_templates')):
+    where, reload = _lookup_cache_key()
+    key = (name,) + where
+    if key in _view_overrides and not reload:
         return _view_overrides[key]
     try:
         path = _find_template_file(name)
@@ -9263,12 +9301,17 @@ def _current_file(stored):
 def _file_kind_text(stored):
     """A short name for a stored file: its uploaded name was replaced by a random one, so
     only its type says anything ('PDF file')."""
-    extension = os.path.splitext(str(stored))[1].lstrip('.')
+    extension = _extension_of(stored)
     return '%s file' % extension.upper() if extension else 'File'
 
 
 def _is_image(stored):
-    return os.path.splitext(str(stored))[1].lower().lstrip('.') in IMAGE_EXTENSIONS
+    return _extension_of(stored) in IMAGE_EXTENSIONS
+
+
+def _extension_of(filename):
+    """'photos/Cat.JPG' -> 'jpg'; '' without one."""
+    return os.path.splitext(str(filename))[1].lower().lstrip('.')
 
 
 def _stored_file_url(stored):
@@ -9394,7 +9437,7 @@ class LoadedApplication(object):
     def __init__(self, name, path, module=None, routes=(), controllers=(), error=None,
                  traceback_text=None, menu=(), title=None):
         self.name, self.path, self.module = name, path, module
-        self.title = title or name.replace('_', ' ').capitalize()
+        self.title = title or _label_from_name(name)
         self.routes, self.controllers = list(routes), list(controllers)
         self.menu = list(menu)
         self.error, self.traceback = error, traceback_text
@@ -9893,9 +9936,10 @@ def _bind_action_arguments(parameters, segments, query):
     return positional, keywords
 
 
-_ARGUMENT_TYPES = {int: (int, re.compile(r'-?[0-9]+$')), 'int': (int, re.compile(r'-?[0-9]+$')),
-                   float: (float, re.compile(r'-?[0-9]+(?:\.[0-9]+)?$')),
-                   'float': (float, re.compile(r'-?[0-9]+(?:\.[0-9]+)?$'))}
+_INT_ARGUMENT = (int, re.compile(_INT_PATTERN + '$'))        # the router's <x:int> syntax
+_FLOAT_ARGUMENT = (float, re.compile(_FLOAT_PATTERN + '$'))
+_ARGUMENT_TYPES = {int: _INT_ARGUMENT, 'int': _INT_ARGUMENT,
+                   float: _FLOAT_ARGUMENT, 'float': _FLOAT_ARGUMENT}
 
 
 def _convert_argument(parameter, text, status):
@@ -9909,10 +9953,8 @@ def _convert_argument(parameter, text, status):
     return convert(text)
 
 
-# Helpers every template can call (section 6 is above the templates, so they are added here).
-TEMPLATE_GLOBALS.update(csrf_input=csrf_input, csrf_token=csrf_token, flash=flash,
-                        get_flashed_messages=get_flashed_messages, url=url, base_url=base_url,
-                        installed_applications=installed_applications, menu_views=menu_views,
+# Menu helpers every template can call (section 7 adds the web ones).
+TEMPLATE_GLOBALS.update(installed_applications=installed_applications, menu_views=menu_views,
                         application_title=application_title)
 
 

@@ -116,3 +116,11 @@ def unsign_value(token, secret, max_age=None):
         return _b64decode(encoded)
     except (ValueError, TypeError, UnicodeError):
         return None
+
+
+def _token_timestamp(token):
+    """When sign_value() made `token` (seconds since the epoch), or None when malformed."""
+    try:
+        return int(to_str(token).rsplit('.', 2)[1], 16)
+    except (ValueError, IndexError, TypeError, UnicodeError):
+        return None

@@ -14,6 +14,10 @@ from urllib.parse import parse_qsl, quote, unquote
 __all__ += ['HeaderDict', 'MultiDict', 'FormsDict', 'http_date', 'parse_http_date',
             'parse_range_header']
 
+# Request body limits, shared by Request (section 3), Config (4) and KokoroServer (5).
+MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
+MAX_MEMFILE_BYTES = 1024 * 1024         # default config['max_memfile_bytes']
+
 # RFC 9110 section 5.5: a field value may not hold CR, LF or NUL (they would split headers).
 _UNSAFE_HEADER_VALUE = re.compile(r'[\r\n\x00]')
 # RFC 9110 section 5.1: a field name is a token.

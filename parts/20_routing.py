@@ -15,6 +15,8 @@ __all__ += ['Router', 'Route', 'RouteError', 'RouteNotFound', 'MethodNotAllowed'
 STANDARD_METHODS = ('DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT')
 # Dynamic rules are joined into alternation regexes of at most this many rules each.
 RULES_PER_REGEX = 50
+_INT_PATTERN = '-?[0-9]+'                      # <x:int>, and int-annotated action arguments
+_FLOAT_PATTERN = r'-?[0-9]+(?:\.[0-9]+)?'     # <x:float>, and float-annotated ones
 _ALWAYS = float('inf')     # an add position later than any rule's
 
 
@@ -78,8 +80,8 @@ class Router:
         self.routes = []
         self._filters = {
             'default': ('[^/]+', str, to_str),
-            'int': ('-?[0-9]+', int, to_str),
-            'float': (r'-?[0-9]+(?:\.[0-9]+)?', float, _float_to_url),
+            'int': (_INT_PATTERN, int, to_str),
+            'float': (_FLOAT_PATTERN, float, _float_to_url),
             'path': ('(?s:.+)', str, to_str),
         }
         self._static = {}      # rule -> {method: Route}

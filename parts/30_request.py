@@ -20,8 +20,6 @@ from urllib.parse import SplitResult, quote
 __all__ += ['Request', 'Response', 'FileUpload', 'HTTPResponse', 'HTTPError', 'abort',
             'redirect', 'static_file']
 
-MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
-MAX_MEMFILE_BYTES = 1024 * 1024         # default config['max_memfile_bytes']
 MAX_FORM_PARTS = 1000                   # multipart parts per request (a cheap DoS otherwise)
 MAX_PART_HEADER_BYTES = 16 * 1024       # header block of one multipart part
 COPY_CHUNK = 64 * 1024
@@ -315,13 +313,7 @@ class Request(object):
 
     def _config(self, key):
         """A limit from the route's config, else the app's config, else the default."""
-        environ = self.environ
-        route = environ.get('kokoropy.route')
-        value = None if route is None else route.config.get(key)
-        if value is None:
-            app = environ.get('kokoropy.app')
-            value = None if app is None else app.config.get(key)
-        return _REQUEST_DEFAULTS[key] if value is None else value
+        return _request_setting(self.environ, key)
 
     def _forwarded(self, key):
         """The X-Forwarded-* value set by the outermost of N trusted proxies, or None."""
@@ -353,6 +345,17 @@ class Request(object):
 
 _REQUEST_DEFAULTS = {'max_body_bytes': MAX_BODY_BYTES, 'max_memfile_bytes': MAX_MEMFILE_BYTES,
                      'trusted_proxies': 0}
+
+
+def _request_setting(environ, key):
+    """Setting `key` for this request: the matched route's config, else the serving app's
+    config, else _REQUEST_DEFAULTS (a route may lower or raise the app's body limits)."""
+    route = environ.get('kokoropy.route')
+    value = None if route is None else route.config.get(key)
+    if value is None:
+        app = environ.get('kokoropy.app')
+        value = None if app is None else app.config.get(key)
+    return _REQUEST_DEFAULTS[key] if value is None else value
 
 
 class FileUpload(object):

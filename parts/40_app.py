@@ -187,12 +187,12 @@ class Kokoro(object):
             try:
                 if kind is str or kind is bytes:
                     body = result.encode('utf-8') if kind is str else result
-                    headers = [('Content-Type', 'text/html; charset=utf-8'),
+                    headers = [('Content-Type', _HTML_TYPE),
                                ('Content-Length', str(len(body))),
                                _SECURITY_HEADERS[0], _SECURITY_HEADERS[1]]
                 elif kind is dict or kind is list:
                     body = json_dumps(result).encode('utf-8')
-                    headers = [('Content-Type', 'application/json'),
+                    headers = [('Content-Type', _JSON_TYPE),
                                ('Content-Length', str(len(body))), _SECURITY_HEADERS[0]]
                 else:
                     return self._respond(environ, current, result, start_response)
@@ -225,7 +225,7 @@ class Kokoro(object):
             return None, HTTPError(405, None, Allow=', '.join(exc.allowed))
         environ['kokoropy.route'], environ['kokoropy.route.args'] = found
         if environ.get('CONTENT_LENGTH'):
-            refusal = self._check_content_length(environ, found[0])
+            refusal = self._check_content_length(environ)
             if refusal is not None:
                 return None, refusal
         return found
@@ -254,14 +254,13 @@ class Kokoro(object):
             raise HTTPResponse('', 307, Location=location)
         raise HTTPError(404, None)
 
-    def _check_content_length(self, environ, route):
-        """HTTPError 413 (or 400) for a declared body over max_body_bytes (the route's
+    def _check_content_length(self, environ):
+        """HTTPError 413 (or 400) for a declared body over max_body_bytes (the matched route's
         own, else the config's), before anything reads it."""
         value = environ['CONTENT_LENGTH']
         if not value.strip().isdigit():
             return HTTPError(400, 'Malformed Content-Length header.')
-        limit = route.config.get('max_body_bytes') or self.config.get('max_body_bytes') or \
-            MAX_BODY_BYTES
+        limit = _request_setting(environ, 'max_body_bytes')
         if int(value) > limit:
             return HTTPError(413, 'The request body is larger than %d bytes.' % limit)
         return None
@@ -302,8 +301,7 @@ class Kokoro(object):
             body, length, default_type = _body_to_wsgi(final.body, final.charset, environ)
             headers = final._wsgi_headers(length, default_type)
         except Exception as exc:
-            final = self._internal_error(environ, exc)
-            final.body = self._error_page(final, current)
+            final = self._failure_page(environ, current, exc)
             body, length, default_type = _body_to_wsgi(final.body, 'utf-8', environ)
             headers = final._wsgi_headers(length, default_type)
         code = final._status_code
@@ -344,15 +342,20 @@ class Kokoro(object):
             if isinstance(final, HTTPError):
                 final.body = self._error_page(final, current)
         except Exception as exc:
-            final = self._adopt(self._internal_error(environ, exc))
-            final.body = self._error_page(final, current)
+            final = self._adopt(self._failure_page(environ, current, exc))
         if 'kokoropy.session' in environ and self.session_interface is not None:
             try:
                 self.session_interface.save(current, final)
             except Exception as exc:
-                final = self._internal_error(environ, exc)
-                final.body = self._error_page(final, current)
+                final = self._failure_page(environ, current, exc)
         return final
+
+    def _failure_page(self, environ, current, exc):
+        """The 500 for an exception raised while finishing a response, its page rendered
+        directly (the error handlers are not run again)."""
+        error = self._internal_error(environ, exc)
+        error.body = self._error_page(error, current)
+        return error
 
     def _render_error(self, error, current):
         """Fill the error's body from the handler for its status, or the default page."""
@@ -376,12 +379,12 @@ class Kokoro(object):
             _default_message(code)
         shows_traceback = self.config.get('debug') and error.traceback
         if current.accepts_json:
-            error.headers['Content-Type'] = 'application/json'
+            error.headers['Content-Type'] = _JSON_TYPE
             page = {'error': {'status': code, 'message': message}}
             if shows_traceback:
                 page['error']['traceback'] = error.traceback
             return json_dumps(page)
-        error.headers['Content-Type'] = 'text/html; charset=utf-8'
+        error.headers['Content-Type'] = _HTML_TYPE
         title = html_escape(error._status_line)
         details = '<pre>%s</pre>' % html_escape(error.traceback) if shows_traceback else ''
         return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>%s</title></head>'
@@ -495,12 +498,16 @@ def _app_of(current=None):
     return app if app is not None else default_app()
 
 
+def _under_project(config, path):
+    """A path named in `config`, relative to its project_path (an absolute path stays)."""
+    return os.path.join(config.get('project_path') or os.getcwd(), path)
+
+
 def _applications_folder(config):
     """The absolute applications folder of `config`: applications_path, else
     project_path/applications (a relative applications_path is under project_path)."""
-    project = config.get('project_path') or os.getcwd()
-    return os.path.abspath(os.path.join(project, config.get('applications_path') or
-                                        'applications'))
+    return os.path.abspath(_under_project(config, config.get('applications_path') or
+                                          'applications'))
 
 
 def route(path, method='GET', callback=None, name=None, app_name=None, **config):

@@ -222,11 +222,8 @@ def _is_half_expired(token, max_age):
     """True when a verified token is past half its life: re-send it so active users stay in."""
     if not max_age:
         return False
-    try:
-        stamp = int(token.rsplit('.', 2)[1], 16)
-    except (ValueError, IndexError):
-        return False
-    return time.time() - stamp > max_age / 2
+    stamp = _token_timestamp(token)
+    return stamp is not None and time.time() - stamp > max_age / 2
 
 
 def _is_https(request):
@@ -257,8 +254,7 @@ def _fits_in_cookie(name, token, app):
 
 
 def _runtime_path(config):
-    path = config.get('runtime_path') or '.runtime'
-    return os.path.join(config.get('project_path') or os.getcwd(), path)
+    return _under_project(config, config.get('runtime_path') or '.runtime')
 
 
 def _read_or_create_secret(path):

@@ -772,11 +772,8 @@ def _load_template(name, lookup=(), settings=None):
     """The SimpleTemplate for a template name, compiled once; in debug/reload mode the name is
     searched again and a file whose mtime changed is compiled again."""
     settings = settings or {}
-    config, application = _lookup_context()
-    # The same name may mean another file for another application or applications folder.
-    key = (name, lookup, _settings_key(settings), application, config.get('project_path'),
-           config.get('applications_path'))
-    reload = config.get('debug') or config.get('reload_templates')
+    where, reload = _lookup_cache_key()
+    key = (name, lookup, _settings_key(settings)) + where
     loaded = None if reload else _NAMED_TEMPLATES.get(key)
     if loaded is None:
         path = _find_template_file(name, lookup)
@@ -887,6 +884,16 @@ def _lookup_context():
     return _app_of(current).config, getattr(current, 'app_name', None)
 
 
+def _lookup_cache_key():
+    """(where, reload) for caching what a template name finds: `where` is part of the cache
+    key, since the same name may mean another file for another application or applications
+    folder; `reload` is true when templates are searched and compiled again (debug mode)."""
+    config, application = _lookup_context()
+    where = (application, config.get('project_path'), config.get('applications_path'))
+    return where, bool(config.get('debug') or config.get('reload_templates'))
+
+
 # The web helpers every template can call without importing them.
 TEMPLATE_GLOBALS.update(url=url, base_url=base_url, request=request, csrf_token=csrf_token,
-                        csrf_input=csrf_input, get_flashed_messages=get_flashed_messages)
+                        csrf_input=csrf_input, flash=flash,
+                        get_flashed_messages=get_flashed_messages)

@@ -276,7 +276,7 @@ class Form:
         upload = _submitted_value(self.files or {}, field)
         if upload is _MISSING or not getattr(upload, 'filename', ''):
             return None         # no file chosen: keep the current one
-        extension = os.path.splitext(upload.filename)[1].lower().lstrip('.')
+        extension = _extension_of(upload.filename)
         allowed = _allowed_extensions(field)
         if extension not in allowed:
             raise ValueError('%s must be a file of type %s.' % (field.label, ', '.join(allowed)))
@@ -609,11 +609,9 @@ def _render_view(name, **variables):
 def _view_override(name):
     """The template file overriding a built-in view, or None. Found by the template lookup (the
     current application's views first, then index/views); remembered unless templates reload."""
-    current = _request_in_thread()
-    config = _app_of(current).config
-    key = (name, getattr(current, 'app_name', None), config.get('project_path'),
-           config.get('applications_path'))
-    if key in _view_overrides and not (config.get('debug') or config.get('reload_templates')):
+    where, reload = _lookup_cache_key()
+    key = (name,) + where
+    if key in _view_overrides and not reload:
         return _view_overrides[key]
     try:
         path = _find_template_file(name)
@@ -784,12 +782,17 @@ def _current_file(stored):
 def _file_kind_text(stored):
     """A short name for a stored file: its uploaded name was replaced by a random one, so
     only its type says anything ('PDF file')."""
-    extension = os.path.splitext(str(stored))[1].lstrip('.')
+    extension = _extension_of(stored)
     return '%s file' % extension.upper() if extension else 'File'
 
 
 def _is_image(stored):
-    return os.path.splitext(str(stored))[1].lower().lstrip('.') in IMAGE_EXTENSIONS
+    return _extension_of(stored) in IMAGE_EXTENSIONS
+
+
+def _extension_of(filename):
+    """'photos/Cat.JPG' -> 'jpg'; '' without one."""
+    return os.path.splitext(str(filename))[1].lower().lstrip('.')
 
 
 def _stored_file_url(stored):

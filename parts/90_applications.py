@@ -67,7 +67,7 @@ class LoadedApplication(object):
     def __init__(self, name, path, module=None, routes=(), controllers=(), error=None,
                  traceback_text=None, menu=(), title=None):
         self.name, self.path, self.module = name, path, module
-        self.title = title or name.replace('_', ' ').capitalize()
+        self.title = title or _label_from_name(name)
         self.routes, self.controllers = list(routes), list(controllers)
         self.menu = list(menu)
         self.error, self.traceback = error, traceback_text
@@ -566,9 +566,10 @@ def _bind_action_arguments(parameters, segments, query):
     return positional, keywords
 
 
-_ARGUMENT_TYPES = {int: (int, re.compile(r'-?[0-9]+$')), 'int': (int, re.compile(r'-?[0-9]+$')),
-                   float: (float, re.compile(r'-?[0-9]+(?:\.[0-9]+)?$')),
-                   'float': (float, re.compile(r'-?[0-9]+(?:\.[0-9]+)?$'))}
+_INT_ARGUMENT = (int, re.compile(_INT_PATTERN + '$'))        # the router's <x:int> syntax
+_FLOAT_ARGUMENT = (float, re.compile(_FLOAT_PATTERN + '$'))
+_ARGUMENT_TYPES = {int: _INT_ARGUMENT, 'int': _INT_ARGUMENT,
+                   float: _FLOAT_ARGUMENT, 'float': _FLOAT_ARGUMENT}
 
 
 def _convert_argument(parameter, text, status):
@@ -582,8 +583,6 @@ def _convert_argument(parameter, text, status):
     return convert(text)
 
 
-# Helpers every template can call (section 6 is above the templates, so they are added here).
-TEMPLATE_GLOBALS.update(csrf_input=csrf_input, csrf_token=csrf_token, flash=flash,
-                        get_flashed_messages=get_flashed_messages, url=url, base_url=base_url,
-                        installed_applications=installed_applications, menu_views=menu_views,
+# Menu helpers every template can call (section 7 adds the web ones).
+TEMPLATE_GLOBALS.update(installed_applications=installed_applications, menu_views=menu_views,
                         application_title=application_title)
