@@ -1644,16 +1644,23 @@ files, as scaffold-application writes them, when APP does not exist yet).
 """ + COLUMN_DETAILS)
 def cmd_scaffold_model(args):
     """Write a model and its migration (and the application when it is new)."""
+    plan, app_folder, kokoropy, columns = plan_table_command(args)
+    add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
+    plan.write()
+    sys.stdout.write('Create its table with: %s migration-upgrade %s\n' % (PROG, args.app))
+    return 0
+
+
+def plan_table_command(args):
+    """The start of scaffold-model and scaffold-crud: (plan, application folder, the kokoropy
+    module, parsed columns), with the application planned when it is new and the table name
+    and columns checked."""
     plan = FilePlan()
     app_folder = application_folder(plan, args.app)
     kokoropy = load_kokoropy()
     configure(kokoropy)
     check_table_name(kokoropy, args.table)
-    columns = parse_columns(args.columns, _model_attributes(kokoropy))
-    add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
-    plan.write()
-    sys.stdout.write('Create its table with: %s migration-upgrade %s\n' % (PROG, args.app))
-    return 0
+    return plan, app_folder, kokoropy, parse_columns(args.columns, _model_attributes(kokoropy))
 
 
 def add_model_files(plan, kokoropy, app, app_folder, table, columns):
@@ -1696,12 +1703,7 @@ Run migration-upgrade APP afterwards to create the table.
 """ + COLUMN_DETAILS)
 def cmd_scaffold_crud(args):
     """Write a complete CRUD (and the application when it is new)."""
-    plan = FilePlan()
-    app_folder = application_folder(plan, args.app)
-    kokoropy = load_kokoropy()
-    configure(kokoropy)
-    check_table_name(kokoropy, args.table)
-    columns = parse_columns(args.columns, _model_attributes(kokoropy))
+    plan, app_folder, kokoropy, columns = plan_table_command(args)
     values = crud_values(args.app, args.table)
     if os.path.exists(model_file(app_folder, args.table)):
         if columns:
