@@ -661,6 +661,11 @@ class Field:
         field.name = field.column = field.model = None
         return field
 
+    def _set_as_given(self, instance, value):
+        """__set__ of the fields that are data descriptors only so that their __get__ converts
+        stored values: the value is kept as given, so __init__ and create() store it directly."""
+        instance.__dict__[self.column] = value
+
     def get_default(self):
         """The default value for a new instance."""
         return self.default() if callable(self.default) else self.default
@@ -1022,8 +1027,7 @@ class Boolean(Field):
         value = instance.__dict__[self.column] = bool(value)  # stored 0/1, converted once
         return value
 
-    def __set__(self, instance, value):
-        instance.__dict__[self.column] = value
+    __set__ = Field._set_as_given
 
     def to_python(self, raw):
         """True for '1', 'true', 'on', 'yes'; False for '', '0', 'false', 'off', 'no' or None
@@ -1072,8 +1076,7 @@ class Date(Field):
                 pass
         return value
 
-    def __set__(self, instance, value):
-        instance.__dict__[self.column] = value
+    __set__ = Field._set_as_given
 
     def to_python(self, raw):
         """A date from 'YYYY-MM-DD' text; '' gives None."""
@@ -1376,28 +1379,25 @@ class Model:
         meta = cls._meta
         if meta is None or not meta.is_quick_create or not meta.quick_names.issuperset(values):
             return cls(**values).save()
-        # The hot path of bulk inserts: __init__() and save() inlined, for models overriding
-        # none of the methods they call. A field's quick rule settles most values without a
-        # call; validate() runs only for the others.
+        # The hot path of bulk inserts: __init__() and save() inlined, for the models whose
+        # save() runs no query but the INSERT and calls no overridden method. A field's quick
+        # rule settles most values without a call; validate() runs only for the others.
         instance = cls.__new__(cls)
-        instance.__dict__ = row = meta.blank_row.copy()
-        for column, default in meta.callable_defaults:
-            row[column] = default()
-        row.update(values)
+        if len(values) == meta.full_row_size:
+            row = values  # every field given: the new dict of keywords becomes the row
+            row['id'] = None
+        else:
+            row = meta.blank_row.copy()
+            for column, default in meta.callable_defaults:
+                row[column] = default()
+            row.update(values)
+        instance.__dict__ = row
         for column, kind, low, high, is_sized, validate in meta.quick_rules:
             value = row[column]
             if (value.__class__ is not kind or not low <= (len(value) if is_sized else value)
                     <= high) and validate(value) is not None:
                 raise ValidationError(instance.validate(), instance)
         database = cls._database or default_database()
-        if meta.needs_queries:
-            errors = {}
-            instance._validate_with_queries(errors)
-            if errors:
-                raise ValidationError(errors, instance)
-        if meta.ordered:
-            instance._insert(database)  # also numbers the position
-            return instance
         statements = database._statements.get(cls) or database._model_statements(cls)
         row['created_at'] = row['updated_at'] = _now_text()
         sql, getter, converters = statements.plain_insert
@@ -1800,13 +1800,13 @@ class _ModelInfo:
         self.default_ordering = tuple(_resolve_order(model, name) for name in self.default_order)
         model.abstract = False
         self.has_save_hooks = _overrides_any(model, SAVE_HOOKS)
-        self.is_plain_init = model.__init__ is Model.__init__ and not self.callable_defaults
         self.has_delete_hooks = _overrides_any(model, DELETE_HOOKS)
         self.has_trash_hooks = _overrides_any(model, TRASH_HOOKS)
-        # create() may skip save() when nothing it would call is overridden.
-        self.is_quick_create = not self.passwords and not _overrides_any(
-            model, SAVE_HOOKS + ('__init__', 'save', 'validate', '_save', '_insert',
-                                 '_validate_with_queries'))
+        # create() may do save()'s work itself when that is one plain INSERT and nothing it
+        # would call is overridden (unique, related-row and position queries take save()).
+        self.is_quick_create = not (self.passwords or self.needs_queries or self.ordered) and \
+            not _overrides_any(model, SAVE_HOOKS + ('__init__', 'save', 'validate', '_save',
+                                                    '_insert', '_validate_with_queries'))
         _register_model(model)
 
     def _index_fields(self):
@@ -1815,8 +1815,8 @@ class _ModelInfo:
         self.lookup = dict((field.name, field) for field in fields)
         self.lookup.update((field.column, field) for field in fields)
         self.descriptor_names = frozenset(f.name for f in fields if f.is_data_descriptor)
-        self.plain_names = frozenset(f.column for f in fields
-                                     if not f.is_data_descriptor or f.column != f.name)
+        self.plain_names = frozenset(f.column for f in fields if f.column != f.name or getattr(
+            type(f), '__set__', Field._set_as_given) is Field._set_as_given)
         self.blank_row = dict((f.column, None if callable(f.default) else f.default)
                               for f in fields)
         self.callable_defaults = [(f.column, f.default) for f in fields if callable(f.default)]
@@ -1827,6 +1827,9 @@ class _ModelInfo:
         self.passwords = [field for field in fields if isinstance(field, Password)]
         self.needs_queries = bool(self.unique_fields or self.foreign_keys)
         self.quick_names = self.plain_names.difference(AUTOMATIC_COLUMNS)
+        # create() given this many quick names has every column but id and the timestamps.
+        simple = not (self.callable_defaults or self.soft_delete)
+        self.full_row_size = len(self.columns) - 3 if simple else -1
         # (column, class, low, high, is_sized, validate); class None: always call validate.
         self.quick_rules = [(f.column,) + (f._quick_rule() or (None, 0, 0, False)) +
                             (f.validate,) for f in self.validated_fields]
@@ -2174,7 +2177,7 @@ _registry_lock = threading.RLock()
 _default_database = None
 _explicit_default_database = None
 _default_database_lock = threading.Lock()
-_clock = [('', '')]
+_clock = [(0, 0, '')]
 
 
 class _PlainPassword(str):
@@ -2249,16 +2252,22 @@ def _now_text(time_ns=time.time_ns):
     """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
 
     Built by hand with the part up to the seconds cached for the current second: formatting a
-    datetime costs a third of a whole INSERT, and every save stamps updated_at. The digits of
-    the nanosecond clock give the seconds (all but the last 9) and the microseconds, already
-    zero-padded (the 6 before the last 3), with no arithmetic.
+    datetime costs a third of a whole INSERT, and every save stamps updated_at. The
+    microseconds are digits of the nanosecond clock, zero-padded already.
     """
-    digits = str(time_ns())
-    cached_seconds, prefix = _clock[0]
-    if digits[:-9] != cached_seconds:
-        prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(int(digits[:-9])))
-        _clock[0] = (digits[:-9], prefix)  # one tuple: threads never see a half-updated cache
-    return prefix + digits[-9:-3]
+    nanoseconds = time_ns()
+    start, end, prefix = _clock[0]
+    if not start <= nanoseconds < end:
+        prefix = _clock_second(nanoseconds)
+    return prefix + str(nanoseconds)[-9:-3]
+
+
+def _clock_second(nanoseconds):
+    """Cache and return the 'YYYY-MM-DD HH:MM:SS.' text of the second holding `nanoseconds`."""
+    start = nanoseconds - nanoseconds % 1000000000
+    prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(start // 1000000000))
+    _clock[0] = (start, start + 1000000000, prefix)  # one tuple: no thread sees half of it
+    return prefix
 
 
 def _as_date(value):

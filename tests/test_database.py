@@ -194,6 +194,38 @@ class TablesTest(TempFolderTestCase):
         self.assertEqual(second.execute('SELECT COUNT(*) FROM author').fetchone()[0], 0)
 
 
+class ReusedCursorTest(TempFolderTestCase):
+    """The ORM reuses one cursor per thread; what it runs there must not stay open."""
+
+    def test_get_leaves_no_read_open_that_would_hide_later_commits(self):
+        reader, writer = self.open(), self.open()
+        reader.bind(Author)
+        reader.create_tables(Author)
+        first = Author.create(name='Ann')
+        Author.create(name='Bob')
+        self.assertEqual(Author.get(first.id).name, 'Ann')
+        writer.execute("INSERT INTO author (name) VALUES ('Cy')")
+        self.assertEqual(reader.execute('SELECT COUNT(*) FROM author').fetchone()[0], 3)
+        reader.drop_tables(Author)  # sqlite refuses it while a read is open on the table
+        self.assertEqual(reader.tables(), [])
+
+    def test_each_thread_inserts_through_its_own_cursor(self):
+        database = self.open()
+        database.bind(Counter)
+        database.create_tables(Counter)
+        made = []
+
+        def insert(number):
+            made.append((Counter.create(thread=number).id, database._cursor().connection))
+        threads = [threading.Thread(target=insert, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(sorted(row_id for row_id, _ in made), [1, 2, 3, 4])
+        self.assertEqual(len(set(id(connection) for _, connection in made)), 4)
+
+
 class DefaultDatabaseTest(TempFolderTestCase):
     def setUp(self):
         TempFolderTestCase.setUp(self)

@@ -749,5 +749,113 @@ class FormDataTest(DatabaseTestCase):
         self.assertEqual(product.name, 'Last')
 
 
+
+class Gadget(Model):
+    name = String(max_length=20, required=True)
+    code = String(max_length=3, min_length=3)
+    price = Float(min_value=0, max_value=100)
+    stock = Integer(default=5, min_value=0)
+    size = String(max_length=2, choices=['S', 'M'])
+    active = Boolean()
+    released = Date()
+    checked_at = DateTime()
+    notes = Text()
+    token = String(default=lambda: 'fresh')
+
+
+class Booking(Model):
+    starts = Integer(required=True)
+    ends = Integer(required=True)
+
+    def validate(self):
+        errors = Model.validate(self)
+        if not errors and self.ends < self.starts:
+            errors['ends'] = 'Ends must not be before it starts.'
+        return errors
+
+
+class Slugged(Model):
+    title = String(required=True)
+    slug = String()
+
+    def save(self, validate=True):
+        self.slug = self.title.lower().replace(' ', '-')
+        return Model.save(self, validate)
+
+
+class CreateTest(DatabaseTestCase):
+    """create() inserts by itself for models whose save() is one INSERT: same rows, same
+    defaults, same errors as save()."""
+
+    def setUp(self):
+        DatabaseTestCase.setUp(self)
+        self.db.bind(Gadget, Booking, Slugged)
+        self.db.create_tables(Gadget, Booking, Slugged)
+
+    def test_every_field_given_is_stored_and_read_back(self):
+        values = dict(name='Lamp', code='LMP', price=9.5, stock=2, size='S', active=True,
+                      released=datetime.date(2024, 5, 6),
+                      checked_at=datetime.datetime(2024, 5, 6, 7, 8, 9, 10), notes='bright',
+                      token='given')
+        gadget = Gadget.create(**values)
+        again = Gadget.get(gadget.id)
+        self.assertEqual(again.as_dict(), gadget.as_dict())
+        self.assertEqual(dict((name, getattr(again, name)) for name in values), values)
+        line_values = {'unit_price': 2.5, 'note': 'boxed'}  # no callable default this time
+        line = OrderLine.create(**line_values)
+        self.assertEqual(OrderLine.get(line.id).as_dict(), line.as_dict())
+        self.assertEqual((line.id, line.unit_price, line.note), (1, 2.5, 'boxed'))
+        self.assertEqual(line_values, {'unit_price': 2.5, 'note': 'boxed'})
+
+    def test_fields_not_given_get_their_defaults(self):
+        gadget = Gadget.create(name='Lamp')
+        row = self.db.query('SELECT stock, active, token, price FROM gadget WHERE id = ?',
+                            (gadget.id,))[0]
+        self.assertEqual(tuple(row), (5, 0, 'fresh', None))
+        self.assertEqual((gadget.stock, gadget.active, gadget.token), (5, False, 'fresh'))
+
+    def test_timestamps_are_stored_as_equal_microsecond_text(self):
+        gadget = Gadget.create(name='Lamp')
+        created, updated = self.db.execute(
+            'SELECT created_at, updated_at FROM gadget WHERE id = ?', (gadget.id,)).fetchone()
+        self.assertRegex(created, r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$')
+        self.assertEqual(created, updated)
+        self.assertEqual(gadget.created_at, DateTime().from_db(created))
+
+    def test_refuses_what_save_refuses_with_the_same_messages(self):
+        bad_values = [
+            dict(name=''), dict(name=None), dict(name='x' * 21), dict(name=5),
+            dict(name='Lamp', code='AB'), dict(name='Lamp', price=-1.0),
+            dict(name='Lamp', price=float('nan')), dict(name='Lamp', price=True),
+            dict(name='Lamp', price=101), dict(name='Lamp', stock=2.5),
+            dict(name='Lamp', stock=True), dict(name='Lamp', size='XL'),
+            dict(name='Lamp', active='maybe'), dict(name='Lamp', released='someday'),
+            dict(name='Lamp', notes=5), dict(name='x' * 21, stock=-1, size='L')]
+        for values in bad_values:
+            with self.assertRaises(ValidationError) as by_save:
+                Gadget(**values).save()
+            with self.assertRaises(ValidationError) as by_create:
+                Gadget.create(**values)
+            self.assertEqual(by_create.exception.errors, by_save.exception.errors)
+        self.assertEqual(by_create.exception.errors, {
+            'name': 'Name must be at most 20 characters.',
+            'stock': 'Stock must be at least 0.',
+            'size': 'Size must be one of: S, M.'})
+        self.assertEqual(Gadget.all().count(), 0)
+
+    def test_values_settled_by_validate_not_by_quick_rules_are_accepted(self):
+        gadget = Gadget.create(name='Lamp', price=5, stock=None, active=1, notes='')
+        self.assertEqual(Gadget.get(gadget.id).price, 5)
+        self.assertIsNone(Gadget.get(gadget.id).stock)
+
+    def test_overridden_validate_and_save_still_run(self):
+        with self.assertRaises(ValidationError) as caught:
+            Booking.create(starts=5, ends=1)
+        self.assertEqual(caught.exception.errors, {'ends': 'Ends must not be before it starts.'})
+        self.assertEqual(Booking.create(starts=1, ends=5).id, 1)
+        slugged = Slugged.create(title='Hello There')
+        self.assertEqual(Slugged.get(slugged.id).slug, 'hello-there')
+
+
 if __name__ == '__main__':
     unittest.main()
