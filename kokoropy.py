@@ -80,11 +80,8 @@ from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.cookies import Morsel, SimpleCookie
-from urllib.parse import SplitResult, quote
-from urllib.parse import parse_qsl, quote, unquote
-from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit
-from urllib.parse import quote, urlencode
-from urllib.parse import unquote_to_bytes
+from urllib.parse import (SplitResult, parse_qsl, quote, unquote, unquote_to_bytes, urlencode,
+                          urlsplit)
 
 
 __version__ = '0.1.0'
@@ -9684,8 +9681,9 @@ def _plan_application(package, name, folder):
     """Import application `name` and collect what it adds, without adding anything yet.
 
     Returns (plan, module): plan is {'routes': [(rule, methods, target, route name)],
-    'hooks': [...], 'errors': [...], 'controllers': [...], 'menu': [view names]}. The rules are tried on a scratch
-    Router first, so a bad entry leaves no half-loaded application behind.
+    'hooks': [...], 'errors': [...], 'controllers': [...], 'menu': [view names]}. The rules
+    are tried on a scratch Router first, so a bad entry leaves no half-loaded application
+    behind.
     """
     module = importlib.import_module('%s.%s' % (package, name))
     routes_module = None

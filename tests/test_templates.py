@@ -485,7 +485,7 @@ class ViewDecoratorTest(unittest.TestCase):
 
     def setUp(self):
         if not hasattr(kokoropy, 'Kokoro') or not hasattr(kokoropy, 'TestClient'):
-            self.skipTest('kokoropy.Kokoro/TestClient (section 4) not assembled')
+            self.skipTest('kokoropy.Kokoro/TestClient (section 4) not available')
         self.folder = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.folder)
         write_files(self.folder, {'hello.tpl': 'Hello {{name}} from {{site}}'})
