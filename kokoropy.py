@@ -7816,9 +7816,7 @@ def _configured_database_key():
     """The absolute path (or ':memory:') the default app's configuration names."""
     config = default_app().config
     path = _sqlite_path(config.get('database_url') or DEFAULT_DATABASE_URL)
-    if path == ':memory:' or os.path.isabs(path):
-        return path
-    return os.path.join(config.get('project_path') or os.getcwd(), path)
+    return path if path == ':memory:' else _under_project(config, path)
 
 
 _IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
@@ -9227,7 +9225,9 @@ def _input_text(value):
 
 
 def _is_checked(raw):
-    return raw is not None and str(raw).strip().lower() not in ('', '0', 'false', 'off', 'no')
+    """True when a checkbox's value (stored or submitted) is one the Boolean field reads as
+    true, so the box shows what saving it would store."""
+    return raw is not None and str(raw).strip().lower() in Boolean.true_words
 
 
 def _is_saved(instance):
