@@ -1,5 +1,6 @@
 """Tests for section 11: configuration loading, application discovery, routes.py and
 Autoroute_Controller."""
+import io
 import os
 import shutil
 import sys
@@ -290,9 +291,9 @@ class ApplicationsTest(unittest.TestCase):
         cls.project = tempfile.mkdtemp()
         write_files(cls.project, APPLICATION_TREE)
         cls.app = Kokoro(project_path=cls.project, secret='s', csrf=False)
-        with mock.patch('sys.stderr') as stderr:
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
             cls.loaded = load_applications(cls.app, os.path.join(cls.project, 'applications'))
-        cls.stderr = ''.join(call.args[0] for call in stderr.write.call_args_list)
+        cls.stderr = stderr.getvalue()
         cls.client = TestClient(cls.app)
 
     @classmethod
