@@ -8603,7 +8603,7 @@ def _create_history_table(database):
 # application may override (views/kokoropy/form.tpl ...). Uses the ORM, templates, CSRF, request.
 ###############################################################################
 
-__all__ += ['Form', 'BoundField', 'Table', 'render_detail']
+__all__ += ['Form', 'BoundField', 'Table', 'render_detail', 'DeleteImpact']
 
 # Used when an Upload field lists no `allowed` extensions. Never svg or html: a browser runs the
 # scripts inside those when the site serves them from its own origin (stored XSS).
@@ -9020,6 +9020,112 @@ def render_detail(instance, fields=None):
                         cell_classes=CELL_CLASSES)
 
 
+class DeleteImpact:
+    """What deleting a row would do to the rows that refer to it, as a delete page shows it.
+
+    Following each referring ForeignKey's on_delete (and CASCADE further down), it groups the
+    rows into `blocking` (RESTRICT: the delete is refused), `deleted` (CASCADE) and `cleared`
+    (SET NULL), each a list of (plural label, count, the first names). `refusal` is the
+    message for a refused delete ("Toys is used by 3 products: Ball, Car, Doll."), None when
+    nothing blocks. Renders (in a template: {{impact}}) through the view
+    `kokoropy/delete_impact`, which an application may override.
+    """
+
+    def __init__(self, instance):
+        self.instance = instance
+        self._groups = collections.OrderedDict()    # (rule, model) -> [count, names]
+        self._collect(instance, set([(type(instance), instance.id)]))
+        self.blocking, self.deleted, self.cleared = (self._listed(rule) for rule in
+                                                     ('RESTRICT', 'CASCADE', 'SET NULL'))
+
+    @property
+    def refusal(self):
+        """Why the delete is refused, in one sentence, or None when nothing blocks it."""
+        if not self.blocking:
+            return None
+        return '%s is used by %s.' % (self.instance, '; '.join(
+            _counted(label, count, names) for label, count, names in self.blocking))
+
+    def render(self):
+        """Markup listing what else the delete removes, empties or what blocks it."""
+        return _render_view('kokoropy/delete_impact', impact=self, refusal=self.refusal,
+                            counted=_counted)
+
+    __html__ = render
+
+    def __str__(self):
+        return str(self.render())
+
+    def _collect(self, instance, seen):
+        """Add the rows referring to `instance`, and follow CASCADE rows further down (each
+        row once, so a cycle of references ends; at most DELETE_IMPACT_MAX_ROWS of them)."""
+        for field in _referring_foreign_keys(type(instance)):
+            rows = field.model.where(**{field.name: instance.id})
+            if field.model._meta.soft_delete:
+                rows = rows.with_trashed()
+            fetched = list(rows.limit(DELETE_IMPACT_MAX_ROWS))
+            if not fetched:
+                continue
+            group = self._groups.setdefault((field.on_delete, field.model), [0, []])
+            group[0] += rows.count() if len(fetched) == DELETE_IMPACT_MAX_ROWS else len(fetched)
+            group[1].extend(str(row) for row in fetched[:DELETE_IMPACT_NAMES - len(group[1])])
+            for row in fetched if field.on_delete == 'CASCADE' else ():
+                if (field.model, row.id) not in seen and len(seen) < DELETE_IMPACT_MAX_ROWS:
+                    seen.add((field.model, row.id))
+                    self._collect(row, seen)
+
+    def _listed(self, rule):
+        return [(_plural(_label_from_name(model._meta.table).lower()), count, names)
+                for (group_rule, model), (count, names) in self._groups.items()
+                if group_rule == rule]
+
+
+DELETE_IMPACT_NAMES = 5         # rows named per group; the others are counted
+DELETE_IMPACT_MAX_ROWS = 200    # CASCADE rows followed further down
+
+
+def _referring_foreign_keys(model):
+    """The ForeignKeys of the defined models that refer to `model`'s table (one per model
+    class name and field: a redefined model replaces the older one)."""
+    table = model._meta.table
+    found = collections.OrderedDict()
+    for refs in list(_MODELS.values()):
+        for other in (ref() for ref in refs):
+            if other is None or other._meta is None:
+                continue
+            for field in other._meta.foreign_keys:
+                if field.related_table == table:
+                    found[(other._meta.table, field.column)] = field
+    return list(found.values())
+
+
+def _counted(label, count, names):
+    """'3 products: Ball, Car, Doll' ('1 product: Ball'; '… and 4 more' past the names)."""
+    if count == 1:
+        label = _singular(label)
+    more = ' and %d more' % (count - len(names)) if count > len(names) else ''
+    return '%d %s: %s%s' % (count, label, ', '.join(names), more)
+
+
+def _plural(words):
+    """English plural of the last word: 'order line' -> 'order lines', 'category' ->
+    'categories', 'box' -> 'boxes'."""
+    if re.search(r'[^aeiou]y$', words):
+        return words[:-1] + 'ies'
+    if re.search(r'(s|x|z|ch|sh)$', words):
+        return words + 'es'
+    return words + 's'
+
+
+def _singular(plural):
+    """The word _plural() made plural, back: 'categories' -> 'category'."""
+    if plural.endswith('ies'):
+        return plural[:-3] + 'y'
+    if re.search(r'(ses|xes|zes|ches|shes)$', plural):
+        return plural[:-2]
+    return plural[:-1]
+
+
 # --- views: an application overrides one with views/kokoropy/<name>.tpl ---------------------
 
 FORM_VIEWS = {
@@ -9161,6 +9267,34 @@ FORM_VIEWS = {
 % end
 % end
 </nav>
+% end
+''',
+    'kokoropy/delete_impact': '''\
+% if refusal:
+<div class="alert alert-error delete-impact" role="alert">
+<p><strong>{{refusal}}</strong> Delete those first, or change them to use another.</p>
+</div>
+% elif impact.deleted or impact.cleared:
+<div class="alert alert-warning delete-impact">
+% if impact.deleted:
+<p>Deleting it also deletes:</p>
+<ul>
+% for label, count, names in impact.deleted:
+<li>{{counted(label, count, names)}}</li>
+% end
+</ul>
+% end
+% if impact.cleared:
+<p>These will no longer refer to anything:</p>
+<ul>
+% for label, count, names in impact.cleared:
+<li>{{counted(label, count, names)}}</li>
+% end
+</ul>
+% end
+</div>
+% else:
+<p class="delete-impact">Nothing else refers to it: only this row is deleted.</p>
 % end
 ''',
     'kokoropy/detail': '''\

@@ -22,6 +22,8 @@ import argparse
 import ast
 import collections
 import getpass
+import importlib
+import importlib.util
 import keyword
 import os
 import re
@@ -323,6 +325,7 @@ class FilePlan(object):
 
     def __init__(self):
         self.files = collections.OrderedDict()
+        self.notes = []             # lines for the user, printed after the files
         self.done = []              # (path, previous text or None) of the files written
         self.created_dirs = []
 
@@ -364,6 +367,8 @@ class FilePlan(object):
         for path, backup in self.done:
             (out or sys.stdout).write('%s %s\n' % ('updated' if backup is not None else 'created',
                                                    _relative(path)))
+        for note in self.notes:
+            (out or sys.stdout).write('note: %s\n' % note)
 
     def undo(self):
         """Remove the files write() created and restore the ones it replaced."""
@@ -446,8 +451,9 @@ urls = [
     ('/$app', hello, 'GET', '$app.index'),
     ('/$app/hello/<name>', hello, 'GET', '$app.hello'),
 ]
-hooks = []
-errors = []
+hooks = []      # ('before_request' or 'after_request', function)
+errors = []     # (status, function): this application's own error pages, e.g. (404, missing)
+menu = []       # views whose <li> items join the site menu, e.g. ['$app/menu']
 '''
 
 TEMPLATES['application/controllers/__init__.py'] = '''\
@@ -487,6 +493,21 @@ TEMPLATES['application/views/index.tpl'] = '''\
 <li><code>python rossian.py scaffold-crud $app product name:string:required price:float</code>
 writes the pages to list, create, edit and delete products;</li>
 <li><code>python rossian.py migration-upgrade $app</code> then creates their table.</li>
+</ul>
+{% endblock %}
+'''
+
+TEMPLATES['crud/application_index.tpl'] = '''\
+% extends('index/base')
+{% block title %}$title{% endblock %}
+{% block content %}
+<div class="page-header">
+  <h1>Hello, {{name}}!</h1>
+  <p class="lead">This page belongs to the <strong>$app</strong> application.</p>
+</div>
+<h2>Pages</h2>
+<ul class="link-list">
+% include('$app/menu')
 </ul>
 {% endblock %}
 '''
@@ -538,8 +559,8 @@ Written by `python rossian.py scaffold-crud`; it is yours to change. The pages a
 ${table}_list, ${table}_show, ${table}_form and ${table}_delete in applications/$app/views/.
 List and show answer JSON for ?format=json or an Accept: application/json header.
 """
-from kokoropy import (Form, Table, ValidationError, abort, flash, redirect, render_detail,
-                      request, template, url)
+from kokoropy import (DeleteImpact, Form, Table, ValidationError, abort, flash, redirect,
+                      render_detail, request, response, template, url)
 
 ${guard_import}from applications.$app.models.$table import $Model
 
@@ -585,15 +606,20 @@ ${guard}def ${table}_edit(${table}_id):
 
 
 ${guard}def ${table}_delete(${table}_id):
-    """A confirmation page (GET), then the delete itself (POST)."""
+    """A confirmation page naming what else the delete removes or what blocks it (GET), then
+    the delete itself (POST), refused with 409 while other rows still use this one."""
     $var = _get_or_404(${table}_id)
-    if request.method == 'POST':
+    impact = DeleteImpact($var)
+    if request.method == 'POST' and not impact.blocking:
         $var.delete()
         flash('Deleted $label %s.' % $var, 'success')
         redirect(url('$app.$table.list'))
-    form = Form($var, fields=[], submit_label='Delete', submit_style='danger',
-                cancel_url=url('$app.$table.show', ${table}_id=$var.id))
-    return template('$app/${table}_delete', $var=$var, form=form,
+    if request.method == 'POST':
+        response.status = 409
+    form = None if impact.blocking else Form(
+        $var, fields=[], submit_label='Delete', submit_style='danger',
+        cancel_url=url('$app.$table.show', ${table}_id=$var.id))
+    return template('$app/${table}_delete', $var=$var, form=form, impact=impact,
                     detail=render_detail($var))
 
 
@@ -638,6 +664,10 @@ TEMPLATES['crud/routes_addition.py'] = '''\
 # Pages for $plural, written by `python rossian.py scaffold-crud`.
 from applications.$app.controllers import $table as ${table}_pages  # noqa: E402
 urls = list(urls) + ${table}_pages.urls
+'''
+
+TEMPLATES['crud/menu_item.tpl'] = '''\
+<li><a href="{{url('$app.$table.list')}}"{{!' class="active"' if (request.path + '/').startswith('/$app/$table/') else ''}}>$Plural</a></li>
 '''
 
 TEMPLATES['crud/list.tpl'] = '''\
@@ -690,10 +720,15 @@ TEMPLATES['crud/delete.tpl'] = '''\
 {% block content %}
 <div class="page-header">
   <h1>Delete $label {{$var}}?</h1>
-  <p class="lead">This cannot be undone.</p>
 </div>
-{{detail}}
+{{impact}}
+% if form:
+<p class="lead">This cannot be undone.</p>
 {{form}}
+% else:
+<p><a class="button" href="{{url('$app.$table.show', ${table}_id=$var.id)}}">Back to {{$var}}</a></p>
+% end
+{{detail}}
 {% endblock %}
 '''
 
@@ -1010,8 +1045,6 @@ def menu_pages():
             for page in Page.where(published=True)]
 '''
 
-TEMPLATES['cms/migrations/__init__.py'] = TEMPLATES['application/migrations/__init__.py']
-
 TEMPLATES['cms/migrations/0001_create_cms_tables.py'] = '''\
 """Create the cms tables (groups, users, pages) and the admin and editor groups."""
 import datetime
@@ -1157,18 +1190,25 @@ FIELD_CLASSES = {'string': 'String', 'text': 'Text', 'integer': 'Integer', 'floa
                  'ref': 'ForeignKey'}
 CRUD_VIEWS = ('list', 'show', 'form', 'delete')
 # Names the CRUD code and views already use: a row variable must not shadow them.
-CRUD_NAMES = frozenset(['form', 'table', 'page', 'title', 'detail', 'request', 'url', 'template',
+CRUD_NAMES = frozenset(['form', 'table', 'page', 'title', 'detail', 'impact', 'request',
+                        'response', 'url', 'template',
                         'flash', 'redirect', 'abort', 'action', 'get', 'include', 'rebase',
                         'extends', 'base', 'defined', 'setdefault'])
 MAX_LINE = 99
+SCAFFOLDED_ON_DELETE = 'RESTRICT'
 
 
 def field_declaration(kokoropy, column):
     """A column as Python source, rendered by the ORM: "String(required=True)",
-    "ForeignKey('category')"."""
+    "ForeignKey('category', on_delete='RESTRICT')"."""
     field_class = getattr(kokoropy, FIELD_CLASSES[column.type])
-    arguments = (column.target,) if column.type == 'ref' else ()
-    return field_class(*arguments, **dict((name, True) for name in column.options)).declaration()
+    options = dict((name, True) for name in column.options)
+    arguments = ()
+    if column.type == 'ref':
+        # A row still used elsewhere is not deleted, and takes nothing with it, unless the
+        # model says otherwise (on_delete='CASCADE' or 'SET NULL').
+        arguments, options['on_delete'] = (column.target,), SCAFFOLDED_ON_DELETE
+    return field_class(*arguments, **options).declaration()
 
 
 def model_class_name(table):
@@ -1299,15 +1339,48 @@ def _plural(words):
 
 
 def add_crud_files(plan, app_folder, values, routes_text):
-    """Plan the controller, the four views and the routes.py lines of a CRUD."""
+    """Plan the controller, the four views and the routes.py lines of a CRUD, and the links
+    to its list page (add_crud_links)."""
     table = values['table']
     plan.add(os.path.join(app_folder, 'controllers', table + '.py'),
              render('crud/controller.py', **values))
     for view in CRUD_VIEWS:
         plan.add(view_file(app_folder, table, view), render('crud/%s.tpl' % view, **values))
-    plan.add(os.path.join(app_folder, 'routes.py'),
-             routes_text.rstrip('\n') + '\n' + render('crud/routes_addition.py', **values),
+    addition = render('crud/routes_addition.py', **values) + _menu_addition(values['app'],
+                                                                            routes_text)
+    plan.add(os.path.join(app_folder, 'routes.py'), routes_text.rstrip('\n') + '\n' + addition,
              replace=True)
+    add_crud_links(plan, app_folder, values)
+
+
+def _menu_addition(app, routes_text):
+    """The routes.py line naming the application's menu view in `menu`, unless it does."""
+    view_name = "'%s/menu'" % app
+    code = re.sub(r'#[^\n]*', '', routes_text)      # the commented example does not count
+    if view_name in code:
+        return ''
+    if re.search(r'^menu\s*=', code, re.MULTILINE):
+        return 'menu = list(menu) + [%s]\n' % view_name
+    return 'menu = [%s]\n' % view_name
+
+
+def add_crud_links(plan, app_folder, values):
+    """Link the CRUD's list page from the site menu (views/menu.tpl, one <li> per CRUD) and
+    from the application's index page: a scaffolded index.tpl still unchanged becomes one
+    listing the menu's pages; a changed one is left alone, with a note to add the link."""
+    menu_path = os.path.join(app_folder, 'views', 'menu.tpl')
+    item = render('crud/menu_item.tpl', **values)
+    menu = plan.text(menu_path) or ''
+    if item not in menu:
+        plan.add(menu_path, menu + item, replace=True)
+    index_path = os.path.join(app_folder, 'views', 'index.tpl')
+    index = plan.text(index_path)
+    names = dict(app=values['app'], title=_words(values['app']).capitalize())
+    if index == render('application/views/index.tpl', **names):
+        plan.add(index_path, render('crud/application_index.tpl', **names), replace=True)
+    elif index is not None and "'%s/menu'" % values['app'] not in index:
+        plan.notes.append("views/index.tpl was changed, so it is left alone: add %% include("
+                          "'%s/menu') to it to link the list page" % values['app'])
 
 
 def view_file(app_folder, table, view):
@@ -1419,6 +1492,7 @@ def cmd_start(args):
                  'debug': True if args.debug else None}
     config = configure(kokoropy, overrides)
     if not _is_reloader_child():
+        check_server_installed(args.server)
         prepare_database(kokoropy, config)
         if args.port:
             _check_port_free(args.host, args.port)
@@ -1432,6 +1506,14 @@ def cmd_start(args):
     kokoropy.run(app, host=args.host, port=args.port, server=args.server,
                  debug=bool(config.get('debug')), reloader=args.reload, quiet=args.quiet)
     return 0
+
+
+def check_server_installed(server):
+    """Raise CommandError when the optional server asked for cannot be imported, so that the
+    error comes before any "Open ... in a browser" line."""
+    if server in ('gunicorn', 'waitress') and importlib.util.find_spec(server) is None:
+        raise CommandError('the %s server is not installed: pip install %s, or leave out '
+                           '--server to use the built-in one' % (server, server))
 
 
 def configure(kokoropy, overrides=None):
@@ -1560,7 +1642,7 @@ email:email:required:unique. Every table also gets id, created_at and updated_at
              argument('app', metavar='APP', help='an existing application'),
              argument('name', metavar='NAME', help='what the migration does, e.g. add_stock'),
              argument('table', nargs='?', metavar='TABLE', help='the table it changes'),
-             argument('columns', nargs='*', metavar='NAME:TYPE', help=COLUMNS_HELP)],
+             argument('columns', nargs='*', default=[], metavar='NAME:TYPE', help=COLUMNS_HELP)],
          details="""
 Writes applications/APP/migrations/NNNN_NAME.py with upgrade(db) and downgrade(db):
 - without TABLE, both are empty for you to fill in;
@@ -1636,7 +1718,7 @@ def _migration_from_model(kokoropy, config, app, table, description):
                       'created (as scaffold-application does) when it does not exist'),
              argument('table', metavar='TABLE', help='the table (singular: product, '
                       'blog_post); the class is its CamelCase name'),
-             argument('columns', nargs='*', metavar='NAME:TYPE', help=COLUMNS_HELP)],
+             argument('columns', nargs='*', default=[], metavar='NAME:TYPE', help=COLUMNS_HELP)],
          details="""
 Writes applications/APP/models/TABLE.py (class Table(Model) with one field per column) and
 applications/APP/migrations/NNNN_create_TABLE.py, and nothing else (but the application's own
@@ -1685,7 +1767,7 @@ def add_model_files(plan, kokoropy, app, app_folder, table, columns):
              argument('app', metavar='APP', help='an application; '
                       'created (as scaffold-application does) when it does not exist'),
              argument('table', metavar='TABLE', help='the table (singular: product)'),
-             argument('columns', nargs='*', metavar='NAME:TYPE',
+             argument('columns', nargs='*', default=[], metavar='NAME:TYPE',
                       help=COLUMNS_HELP + '; leave them out to use an existing model')],
          details="""
 Creates the application first when APP does not exist (as scaffold-application does). Writes
@@ -1822,7 +1904,7 @@ def add_cms_files(plan):
     for name in sorted(TEMPLATES):
         if name.startswith('cms/'):
             plan.add(os.path.join(folder, *name.split('/')[1:]), TEMPLATES[name])
-    for relative in ('controllers/__init__.py', 'views/.gitkeep', 'assets/.gitkeep'):
+    for relative in ('controllers/__init__.py', 'migrations/__init__.py', 'assets/.gitkeep'):
         source = 'application/' + relative
         if source in TEMPLATES:
             plan.add(os.path.join(folder, *relative.split('/')), render(source, app='cms'))

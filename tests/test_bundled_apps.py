@@ -116,7 +116,9 @@ class BundledApplicationsTest(unittest.TestCase):
         self.assertIn('python rossian.py start', text)
         self.assertIn('python -m unittest discover -s tests', text)
         self.assertNotIn('<script', text)
-        self.assertNotIn('http://', re.sub(r'>http://127.0.0.1:8080/<', '', text))
+        # The address the site answers at is shown as text (the link itself stays relative).
+        self.assertIn('answers at <a href="/">http://localhost/</a>', text)
+        self.assertNotIn('http://', text.replace('>http://localhost/<', ''))
 
     def test_css_documents_its_class_names(self):
         css = self.client.get('/index/assets/css/kokoropy.css').text
@@ -231,11 +233,18 @@ class WithoutMigrationsTest(unittest.TestCase):
 
 
 class BaseUrlTest(unittest.TestCase):
-    def test_every_link_stays_under_the_base_url(self):
-        app, database, project = make_site(base_url='/kokoropy/')
+    def setUp(self):
+        self.app, database, project = make_site(base_url='/kokoropy/')
         self.addCleanup(shutil.rmtree, project)
         self.addCleanup(database.close)
         self.addCleanup(kokoropy.set_default_database, None)
+
+    def test_home_page_shows_the_port_and_base_url_it_is_served_at(self):
+        text = TestClient(self.app, host='127.0.0.1:8123').get('/kokoropy/').text
+        self.assertIn('answers at <a href="/kokoropy/">http://127.0.0.1:8123/kokoropy/</a>', text)
+
+    def test_every_link_stays_under_the_base_url(self):
+        app = self.app
         client = TestClient(app)
         self.assertEqual(client.get('/').headers['Location'], '/kokoropy/')
         seen = BundledApplicationsTest.crawl(self, '/kokoropy/', client, prefix='/kokoropy/')

@@ -422,7 +422,8 @@ class ScaffoldModelAndMigrationTest(ProjectTestCase):
                             'parent:ref:tag')
         migration = self.project.read('applications', 'shop', 'migrations', '0002_add_colour.py')
         self.assertIn("db.add_column('tag', 'colour', String())", migration)
-        self.assertIn("db.add_column('tag', 'parent', ForeignKey('tag'))", migration)
+        self.assertIn("db.add_column('tag', 'parent', ForeignKey('tag', on_delete='RESTRICT'))",
+                      migration)
         self.assertIn("db.drop_column('tag', 'parent_id')\n    db.drop_column('tag', 'colour')",
                       migration)
         self.assertSucceeds('scaffold-migration', 'shop', 'seed_tags')

@@ -13,8 +13,10 @@ def index():
     return load_view('example', 'index')
 
 
-def hello(name='world'):
-    """Greet `name` (autoescaped by the template, so <script> is harmless)."""
+def hello(name=None):
+    """Greet `name`: from the URL (/example/hello/Ann), else the form's ?name=Ann, else the
+    world (autoescaped by the template, so <script> is harmless)."""
+    name = name or request.query.get('name', '').strip()[:40] or 'world'
     return load_view('example', 'hello', name=name)
 
 
@@ -34,7 +36,8 @@ def session_save():
     elif len(name) > 40:
         flash('That name is longer than 40 characters.', 'error')
     else:
-        response.set_cookie(VISITOR_COOKIE, name, secret=get_secret(), max_age=30 * 24 * 3600)
+        response.set_cookie(VISITOR_COOKIE, name, secret=get_secret(), max_age=30 * 24 * 3600,
+                            path=_site_path())
         flash('Hello, %s! Your name is now kept in a signed cookie.' % name, 'success')
     redirect(url('example.session'))
 
@@ -42,9 +45,14 @@ def session_save():
 def session_reset():
     """Forget the visit counter and the cookie."""
     request.session.pop('visits', None)
-    response.delete_cookie(VISITOR_COOKIE)
+    response.delete_cookie(VISITOR_COOKIE, path=_site_path())
     flash('The counter and the cookie were reset.', 'info')
     redirect(url('example.session'))
+
+
+def _site_path():
+    """The cookie path of the site: '/', or its base URL ('/kokoropy/') under --baseurl."""
+    return request.script_name + '/'
 
 
 def plot_page():

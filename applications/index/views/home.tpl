@@ -19,7 +19,7 @@
 
 <h2>Getting started</h2>
 <div class="card">
-  <p>Serve this site, then open <a href="{{url('index.home')}}">http://127.0.0.1:8080/</a>:</p>
+  <p>This site answers at <a href="{{url('index.home')}}">{{base_url()}}</a>; start it with:</p>
   <pre><code>python rossian.py start</code></pre>
   <p>Every command of the command line, and a complete CRUD of your own in two commands:</p>
   <pre><code>python rossian.py help
