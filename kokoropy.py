@@ -2284,10 +2284,13 @@ class Kokoro(object):
 
     Plug-ins (section 6): `session_interface` (open(request), save(request, response)) and
     `csrf_check(request, route)`, called before the handler unless the target is csrf_exempt.
+    Section 11 sets `error_view(error, message, traceback_text)`: the HTML of an error page in
+    the site's layout, or None; when it fails, the short built-in page is sent instead.
     """
 
     session_interface = None
     csrf_check = None
+    error_view = None
 
     def __init__(self, config=None, **overrides):
         self.config = Config(config, **overrides)
@@ -2599,11 +2602,25 @@ class Kokoro(object):
                 page['error']['traceback'] = error.traceback
             return json_dumps(page)
         error.headers['Content-Type'] = _HTML_TYPE
+        if self.error_view is not None:
+            page = self._error_in_layout(error, message, shows_traceback, current)
+            if page is not None:
+                return page
         title = html_escape(error._status_line)
         details = '<pre>%s</pre>' % html_escape(error.traceback) if shows_traceback else ''
         return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>%s</title></head>'
                 '<body><h1>%s</h1><p>%s</p>%s</body></html>\n'
                 % (title, title, html_escape(message), details))
+
+
+    def _error_in_layout(self, error, message, shows_traceback, current):
+        """The page error_view renders, or None; a failing layout is logged (to wsgi.errors)
+        and must not hide the error being reported."""
+        try:
+            return self.error_view(error, message, error.traceback if shows_traceback else None)
+        except Exception:
+            self._internal_error(current.environ, sys.exc_info()[1])
+            return None
 
 
 _ERROR_MESSAGES = {
@@ -9694,7 +9711,34 @@ def load_applications(app=None, applications_path=None):
             loaded.append(LoadedApplication(name, os.path.join(folder, name), error=exc,
                                             traceback_text=text))
     app.applications = loaded
+    app.error_view = _site_error_page
     return loaded
+
+
+def _site_error_page(error, message, traceback_text=None):
+    """The HTML of an error page in the site's layout, or None when the index application has
+    no views/error.tpl: load_applications() makes it the app's error_view. In debug mode
+    (`traceback_text` given) a 500 also names the migrations not applied yet, the usual
+    reason a page that worked fails after an update. An application replaces the page of any
+    status with an `errors` entry in its routes.py."""
+    current = _request_in_thread()
+    folder = current.app.config.get('applications_path') if current is not None else None
+    if not folder or not os.path.isfile(os.path.join(folder, 'index', 'views', 'error.tpl')):
+        return None
+    pending = _pending_migrations(folder) if traceback_text and error._status_code == 500 \
+        else []
+    return load_view('index', 'error', title=error._status_line, status=error._status_code,
+                     message=message, traceback_text=traceback_text, pending=pending)
+
+
+def _pending_migrations(folder):
+    """(label, application) of the migrations not applied to the default database ([] when
+    that cannot be known)."""
+    try:
+        return [(migration.label, migration.application)
+                for migration in Migrator(default_database(), folder).pending()]
+    except Exception:           # a broken migration file or database: the traceback tells
+        return []
 
 
 def load_project(project_path=None, overrides=None, app=None):

@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from kokoropy import (  # noqa: E402
     Boolean, Database, FieldError, Float, ForeignKey, Integer, Kokoro, Model, Password, Request,
-    String, Table, TestClient, Text, Upload, render_detail)
+    String, Table, TestClient, Text, Upload, DeleteImpact, render_detail)
 
 SCRIPT = '<script>alert(1)</script>'
 ESCAPED = '&lt;script&gt;alert(1)&lt;/script&gt;'
@@ -368,3 +368,82 @@ class ViewOverrideTest(TableCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class Maker(Model):
+    table_name = 'impact_maker'
+    name = String(max_length=40)
+
+
+class Toy(Model):
+    table_name = 'impact_toy'
+    name = String(max_length=40)
+    maker = ForeignKey(Maker, on_delete='RESTRICT', related_name='toys')
+
+
+class Batch(Model):
+    table_name = 'impact_batch'
+    name = String(max_length=40)
+    maker = ForeignKey(Maker, on_delete='CASCADE', related_name='batches')
+
+
+class Label(Model):
+    table_name = 'impact_label'
+    name = String(max_length=40)
+    batch = ForeignKey(Batch, on_delete='SET NULL', related_name='labels')
+
+
+class DeleteImpactTest(unittest.TestCase):
+    """DeleteImpact: what a delete page says the delete removes, empties or is refused by."""
+
+    @classmethod
+    def setUpClass(cls):
+        DATABASE.bind(Maker, Toy, Batch, Label)
+        DATABASE.create_tables(Maker, Toy, Batch, Label)
+
+    def setUp(self):
+        for model in (Label, Batch, Toy, Maker):
+            model.all().delete()
+
+    def maker_with(self, toys=(), batches=(), labels=()):
+        maker = Maker.create(name='Acme')
+        for name in toys:
+            Toy.create(name=name, maker=maker)
+        for name in batches:
+            batch = Batch.create(name=name, maker=maker)
+            for label in labels:
+                Label.create(name=label, batch=batch)
+        return maker
+
+    def test_restricting_rows_block_the_delete_with_counts_and_names(self):
+        impact = DeleteImpact(self.maker_with(toys=['Ball', 'Car', 'Doll']))
+        self.assertEqual(impact.blocking, [('impact toys', 3, ['Ball', 'Car', 'Doll'])])
+        self.assertEqual(impact.refusal, 'Acme is used by 3 impact toys: Ball, Car, Doll.')
+        self.assertIn('<div class="alert alert-error delete-impact" role="alert">', str(impact))
+
+    def test_only_the_first_five_names_are_listed_and_the_rest_counted(self):
+        impact = DeleteImpact(self.maker_with(toys=['T%d' % n for n in range(7)]))
+        self.assertEqual(impact.blocking, [('impact toys', 7, ['T0', 'T1', 'T2', 'T3', 'T4'])])
+        self.assertTrue(impact.refusal.endswith('7 impact toys: T0, T1, T2, T3, T4 and 2 more.'))
+
+    def test_cascaded_rows_and_emptied_references_are_listed_further_down(self):
+        maker = self.maker_with(batches=['May'], labels=['red', 'blue'])
+        impact = DeleteImpact(maker)
+        self.assertIsNone(impact.refusal)
+        self.assertEqual(impact.blocking, [])
+        self.assertEqual(impact.deleted, [('impact batches', 1, ['May'])])
+        self.assertEqual(impact.cleared, [('impact labels', 2, ['red', 'blue'])])
+        html = str(impact)
+        self.assertIn('<p>Deleting it also deletes:</p>\n<ul>\n<li>1 impact batch: May</li>', html)
+        self.assertIn('<li>2 impact labels: red, blue</li>', html)
+
+    def test_a_row_nothing_refers_to_says_so(self):
+        impact = DeleteImpact(self.maker_with())
+        self.assertEqual((impact.blocking, impact.deleted, impact.cleared), ([], [], []))
+        self.assertEqual(str(impact), '<p class="delete-impact">Nothing else refers to it: only '
+                                      'this row is deleted.</p>')
+
+    def test_names_are_escaped(self):
+        impact = DeleteImpact(self.maker_with(toys=[SCRIPT]))
+        self.assertIn(ESCAPED, str(impact))
+        self.assertNotIn(SCRIPT, str(impact))
