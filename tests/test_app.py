@@ -212,6 +212,24 @@ class ErrorPagesTest(unittest.TestCase):
         self.assertIn('<p>The server could not complete the request.</p>', answer.text)
         self.assertIn('ZeroDivisionError', answer.errors)
 
+    def test_error_view_renders_html_error_pages_but_not_json_ones(self):
+        self.app.error_view = lambda error, message, text: 'layout: %d %s %r' % (
+            error.status_code, message, text)
+        answer = self.client.get('/nowhere')
+        self.assertEqual((answer.status, answer.text),
+                         (404, 'layout: 404 The page you asked for was not found. None'))
+        answer = self.client.get('/nowhere', headers={'Accept': 'application/json'})
+        self.assertEqual(answer.json, {'error': {'status': 404, 'message':
+                                                 'The page you asked for was not found.'}})
+
+    def test_failing_error_view_gives_the_plain_page_with_the_same_status(self):
+        self.app.error_view = lambda error, message, text: 1 / 0
+        answer = self.client.get('/boom')
+        self.assertEqual(answer.status, 500)
+        self.assertIn('<h1>500 Internal Server Error</h1><p>The server could not complete the '
+                      'request.</p>', answer.text)
+        self.assertIn('ZeroDivisionError', answer.errors)
+
     def test_module_level_abort_inside_error_handler_replaces_the_answer(self):
         self.app.error(404, lambda error: redirect('/home'))
         answer = self.client.get('/nowhere')

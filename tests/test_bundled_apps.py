@@ -232,6 +232,72 @@ class WithoutMigrationsTest(unittest.TestCase):
         self.assertIn('migration-upgrade', api.json['error'])
 
 
+class ErrorPagesInTheLayoutTest(unittest.TestCase):
+    """Error pages of a site are pages of the site: its layout, a short message, JSON for JSON
+    clients, the plain built-in page when the layout itself fails."""
+
+    def setUp(self):
+        self.app, database, project = make_site(migrate=False)
+        self.addCleanup(shutil.rmtree, project)
+        self.addCleanup(database.close)
+        self.addCleanup(kokoropy.set_default_database, None)
+        self.app.route('/broken', 'GET', lambda: database.query('SELECT * FROM example_pokemon'))
+        self.client = TestClient(self.app)
+
+    def assertInLayout(self, answer, status, title, message):
+        self.assertEqual(answer.status, status)
+        self.assertEqual(answer.headers['Content-Type'], 'text/html; charset=utf-8')
+        self.assertIn('<nav class="site-nav" aria-label="Main">', answer.text)
+        self.assertIn('<h1>%s</h1>\n  <p class="lead">%s</p>' % (title, message), answer.text)
+
+    def test_not_found_forbidden_method_and_too_large_render_in_the_layout(self):
+        self.assertInLayout(self.client.get('/nowhere'), 404, '404 Not Found',
+                            'The page you asked for was not found.')
+        self.assertInLayout(self.client.post('/example/session', data={'name': 'Ann'}), 403,
+                            '403 Forbidden', 'The form has expired or was not sent from this '
+                            'site. Reload the page and try again.')
+        answer = self.client.request('DELETE', '/example/hello')
+        self.assertInLayout(answer, 405, '405 Method Not Allowed',
+                            'This page does not accept that method.')
+        self.assertEqual(answer.headers['Allow'], 'GET, HEAD, OPTIONS')
+        self.app.config['max_body_bytes'] = 100
+        self.assertInLayout(self.client.post('/example/session', data={'name': 'x' * 200}),
+                            413, '413 Request Entity Too Large',
+                            'The request body is larger than 100 bytes.')
+
+    def test_json_clients_get_json(self):
+        answer = self.client.get('/nowhere', headers={'Accept': 'application/json'})
+        self.assertEqual((answer.status, answer.json), (404, {'error': {
+            'status': 404, 'message': 'The page you asked for was not found.'}}))
+
+    def test_pending_migration_is_named_in_debug_mode_only(self):
+        answer = self.client.get('/broken')
+        self.assertInLayout(answer, 500, '500 Internal Server Error',
+                            'The server could not complete the request.')
+        self.assertNotIn('migration', answer.text.lower())
+        self.assertNotIn('Traceback', answer.text)
+        self.app.config['debug'] = True
+        answer = self.client.get('/broken')
+        self.assertInLayout(answer, 500, '500 Internal Server Error',
+                            'The server could not complete the request.')
+        self.assertIn('The migration <code>example/migrations/0001_create_pokemon.py</code> is '
+                      'not applied yet: run\n  <code>python rossian.py migration-upgrade '
+                      'example</code>.', answer.text)
+        self.assertIn('<pre class="traceback">Traceback', answer.text)
+
+    def test_a_failing_layout_gives_the_plain_page(self):
+        with mock.patch.object(kokoropy, 'load_view', side_effect=RuntimeError('layout bug')):
+            answer = self.client.get('/nowhere')
+        self.assertEqual(answer.status, 404)
+        self.assertIn('<h1>404 Not Found</h1><p>The page you asked for was not found.</p>',
+                      answer.text)
+        self.assertIn('RuntimeError: layout bug', answer.errors)
+
+    def test_an_application_replaces_the_page_of_any_status(self):
+        self.app.error(404, lambda error: kokoropy.template('Lost: {{path}}', path='/x'))
+        self.assertEqual(self.client.get('/nowhere').text, 'Lost: /x')
+
+
 class BaseUrlTest(unittest.TestCase):
     def setUp(self):
         self.app, database, project = make_site(base_url='/kokoropy/')
