@@ -177,28 +177,43 @@ def _b64decode(text):
 def sign_value(payload, secret, timestamp=None):
     """Return a token `payload.timestamp.mac` that proves `payload` (bytes) was signed with secret.
 
-    The timestamp lets unsign_value() refuse tokens older than a maximum age.
+    The timestamp lets unsign_value() refuse tokens older than a maximum age. `secret` may be
+    a list of secrets (newest first, to rotate them): the first one signs.
     """
     stamp = '%x' % int(time.time() if timestamp is None else timestamp)
     body = _b64encode(payload) + '.' + stamp
-    mac = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
-    return body + '.' + _b64encode(mac)
+    return body + '.' + _b64encode(_mac(_secret_list(secret)[0], body))
 
 
 def unsign_value(token, secret, max_age=None):
     """Return the payload bytes of a token made by sign_value(), or None when the token is
-    malformed, tampered with, signed with another secret or older than `max_age` seconds."""
+    malformed, tampered with, signed with another secret or older than `max_age` seconds.
+
+    `secret` may be a list of secrets: a token signed with any of them is accepted, so that
+    tokens signed before a rotation stay valid while the old secret is still listed."""
     try:
         body, mac = to_str(token).rsplit('.', 1)
         encoded, stamp = body.split('.', 1)
-        expected = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _b64decode(mac)):
+        given = _b64decode(mac)
+        if not any(hmac.compare_digest(_mac(one, body), given) for one in _secret_list(secret)):
             return None
         if max_age is not None and time.time() - int(stamp, 16) > max_age:
             return None
         return _b64decode(encoded)
     except (ValueError, TypeError, UnicodeError):
         return None
+
+
+def _mac(secret, body):
+    return hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
+
+
+def _secret_list(secret):
+    """One secret, or a list or tuple of them, as a non-empty list; ValueError when empty."""
+    secrets_given = list(secret) if isinstance(secret, (list, tuple)) else [secret]
+    if not secrets_given or not all(secrets_given):
+        raise ValueError('a signing secret must not be empty')
+    return secrets_given
 
 
 def _token_timestamp(token):
@@ -4504,18 +4519,33 @@ def get_secret(app=None):
 
     In order: config['secret'], the KOKOROPY_SECRET environment variable, or a random secret
     generated once into `<runtime_path>/secret` (mode 0600) and read back on later starts, so
-    sessions survive restarts and are shared by the workers of one site.
+    sessions survive restarts and are shared by the workers of one site. Several secrets
+    (a tuple, newest first; commas in KOKOROPY_SECRET) rotate it: the first signs, all verify.
     """
     app = app or _app_of()
     config = app.config
     if config.get('secret'):
         return config['secret']
     if os.environ.get('KOKOROPY_SECRET'):
-        return os.environ['KOKOROPY_SECRET']
+        return _as_secrets(os.environ['KOKOROPY_SECRET'])
     path = os.path.join(_runtime_path(config), SECRET_FILE_NAME)
     if path not in _secrets_by_file:
         _secrets_by_file[path] = _read_or_create_secret(path)
     return _secrets_by_file[path]
+
+
+def _as_secrets(value):
+    """SECRET: None, one secret, or several to rotate them (newest first) given as a list or
+    as text separated by commas (for the environment variable); one is kept as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(',')
+    if not isinstance(value, (list, tuple)) or \
+            not all(isinstance(one, str) and one.strip() for one in value) or not value:
+        raise ValueError('expected a secret, or a list of secrets newest first')
+    value = tuple(one.strip() for one in value)
+    return value[0] if len(value) == 1 else value
 
 
 def flash(message, category='info'):
@@ -9669,6 +9699,8 @@ def _checked_setting(name, value, source):
             return _as_count(value)
         if name == 'base_url':
             return _as_base_url(value)
+        if name == 'secret':
+            return _as_secrets(value)
         if value is None and default is None:
             return None
         if not isinstance(value, str):

@@ -10,6 +10,8 @@ KOKOROPY_<NAME> (for example KOKOROPY_DEBUG=1), which wins over this file, and f
 
 # Secret key signing session and other cookies. None: use KOKOROPY_SECRET, else a random secret
 # generated once into RUNTIME_PATH/secret. Never commit a real secret to version control.
+# To rotate it, list the new one first: ['new-secret', 'old-secret'] signs with the new one and
+# still accepts cookies signed with the old (KOKOROPY_SECRET='new-secret,old-secret' likewise).
 # SECRET = None
 
 # The database models use; sqlite paths are relative to the project folder.

@@ -63,6 +63,18 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual((config['max_body_bytes'], config['debug'], config['base_url']),
                          (8192, True, '/site/'))
 
+    def test_several_secrets_rotate_from_the_file_or_the_environment(self):
+        self.write_config('SECRET = ["new", "old"]\n')
+        self.assertEqual(load_config(self.project)['secret'], ('new', 'old'))
+        os.environ['KOKOROPY_SECRET'] = 'newer, new'
+        self.assertEqual(load_config(self.project)['secret'], ('newer', 'new'))
+        for bad in ('"a,,b"', '[]', '["ok", 3]'):
+            self.write_config('SECRET = %s\n' % bad)
+            os.environ.pop('KOKOROPY_SECRET', None)
+            with self.subTest(bad=bad), self.assertRaises(ValueError) as caught:
+                load_config(self.project)
+            self.assertIn('SECRET', str(caught.exception))
+
     def test_boolean_words_from_environment(self):
         for word, expected in [('1', True), ('yes', True), ('TRUE', True), ('on', True),
                                ('0', False), ('no', False), ('false', False)]:
