@@ -2263,7 +2263,8 @@ class Config(dict):
     creation), applications_path (None: project_path/applications), runtime_path ('.runtime'),
     database_url ('sqlite:///db/kokoropy.db'), max_body_bytes (10 MiB), max_memfile_bytes
     (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False),
-    session_max_age (14 days), csrf (True: check the CSRF token of form posts).
+    session_max_age (14 days), csrf (True: check the CSRF token of form posts), upload_folder
+    (None: each application's assets/uploads/; else <upload_folder>/<application>).
     """
 
     DEFAULTS = {
@@ -2272,6 +2273,7 @@ class Config(dict):
         'database_url': 'sqlite:///db/kokoropy.db', 'max_body_bytes': MAX_BODY_BYTES,
         'max_memfile_bytes': MAX_MEMFILE_BYTES, 'trusted_proxies': 0,
         'reload_templates': False, 'session_max_age': SESSION_MAX_AGE, 'csrf': True,
+        'upload_folder': None,
     }
 
     def __init__(self, values=None, **overrides):
@@ -2737,6 +2739,18 @@ def _applications_folder(config):
     project_path/applications (a relative applications_path is under project_path)."""
     return os.path.abspath(_under_project(config, config.get('applications_path') or
                                           'applications'))
+
+
+UPLOADS_FOLDER = 'uploads'     # uploads are stored as 'uploads/<name>', served under assets/
+
+
+def _uploads_folder(config, app_name):
+    """The folder holding application `app_name`'s uploaded files: upload_folder/<app_name>
+    when that is set (a volume the hosts share), else the application's assets/uploads/."""
+    shared = config.get('upload_folder')
+    if shared:
+        return os.path.abspath(os.path.join(_under_project(config, shared), app_name))
+    return os.path.join(_applications_folder(config), app_name, 'assets', UPLOADS_FOLDER)
 
 
 def route(path, method='GET', callback=None, name=None, app_name=None, **config):
@@ -8639,7 +8653,6 @@ __all__ += ['Form', 'BoundField', 'Table', 'render_detail']
 # scripts inside those when the site serves them from its own origin (stored XSS).
 DEFAULT_UPLOAD_EXTENSIONS = ('png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'txt', 'csv')
 IMAGE_EXTENSIONS = frozenset(['png', 'jpg', 'jpeg', 'gif', 'webp'])
-UPLOADS_FOLDER = 'uploads'          # under the application's assets/
 TABLE_TEXT_LIMIT = 60               # longer texts are cut in table cells (whole on the detail)
 HIDDEN_PASSWORD = '••••••'
 # The class of a table cell or detail value of each display kind (see _display); the
@@ -8910,7 +8923,7 @@ class Form:
         """Write the planned uploads under the application's assets folder; return the paths."""
         written = []
         for upload, stored, _ in self._uploads.values():
-            path = os.path.join(_assets_folder(), *stored.split('/'))
+            path = os.path.join(_current_uploads_folder(), *stored.split('/')[1:])
             os.makedirs(os.path.dirname(path), exist_ok=True)
             upload.save(path)
             written.append(path)
@@ -9463,15 +9476,15 @@ def _request_or_error(what):
     return current
 
 
-def _assets_folder():
-    """The assets folder of the application serving the current request."""
+def _current_uploads_folder():
+    """The uploads folder of the application serving the current request."""
     current = _request_in_thread()
     app_name = current.app_name if current is not None else None
     if not app_name:
-        raise RuntimeError('a Form saves uploads in the assets/ folder of the application '
+        raise RuntimeError('a Form saves uploads in the uploads folder of the application '
                            'serving the request; this route belongs to no application '
                            '(register it with app_name=...)')
-    return os.path.join(_applications_folder(current.app.config), app_name, 'assets')
+    return _uploads_folder(current.app.config, app_name)
 
 
 def _remove_quietly(path):
@@ -9893,8 +9906,12 @@ def _apply_plan(app, plan, name):
 
 def _assets_handler(folder, name):
     root = os.path.join(folder, name, 'assets')
+    uploads = UPLOADS_FOLDER + '/'
 
     def serve_asset(path):
+        if path.startswith(uploads):    # from UPLOAD_FOLDER when the hosts share one
+            return static_file(path[len(uploads):],
+                               root=_uploads_folder(request.app.config, name))
         return static_file(path, root=root)
     serve_asset.__name__ = '%s_assets' % name
     return serve_asset

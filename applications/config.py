@@ -29,6 +29,11 @@ KOKOROPY_<NAME> (for example KOKOROPY_DEBUG=1), which wins over this file, and f
 # Largest request body accepted, in bytes (larger requests get 413).
 # MAX_BODY_BYTES = 10 * 1024 * 1024
 
+# Where uploaded files are kept: None keeps each application's in its assets/uploads/ folder;
+# a folder (a volume every host mounts, when several serve the site) keeps them in
+# UPLOAD_FOLDER/<application>/. Either way they are served at /<application>/assets/uploads/.
+# UPLOAD_FOLDER = None
+
 # Request bodies (and uploads) above this size are spooled to a temporary file, in bytes.
 # MAX_MEMFILE_BYTES = 1024 * 1024
 
