@@ -209,10 +209,10 @@ def _mac(secret, body):
 
 
 def _secret_list(secret):
-    """One secret, or a list or tuple of them, as a non-empty list; ValueError when empty."""
+    """One secret, or a list or tuple of them, as a list; ValueError for an empty list."""
     secrets_given = list(secret) if isinstance(secret, (list, tuple)) else [secret]
-    if not secrets_given or not all(secrets_given):
-        raise ValueError('a signing secret must not be empty')
+    if not secrets_given:
+        raise ValueError('no signing secret given')
     return secrets_given
 
 

@@ -251,11 +251,10 @@ class SecretRotationTest(unittest.TestCase):
         client.app = make_app(secret='other', project_path=before.project)
         self.assertEqual(client.get('/count').text, '1')
 
-    def test_an_empty_secret_signs_nothing(self):
-        for secret in ('', [], ['ok', '']):
-            with self.subTest(secret=secret), self.assertRaises(ValueError):
-                kokoropy.sign_value(b'x', secret)
-            self.assertIsNone(kokoropy.unsign_value(kokoropy.sign_value(b'x', 'ok'), secret))
+    def test_an_empty_list_of_secrets_signs_and_verifies_nothing(self):
+        with self.assertRaises(ValueError):
+            kokoropy.sign_value(b'x', [])
+        self.assertIsNone(kokoropy.unsign_value(kokoropy.sign_value(b'x', 'ok'), []))
 
 
 class FlashTest(unittest.TestCase):
