@@ -506,7 +506,7 @@ TEMPLATES['crud/application_index.tpl'] = '''\
   <p class="lead">This page belongs to the <strong>$app</strong> application.</p>
 </div>
 <h2>Pages</h2>
-<ul class="link-list">
+<ul class="links">
 % include('$app/menu')
 </ul>
 {% endblock %}
