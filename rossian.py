@@ -452,7 +452,7 @@ urls = [
     ('/$app/hello/<name>', hello, 'GET', '$app.hello'),
 ]
 hooks = []      # ('before_request' or 'after_request', function)
-errors = []     # (status, function): this application's own error pages, e.g. (404, missing)
+errors = []     # (status, function): the site's page for that status, e.g. (404, lost)
 menu = []       # views whose <li> items join the site menu, e.g. ['$app/menu']
 '''
 
@@ -1637,81 +1637,6 @@ email:email:required:unique. Every table also gets id, created_at and updated_at
     ' '.join(COLUMN_TYPES), REFERENCE_SYNTAX)
 
 
-@command('scaffold-migration', 'write the next numbered migration of APP',
-         '%s scaffold-migration shop add_stock product stock:integer' % PROG, [
-             argument('app', metavar='APP', help='an existing application'),
-             argument('name', metavar='NAME', help='what the migration does, e.g. add_stock'),
-             argument('table', nargs='?', metavar='TABLE', help='the table it changes'),
-             argument('columns', nargs='*', default=[], metavar='NAME:TYPE', help=COLUMNS_HELP)],
-         details="""
-Writes applications/APP/migrations/NNNN_NAME.py with upgrade(db) and downgrade(db):
-- without TABLE, both are empty for you to fill in;
-- with TABLE and columns, upgrade creates the table (or, when the table exists already, adds
-  the columns) and downgrade drops it (or them);
-- with TABLE alone, the columns come from the application's model of that table: the ones the
-  database lacks are added (the ORM's schema diff), or the whole table is created.
-""" + COLUMN_DETAILS)
-def cmd_scaffold_migration(args):
-    """Write one migration file."""
-    app_folder = existing_application(args.app)
-    if not re.match(r'^[a-z0-9_]+$', args.name):
-        raise UsageError('migration name %r must use lowercase letters, digits and _' % args.name)
-    kokoropy = load_kokoropy()
-    config = configure(kokoropy)
-    if args.table is not None:
-        check_table_name(kokoropy, args.table)
-    columns = parse_columns(args.columns, _model_attributes(kokoropy))
-    path = next_migration_file(app_folder, args.name)
-    description = '%s (applications/%s).' % (_words(args.name).capitalize(), args.app)
-    if args.table is None:
-        source = render('migration/empty.py', description=description)
-    elif columns:
-        source = _migration_for_columns(kokoropy, config, args.app, args.table, columns,
-                                        description)
-    else:
-        source = _migration_from_model(kokoropy, config, args.app, args.table, description)
-    plan = FilePlan()
-    plan.add(path, source)
-    plan.write()
-    sys.stdout.write('Apply it with: %s migration-upgrade %s\n' % (PROG, args.app))
-    return 0
-
-
-def _migration_for_columns(kokoropy, config, app, table, columns, description):
-    """Create `table` with the columns, or add them when the table exists already."""
-    database = existing_database(kokoropy, config)
-    exists = (database is not None and database.table_exists(table)) or table_migration(table)
-    if not exists:
-        declarations = [(c.name, field_declaration(kokoropy, c)) for c in columns]
-        return create_table_migration(table, declarations, description)
-    present = set(database.columns(table)) if database is not None else set()
-    taken = [c.name for c in columns if column_name(c) in present]
-    if taken:
-        raise UsageError('table %r has column %s already' % (table, ', '.join(taken)))
-    additions = [(c.name, column_name(c), field_declaration(kokoropy, c)) for c in columns]
-    return add_columns_migration(table, additions, description)
-
-
-def _migration_from_model(kokoropy, config, app, table, description):
-    """The migration bringing `table` in line with its model (the ORM's schema diff)."""
-    model = find_model(kokoropy, app, table)
-    if model is None:
-        raise UsageError('no model of table %r in applications/%s/models/; give the columns '
-                         '(NAME:TYPE ...) or create the model first' % (table, app))
-    check_no_pending(kokoropy, config, app)
-    database = existing_database(kokoropy, config)
-    if database is None or not database.table_exists(table):
-        declarations = [(f.name, f.declaration()) for f in model._meta.fields.values()
-                        if f.editable]
-        return create_table_migration(table, declarations, description)
-    missing = [f for f in model.schema_diff(database) if f.editable]
-    if not missing:
-        raise CommandError('table %r already has every column of %s.%s: nothing to migrate'
-                           % (table, model.__module__, model.__name__))
-    additions = [(f.name, f.column, f.declaration()) for f in missing]
-    return add_columns_migration(table, additions, description)
-
-
 @command('scaffold-model', 'write a model module and the migration creating its table',
          '%s scaffold-model shop category name:string:required' % PROG, [
              argument('app', metavar='APP', help='an application; '
@@ -1830,6 +1755,81 @@ def cmd_scaffold_view(args):
              replace=args.force)
     plan.write()
     return 0
+
+
+@command('scaffold-migration', 'write the next numbered migration of APP',
+         '%s scaffold-migration shop add_stock product stock:integer' % PROG, [
+             argument('app', metavar='APP', help='an existing application'),
+             argument('name', metavar='NAME', help='what the migration does, e.g. add_stock'),
+             argument('table', nargs='?', metavar='TABLE', help='the table it changes'),
+             argument('columns', nargs='*', default=[], metavar='NAME:TYPE', help=COLUMNS_HELP)],
+         details="""
+Writes applications/APP/migrations/NNNN_NAME.py with upgrade(db) and downgrade(db):
+- without TABLE, both are empty for you to fill in;
+- with TABLE and columns, upgrade creates the table (or, when the table exists already, adds
+  the columns) and downgrade drops it (or them);
+- with TABLE alone, the columns come from the application's model of that table: the ones the
+  database lacks are added (the ORM's schema diff), or the whole table is created.
+""" + COLUMN_DETAILS)
+def cmd_scaffold_migration(args):
+    """Write one migration file."""
+    app_folder = existing_application(args.app)
+    if not re.match(r'^[a-z0-9_]+$', args.name):
+        raise UsageError('migration name %r must use lowercase letters, digits and _' % args.name)
+    kokoropy = load_kokoropy()
+    config = configure(kokoropy)
+    if args.table is not None:
+        check_table_name(kokoropy, args.table)
+    columns = parse_columns(args.columns, _model_attributes(kokoropy))
+    path = next_migration_file(app_folder, args.name)
+    description = '%s (applications/%s).' % (_words(args.name).capitalize(), args.app)
+    if args.table is None:
+        source = render('migration/empty.py', description=description)
+    elif columns:
+        source = _migration_for_columns(kokoropy, config, args.app, args.table, columns,
+                                        description)
+    else:
+        source = _migration_from_model(kokoropy, config, args.app, args.table, description)
+    plan = FilePlan()
+    plan.add(path, source)
+    plan.write()
+    sys.stdout.write('Apply it with: %s migration-upgrade %s\n' % (PROG, args.app))
+    return 0
+
+
+def _migration_for_columns(kokoropy, config, app, table, columns, description):
+    """Create `table` with the columns, or add them when the table exists already."""
+    database = existing_database(kokoropy, config)
+    exists = (database is not None and database.table_exists(table)) or table_migration(table)
+    if not exists:
+        declarations = [(c.name, field_declaration(kokoropy, c)) for c in columns]
+        return create_table_migration(table, declarations, description)
+    present = set(database.columns(table)) if database is not None else set()
+    taken = [c.name for c in columns if column_name(c) in present]
+    if taken:
+        raise UsageError('table %r has column %s already' % (table, ', '.join(taken)))
+    additions = [(c.name, column_name(c), field_declaration(kokoropy, c)) for c in columns]
+    return add_columns_migration(table, additions, description)
+
+
+def _migration_from_model(kokoropy, config, app, table, description):
+    """The migration bringing `table` in line with its model (the ORM's schema diff)."""
+    model = find_model(kokoropy, app, table)
+    if model is None:
+        raise UsageError('no model of table %r in applications/%s/models/; give the columns '
+                         '(NAME:TYPE ...) or create the model first' % (table, app))
+    check_no_pending(kokoropy, config, app)
+    database = existing_database(kokoropy, config)
+    if database is None or not database.table_exists(table):
+        declarations = [(f.name, f.declaration()) for f in model._meta.fields.values()
+                        if f.editable]
+        return create_table_migration(table, declarations, description)
+    missing = [f for f in model.schema_diff(database) if f.editable]
+    if not missing:
+        raise CommandError('table %r already has every column of %s.%s: nothing to migrate'
+                           % (table, model.__module__, model.__name__))
+    additions = [(f.name, f.column, f.declaration()) for f in missing]
+    return add_columns_migration(table, additions, description)
 
 
 CMS_CRUDS = (('page', ('admin', 'editor')), ('user', ('admin',)), ('group', ('admin',)))

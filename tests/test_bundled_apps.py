@@ -132,6 +132,13 @@ class BundledApplicationsTest(unittest.TestCase):
         self.assertIn('Hello, &lt;script&gt;!', text)
         self.assertIn('Hello, world!', self.client.get('/example/hello').text)
 
+    def test_hello_form_greets_the_name_it_sends(self):
+        page = self.client.get('/example/hello').text
+        self.assertIn('<form class="search" method="get" action="/example/hello">', page)
+        self.assertIn('<input type="text" name="name"', page)
+        self.assertIn('<h1>Hello, Ann!</h1>', self.client.get('/example/hello?name=Ann').text)
+        self.assertIn('<h1>Hello, world!</h1>', self.client.get('/example/hello?name=+').text)
+
     def test_pokemon_list_and_search(self):
         text = self.client.get('/example/pokemon').text
         for name in ['Bulbasaur', 'Charmander', 'Squirtle', 'Pikachu', 'Jigglypuff', 'Eevee']:
@@ -328,6 +335,21 @@ class BaseUrlTest(unittest.TestCase):
     def test_home_page_shows_the_port_and_base_url_it_is_served_at(self):
         text = TestClient(self.app, host='127.0.0.1:8123').get('/kokoropy/').text
         self.assertIn('answers at <a href="/kokoropy/">http://127.0.0.1:8123/kokoropy/</a>', text)
+
+    def test_visitor_cookie_is_set_and_deleted_under_the_base_url(self):
+        client = TestClient(self.app)
+        page = client.get('/kokoropy/example/session').text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        answer = client.post('/kokoropy/example/session', data={'name': 'Ann',
+                                                                'csrf_token': token})
+        visitor = [header for header in answer.headers.getall('Set-Cookie')
+                   if header.startswith('example_visitor=')]
+        self.assertEqual(len(visitor), 1)
+        self.assertIn('; Path=/kokoropy/', visitor[0])
+        answer = client.post('/kokoropy/example/session/reset', data={'csrf_token': token})
+        deleted = [header for header in answer.headers.getall('Set-Cookie')
+                   if header.startswith('example_visitor=')]
+        self.assertIn('; Path=/kokoropy/', deleted[0])
 
     def test_every_link_stays_under_the_base_url(self):
         app = self.app

@@ -7,8 +7,10 @@ The generated CRUD and CMS are driven over HTTP in test_rossian_crud.py and test
 import atexit
 import compileall
 import http.cookiejar
+import importlib.util
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -309,6 +311,55 @@ class HelpTest(ProjectTestCase):
         self.assertUsageError(['help', 'nope'], "unknown command 'nope'")
 
 
+class ExamplesTest(ProjectTestCase):
+    """Every `python rossian.py ...` example runs as printed, in order, on a fresh project (only
+    `start` gets a free port instead of 8080, which may be taken on this machine)."""
+
+    def run_example(self, line):
+        words = shlex.split(line)
+        self.assertEqual(words[:2], ['python', 'rossian.py'], line)
+        if words[2] != 'start':
+            result = self.rossian(*words[2:])
+            self.assertEqual(result.returncode, 0, '%s\n%s%s' % (line, result.stdout,
+                                                                   result.stderr))
+            return
+        arguments = ' '.join(words[3:])
+        arguments = re.sub(r'--port[ =][0-9]+', '', arguments).split()
+        server = self.project.start(*arguments)
+        opened = re.search(r'^Open (http://\S+) in a browser\.$', server.output(), re.MULTILINE)
+        self.assertIsNotNone(opened, server.output())
+        with urllib.request.urlopen(opened.group(1), timeout=20) as page:
+            self.assertEqual(page.status, 200)
+        server.stop()
+
+    def test_every_help_example_runs_in_order_on_a_fresh_project(self):
+        examples = re.findall(r'^      e\.g\. (.+)$', self.assertSucceeds('help').stdout,
+                              re.MULTILINE)
+        self.assertEqual(len(examples), len(COMMANDS))
+        for line in examples:
+            self.run_example(line)
+        self.assertIsNotNone(self.project.read('applications', 'shop', 'routes.py'))
+
+    def test_every_readme_command_table_example_runs_in_order_on_a_fresh_project(self):
+        with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
+            readme = f.read()
+        table = readme.split('| command | example |', 1)[1].split('\n\n', 1)[0]
+        examples = re.findall(r'\| `(python rossian\.py [^`]+)`', table)
+        self.assertEqual(len(examples), len(COMMANDS) - 1)      # all but help
+        for line in examples:
+            self.run_example(line)
+
+    def test_usage_lines_show_columns_as_optional(self):
+        for arguments, missing in ((['scaffold-crud'], 'APP, TABLE'),
+                                   (['scaffold-model'], 'APP, TABLE'),
+                                   (['scaffold-migration', 'shop'], 'NAME')):
+            with self.subTest(command=arguments[0]):
+                result = self.assertUsageError(arguments, 'the following arguments are required')
+                self.assertEqual(result.stderr.splitlines()[0], 'rossian: error: the following '
+                                 'arguments are required: ' + missing)
+                self.assertIn(' [NAME:TYPE ...]', result.stderr.splitlines()[1])
+
+
 class ArgumentErrorTest(ProjectTestCase):
     def test_unknown_command_exits_2_and_changes_nothing(self):
         result = self.assertUsageError(['scaffold-everything', 'shop'],
@@ -358,6 +409,14 @@ class ScaffoldApplicationTest(ProjectTestCase):
         self.assertIn("% extends('index/base')", self.project.read('applications', 'shop',
                                                                  'views', 'index.tpl'))
         self.assertParsesAsOldestPython()
+
+    def test_readme_shows_the_routes_py_it_writes(self):
+        self.assertSucceeds('scaffold-application', 'shop')
+        with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
+            readme = f.read()
+        shown = readme.split('<!-- readme-application-routes -->\n```python\n', 1)[1]
+        shown = shown.split('```\n', 1)[0]
+        self.assertEqual(shown, self.project.read('applications', 'shop', 'routes.py'))
 
     def test_works_from_another_current_folder(self):
         result = self.project.rossian('scaffold-application', 'shop', cwd=tempfile.gettempdir())
@@ -534,6 +593,15 @@ class StartTest(ProjectTestCase):
             return browser.get(path).text
         except OSError:  # between the old child's exit and the new one's start
             return ''
+
+    @unittest.skipIf(importlib.util.find_spec('gunicorn'), 'gunicorn is installed')
+    def test_a_missing_server_is_reported_before_any_open_line(self):
+        result = self.rossian('start', '--server', 'gunicorn', '--port', str(free_port()))
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr, 'rossian: error: the gunicorn server is not installed: '
+                         'pip install gunicorn, or leave out --server to use the built-in one\n')
+        self.assertNotIn('Open ', result.stdout)
+        self.assertFalse(os.path.exists(self.project.path('db', 'kokoropy.db')))
 
     def test_port_in_use_is_one_line_and_exit_1(self):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:

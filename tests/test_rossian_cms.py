@@ -159,6 +159,13 @@ class ScaffoldCmsCommandTest(ProjectTestCase):
         self.assertIn("menu = ['cms/menu']",
                       self.project.read('applications', 'cms', 'routes.py'))
         self.assertParsesAsOldestPython()
+        for folder, _subfolders, names in os.walk(self.project.path('applications', 'cms')):
+            for name in names:
+                if not name.endswith('.pyc'):
+                    with open(os.path.join(folder, name), encoding='utf-8') as f:
+                        self.assertNotIn('$app', f.read(), name)
+        self.assertIn('python rossian.py migration-upgrade cms',
+                      self.project.read('applications', 'cms', 'migrations', '__init__.py'))
         self.assertUsageError(['scaffold-cms', '--admin-password', ADMIN_PASSWORD],
                               "application 'cms' already exists")
 

@@ -2,6 +2,7 @@
 over HTTP on a real server: list, search, sort, pages, create, invalid create, edit, upload,
 delete, JSON, CSRF; then its migrations downgraded and upgraded again."""
 import ast
+import fnmatch
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from test_rossian import Browser, Project, ProjectTestCase  # noqa: E402
 from support import parse_as_oldest_python  # noqa: E402
@@ -162,6 +164,38 @@ class CrudOverHttpTest(unittest.TestCase):
         self.assertIsNone(self.row(product_id))
         self.assertEqual(self.browser.get('/shop/product/%d' % product_id).status, 404)
 
+    def test_delete_page_names_the_rows_that_block_it_and_the_post_is_refused(self):
+        category_id = self.create(self.browser, 'category', {'name': 'Games'})
+        for name in ('Chess', 'Go', 'Uno'):
+            self.create(self.browser, 'product', self.product_fields(
+                name=name, category=str(category_id)))
+        page = self.browser.get('/shop/category/%d/delete' % category_id)
+        self.assertEqual(page.status, 200)
+        self.assertIn('<strong>Games is used by 3 products: Chess, Go, Uno.</strong>', page.text)
+        self.assertNotIn('>Delete</button>', page.text)
+        token = self.browser.csrf('/shop/category/new')
+        refused = self.browser.post('/shop/category/%d/delete' % category_id,
+                                    {'csrf_token': token})
+        self.assertEqual(refused.status, 409)
+        self.assertIn('Games is used by 3 products', refused.text)
+        self.assertEqual(self.browser.get('/shop/category/%d' % category_id).status, 200)
+
+    def test_delete_page_of_an_unused_row_has_its_button_before_the_details(self):
+        category_id = self.create(self.browser, 'category', {'name': 'Unused'})
+        page = self.browser.get('/shop/category/%d/delete' % category_id).text
+        self.assertIn('Nothing else refers to it: only this row is deleted.', page)
+        self.assertLess(page.index('>Delete</button>'), page.index('<dl class="detail">'))
+
+    def test_list_page_is_linked_from_the_application_page_and_the_site_menu(self):
+        page = self.browser.get('/shop').text
+        self.assertIn('<ul class="links">\n<li><a href="/shop/category">Categories</a></li>\n'
+                      '<li><a href="/shop/product">Products</a></li>\n</ul>', page)
+        self.assertNotIn('scaffold-crud', page)
+        home = self.browser.get('/').text
+        self.assertIn('<li><a href="/shop/product">Products</a></li>', home)
+        listing = self.browser.get('/shop/product').text
+        self.assertIn('<li><a href="/shop/product" class="active">Products</a></li>', listing)
+
     def test_json_for_the_list_and_one_row(self):
         product_id = self.create(self.browser, 'product', self.product_fields(name='Drum'))
         detail = self.browser.get('/shop/product/%d?format=json' % product_id)
@@ -275,3 +309,28 @@ class CrudMigrationRoundTripTest(ProjectTestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class CrudLinksTest(ProjectTestCase):
+    def test_scaffolded_reference_restricts_deletes(self):
+        self.assertSucceeds('scaffold-model', 'shop', 'category', 'name:string')
+        self.assertSucceeds('scaffold-crud', 'shop', 'product', 'category:ref:category')
+        model = self.project.read('applications', 'shop', 'models', 'product.py')
+        self.assertIn("    category = ForeignKey(Category, on_delete='RESTRICT')\n", model)
+
+    def test_a_changed_index_page_is_left_alone_with_a_note(self):
+        self.assertSucceeds('scaffold-application', 'shop')
+        self.project.write('applications/shop/views/index.tpl', 'my own page\n')
+        result = self.assertSucceeds('scaffold-crud', 'shop', 'product', 'name:string')
+        self.assertIn("note: views/index.tpl was changed, so it is left alone: add % include("
+                      "'shop/menu') to it to link the list page\n", result.stdout)
+        self.assertEqual(self.project.read('applications', 'shop', 'views', 'index.tpl'),
+                         'my own page\n')
+        routes = self.project.read('applications', 'shop', 'routes.py')
+        self.assertTrue(routes.endswith("menu = list(menu) + ['shop/menu']\n"), routes)
+
+    def test_uploaded_files_are_ignored_by_git(self):
+        with open(os.path.join(ROOT, '.gitignore'), encoding='utf-8') as f:
+            patterns = [line.strip() for line in f if line.strip() and line[0] != '#']
+        uploads = 'applications/shop/assets/uploads/'
+        self.assertTrue(any(fnmatch.fnmatch(uploads, pattern) for pattern in patterns), patterns)
