@@ -570,3 +570,105 @@ class CmsInTheBrowser(BrowserTestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class NewcomerPathInTheBrowser(BrowserTestCase):
+    """What a new user meets (issue 14): a list page reached from the menu and its
+    application's page, delete pages that say what else goes or what blocks them, error pages
+    in the site's layout, and row actions in sight on a wide list; each at 1280 and 390 px."""
+
+    WIDE_COLUMNS = CRUD_COLUMNS + ['supplier:string', 'origin:string', 'barcode:string',
+                                   'weight:float', 'category:ref:category']
+
+    @classmethod
+    def prepare(cls, project):
+        project.rossian('scaffold-model', 'shop', 'category', 'name:string:required')
+        project.rossian('scaffold-crud', 'shop', 'product', *cls.WIDE_COLUMNS)
+        project.rossian('scaffold-crud', 'shop', 'category')
+        project.rossian('migration-upgrade')
+
+    def snap_both(self, name):
+        """Screenshots at 1280 px (the usual window) and at 390 px, as on a phone."""
+        self.snap(name + '-1280')
+        with self.phone_window():
+            self.assert_fits_the_window('.site-main')
+            self.snap(name + '-390')
+
+    def add_category_with_products(self, category, *products):
+        poster = FormPoster(self.site)
+        category_id = int(poster.post_form('/shop/category/new', {'name': category})
+                          .rsplit('/', 1)[1])
+        for name in products:
+            poster.post_form('/shop/product/new', {
+                'name': name, 'category': str(category_id), 'price': '4.5',
+                'supplier': 'Northern Toy Makers Cooperative of Greater Lancashire',
+                'origin': 'Made in a small workshop by the sea', 'barcode': '4006381333931',
+                'description': 'Painted wood, with a long description of what it does.'})
+        return category_id
+
+    def test_the_list_page_is_reached_from_the_menu_and_the_application_page(self):
+        self.visit('/')
+        self.click_and_wait('.site-nav a[href="/shop"]')
+        self.assertEqual(self.texts('ul.links a'), ['Products', 'Categories'])
+        self.assertIn('Products', self.texts('.site-nav a'))
+        self.snap_both('application-page')
+        self.click_and_wait('ul.links a[href="/shop/product"]')
+        self.assertEqual(self.path(), '/shop/product')
+        self.assertEqual(self.texts('.site-nav a.active'), ['Shop', 'Products'])
+        self.snap_both('list-page')
+
+    def test_delete_pages_say_what_blocks_them_and_show_the_button_in_sight(self):
+        category_id = self.add_category_with_products('Toys', 'Ball', 'Car', 'Doll')
+        self.visit('/shop/category/%d/delete' % category_id)
+        self.assertEqual(self.text('.delete-impact'), 'Toys is used by 3 products: Ball, Car, '
+                         'Doll. Delete those first, or change them to use another.')
+        self.assertFalse(self.browser.has('form button.button-danger'))
+        self.snap_both('delete-refused')
+        empty_id = self.add_category_with_products('Empty')
+        self.visit('/shop/category/%d/delete' % empty_id)
+        self.assertEqual(self.text('.delete-impact'),
+                         'Nothing else refers to it: only this row is deleted.')
+        bottom = self.browser.script(
+            "return document.querySelector('form button.button-danger')"
+            ".getBoundingClientRect().bottom <= window.innerHeight;")
+        self.assertTrue(bottom, 'the Delete button is below the fold at 1280x900')
+        self.snap_both('delete-confirmation')
+        self.click_and_wait('form button.button-danger[type="submit"]')
+        self.assertEqual(self.texts('.flashes .alert-success'), ['Deleted category Empty.'])
+
+    def test_error_pages_render_in_the_site_layout(self):
+        self.browser.open(self.site + '/shop/nothing-here')
+        self.assertEqual(self.text('h1'), '404 Not Found')
+        self.assertTrue(self.browser.has('.site-nav a[href="/shop/product"]'))
+        self.assertTrue(self.browser.has('link[href="/index/assets/css/kokoropy.css"]'))
+        self.snap_both('not-found')
+        self.browser.console_log()      # the 404 document is logged as a failed load
+        self.visit('/shop/category/new')
+        self.browser.script("document.querySelector('input[name=csrf_token]').value = 'forged';")
+        self.fill('#field-name', 'Forged')
+        self.browser.find('.form-actions button[type="submit"]').click()
+        self.browser.wait_until(lambda: self.text('h1') == '403 Forbidden')
+        self.assertIn('The form has expired', self.text('.lead'))
+        self.snap_both('forbidden')
+        self.browser.console_log()
+
+    def test_row_actions_stay_in_sight_on_a_wide_list(self):
+        self.add_category_with_products('Games', 'Chess', 'Go', 'Backgammon')
+        self.visit('/shop/product')
+        hidden = self.browser.script(
+            "return Array.from(document.querySelectorAll('.table-actions a')).filter("
+            " function (button) {"
+            "  window.scrollTo(0, button.getBoundingClientRect().top + window.scrollY - 300);"
+            "  var r = button.getBoundingClientRect();"
+            "  var wrap = button.closest('.table-wrap').getBoundingClientRect();"
+            "  var top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+            "  return r.right > wrap.right || r.left < wrap.left || !button.contains(top);"
+            " }).map(function (button) { return button.textContent; });")
+        self.assertEqual(hidden, [])
+        self.assertGreaterEqual(len(self.browser.find_all('.table-actions a')), 9)
+        overflow = self.browser.script(
+            "var wrap = document.querySelector('.table-wrap');"
+            "return [wrap.scrollWidth > wrap.clientWidth, wrap.scrollLeft];")
+        self.assertEqual(overflow, [True, 0])   # many columns: the table scrolls sideways
+        self.browser.script('window.scrollTo(0, 0);')
+        self.snap_both('wide-list')
