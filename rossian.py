@@ -2352,26 +2352,6 @@ def cmd_migration_upgrade(args):
     return 0
 
 
-@command('migration-downgrade', 'undo the last migration of APP (or the last N)',
-         '%s migration-downgrade shop --steps 2' % PROG, [
-             argument('app', metavar='APP', help='the application whose migrations to undo'),
-             argument('--steps', type=int, default=1, metavar='N',
-                      help='how many migrations to undo, newest first (default 1)')],
-         details="""
-Runs the downgrade(db) function of the application's newest applied migrations, each in its own
-transaction, and removes them from the kokoropy_migrations table.""")
-def cmd_migration_downgrade(args):
-    """Undo the newest applied migrations of one application."""
-    if args.steps < 1:
-        raise UsageError('--steps must be 1 or more, not %d' % args.steps)
-    existing_application(args.app)
-    kokoropy = load_kokoropy()
-    migrator = project_migrator(kokoropy, configure(kokoropy), create=False)
-    if not run_migrations(lambda: migrator.downgrade(args.app, args.steps), 'reverted'):
-        sys.stdout.write('Nothing to undo: no migration of %s is applied.\n' % args.app)
-    return 0
-
-
 @command('migration-log', 'list the applied migrations, then the pending ones',
          '%s migration-log' % PROG, [
              argument('app', nargs='?', metavar='APP', help='only this application')])
@@ -2565,9 +2545,8 @@ def _handler_name(target):
     return '%s.%s' % (module, name) if module else name
 
 
-
 @command('check', 'tell whether the site is ready to serve; exit status 1 when it is not',
-         '%s check --host 0.0.0.0' % PROG, [
+         '%s check' % PROG, [
              argument('--host', default='127.0.0.1',
                       help='the address the site will listen on (default 127.0.0.1)')],
          details="""
@@ -2678,7 +2657,6 @@ def _check_upload_folders(kokoropy, config, models):
     return problems
 
 
-
 @command('test', "run the applications' tests on a temporary database", '%s test shop' % PROG, [
     argument('app', nargs='?', metavar='APP', help='only this application'),
     argument('-v', '--verbose', action='store_true', help='name each test as it runs')],
@@ -2748,6 +2726,26 @@ def temporary_site(kokoropy):
             else:
                 os.environ[name] = value
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@command('migration-downgrade', 'undo the last migration of APP (or the last N)',
+         '%s migration-downgrade shop --steps 2' % PROG, [
+             argument('app', metavar='APP', help='the application whose migrations to undo'),
+             argument('--steps', type=int, default=1, metavar='N',
+                      help='how many migrations to undo, newest first (default 1)')],
+         details="""
+Runs the downgrade(db) function of the application's newest applied migrations, each in its own
+transaction, and removes them from the kokoropy_migrations table.""")
+def cmd_migration_downgrade(args):
+    """Undo the newest applied migrations of one application."""
+    if args.steps < 1:
+        raise UsageError('--steps must be 1 or more, not %d' % args.steps)
+    existing_application(args.app)
+    kokoropy = load_kokoropy()
+    migrator = project_migrator(kokoropy, configure(kokoropy), create=False)
+    if not run_migrations(lambda: migrator.downgrade(args.app, args.steps), 'reverted'):
+        sys.stdout.write('Nothing to undo: no migration of %s is applied.\n' % args.app)
+    return 0
 
 
 if __name__ == '__main__':
