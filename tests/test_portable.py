@@ -89,5 +89,40 @@ class PortabilityTest(unittest.TestCase):
                           % (os.path.relpath(path, ROOT), line, module))
 
 
+def test_files():
+    """Every Python file under tests/ (support.py, the test modules, tests/e2e/)."""
+    folder = os.path.join(ROOT, 'tests')
+    return [os.path.join(where, name) for where, _dirs, names in os.walk(folder)
+            for name in sorted(names) if name.endswith('.py')]
+
+
+class TestHelpersTest(unittest.TestCase):
+    """Shared test helpers live once, in tests/support.py."""
+
+    def test_test_modules_do_not_import_from_each_other(self):
+        for path in test_files():
+            with open(path, encoding='utf-8') as f:
+                tree = ast.parse(f.read(), path)
+            modules = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                       for alias in node.names]
+            modules += [node.module or '' for node in ast.walk(tree)
+                        if isinstance(node, ast.ImportFrom)]     # relative ones too
+            self.assertEqual([module for module in modules
+                              if module.split('.')[-1].startswith('test_')], [], path)
+
+    def test_shared_helpers_are_defined_once_in_support(self):
+        shared = ('free_port', 'read_http_response', 'Project', 'LiveSite', 'Browser',
+                  'ProjectTestCase', 'fetch')
+        for path in test_files():
+            with open(path, encoding='utf-8') as f:
+                tree = ast.parse(f.read(), path)
+            defined = [node.name for node in tree.body
+                       if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+            if os.path.basename(path) == 'support.py':
+                self.assertEqual(sorted(set(shared) - set(defined)), [])
+            elif os.path.basename(path) != 'webdriver.py':    # its Browser drives Chromium
+                self.assertEqual(sorted(set(shared) & set(defined)), [], path)
+
+
 if __name__ == '__main__':
     unittest.main()

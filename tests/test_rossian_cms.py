@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_rossian import Browser, Project, ProjectTestCase  # noqa: E402
+from support import Browser, Project, ProjectTestCase  # noqa: E402
 
 ADMIN_PASSWORD = 'correct horse battery'
 PROTECTED_ROUTE = '''

@@ -13,8 +13,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from test_rossian import Browser, Project, ProjectTestCase  # noqa: E402
-from support import parse_as_oldest_python  # noqa: E402
+from support import (Browser, Project, ProjectTestCase,  # noqa: E402
+                     parse_as_oldest_python)
 
 EVERY_TYPE = ['name:string:required', 'description:text', 'stock:integer', 'price:float',
               'active:boolean', 'released:date', 'restocked:datetime', 'photo:upload',

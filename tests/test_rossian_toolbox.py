@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_rossian import ProjectTestCase  # noqa: E402
+from support import ProjectTestCase  # noqa: E402
 
 
 class ToolboxTestCase(ProjectTestCase):

@@ -18,6 +18,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import kokoropy  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import free_port  # noqa: E402
 
 VENV_PYTHON = os.path.join(ROOT, 'bench', '.venv', 'bin', 'python')
 HELLO = '''
@@ -103,12 +105,6 @@ def get_when_listening(port, path='/'):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class RunArgumentTests(unittest.TestCase):

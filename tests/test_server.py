@@ -17,6 +17,8 @@ if ROOT not in sys.path:
 import kokoropy  # noqa: E402
 from kokoropy import HTTPParseError, Kokoro, KokoroServer, parse_request_head  # noqa: E402
 from kokoropy import request as request_proxy  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import read_http_response  # noqa: E402
 
 
 def parse_status(data):
@@ -194,44 +196,11 @@ _READERS = weakref.WeakKeyDictionary()
 
 
 def read_response(sock, method='GET'):
-    """Read one response from sock: (status, headers with lowercase names, body bytes).
-    The statuses of interim 1xx responses are listed in headers['interim']."""
+    """Read one response from sock (one reader per socket, so pipelined answers queue)."""
     reader = _READERS.get(sock)
     if reader is None:
         reader = _READERS[sock] = sock.makefile('rb')
-    interim = []
-    while True:
-        status_line = reader.readline()
-        if not status_line:
-            raise ConnectionError('connection closed before a response')
-        status = int(status_line.split()[1])
-        headers = {}
-        while True:
-            line = reader.readline()
-            if line in (b'\r\n', b''):
-                break
-            name, _, value = line.decode('latin-1').partition(':')
-            headers[name.strip().lower()] = value.strip()
-        if status >= 200:
-            break
-        interim.append(status)
-    headers['interim'] = interim
-    if method == 'HEAD' or status in (204, 304):
-        body = b''
-    elif 'content-length' in headers:
-        body = reader.read(int(headers['content-length']))
-    elif headers.get('transfer-encoding') == 'chunked':
-        body = b''
-        while True:
-            size = int(reader.readline().split(b';')[0], 16)
-            if not size:
-                reader.readline()
-                break
-            body += reader.read(size)
-            reader.readline()
-    else:
-        body = reader.read()
-    return status, headers, body
+    return read_http_response(reader, method)
 
 
 def request(port, data, method='GET'):

@@ -15,25 +15,23 @@ import http.cookiejar
 import os
 import re
 import shutil
-import socket
 import struct
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
 import urllib.parse
 import urllib.request
 import zlib
 
-from .webdriver import ELEMENT_KEY, Browser, free_port, missing_browser
+from .webdriver import ELEMENT_KEY, Browser, missing_browser
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import LiveSite, fetch  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUTPUT = os.path.join(ROOT, 'tests', 'e2e', 'output')
 E2E = os.environ.get('KOKOROPY_E2E') == '1'
 WHY_NOT = (None if E2E else 'set KOKOROPY_E2E=1 to run the end-to-end browser tests') \
     or missing_browser()
-START_SECONDS = 30
 ADMIN_PASSWORD = 'correct horse battery'
 PHONE_WINDOW = {'width': 390, 'height': 844}
 CRUD_COLUMNS = ['name:string:required', 'description:text', 'price:float', 'quantity:integer',
@@ -50,85 +48,6 @@ def png_bytes(width=12, height=8, rgb=(194, 24, 91)):
     header = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
     return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header)
             + chunk(b'IDAT', zlib.compress(row * height)) + chunk(b'IEND', b''))
-
-
-class Project(object):
-    """A temporary copy of the project, its rossian commands, and its server."""
-
-    def __init__(self):
-        self.folder = tempfile.mkdtemp(prefix='kokoropy-e2e-')
-        for name in ('kokoropy.py', 'rossian.py', 'wsgi.py'):
-            shutil.copy2(os.path.join(ROOT, name), self.folder)
-        shutil.copytree(os.path.join(ROOT, 'applications'),
-                        os.path.join(self.folder, 'applications'),
-                        ignore=shutil.ignore_patterns('__pycache__', '*.pyc', 'uploads'))
-        self.environment = {key: value for key, value in os.environ.items()
-                            if not key.startswith('KOKOROPY_')}
-        self.server = self.url = None
-
-    def rossian(self, *arguments):
-        """Run `python rossian.py ARGUMENTS` in the project and return its output;
-        AssertionError when it fails."""
-        done = subprocess.run([sys.executable, 'rossian.py'] + list(arguments), cwd=self.folder,
-                              env=self.environment, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=120)
-        output = done.stdout.decode('utf-8', 'replace')
-        if done.returncode != 0:
-            raise AssertionError('rossian.py %s exited %d:\n%s'
-                                 % (' '.join(arguments), done.returncode, output))
-        return output
-
-    def start(self, *options):
-        """`python rossian.py start [OPTIONS]` on a free port; returns once the site answers."""
-        port = free_port()
-        self.log = open(os.path.join(self.folder, 'server.log'), 'wb')
-        self.server = subprocess.Popen(
-            [sys.executable, 'rossian.py', 'start', '--port', str(port)] + list(options),
-            cwd=self.folder,
-            env=self.environment, stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = 'http://127.0.0.1:%d' % port
-        deadline = time.monotonic() + START_SECONDS
-        while fetch(self.url + '/')[0] is None:
-            if self.server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError('the server did not start:\n' + self.server_log())
-            time.sleep(0.1)
-        return self.url
-
-    def server_log(self):
-        with open(os.path.join(self.folder, 'server.log'), 'rb') as file:
-            return file.read().decode('utf-8', 'replace')
-
-    def stop(self):
-        """Stop the server (SIGTERM) and return its log."""
-        if self.server is not None:
-            self.server.terminate()
-            try:
-                self.server.wait(15)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
-            self.log.close()
-            self.server = None
-        return self.server_log() if os.path.exists(os.path.join(self.folder, 'server.log')) \
-            else ''
-
-    def remove(self):
-        self.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def fetch(url):
-    """GET url with http.client: (status, headers, body), or (None, None, None) when refused."""
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
-    try:
-        connection.request('GET', (parts.path or '/') + ('?' + parts.query if parts.query else ''))
-        answer = connection.getresponse()
-        return answer.status, answer.headers, answer.read()
-    except (ConnectionError, socket.timeout):
-        return None, None, None
-    finally:
-        connection.close()
 
 
 class FormPoster(object):
@@ -158,7 +77,7 @@ class BrowserTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.checked_links = {}
-        cls.project = Project()
+        cls.project = LiveSite()
         try:
             cls.prepare(cls.project)
             cls.site = cls.project.start()

@@ -12,6 +12,9 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import free_port, read_http_response  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 E2E = os.environ.get('KOKOROPY_E2E') == '1'
 
@@ -48,12 +51,6 @@ else:
 '''
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 class ServerProcess(object):
     """A server subprocess; `options` go to KokoroServer (or to run() with use_run=True)."""
 
@@ -78,7 +75,8 @@ class ServerProcess(object):
         with self.connect() as sock:
             sock.sendall(b'GET ' + path.encode() + b' HTTP/1.1\r\nHost: h\r\nConnection: close'
                          b'\r\n\r\n')
-            return read_response(sock.makefile('rb'))
+            status, _headers, body = read_http_response(sock.makefile('rb'))
+            return status, body
 
     def stop(self):
         if self.process.poll() is None:
@@ -96,31 +94,6 @@ def wait_for_port(port):
         except OSError:
             time.sleep(0.05)
     raise AssertionError('the server did not start listening on port %d' % port)
-
-
-def read_response(reader):
-    """Read one response; returns (status, body)."""
-    status = int(reader.readline().split()[1])
-    length, chunked = None, False
-    while True:
-        line = reader.readline()
-        if line in (b'\r\n', b''):
-            break
-        name, _, value = line.partition(b':')
-        if name.lower() == b'content-length':
-            length = int(value)
-        elif name.lower() == b'transfer-encoding':
-            chunked = True
-    if chunked:
-        body = b''
-        while True:
-            size = int(reader.readline(), 16)
-            if not size:
-                reader.readline()
-                return status, body
-            body += reader.read(size)
-            reader.readline()
-    return status, reader.read(length) if length is not None else reader.read()
 
 
 def wait_closed(sock, timeout):
@@ -214,7 +187,7 @@ class FaultTests(unittest.TestCase):
                 try:
                     with server.connect(timeout=10) as sock:
                         sock.sendall(b'GET /slow/%d HTTP/1.1\r\nHost: h\r\n\r\n' % number)
-                        answered[number] = read_response(sock.makefile('rb'))
+                        answered[number] = read_http_response(sock.makefile('rb'))[::2]
                 except (OSError, ValueError, IndexError):
                     failed.append(number)  # refused or closed: the server had stopped
         clients = [threading.Thread(target=client) for _ in range(16)]

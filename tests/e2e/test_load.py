@@ -12,7 +12,8 @@ import threading
 import time
 import unittest
 
-from .test_browser import Project, fetch
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import LiveSite, fetch  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 E2E = os.environ.get('KOKOROPY_E2E') == '1'
@@ -74,7 +75,7 @@ class WrkLoadTests(unittest.TestCase):
         if not WRK:
             raise unittest.SkipTest('wrk is not installed (apt-get install wrk); '
                                     'ThreadedClientLoadTests covers load without it')
-        cls.project = Project()
+        cls.project = LiveSite()
         cls.project.start('--quiet')
 
     @classmethod

@@ -8,6 +8,9 @@ import subprocess
 import sys
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import read_http_response  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 E2E = os.environ.get('KOKOROPY_E2E') == '1'
 
@@ -152,16 +155,7 @@ def exchange(port, data):
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # refused before the end of what we sent: the answer is already there
-        reader = sock.makefile('rb')
-        status = int(reader.readline().split()[1])
-        headers = {}
-        while True:
-            line = reader.readline()
-            if line in (b'\r\n', b''):
-                break
-            name, _, value = line.decode('latin-1').partition(':')
-            headers[name.strip().lower()] = value.strip()
-        return status, headers, reader.read(int(headers.get('content-length', 0)))
+        return read_http_response(sock.makefile('rb'))
 
 
 @unittest.skipUnless(E2E, 'set KOKOROPY_E2E=1 to run the end-to-end malformed-input corpus')

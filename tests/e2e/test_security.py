@@ -24,7 +24,8 @@ import kokoropy  # noqa: E402
 from kokoropy import (Kokoro, TestClient, csrf_input, request, sign_value,  # noqa: E402
                       static_file)
 
-from .test_browser import Project  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+from support import LiveSite  # noqa: E402
 
 SECRET = 'the test secret'
 MAX_AGE = 3600
@@ -168,7 +169,7 @@ class TraversalOnTheLiveServer(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.project = Project()
+        cls.project = LiveSite()
         try:
             cls.secrets = place_secrets(cls.project.folder)
             cls.port = int(cls.project.start().rsplit(':', 1)[1])
@@ -486,7 +487,7 @@ class SecurityOnTheLiveServer(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.project = Project()
+        cls.project = LiveSite()
         cls.project.environment['KOKOROPY_TRUSTED_PROXIES'] = '1'
         try:
             cls.port = int(cls.project.start().rsplit(':', 1)[1])

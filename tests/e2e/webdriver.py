@@ -13,12 +13,15 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import free_port  # noqa: E402
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMEDRIVER = shutil.which('chromedriver')
@@ -49,13 +52,6 @@ class WebDriverError(Exception):
         Exception.__init__(self, message if message.startswith(error) else
                            '%s: %s' % (error, message))
         self.error = error
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class Element(object):
