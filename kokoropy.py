@@ -23,7 +23,7 @@ Contents, in dependency order (each section uses only those above it):
 7. Templates                    SimpleTemplate compiler with block inheritance
 8. Database and ORM             Database, dialect, fields, Model, Query
 9. Migrations                   per-application schema migrations
-10. Model forms and tables      Form, tables rendered from a model
+10. Model forms and tables      Form, tables and details from a model, DeleteImpact
 11. Applications and config     Config loading, application discovery, Autoroute_Controller
 12. Running                     run() and server adapters
 """
@@ -8659,9 +8659,10 @@ def _create_history_table(database):
 
 ###############################################################################
 # 10. Model forms and tables
-# Form (and its BoundFields), Table and render_detail: HTML forms, sortable paginated lists and
-# detail pages built from a Model's fields, rendered through the template engine from views an
-# application may override (views/kokoropy/form.tpl ...). Uses the ORM, templates, CSRF, request.
+# Form (and its BoundFields), Table, render_detail and DeleteImpact: HTML forms, sortable
+# paginated lists, detail pages and what a delete takes with it, built from a Model's fields and
+# relations, rendered through the template engine from views an application may override
+# (views/kokoropy/form.tpl ...). Uses the ORM, templates, CSRF, request.
 ###############################################################################
 
 __all__ += ['Form', 'BoundField', 'Table', 'render_detail', 'DeleteImpact']
