@@ -1814,7 +1814,9 @@ def prepare_database(kokoropy, config):
     if is_fresh or not migrator.database.tables():
         sys.stdout.write('%s the database %s and applying the migrations:\n'
                          % ('Creating' if is_fresh else 'Preparing', _relative(path)))
-        run_migrations(migrator.apply_pending)
+        for failure in upgrade_each_application(kokoropy, migrator)[1]:
+            sys.stderr.write('rossian: warning: %s; the other applications are served\n'
+                             % failure)
         return
     warn_pending_migrations(kokoropy, migrator)
 
@@ -1917,132 +1919,8 @@ email:email:required:unique. Every table also gets id, created_at and updated_at
     ' '.join(COLUMN_TYPES), REFERENCE_SYNTAX)
 
 
-@command('scaffold-model', 'write a model module and the migration creating its table',
-         '%s scaffold-model shop category name:string:required' % PROG, [
-             argument('app', metavar='APP', help='an application; '
-                      'created (as scaffold-application does) when it does not exist'),
-             argument('table', metavar='TABLE', help='the table (singular: product, '
-                      'blog_post); the class is its CamelCase name'),
-             argument('columns', nargs='*', default=[], metavar='NAME:TYPE', help=COLUMNS_HELP)],
-         details="""
-Writes applications/APP/models/TABLE.py (class Table(Model) with one field per column) and
-applications/APP/migrations/NNNN_create_TABLE.py, and nothing else (but the application's own
-files, as scaffold-application writes them, when APP does not exist yet).
-""" + COLUMN_DETAILS)
-def cmd_scaffold_model(args):
-    """Write a model and its migration (and the application when it is new)."""
-    plan, app_folder, kokoropy, columns = plan_table_command(args)
-    add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
-    plan.write()
-    sys.stdout.write('Create its table with: %s migration-upgrade %s\n' % (PROG, args.app))
-    return 0
-
-
-def plan_table_command(args):
-    """The start of scaffold-model and scaffold-crud: (plan, application folder, the kokoropy
-    module, parsed columns), with the application planned when it is new and the table name
-    and columns checked."""
-    plan = FilePlan()
-    app_folder = application_folder(plan, args.app)
-    kokoropy = load_kokoropy()
-    configure(kokoropy)
-    check_table_name(kokoropy, args.table)
-    return plan, app_folder, kokoropy, parse_columns(args.columns, _model_attributes(kokoropy))
-
-
-def add_model_files(plan, kokoropy, app, app_folder, table, columns):
-    """Plan models/<table>.py and the migration creating its table (checked first)."""
-    if os.path.exists(model_file(app_folder, table)):
-        raise UsageError('%s exists already' % _relative(model_file(app_folder, table)))
-    check_references(app_folder, table, columns)
-    creator = table_migration(table)
-    if creator:
-        raise UsageError('table %r is created by %s already' % (table, _relative(creator)))
-    migration = next_migration_file(app_folder, 'create_' + table)
-    plan.add(model_file(app_folder, table),
-             model_module(kokoropy, app, table, columns, migration))
-    declarations = [(c.name, field_declaration(kokoropy, c)) for c in columns]
-    description = 'Create the %s table of the %s application.' % (table, app)
-    plan.add(migration, create_table_migration(table, declarations, description))
-
-
-@command('scaffold-crud', 'write model, migration, controller, views and routes of a complete '
-         'CRUD under /APP/TABLE', '%s scaffold-crud shop product name:string:required '
-         'price:float photo:upload category:ref:category' % PROG, [
-             argument('app', metavar='APP', help='an application; '
-                      'created (as scaffold-application does) when it does not exist'),
-             argument('table', metavar='TABLE', help='the table (singular: product)'),
-             argument('columns', nargs='*', default=[], metavar='NAME:TYPE',
-                      help=COLUMNS_HELP + '; leave them out to use an existing model')],
-         details="""
-Creates the application first when APP does not exist (as scaffold-application does). Writes
-the model and its migration (unless models/TABLE.py exists: then give no columns),
-controllers/TABLE.py, views/TABLE_list.tpl, TABLE_show.tpl, TABLE_form.tpl, TABLE_delete.tpl,
-and adds the URLs to routes.py:
-  /APP/TABLE                 list: pages, search box, sort by column (JSON: ?format=json)
-  /APP/TABLE/new             create form (GET) and its submission (POST)
-  /APP/TABLE/ID              detail (JSON: ?format=json or Accept: application/json)
-  /APP/TABLE/ID/edit         edit form
-  /APP/TABLE/ID/delete       confirmation page; the delete itself is a POST
-Forms have a widget per type, keep the input and show messages beside invalid fields, carry a
-CSRF token, store uploads under applications/APP/assets/uploads/ and never show passwords.
-Run migration-upgrade APP afterwards to create the table.
-""" + COLUMN_DETAILS)
-def cmd_scaffold_crud(args):
-    """Write a complete CRUD (and the application when it is new)."""
-    plan, app_folder, kokoropy, columns = plan_table_command(args)
-    values = crud_values(args.app, args.table)
-    if os.path.exists(model_file(app_folder, args.table)):
-        if columns:
-            raise UsageError('%s exists already: leave out the columns to build the CRUD on it'
-                             % _relative(model_file(app_folder, args.table)))
-        model = model_class_in(kokoropy, args.app, args.table)
-        values['Model'] = model.__name__
-        fields = [(name, field) for name, field in model._meta.fields.items() if field.editable]
-    elif not columns:
-        raise UsageError('give the columns of the new table %r, e.g. name:string price:float'
-                         % args.table)
-    else:
-        add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
-        fields = [(column.name, column_field(kokoropy, column)) for column in columns]
-    add_crud_files(plan, app_folder, values, routes_source(app_folder, plan),
-                   crud_test_module(kokoropy, args.app, args.table, fields, values))
-    plan.write()
-    sys.stdout.write('Next: %s migration-upgrade %s, then open /%s/%s; its tests: %s test %s\n'
-                     % (PROG, args.app, args.app, args.table, PROG, args.app))
-    return 0
-
-
-@command('scaffold-view', "write one of a CRUD's views (list, show, form, delete) to customise",
-         '%s scaffold-view shop product form --force' % PROG, [
-             argument('app', metavar='APP', help='an existing application'),
-             argument('table', metavar='TABLE', help='a table with a model in APP'),
-             argument('view', metavar='VIEW', choices=CRUD_VIEWS,
-                      help='one of %s' % ', '.join(CRUD_VIEWS)),
-             argument('--force', action='store_true', help='overwrite the view if it exists')],
-         details="""
-Writes applications/APP/views/TABLE_VIEW.tpl as scaffold-crud writes it. An existing view is
-left alone unless --force is given.""")
-def cmd_scaffold_view(args):
-    """Write one CRUD view."""
-    app_folder = existing_application(args.app)
-    check_identifier(args.table, 'table name')
-    if not os.path.exists(model_file(app_folder, args.table)):
-        raise UsageError('no model %s; create the CRUD first: %s scaffold-crud %s %s NAME:TYPE ...'
-                         % (_relative(model_file(app_folder, args.table)), PROG, args.app,
-                            args.table))
-    path = view_file(app_folder, args.table, args.view)
-    if os.path.exists(path) and not args.force:
-        raise UsageError('%s exists; add --force to overwrite it' % _relative(path))
-    plan = FilePlan()
-    plan.add(path, render('crud/%s.tpl' % args.view, **crud_values(args.app, args.table)),
-             replace=args.force)
-    plan.write()
-    return 0
-
-
 @command('scaffold-migration', 'write the next numbered migration of APP',
-         '%s scaffold-migration shop add_stock product stock:integer' % PROG, [
+         '%s scaffold-migration shop create_tag tag name:string' % PROG, [
              argument('app', metavar='APP', help='an existing application'),
              argument('name', metavar='NAME', help='what the migration does, e.g. add_stock'),
              argument('table', nargs='?', metavar='TABLE', help='the table it changes'),
@@ -2064,6 +1942,7 @@ def cmd_scaffold_migration(args):
     config = configure(kokoropy)
     if args.table is not None:
         check_table_name(kokoropy, args.table)
+        check_table_owner(args.app, args.table)
     columns = parse_columns(args.columns, _model_attributes(kokoropy))
     path = next_migration_file(app_folder, args.name)
     description = '%s (applications/%s).' % (_words(args.name).capitalize(), args.app)
@@ -2114,6 +1993,132 @@ def _migration_from_model(kokoropy, config, app, table, description):
                            % (table, model.__module__, model.__name__))
     additions = [(f.name, f.column, f.declaration()) for f in missing]
     return add_columns_migration(table, additions, description)
+
+
+@command('scaffold-model', 'write a model module and the migration creating its table',
+         '%s scaffold-model shop category name:string:required' % PROG, [
+             argument('app', metavar='APP', help='an application; '
+                      'created (as scaffold-application does) when it does not exist'),
+             argument('table', metavar='TABLE', help='the table (singular: product, '
+                      'blog_post); the class is its CamelCase name'),
+             argument('columns', nargs='*', default=[], metavar='NAME:TYPE', help=COLUMNS_HELP)],
+         details="""
+Writes applications/APP/models/TABLE.py (class Table(Model) with one field per column) and
+applications/APP/migrations/NNNN_create_TABLE.py, and nothing else (but the application's own
+files, as scaffold-application writes them, when APP does not exist yet).
+""" + COLUMN_DETAILS)
+def cmd_scaffold_model(args):
+    """Write a model and its migration (and the application when it is new)."""
+    plan, app_folder, kokoropy, columns = plan_table_command(args)
+    add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
+    plan.write()
+    sys.stdout.write('Create its table with: %s migration-upgrade %s\n' % (PROG, args.app))
+    return 0
+
+
+def plan_table_command(args):
+    """The start of scaffold-model and scaffold-crud: (plan, application folder, the kokoropy
+    module, parsed columns), with the application planned when it is new and the table name
+    and columns checked."""
+    plan = FilePlan()
+    app_folder = application_folder(plan, args.app)
+    kokoropy = load_kokoropy()
+    configure(kokoropy)
+    check_table_name(kokoropy, args.table)
+    return plan, app_folder, kokoropy, parse_columns(args.columns, _model_attributes(kokoropy))
+
+
+def add_model_files(plan, kokoropy, app, app_folder, table, columns):
+    """Plan models/<table>.py and the migration creating its table (checked first)."""
+    if os.path.exists(model_file(app_folder, table)):
+        raise UsageError('%s exists already' % _relative(model_file(app_folder, table)))
+    check_references(app_folder, table, columns)
+    check_table_owner(app, table)
+    creator = table_migration(table)
+    if creator:
+        raise UsageError('table %r is created by %s already' % (table, _relative(creator)))
+    migration = next_migration_file(app_folder, 'create_' + table)
+    plan.add(model_file(app_folder, table),
+             model_module(kokoropy, app, table, columns, migration))
+    declarations = [(c.name, field_declaration(kokoropy, c)) for c in columns]
+    description = 'Create the %s table of the %s application.' % (table, app)
+    plan.add(migration, create_table_migration(table, declarations, description))
+
+
+@command('scaffold-crud', 'write model, migration, controller, views and routes of a complete '
+         'CRUD under /APP/TABLE', '%s scaffold-crud shop product name:string:required '
+         'price:float photo:upload category:ref:category' % PROG, [
+             argument('app', metavar='APP', help='an application; '
+                      'created (as scaffold-application does) when it does not exist'),
+             argument('table', metavar='TABLE', help='the table (singular: product)'),
+             argument('columns', nargs='*', default=[], metavar='NAME:TYPE',
+                      help=COLUMNS_HELP + '; leave them out to use an existing model')],
+         details="""
+Creates the application first when APP does not exist (as scaffold-application does). Writes
+the model and its migration (unless models/TABLE.py exists: then give no columns),
+controllers/TABLE.py, views/TABLE_list.tpl, TABLE_show.tpl, TABLE_form.tpl, TABLE_delete.tpl,
+and adds the URLs to routes.py:
+  /APP/TABLE                 list: pages, search box, sort by column (JSON: ?format=json)
+  /APP/TABLE/new             create form (GET) and its submission (POST)
+  /APP/TABLE/ID              detail (JSON: ?format=json or Accept: application/json)
+  /APP/TABLE/ID/edit         edit form
+  /APP/TABLE/ID/delete       confirmation page; the delete itself is a POST
+Forms have a widget per type, keep the input and show messages beside invalid fields, carry a
+CSRF token, store uploads under applications/APP/assets/uploads/ and never show passwords.
+Run migration-upgrade APP afterwards to create the table.
+""" + COLUMN_DETAILS)
+def cmd_scaffold_crud(args):
+    """Write a complete CRUD (and the application when it is new)."""
+    plan, app_folder, kokoropy, columns = plan_table_command(args)
+    values = crud_values(args.app, args.table)
+    if os.path.exists(model_file(app_folder, args.table)):
+        if columns:
+            raise UsageError('%s exists already: leave out the columns to build the CRUD on it'
+                             % _relative(model_file(app_folder, args.table)))
+        model = model_class_in(kokoropy, args.app, args.table)
+        check_table_owner(args.app, model._meta.table)
+        values['Model'] = model.__name__
+        fields = [(name, field) for name, field in model._meta.fields.items() if field.editable]
+    elif not columns:
+        raise UsageError('give the columns of the new table %r, e.g. name:string price:float'
+                         % args.table)
+    else:
+        add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
+        fields = [(column.name, column_field(kokoropy, column)) for column in columns]
+    add_crud_files(plan, app_folder, values, routes_source(app_folder, plan),
+                   crud_test_module(kokoropy, args.app, args.table, fields, values))
+    plan.write()
+    sys.stdout.write('Next: %s migration-upgrade %s, then open /%s/%s; its tests: %s test %s\n'
+                     % (PROG, args.app, args.app, args.table, PROG, args.app))
+    return 0
+
+
+@command('scaffold-view', "write one of a CRUD's views (list, show, form, delete) to customise",
+         '%s scaffold-view shop product form --force' % PROG, [
+             argument('app', metavar='APP', help='an existing application'),
+             argument('table', metavar='TABLE', help='a table with a model in APP'),
+             argument('view', metavar='VIEW', choices=CRUD_VIEWS,
+                      help='one of %s' % ', '.join(CRUD_VIEWS)),
+             argument('--force', action='store_true', help='overwrite the view if it exists')],
+         details="""
+Writes applications/APP/views/TABLE_VIEW.tpl as scaffold-crud writes it. An existing view is
+left alone unless --force is given.""")
+def cmd_scaffold_view(args):
+    """Write one CRUD view."""
+    app_folder = existing_application(args.app)
+    check_identifier(args.table, 'table name')
+    if not os.path.exists(model_file(app_folder, args.table)):
+        raise UsageError('no model %s; create the CRUD first: %s scaffold-crud %s %s NAME:TYPE ...'
+                         % (_relative(model_file(app_folder, args.table)), PROG, args.app,
+                            args.table))
+    path = view_file(app_folder, args.table, args.view)
+    if os.path.exists(path) and not args.force:
+        raise UsageError('%s exists; add --force to overwrite it' % _relative(path))
+    plan = FilePlan()
+    plan.add(path, render('crud/%s.tpl' % args.view, **crud_values(args.app, args.table)),
+             replace=args.force)
+    plan.write()
+    return 0
 
 
 CMS_CRUDS = (('page', ('admin', 'editor')), ('user', ('admin',)), ('group', ('admin',)))
@@ -2257,6 +2262,18 @@ def model_file(app_folder, table):
     return os.path.join(app_folder, 'models', table + '.py')
 
 
+def check_table_owner(app, table):
+    """Raise UsageError when another application's migration creates `table`: a table belongs
+    to the application whose migration creates it, and no other application's command writes
+    onto it."""
+    creator = table_migration(table)
+    owner = creator and os.path.basename(os.path.dirname(os.path.dirname(creator)))
+    if creator and owner != app:
+        raise UsageError('table %r belongs to application %s (%s): choose another name, set '
+                         'table_name, or give %s its own DATABASE_URL'
+                         % (table, owner, _relative(creator), app))
+
+
 def table_migration(table):
     """The migration file (of any application) that creates `table`, or None."""
     creates = re.compile(r'''create_table\(\s*['"]%s['"]''' % re.escape(table))
@@ -2347,7 +2364,12 @@ def cmd_migration_upgrade(args):
         existing_application(args.app)
     kokoropy = load_kokoropy()
     migrator = project_migrator(kokoropy, configure(kokoropy))
-    if not run_migrations(lambda: migrator.apply_pending(args.app, args.to)):
+    done, failures = upgrade_each_application(kokoropy, migrator, args.app, args.to)
+    for failure in failures:
+        sys.stderr.write('rossian: error: %s\n' % failure)
+    if failures:
+        return 1
+    if not done:
         sys.stdout.write('Nothing to apply: the database is up to date.\n')
     return 0
 
@@ -2383,6 +2405,22 @@ def project_migrator(kokoropy, config, create=True):
     exist yet is left uncreated (an empty in-memory database stands in for it)."""
     database = kokoropy.default_database() if create else existing_database(kokoropy, config)
     return kokoropy.Migrator(database or kokoropy.Database(':memory:'), applications_path())
+
+
+def upgrade_each_application(kokoropy, migrator, app=None, target=None):
+    """Apply the pending migrations application by application, printing each one: a failing
+    migration (rolled back whole) stops its own application only. Returns (the migrations
+    applied, one message per application that failed)."""
+    done, failures = [], []
+    for name in [app] if app else migrator.applications():
+        try:
+            applied = migrator.apply_pending(name, target)
+        except kokoropy.MigrationError as exc:
+            applied = getattr(exc, 'completed', ())
+            failures.append(_one_line(exc))
+        _print_migrations(applied, 'applied')
+        done.extend(applied)
+    return done, failures
 
 
 def run_migrations(run, verb='applied'):
