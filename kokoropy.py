@@ -2629,7 +2629,6 @@ class Kokoro(object):
                 '<body><h1>%s</h1><p>%s</p>%s</body></html>\n'
                 % (title, title, html_escape(message), details))
 
-
     def _error_in_layout(self, error, message, shows_traceback, current):
         """The page error_view renders, or None; a failing layout is logged (to wsgi.errors)
         and must not hide the error being reported."""
@@ -8673,6 +8672,8 @@ DEFAULT_UPLOAD_EXTENSIONS = ('png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'txt', 
 IMAGE_EXTENSIONS = frozenset(['png', 'jpg', 'jpeg', 'gif', 'webp'])
 TABLE_TEXT_LIMIT = 60               # longer texts are cut in table cells (whole on the detail)
 HIDDEN_PASSWORD = '••••••'
+DELETE_IMPACT_NAMES = 5         # rows a delete page names per group; the others are counted
+DELETE_IMPACT_MAX_ROWS = 200    # CASCADE rows DeleteImpact follows further down
 # The class of a table cell or detail value of each display kind (see _display); the
 # stylesheet (index/assets/css/kokoropy.css) styles them. Plain text has none.
 CELL_CLASSES = {'number': 'numeric', 'long': 'cell-long', 'date': 'cell-date',
@@ -9136,13 +9137,9 @@ class DeleteImpact:
                     self._collect(row, seen)
 
     def _listed(self, rule):
-        return [(_plural(_label_from_name(model._meta.table).lower()), count, names)
+        return [(_plural(_label_from_name(_snake_case(model.__name__)).lower()), count, names)
                 for (group_rule, model), (count, names) in self._groups.items()
                 if group_rule == rule]
-
-
-DELETE_IMPACT_NAMES = 5         # rows named per group; the others are counted
-DELETE_IMPACT_MAX_ROWS = 200    # CASCADE rows followed further down
 
 
 def _referring_foreign_keys(model):

@@ -417,25 +417,25 @@ class DeleteImpactTest(unittest.TestCase):
 
     def test_restricting_rows_block_the_delete_with_counts_and_names(self):
         impact = DeleteImpact(self.maker_with(toys=['Ball', 'Car', 'Doll']))
-        self.assertEqual(impact.blocking, [('impact toys', 3, ['Ball', 'Car', 'Doll'])])
-        self.assertEqual(impact.refusal, 'Acme is used by 3 impact toys: Ball, Car, Doll.')
+        self.assertEqual(impact.blocking, [('toys', 3, ['Ball', 'Car', 'Doll'])])
+        self.assertEqual(impact.refusal, 'Acme is used by 3 toys: Ball, Car, Doll.')
         self.assertIn('<div class="alert alert-error delete-impact" role="alert">', str(impact))
 
     def test_only_the_first_five_names_are_listed_and_the_rest_counted(self):
         impact = DeleteImpact(self.maker_with(toys=['T%d' % n for n in range(7)]))
-        self.assertEqual(impact.blocking, [('impact toys', 7, ['T0', 'T1', 'T2', 'T3', 'T4'])])
-        self.assertTrue(impact.refusal.endswith('7 impact toys: T0, T1, T2, T3, T4 and 2 more.'))
+        self.assertEqual(impact.blocking, [('toys', 7, ['T0', 'T1', 'T2', 'T3', 'T4'])])
+        self.assertTrue(impact.refusal.endswith('7 toys: T0, T1, T2, T3, T4 and 2 more.'))
 
     def test_cascaded_rows_and_emptied_references_are_listed_further_down(self):
         maker = self.maker_with(batches=['May'], labels=['red', 'blue'])
         impact = DeleteImpact(maker)
         self.assertIsNone(impact.refusal)
         self.assertEqual(impact.blocking, [])
-        self.assertEqual(impact.deleted, [('impact batches', 1, ['May'])])
-        self.assertEqual(impact.cleared, [('impact labels', 2, ['red', 'blue'])])
+        self.assertEqual(impact.deleted, [('batches', 1, ['May'])])
+        self.assertEqual(impact.cleared, [('labels', 2, ['red', 'blue'])])
         html = str(impact)
-        self.assertIn('<p>Deleting it also deletes:</p>\n<ul>\n<li>1 impact batch: May</li>', html)
-        self.assertIn('<li>2 impact labels: red, blue</li>', html)
+        self.assertIn('<p>Deleting it also deletes:</p>\n<ul>\n<li>1 batch: May</li>', html)
+        self.assertIn('<li>2 labels: red, blue</li>', html)
 
     def test_a_row_nothing_refers_to_says_so(self):
         impact = DeleteImpact(self.maker_with())

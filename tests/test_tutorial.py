@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_rossian import Browser, ProjectTestCase  # noqa: E402
+from support import Browser, ProjectTestCase  # noqa: E402
 
 MY_MODEL = '''\
 from kokoropy import Model, String, Upload
