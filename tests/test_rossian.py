@@ -28,7 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 COMMANDS = ['help', 'start', 'scaffold-application', 'scaffold-migration', 'scaffold-model',
             'scaffold-crud', 'scaffold-view', 'scaffold-cms', 'migration-upgrade',
-            'migration-downgrade', 'migration-log', 'shell', 'routes', 'check', 'test']
+            'migration-downgrade', 'migration-log', 'shell', 'routes', 'check', 'test',
+            'db-dump', 'db-load']
 
 
 class HelpTest(ProjectTestCase):
@@ -63,9 +64,12 @@ class ExamplesTest(ProjectTestCase):
         words = shlex.split(line)
         self.assertEqual(words[:2], ['python', 'rossian.py'], line)
         if words[2] != 'start':
-            result = self.rossian(*words[2:])
+            redirect = words[-2] if len(words) > 3 else None   # "... > site.json", as a shell
+            result = self.rossian(*(words[2:-2] if redirect == '>' else words[2:]))
             self.assertEqual(result.returncode, 0, '%s\n%s%s' % (line, result.stdout,
                                                                    result.stderr))
+            if redirect == '>':
+                self.project.write(words[-1], result.stdout)
             return
         arguments = ' '.join(words[3:])
         arguments = re.sub(r'--port[ =][0-9]+', '', arguments).split()
