@@ -2869,7 +2869,7 @@ def _json_value(field, value):
 
 
 @command('db-load', 'load a db-dump into the configured database, in one transaction',
-         '%s db-load site.json' % PROG, [
+         '%s db-load site.json --replace' % PROG, [
              argument('file', metavar='FILE', help='a file written by db-dump'),
              argument('--replace', action='store_true',
                       help='delete the rows the tables hold first (else they must be empty)')],
