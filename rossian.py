@@ -669,7 +669,8 @@ urls = list(urls) + ${table}_pages.urls
 '''
 
 TEMPLATES['crud/menu_item.tpl'] = '''\
-<li><a href="{{url('$app.$table.list')}}"{{!' class="active"' if (request.path + '/').startswith('/$app/$table/') else ''}}>$Plural</a></li>
+% is_current = (request.path + '/').startswith('/$app/$table/')
+<li><a href="{{url('$app.$table.list')}}"{{!' class="active"' if is_current else ''}}>$Plural</a></li>
 '''
 
 TEMPLATES['crud/list.tpl'] = '''\
