@@ -6417,10 +6417,15 @@ def _check_identifier(name, what):
 ###############################################################################
 
 __all__ += ['Database', 'default_database', 'set_default_database', 'SqliteDialect',
-            'RestrictedDeleteError']
+            'PostgresDialect', 'RestrictedDeleteError', 'DatabaseUnavailable']
 
 DEFAULT_DATABASE_URL = 'sqlite:///db/kokoropy.db'
 BUSY_TIMEOUT_SECONDS = 5.0
+# A request waits at most this long for PostgreSQL before its 503 page (?connect_timeout=N).
+CONNECT_TIMEOUT_SECONDS = 3
+# URL schemes -> the PostgreSQL driver they ask for (None: psycopg if installed, else pg8000).
+POSTGRES_SCHEMES = {'postgresql': None, 'postgres': None, 'postgresql+psycopg': 'psycopg',
+                    'postgresql+pg8000': 'pg8000'}
 
 
 class RestrictedDeleteError(sqlite3.IntegrityError):
@@ -6428,21 +6433,55 @@ class RestrictedDeleteError(sqlite3.IntegrityError):
     (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first."""
 
 
+class DatabaseUnavailable(HTTPError):
+    """The database cannot be reached (down, restarting, refusing connections, the connection
+    lost). A request gets a 503 page; the next use of the database connects again, so the
+    site recovers by itself when the database is back."""
+
+    def __init__(self, message):
+        HTTPError.__init__(self, 503, 'The database is unavailable right now; please try '
+                           'again in a moment.', Retry_After='5')
+        self.message = message
+
+    def __str__(self):
+        return 'database unavailable: %s' % self.message
+
+
 class SqliteDialect:
-    """Writes every SQL text the ORM runs on sqlite: quoting, placeholders, types, statements.
+    """Writes every SQL text the ORM runs on sqlite and hides the sqlite3 module's ways:
+    quoting, placeholders, types, statements, errors, introspection, table rebuilds.
 
     The query builder and the schema helpers only compose the pieces returned here, and values
-    are always bound as parameters, so a second backend is a second dialect class.
+    are always bound as parameters; PostgresDialect is the same interface for PostgreSQL.
     """
 
     name = 'sqlite'
-    placeholder = '?'
+    param = '?'
+    returning_clause = ''          # the new id comes from cursor.lastrowid
+    true_sql, false_sql = '1', '0'
+    limit_all = ' LIMIT -1'        # sqlite needs a LIMIT before an OFFSET
+    like_operator = 'LIKE'
+    has_native_alter = sqlite3.sqlite_version_info >= (3, 35, 0)   # DROP COLUMN
+    integrity_errors = (sqlite3.IntegrityError,)
     column_types = {'integer': 'INTEGER', 'boolean': 'INTEGER', 'foreignkey': 'INTEGER',
                     'float': 'REAL'}
     default_column_type = 'TEXT'
-    comparisons = {'eq': '=', 'ne': 'IS NOT', 'gt': '>', 'gte': '>=', 'lt': '<', 'lte': '<=',
-                   'like': 'LIKE'}
+    comparisons = {'eq': '=', 'ne': 'IS NOT', 'gt': '>', 'gte': '>=', 'lt': '<', 'lte': '<='}
     like_patterns = {'contains': '%%%s%%', 'startswith': '%s%%', 'endswith': '%%%s'}
+
+    def open(self, database):
+        """A new connection to the database's file (its folder created) or memory database;
+        a memory database is kept alive by one more connection, opened first."""
+        if database._is_memory and database._keeper is None:
+            # A shared-cache memory database lives while one connection is open.
+            database._keeper = _ThreadState(self.connect(database._target, database.timeout,
+                                                         True))
+        elif not database._is_memory:
+            os.makedirs(os.path.dirname(os.path.abspath(database._target)), exist_ok=True)
+        connection = self.connect(database._target, database.timeout, database._is_memory,
+                                  set_journal=not database._journal_set)
+        database._journal_set = True
+        return connection
 
     def connect(self, target, timeout, is_uri=False, set_journal=False):
         """Open a connection in autocommit mode (the ORM issues BEGIN itself) with foreign keys,
@@ -6450,6 +6489,8 @@ class SqliteDialect:
         connection = sqlite3.connect(target, timeout=timeout, isolation_level=None,
                                      check_same_thread=False, uri=is_uri)
         connection.execute('PRAGMA foreign_keys = ON')
+        # sqlite's LIKE folds ASCII only; this folds every script, as PostgreSQL's ILIKE does.
+        connection.create_function('kokoropy_lower', 1, _lower_text)
         if not is_uri:
             if set_journal:
                 # WAL: readers never wait for the writer, and commits need no fsync of the db.
@@ -6473,7 +6514,7 @@ class SqliteDialect:
     def literal(self, value):
         """SQL literal of a constant default (DDL only, where parameters are not allowed)."""
         if isinstance(value, bool):
-            return '1' if value else '0'
+            return self.true_sql if value else self.false_sql
         if isinstance(value, (int, float)):
             return repr(value)
         return "'%s'" % str(value).replace("'", "''")
@@ -6491,30 +6532,39 @@ class SqliteDialect:
             sql += ' WHERE ' + where
         if order:
             sql += ' ORDER BY ' + order
-        if limit or offset:
-            sql += ' LIMIT ?' if limit else ' LIMIT -1'  # sqlite needs a LIMIT before OFFSET
+        if limit:
+            sql += ' LIMIT ' + self.param
+        elif offset:
+            sql += self.limit_all
         if offset:
-            sql += ' OFFSET ?'
+            sql += ' OFFSET ' + self.param
         return sql
 
     def count(self, select_sql):
         """Count the rows of a SELECT."""
-        return 'SELECT COUNT(*) FROM (%s)' % select_sql
+        return 'SELECT COUNT(*) FROM (%s) AS counted' % select_sql
 
-    def insert(self, table, columns, computed=()):
-        """INSERT text binding `columns`; `computed` adds (column, SQL expression) pairs."""
+    def insert(self, table, columns, computed=(), returning=False):
+        """INSERT text binding `columns`; `computed` adds (column, SQL expression) pairs;
+        `returning` makes the statement give the new id (see inserted_id())."""
         names = [self.quote(column) for column in columns]
-        values = [self.placeholder] * len(names)
+        values = [self.param] * len(names)
         for column, expression in computed:
             names.append(self.quote(column))
             values.append(expression)
-        return 'INSERT INTO %s (%s) VALUES (%s)' % (self.quote(table), ', '.join(names),
-                                                    ', '.join(values))
+        sql = 'INSERT INTO %s (%s) VALUES (%s)' % (self.quote(table), ', '.join(names),
+                                                   ', '.join(values))
+        return sql + self.returning_clause if returning else sql
+
+    def inserted_id(self, cursor):
+        """The id of the row an insert(returning=True) statement just added."""
+        return cursor.lastrowid
 
     def update(self, table, columns, where):
         """UPDATE text setting each column to a parameter."""
-        assignments = ', '.join('%s = %s' % (self.quote(c), self.placeholder) for c in columns)
-        return 'UPDATE %s SET %s WHERE %s' % (self.quote(table), assignments, where)
+        assignments = ', '.join('%s = %s' % (self.quote(c), self.param) for c in columns)
+        return 'UPDATE %s SET %s WHERE %s' % (self.quote(table), assignments,
+                                              where or self.true_sql)
 
     def delete(self, table, where=''):
         """DELETE text."""
@@ -6530,6 +6580,16 @@ class SqliteDialect:
         """Condition `column IN (select)`, used to delete or update a limited query."""
         return '%s IN (%s)' % (self.quote(column), select_sql)
 
+    def combine(self, parts, connector='AND', negated=False):
+        """Conditions joined by AND or OR (always true when there are none), maybe negated."""
+        if not parts:
+            sql = self.true_sql
+        elif len(parts) == 1:
+            sql = parts[0]
+        else:
+            sql = '(%s)' % (' %s ' % connector).join(parts)
+        return 'NOT (%s)' % sql if negated else sql
+
     def condition(self, column, operator, value):
         """SQL and parameters of one filter on `column` (an operator of FILTER_OPERATORS)."""
         name = self.quote(column)
@@ -6539,17 +6599,52 @@ class SqliteDialect:
             return name + ' IS NULL', ()
         if operator == 'in':
             if not value:
-                return '0', ()  # "IN ()" is not SQL; an empty list matches no row
-            return '%s IN (%s)' % (name, ', '.join([self.placeholder] * len(value))), value
+                return self.false_sql, ()  # "IN ()" is not SQL; an empty list matches no row
+            return '%s IN (%s)' % (name, ', '.join([self.param] * len(value))), value
+        if operator == 'like':
+            return self.like(name), (value,)
         if operator in self.like_patterns:
             escaped = value.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
-            return ("%s LIKE %s ESCAPE '\\'" % (name, self.placeholder),
-                    (self.like_patterns[operator] % escaped,))
-        return '%s %s %s' % (name, self.comparisons[operator], self.placeholder), (value,)
+            return (self.like(name) + " ESCAPE '\\'", (self.like_patterns[operator] % escaped,))
+        return '%s %s %s' % (name, self.comparisons[operator], self.param), (value,)
+
+    def like(self, name):
+        """Case-insensitive LIKE (any script, as ILIKE) of a quoted column and a pattern."""
+        return 'kokoropy_lower(%s) LIKE kokoropy_lower(%s)' % (name, self.param)
 
     def order_term(self, column, descending):
         """One ORDER BY term."""
         return self.quote(column) + (' DESC' if descending else '')
+
+    # --- running statements -------------------------------------------------------------
+
+    def query(self, connection, sql, params):
+        """Rows of a SELECT that can be read by index or by column name."""
+        cursor = connection.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, params).fetchall()
+
+    def violation(self, exc):
+        """('unique', [columns]) or ('reference', None) for an integrity error of this
+        backend, else None. sqlite names the columns in its message only."""
+        message = str(exc)
+        if message.startswith('UNIQUE constraint failed:'):
+            return 'unique', [name.strip().split('.')[-1]
+                              for name in message.split(':', 1)[1].split(',')]
+        if 'FOREIGN KEY' in message:
+            return 'reference', None
+        return None
+
+    def in_transaction(self, connection):
+        """True while the connection has an open transaction."""
+        return connection.in_transaction
+
+    def sync_id_sequence(self, database, table):
+        """After a row was inserted with its id given: nothing to do, sqlite takes MAX(id)+1."""
+
+    def lock_migrations(self, database):
+        """Make other hosts' migration runs wait for this transaction; BEGIN IMMEDIATE (see
+        begin()) already holds sqlite's write lock."""
 
     # --- transactions -------------------------------------------------------------------
 
@@ -6582,9 +6677,9 @@ class SqliteDialect:
 
     def column_definition(self, field):
         """Column definition of a bound field, with its default and foreign key clause."""
-        sql = '%s %s' % (self.quote(field.column), self.column_type(field))
         if field.primary_key:
-            return sql + ' PRIMARY KEY'
+            return self.primary_key(field)
+        sql = '%s %s' % (self.quote(field.column), self.column_type(field))
         default = field.default
         if default is not None and not callable(default):
             db_value = field.to_db(default)
@@ -6594,6 +6689,10 @@ class SqliteDialect:
             sql += ' REFERENCES %s (%s) ON DELETE %s' % (
                 self.quote(field.related_table), self.quote('id'), field.on_delete)
         return sql
+
+    def primary_key(self, field):
+        """The definition of the `id` column (an alias of sqlite's rowid)."""
+        return '%s INTEGER PRIMARY KEY' % self.quote(field.column)
 
     def create_table(self, table, fields, if_not_exists=False):
         """CREATE TABLE text from bound fields."""
@@ -6613,11 +6712,6 @@ class SqliteDialect:
         """ALTER TABLE ... ADD COLUMN text."""
         return 'ALTER TABLE %s ADD COLUMN %s' % (self.quote(table), self.column_definition(field))
 
-    def rename_column(self, table, old, new):
-        """ALTER TABLE ... RENAME COLUMN text (sqlite 3.25+)."""
-        return 'ALTER TABLE %s RENAME COLUMN %s TO %s' % (self.quote(table), self.quote(old),
-                                                          self.quote(new))
-
     def create_index(self, name, table, columns, unique=False, if_not_exists=False):
         """CREATE INDEX text."""
         return 'CREATE %sINDEX %s%s ON %s (%s)' % ('UNIQUE ' if unique else '',
@@ -6629,58 +6723,90 @@ class SqliteDialect:
         """DROP INDEX text."""
         return 'DROP INDEX %s%s' % ('IF EXISTS ' if if_exists else '', self.quote(name))
 
-    def list_tables(self):
-        """Query listing the user tables."""
-        return ("SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    def rename_column(self, database, table, old, new):
+        """Rename a column: natively on sqlite 3.25+, else by rebuilding the table."""
+        if sqlite3.sqlite_version_info >= (3, 25, 0):
+            database.execute('ALTER TABLE %s RENAME COLUMN %s TO %s' % (
+                self.quote(table), self.quote(old), self.quote(new)))
+        else:
+            _rebuild(database, table, rename={old: new})
 
-    def table_info(self, table):
-        """PRAGMA listing a table's columns (cid, name, type, notnull, default, pk)."""
-        return 'PRAGMA table_info(%s)' % self.quote(table)
+    def drop_column(self, database, table, column):
+        """Remove a column by rebuilding the table (sqlite's documented procedure), keeping
+        the rows and the indexes that do not use the column."""
+        _rebuild(database, table, drop=column)
 
-    def foreign_key_list(self, table):
-        """PRAGMA listing a table's foreign keys."""
-        return 'PRAGMA foreign_key_list(%s)' % self.quote(table)
+    # --- introspection ------------------------------------------------------------------
 
-    def index_list(self, table):
-        """PRAGMA listing a table's indexes (seq, name, unique, origin, partial)."""
-        return 'PRAGMA index_list(%s)' % self.quote(table)
+    def tables(self, database):
+        """The names of the user tables, sorted."""
+        return [row[0] for row in database.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")]
 
-    def index_info(self, index):
-        """PRAGMA listing an index's columns."""
-        return 'PRAGMA index_info(%s)' % self.quote(index)
+    def columns(self, database, table):
+        """The column names of a table in order ([] when the table does not exist)."""
+        return [row[1] for row in database.execute('PRAGMA table_info(%s)' % self.quote(table))]
 
-    def index_sql(self):
-        """Query giving the CREATE INDEX text of an index by name."""
-        return "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
+    @contextlib.contextmanager
+    def schema_change(self, database):
+        """A transaction for a migration: foreign keys off (outside the transaction, as sqlite
+        requires) so that a table rebuild does not cascade, and all checked before commit."""
+        with _foreign_keys_disabled(database):
+            with database.transaction():
+                yield
+                _check_foreign_keys(database)
 
-    def table_sql(self):
-        """Query giving the CREATE TABLE text of a table by name."""
-        return "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?"
 
-    def foreign_keys(self, enabled):
-        """PRAGMA switching foreign key enforcement (a no-op inside a transaction)."""
-        return 'PRAGMA foreign_keys = %s' % ('ON' if enabled else 'OFF')
+def _lower_text(value):
+    """sqlite function kokoropy_lower(): Unicode lower case of text, other values unchanged."""
+    return value.lower() if isinstance(value, str) else value
 
-    def foreign_keys_enabled(self):
-        """PRAGMA telling whether foreign keys are enforced on this connection."""
-        return 'PRAGMA foreign_keys'
 
-    def copy_rows(self, source, source_columns, target, target_columns):
-        """INSERT ... SELECT copying columns of every row from one table to another."""
-        return 'INSERT INTO %s (%s) SELECT %s FROM %s' % (
-            self.quote(target), self.column_list(target_columns),
-            self.column_list(source_columns), self.quote(source))
+@contextlib.contextmanager
+def _foreign_keys_disabled(database):
+    """Switch sqlite's foreign key enforcement off around a schema change (sqlite ignores the
+    switch inside a transaction, so this must wrap the transaction)."""
+    if database.in_transaction:
+        raise RuntimeError('foreign keys can only be switched off outside a transaction')
+    connection = database.connection()
+    connection.execute('PRAGMA foreign_keys = OFF')
+    try:
+        yield
+    finally:
+        connection.execute('PRAGMA foreign_keys = ON')
 
-    def foreign_key_check(self):
-        """PRAGMA listing rows whose foreign key points to no row."""
-        return 'PRAGMA foreign_key_check'
+
+def _check_foreign_keys(database):
+    """Raise sqlite3.IntegrityError naming the first row whose foreign key points nowhere."""
+    problem = database.execute('PRAGMA foreign_key_check').fetchone()
+    if problem is not None:
+        raise sqlite3.IntegrityError(
+            'foreign key check failed: row %s of table %r refers to a missing row of %r'
+            % (problem[1], problem[0], problem[2]))
+
+
+def _rebuild(database, table, drop=None, rename=None):
+    """Rebuild a sqlite table without column `drop` and/or with columns renamed, in a
+    transaction; foreign keys must be off while the old table is dropped (it would cascade)."""
+    if not database.in_transaction:
+        with _foreign_keys_disabled(database):
+            with database.transaction():
+                _rebuild_table(database, table, drop, rename or {})
+                _check_foreign_keys(database)
+        return
+    enforced = database.execute('PRAGMA foreign_keys').fetchone()[0]
+    if enforced and _is_referenced(database, table):
+        raise RuntimeError(
+            'cannot rebuild table %r inside a transaction while foreign keys are enforced: '
+            'other rows refer to it. Run it in a migration or outside transaction()' % table)
+    _rebuild_table(database, table, drop, rename or {})
 
 
 def _is_referenced(database, table):
     """True when a foreign key of any table (itself included) refers to `table`."""
     for other in database.tables():
-        for row in database.execute(database.dialect.foreign_key_list(other)):
+        for row in database.execute('PRAGMA foreign_key_list(%s)' % database.dialect.quote(other)):
             if row[2].lower() == table.lower():
                 return True
     return False
@@ -6690,7 +6816,7 @@ def _rebuild_table(database, table, drop, rename):
     """sqlite's 12-step table change (https://sqlite.org/lang_altertable.html, section 7):
     create the new table, copy the rows, drop the old one, rename, recreate the indexes."""
     dialect = database.dialect
-    info = database.execute(dialect.table_info(table)).fetchall()
+    info = database.execute('PRAGMA table_info(%s)' % dialect.quote(table)).fetchall()
     if not info:
         raise ValueError('no table %r' % table)
     kept = [row for row in info if row[1] != drop]
@@ -6698,7 +6824,9 @@ def _rebuild_table(database, table, drop, rename):
     indexes = _index_definitions(database, table)
     temporary = '_kokoropy_rebuild_' + table
     database.execute(_rebuilt_table_sql(database, table, temporary, kept, drop, rename))
-    database.execute(dialect.copy_rows(table, [row[1] for row in kept], temporary, new_names))
+    database.execute('INSERT INTO %s (%s) SELECT %s FROM %s' % (
+        dialect.quote(temporary), dialect.column_list(new_names),
+        dialect.column_list(row[1] for row in kept), dialect.quote(table)))
     database.execute(dialect.drop_table(table))
     database.execute(dialect.rename_table(temporary, table))
     for name, unique, columns in indexes:
@@ -6712,19 +6840,26 @@ def _index_definitions(database, table):
     """(name, unique, columns) of the named (not automatic) indexes of a table."""
     dialect = database.dialect
     found = []
-    for row in database.execute(dialect.index_list(table)).fetchall():
+    for row in database.execute('PRAGMA index_list(%s)' % dialect.quote(table)).fetchall():
         name, unique = row[1], bool(row[2])
         if name.startswith('sqlite_autoindex'):
             continue
-        columns = [info[2] for info in database.execute(dialect.index_info(name))]
+        columns = _index_columns(database, name)
         found.append((name, unique, columns))
     return found
+
+
+def _index_columns(database, index):
+    """The column names of a sqlite index, in order."""
+    sql = 'PRAGMA index_info(%s)' % database.dialect.quote(index)
+    return [info[2] for info in database.execute(sql)]
 
 
 def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
     """CREATE TABLE text for the rebuilt table, from the old one's columns and foreign keys."""
     dialect = database.dialect
-    original = database.execute(dialect.table_sql(), (table,)).fetchone()[0] or ''
+    original = database.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (table,)).fetchone()[0] or ''
     autoincrement = ' AUTOINCREMENT' if 'AUTOINCREMENT' in original.upper() else ''
     primary = [row for row in kept if row[5]]
     references, constraints = _rebuilt_constraints(database, table, drop, rename)
@@ -6750,7 +6885,7 @@ def _rebuilt_constraints(database, table, drop, rename):
     ({column: ' REFERENCES ...'} for one-column keys, [table constraints] for the others)."""
     dialect = database.dialect
     references, parts, keys = {}, [], {}
-    for row in database.execute(dialect.foreign_key_list(table)).fetchall():
+    for row in database.execute('PRAGMA foreign_key_list(%s)' % dialect.quote(table)).fetchall():
         keys.setdefault(row[0], []).append(row)
     for rows in keys.values():
         sources = [row[3] for row in rows]
@@ -6766,38 +6901,342 @@ def _rebuilt_constraints(database, table, drop, rename):
         else:
             parts.append('FOREIGN KEY (%s)%s' % (
                 dialect.column_list(rename.get(s, s) for s in sources), clause))
-    for row in database.execute(dialect.index_list(table)).fetchall():
+    for row in database.execute('PRAGMA index_list(%s)' % dialect.quote(table)).fetchall():
         if row[1].startswith('sqlite_autoindex') and row[2]:
-            columns = [info[2] for info in database.execute(dialect.index_info(row[1]))]
+            columns = _index_columns(database, row[1])
             if drop not in columns:
                 parts.append('UNIQUE (%s)' % dialect.column_list(
                     rename.get(c, c) for c in columns))
     return references, parts
 
 
-class Database:
-    """A sqlite database: one connection per thread, transactions, raw SQL and schema helpers.
+class PostgresDialect(SqliteDialect):
+    """The SqliteDialect interface for PostgreSQL, through psycopg 3 or pg8000.
 
-    `url` is 'sqlite:///relative/path.db', 'sqlite:////absolute/path.db', a plain path, or
-    ':memory:' (a private in-memory database shared by this object's threads, kept alive until
-    close(); use a file when several threads write at once). The folder of a file is created on
-    first use. Connections run in autocommit mode: statements outside transaction() commit one
-    by one, and `with db.transaction():` groups them (nested blocks are savepoints).
+    `driver` is 'psycopg', 'pg8000' or None (psycopg when installed, else pg8000); the module
+    is imported on the first connection, so a sqlite site never needs it. Differences kept
+    here: %s placeholders, RETURNING id, real BOOLEAN/DATE/TIMESTAMP columns, ILIKE, null-safe
+    IS DISTINCT FROM, information_schema introspection, native ALTER TABLE, an advisory lock
+    for migrations, and driver errors read by SQLSTATE.
+    """
+
+    name = 'postgresql'
+    param = '%s'
+    returning_clause = ' RETURNING "id"'
+    true_sql, false_sql = 'TRUE', 'FALSE'
+    limit_all = ''                  # PostgreSQL takes an OFFSET alone
+    like_operator = 'ILIKE'
+    column_types = {'integer': 'BIGINT', 'boolean': 'BOOLEAN', 'foreignkey': 'BIGINT',
+                    'float': 'DOUBLE PRECISION', 'date': 'DATE', 'datetime': 'TIMESTAMP'}
+    comparisons = dict(SqliteDialect.comparisons, ne='IS DISTINCT FROM')
+    # Any number the same for every host: pg_advisory_xact_lock's key for migration runs.
+    MIGRATION_LOCK_KEY = 0x6b6f6b6f
+
+    def __init__(self, driver=None):
+        self.driver_name = driver
+        self.driver = None
+        self.integrity_errors = ()  # the driver's error class, once it is imported
+
+    def open(self, database):
+        """Connect with the database's URL settings (DatabaseUnavailable when it fails)."""
+        if self.driver is None:
+            self.driver = _postgres_driver(self.driver_name)
+            self.integrity_errors = (self.driver.error,)
+        params = dict(database._target)
+        timeout = float(params.pop('connect_timeout', CONNECT_TIMEOUT_SECONDS))
+        try:
+            raw = self.driver.connect(params, timeout)
+        except (self.driver.error, OSError) as exc:
+            raise DatabaseUnavailable('cannot connect to %s: %s' % (
+                _redacted_url(database.url), _first_line(exc))) from exc
+        return _PostgresConnection(raw, self.driver, database._forget_state)
+
+    def inserted_id(self, cursor):
+        return cursor.fetchone()[0]
+
+    def like(self, name):
+        return '%s ILIKE %s' % (name, self.param)
+
+    def query(self, connection, sql, params):
+        cursor = connection.execute(sql, params)
+        names = [column[0] for column in cursor.description or ()]
+        return [_Row(names, row) for row in cursor.fetchall()]
+
+    def violation(self, exc):
+        state, detail = self.driver.sqlstate(exc), self.driver.detail(exc) or ''
+        kind = {'23505': 'unique', '23503': 'reference'}.get(state)
+        if kind is None:
+            return None
+        match = re.match(r'Key \((.+?)\)=', detail)
+        columns = [name.strip().strip('"') for name in match.group(1).split(',')] \
+            if match else None
+        return kind, columns
+
+    def in_transaction(self, connection):
+        return connection.in_transaction
+
+    def lock_migrations(self, database):
+        """Two hosts running migration-upgrade at once: the second waits here until the first
+        commits, then sees its history rows (released at the end of the transaction)."""
+        database.execute('SELECT pg_advisory_xact_lock(%s)', (self.MIGRATION_LOCK_KEY,))
+
+    def begin(self):
+        return 'BEGIN'
+
+    def primary_key(self, field):
+        return '%s BIGSERIAL PRIMARY KEY' % self.quote(field.column)
+
+    def sync_id_sequence(self, database, table):
+        """After a row was inserted with its id given: move the id sequence past it."""
+        database.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                         "(SELECT COALESCE(MAX(\"id\"), 0) + 1 FROM %s), false)"
+                         % (self.param, self.quote(table)), (self.quote(table),))
+
+    def rename_column(self, database, table, old, new):
+        database.execute('ALTER TABLE %s RENAME COLUMN %s TO %s' % (
+            self.quote(table), self.quote(old), self.quote(new)))
+
+    def drop_column(self, database, table, column):
+        database.execute('ALTER TABLE %s DROP COLUMN %s' % (self.quote(table),
+                                                            self.quote(column)))
+
+    def tables(self, database):
+        return [row[0] for row in database.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name COLLATE \"C\"")]
+
+    def columns(self, database, table):
+        return [row[0] for row in database.execute(
+            'SELECT column_name FROM information_schema.columns WHERE table_schema = '
+            'current_schema() AND table_name = %s ORDER BY ordinal_position', (table,))]
+
+    def schema_change(self, database):
+        """DDL is transactional in PostgreSQL: one transaction is all a migration needs."""
+        return database.transaction()
+
+
+class _Row(tuple):
+    """A row readable by index or by column name, like sqlite3.Row."""
+
+    def __new__(cls, names, values):
+        row = tuple.__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self):
+        """The column names."""
+        return list(self._names)
+
+
+class _PostgresConnection:
+    """A driver's connection with the part of sqlite3's interface the ORM uses (execute(),
+    cursor(), executemany(), close(), in_transaction). A driver error that leaves the
+    connection broken calls `forget` (the thread connects again next time) and becomes
+    DatabaseUnavailable."""
+
+    def __init__(self, raw, driver, forget):
+        self.raw, self.driver, self.forget = raw, driver, forget
+
+    def cursor(self):
+        return _PostgresCursor(self, self.raw.cursor())
+
+    def execute(self, sql, params=()):
+        return self.cursor().execute(sql, params)
+
+    def executemany(self, sql, seq_of_params):
+        return self.cursor().executemany(sql, seq_of_params)
+
+    @property
+    def in_transaction(self):
+        return self.driver.in_transaction(self.raw)
+
+    def close(self):
+        try:
+            self.raw.close()
+        except Exception:  # closing a connection the server already dropped
+            pass
+
+    def lost(self, exc):
+        """DatabaseUnavailable for a driver error that broke the connection, else None."""
+        if not self.driver.is_lost(exc, self.raw):
+            return None
+        self.forget()
+        self.close()
+        error = DatabaseUnavailable('connection lost: %s' % _first_line(exc))
+        error.__cause__ = exc
+        return error
+
+
+class _PostgresCursor:
+    """A driver's cursor whose execute() returns itself and gives tuples, as sqlite3's does."""
+
+    __slots__ = ('connection', 'raw')
+
+    def __init__(self, connection, raw):
+        self.connection, self.raw = connection, raw
+
+    def execute(self, sql, params=()):
+        try:
+            # Without parameters the text is sent as is, so a literal % needs no doubling.
+            self.raw.execute(sql, params if len(params) else self.connection.driver.no_params)
+        except self.connection.driver.error as exc:
+            raise self.connection.lost(exc) or exc
+        return self
+
+    def executemany(self, sql, seq_of_params):
+        try:
+            self.raw.executemany(sql, seq_of_params)
+        except self.connection.driver.error as exc:
+            raise self.connection.lost(exc) or exc
+        return self
+
+    def fetchone(self):
+        row = self.raw.fetchone()
+        return tuple(row) if row.__class__ is list else row
+
+    def fetchall(self):
+        rows = self.raw.fetchall()
+        return [tuple(row) for row in rows] if rows and rows[0].__class__ is list else rows
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self):
+        return self.raw.rowcount
+
+    @property
+    def description(self):
+        return self.raw.description
+
+
+def _postgres_driver(name=None):
+    """The adapter of psycopg 3 (tried first) or pg8000, importing the module now."""
+    if name not in (None, 'psycopg', 'pg8000'):
+        raise ValueError('unknown PostgreSQL driver %r: use psycopg or pg8000' % name)
+    for adapter in (_Psycopg, _Pg8000):
+        if name in (None, adapter.name):
+            try:
+                return adapter(importlib.import_module(adapter.module))
+            except ImportError:
+                continue
+    raise ImportError('PostgreSQL needs a driver: pip install "psycopg[binary]" '
+                      '(or pip install pg8000, pure Python)'
+                      if name is None else 'PostgreSQL driver %s is not installed: pip install %s'
+                      % (name, '"psycopg[binary]"' if name == 'psycopg' else name))
+
+
+class _Psycopg:
+    """psycopg 3: autocommit connections (the ORM sends BEGIN itself)."""
+
+    name = module = 'psycopg'
+    no_params = None
+
+    def __init__(self, module):
+        self.module, self.error = module, module.Error
+
+    def connect(self, params, timeout):
+        return self.module.connect(autocommit=True, connect_timeout=max(1, int(timeout)),
+                                   **params)
+
+    def is_lost(self, exc, raw):
+        return raw.closed or raw.broken
+
+    def in_transaction(self, raw):
+        return raw.info.transaction_status != self.module.pq.TransactionStatus.IDLE
+
+    def sqlstate(self, exc):
+        return getattr(exc, 'sqlstate', None)
+
+    def detail(self, exc):
+        diag = getattr(exc, 'diag', None)
+        return diag.message_detail if diag is not None else None
+
+
+class _Pg8000:
+    """pg8000 (pure Python): its errors carry the server's fields in a dict."""
+
+    name = 'pg8000'
+    module = 'pg8000.dbapi'
+    no_params = ()
+    # libpq's names in the URL's ?query -> pg8000's connect() arguments.
+    OPTIONS = {'dbname': 'database', 'application_name': 'application_name',
+               'host': 'host', 'port': 'port', 'user': 'user', 'password': 'password'}
+
+    def __init__(self, module):
+        self.module, self.error = module, module.Error
+
+    def connect(self, params, timeout):
+        arguments = {}
+        for key, value in params.items():
+            if key == 'sslmode':
+                arguments['ssl_context'] = value not in ('disable', 'allow', 'prefer')
+            elif key in self.OPTIONS:
+                arguments[self.OPTIONS[key]] = value
+            else:
+                raise ValueError('database URL option %r is not supported by pg8000' % key)
+        arguments['port'] = int(arguments.get('port') or 5432)
+        raw = self.module.connect(timeout=timeout, **arguments)
+        raw.autocommit = True
+        # The timeout bounds connecting only: a long query must not fail after it.
+        sock = getattr(raw, '_usock', None)
+        if sock is not None:
+            sock.settimeout(None)
+        return raw
+
+    def is_lost(self, exc, raw):
+        return isinstance(exc, self.module.InterfaceError)
+
+    def in_transaction(self, raw):
+        return raw._in_transaction
+
+    def sqlstate(self, exc):
+        fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        return fields.get('C')
+
+    def detail(self, exc):
+        fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        return fields.get('D')
+
+
+class Database:
+    """A database: one connection per thread, transactions, raw SQL and schema helpers.
+
+    `url` is 'sqlite:///relative/path.db', 'sqlite:////absolute/path.db', a plain path,
+    ':memory:' (a private in-memory sqlite database shared by this object's threads, kept alive
+    until close(); use a file when several threads write at once), or a PostgreSQL URL:
+    'postgresql://user:password@host:5432/name?option=value' (also 'postgres://';
+    'postgresql+psycopg://' or 'postgresql+pg8000://' pick the driver). The folder of a sqlite
+    file is created on first use. Connections run in autocommit mode: statements outside
+    transaction() commit one by one, and `with db.transaction():` groups them (nested blocks
+    are savepoints). A PostgreSQL connection that fails or is lost raises DatabaseUnavailable
+    (a 503 page) and is opened again on next use.
     """
 
     _memory_numbers = itertools.count(1)
 
     def __init__(self, url=DEFAULT_DATABASE_URL, timeout=BUSY_TIMEOUT_SECONDS, dialect=None):
         self.url = url
-        self.path = _sqlite_path(url)
         self.timeout = timeout
-        self.dialect = dialect or SqliteDialect()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._states = weakref.WeakSet()
         self._statements = {}
         self._journal_set = False
         self._keeper = None
+        self.path = self._is_memory = None
+        postgres = _postgres_target(url)
+        if postgres is not None:
+            driver, self._target = postgres
+            self.dialect = dialect or PostgresDialect(driver)
+            return
+        self.path = _sqlite_path(url)
+        self.dialect = dialect or SqliteDialect()
         self._is_memory = self.path == ':memory:'
         if self._is_memory:
             self._target = 'file:kokoropy-memory-%d-%d?mode=memory&cache=shared' % (
@@ -6806,17 +7245,18 @@ class Database:
             self._target = self.path
 
     def __repr__(self):
-        return '<Database %s>' % self.path
+        return '<Database %s>' % (self.path or _redacted_url(self.url))
 
     def connection(self):
-        """This thread's sqlite3 connection, opened on first use."""
+        """This thread's connection, opened on first use."""
         try:
             return self._local.state.connection
         except AttributeError:
             return self._open_state().connection
 
     def execute(self, sql, params=()):
-        """Run one SQL statement with bound parameters; return the cursor."""
+        """Run one SQL statement with bound parameters (placeholders: dialect.param); return
+        the cursor."""
         return self.connection().execute(sql, params)
 
     def executemany(self, sql, seq_of_params):
@@ -6824,16 +7264,19 @@ class Database:
         return self.connection().executemany(sql, seq_of_params)
 
     def query(self, sql, params=()):
-        """Run a SELECT with bound parameters; return a list of sqlite3.Row (index or name)."""
-        cursor = self.connection().cursor()
-        cursor.row_factory = sqlite3.Row
-        return cursor.execute(sql, params).fetchall()
+        """Run a SELECT with bound parameters; return a list of rows read by index or name."""
+        return self.dialect.query(self.connection(), sql, params)
 
     def transaction(self):
         """Context manager grouping statements in a transaction: committed at the end of the
         block, rolled back (and the exception re-raised) when the block raises. Nested blocks
         are savepoints: an error inside rolls back only the nested block."""
         return _Transaction(self)
+
+    def schema_change(self):
+        """Context manager of one migration: a transaction in which tables may be changed
+        (on sqlite foreign keys are off inside it and checked whole before the commit)."""
+        return self.dialect.schema_change(self)
 
     @property
     def in_transaction(self):
@@ -6903,17 +7346,13 @@ class Database:
     def rename_column(self, table, old, new):
         """Rename a column, keeping data, indexes and foreign keys."""
         _check_identifier(new, 'column name')
-        if sqlite3.sqlite_version_info >= (3, 25, 0):
-            self.execute(self.dialect.rename_column(table, old, new))
-        else:
-            self._rebuild(table, rename={old: new})
+        self.dialect.rename_column(self, table, old, new)
 
     def drop_column(self, table, name):
-        """Remove a column by rebuilding the table (sqlite's documented procedure), keeping
-        the rows and the indexes that do not use the column."""
+        """Remove a column, keeping the rows and the indexes that do not use it."""
         if name not in self.columns(table):
             raise ValueError('table %r has no column %r' % (table, name))
-        self._rebuild(table, drop=name)
+        self.dialect.drop_column(self, table, name)
 
     def create_index(self, table, columns, unique=False, name=None):
         """Create an index on one column (a string) or several; return the index name."""
@@ -6928,7 +7367,7 @@ class Database:
 
     def tables(self):
         """The names of the user tables, sorted."""
-        return [row[0] for row in self.execute(self.dialect.list_tables())]
+        return self.dialect.tables(self)
 
     def table_exists(self, table):
         """True when the table exists."""
@@ -6936,7 +7375,7 @@ class Database:
 
     def columns(self, table):
         """The column names of a table in order ([] when the table does not exist)."""
-        return [row[1] for row in self.execute(self.dialect.table_info(table))]
+        return self.dialect.columns(self, table)
 
     # --- internals ----------------------------------------------------------------------
 
@@ -6955,19 +7394,16 @@ class Database:
 
     def _open_state(self):
         with self._lock:
-            if self._is_memory and self._keeper is None:
-                # A shared-cache memory database lives while one connection is open.
-                self._keeper = _ThreadState(self.dialect.connect(self._target, self.timeout,
-                                                                 True))
-            elif not self._is_memory:
-                folder = os.path.dirname(os.path.abspath(self._target))
-                os.makedirs(folder, exist_ok=True)
-            connection = self.dialect.connect(self._target, self.timeout, self._is_memory,
-                                              set_journal=not self._journal_set)
-            self._journal_set = True
+            connection = self.dialect.open(self)
             state = self._local.state = _ThreadState(connection)
             self._states.add(state)
         return state
+
+    def _forget_state(self):
+        """Drop this thread's connection (it was lost): the next use opens a new one."""
+        state = self._local.__dict__.pop('state', None)
+        if state is not None:
+            self._states.discard(state)
 
     def _model_statements(self, model):
         statements = self._statements.get(model)
@@ -6981,43 +7417,6 @@ class Database:
             name = '%s_%s_%s' % (table, field.column, 'unique' if unique else 'idx')
             self.execute(self.dialect.create_index(name, table, [field.column], unique,
                                                    if_not_exists))
-
-    @contextlib.contextmanager
-    def _foreign_keys_disabled(self):
-        """Switch foreign key enforcement off around a schema change (sqlite ignores the switch
-        inside a transaction, so this must wrap the transaction)."""
-        if self.in_transaction:
-            raise RuntimeError('foreign keys can only be switched off outside a transaction')
-        connection = self.connection()
-        connection.execute(self.dialect.foreign_keys(False))
-        try:
-            yield
-        finally:
-            connection.execute(self.dialect.foreign_keys(True))
-
-    def _check_foreign_keys(self):
-        """Raise sqlite3.IntegrityError naming the first row whose foreign key points nowhere."""
-        problem = self.execute(self.dialect.foreign_key_check()).fetchone()
-        if problem is not None:
-            raise sqlite3.IntegrityError(
-                'foreign key check failed: row %s of table %r refers to a missing row of %r'
-                % (problem[1], problem[0], problem[2]))
-
-    def _rebuild(self, table, drop=None, rename=None):
-        """Rebuild a table without column `drop` and/or with columns renamed, in a transaction;
-        foreign keys must be off while the old table is dropped (it would cascade)."""
-        if not self.in_transaction:
-            with self._foreign_keys_disabled():
-                with self.transaction():
-                    _rebuild_table(self, table, drop, rename or {})
-                    self._check_foreign_keys()
-            return
-        enforced = self.execute(self.dialect.foreign_keys_enabled()).fetchone()[0]
-        if enforced and _is_referenced(self, table):
-            raise RuntimeError(
-                'cannot rebuild table %r inside a transaction while foreign keys are enforced: '
-                'other rows refer to it. Run it in a migration or outside transaction()' % table)
-        _rebuild_table(self, table, drop, rename or {})
 
 
 class _ThreadState:
@@ -7066,20 +7465,30 @@ class _Transaction:
         connection = state.connection
         state.depth -= 1
         if self.savepoint is not None:
+            if exc_type is DatabaseUnavailable:
+                return False  # the connection is gone, and the savepoint with it
             if exc_type is not None:
                 connection.execute(dialect.rollback_to(self.savepoint))
             connection.execute(dialect.release(self.savepoint))
         elif exc_type is not None:
-            if connection.in_transaction:  # sqlite may have rolled back already
-                connection.execute(dialect.rollback())
+            _rollback(connection, dialect)
         else:
             try:
                 connection.execute(dialect.commit())
             except BaseException:
-                if connection.in_transaction:
-                    connection.execute(dialect.rollback())
+                _rollback(connection, dialect)
                 raise
         return False
+
+
+def _rollback(connection, dialect):
+    """Roll back the open transaction, if the backend has not already (sqlite may have; a
+    lost PostgreSQL connection has nothing left to undo)."""
+    try:
+        if dialect.in_transaction(connection):
+            connection.execute(dialect.rollback())
+    except DatabaseUnavailable:
+        pass
 
 
 def _sqlite_path(url):
@@ -7090,8 +7499,43 @@ def _sqlite_path(url):
     if url.startswith('sqlite:///'):
         return url[len('sqlite:///'):].split('?', 1)[0]
     if '://' in url:
-        raise ValueError('unsupported database URL %r: use sqlite:///path/to/file.db' % url)
+        raise ValueError('unsupported database URL %r: use sqlite:///path/to/file.db or '
+                         'postgresql://user:password@host:5432/name' % _redacted_url(url))
     return url
+
+
+def _postgres_target(url):
+    """(driver or None, connect parameters) of a PostgreSQL URL; None for other URLs.
+
+    The parts are percent-decoded ('p%40ss' is 'p@ss'); ?name=value options (sslmode,
+    application_name, connect_timeout, ...) are passed to the driver as libpq names them.
+    """
+    scheme, separator, _ = str(url).partition('://')
+    if not separator or scheme.lower() not in POSTGRES_SCHEMES:
+        return None
+    parts = urlsplit(str(url))
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError('invalid port in database URL %r' % _redacted_url(url))
+    params = {'host': unquote(parts.hostname or '') or 'localhost', 'port': port or 5432}
+    for key, value in (('user', parts.username), ('password', parts.password),
+                       ('dbname', parts.path.lstrip('/'))):
+        if value:
+            params[key] = unquote(value)
+    params.update(parse_qsl(parts.query))
+    return POSTGRES_SCHEMES[scheme.lower()], params
+
+
+def _redacted_url(url):
+    """The URL with its password replaced by ***, for messages and logs."""
+    return re.sub(r'(://[^:/@]*:)[^@/]*@', r'\1***@', str(url))
+
+
+def _first_line(exc):
+    """The first line of an exception's message (drivers add hints on later lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _auto_field(field_class, name, model=None):
@@ -7153,11 +7597,12 @@ class _ModelStatements:
         self.columns = meta.columns
         self.build_row = _row_builder(meta.columns)
         self.column_list = dialect.column_list(meta.columns)
-        by_id = quote('id') + ' = ' + dialect.placeholder
+        by_id = quote('id') + ' = ' + dialect.param
         live = dialect.condition('trashed_at', 'isnull', True)[0] if meta.soft_delete else ''
         self.get_with_trashed = dialect.select(table, self.column_list, by_id)
-        self.get = dialect.select(table, self.column_list, by_id + ' AND ' + live if live
-                                  else by_id)
+        self.get = dialect.select(table, self.column_list, dialect.combine([by_id, live])
+                                  if live else by_id)
+        self.inserted_id = dialect.inserted_id
         self.delete = dialect.delete(table, by_id)
         self._insert_plans = {}
         # created_at is written once, by the insert; position and trashed_at only by their
@@ -7167,9 +7612,9 @@ class _ModelStatements:
         self.update_plan = (dialect.update(table, update_columns, by_id),) + \
             _value_getter(meta, update_columns)
         self.unique_checks = dict(
-            (field.column, dialect.select(table, '1', '%s AND %s' % (
+            (field.column, dialect.select(table, '1', dialect.combine([
                 dialect.condition(field.column, 'eq', 0)[0],
-                dialect.condition('id', 'ne', 0)[0]), limit=True))
+                dialect.condition('id', 'ne', 0)[0]]), limit=True))
             for field in meta.unique_fields)
         self.set_trashed = dialect.update(table, ['trashed_at', 'updated_at'], by_id)
         self.position_of = dialect.select(table, quote('position'), by_id)
@@ -7190,7 +7635,8 @@ class _ModelStatements:
                                                                column == 'position')]
             computed = [('position', dialect.next_position(meta.table, 'position'))] \
                 if auto_position else []
-            plan = (dialect.insert(meta.table, columns, computed),) + _value_getter(meta, columns)
+            plan = (dialect.insert(meta.table, columns, computed, returning=not with_id),) + \
+                _value_getter(meta, columns)
             self._insert_plans[(with_id, auto_position)] = plan
         return plan
 
@@ -7258,9 +7704,13 @@ _default_database_lock = threading.Lock()
 
 
 def _configured_database_key():
-    """The absolute path (or ':memory:') the default app's configuration names."""
+    """The absolute sqlite path (or ':memory:'), or PostgreSQL URL, the default app's
+    configuration names."""
     config = default_app().config
-    path = _sqlite_path(config.get('database_url') or DEFAULT_DATABASE_URL)
+    url = config.get('database_url') or DEFAULT_DATABASE_URL
+    if _postgres_target(url) is not None:
+        return url
+    path = _sqlite_path(url)
     return path if path == ':memory:' else _under_project(config, path)
 
 
@@ -7390,9 +7840,9 @@ class Model:
         sql, getter, converters = statements.plain_insert
         params = _converted(getter(row), converters) if converters else getter(row)
         try:
-            row['id'] = database._cursor().execute(sql, params).lastrowid
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(cls, exc, instance)
+            row['id'] = statements.inserted_id(database._cursor().execute(sql, params))
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, cls, exc, instance)
         return instance
 
     @classmethod
@@ -7648,10 +8098,12 @@ class Model:
         cursor = database._cursor()
         try:
             cursor.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(model, exc, self)
-        if not with_id:
-            values['id'] = cursor.lastrowid
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, model, exc, self)
+        if with_id:
+            database.dialect.sync_id_sequence(database, self._meta.table)
+        else:
+            values['id'] = statements.inserted_id(cursor)
         if auto_position:
             values['position'] = cursor.execute(statements.position_of,
                                                 (values['id'],)).fetchall()[0][0]
@@ -7666,8 +8118,8 @@ class Model:
         params.append(values['id'])
         try:
             cursor = database._cursor().execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(model, exc, self)
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, model, exc, self)
         if cursor.rowcount == 0:
             self._insert(database, with_id=True)  # an id set by hand, or a deleted row
 
@@ -7677,8 +8129,8 @@ class Model:
         statements = database._model_statements(type(self))
         try:
             database.connection().execute(statements.delete, (self.__dict__.get('id'),))
-        except sqlite3.IntegrityError as exc:
-            raise _restricted_error(type(self), exc, self)
+        except database.dialect.integrity_errors as exc:
+            raise _restricted_error(database, type(self), exc, self)
         if self._meta.has_delete_hooks:
             self.after_delete()
 
@@ -7772,23 +8224,33 @@ class Model:
 _MISSING = object()
 
 
-def _integrity_error(model, exc, instance=None):
-    """A ValidationError for a unique column the database refused; else `exc` itself."""
-    message = str(exc)
-    if message.startswith('UNIQUE constraint failed:'):
-        errors = {}
-        for name in message.split(':', 1)[1].split(','):
-            field = model._meta.lookup.get(name.strip().split('.')[-1])
-            if field is not None:
-                errors[field.name] = field.message('unique')
-        if errors:
-            return ValidationError(errors, instance)
-    return exc
+def _integrity_error(database, model, exc, instance=None):
+    """A ValidationError, with validate()'s messages, for a unique or reference violation the
+    database reported (a race validate() could not see); else `exc` itself."""
+    found = database.dialect.violation(exc)
+    if found is None:
+        return exc
+    kind, columns = found
+    if kind == 'unique':
+        fields = [model._meta.lookup.get(column) for column in columns or ()]
+    else:  # the foreign keys named, or (sqlite names none) those holding a value
+        values = instance.__dict__ if instance is not None else {}
+        fields = [field for field in model._meta.foreign_keys
+                  if field.column in (columns or ()) or columns is None and
+                  (instance is None or values.get(field.column) is not None)]
+    errors = dict((field.name, field.message('unique' if kind == 'unique' else 'type'))
+                  for field in fields if field is not None)
+    if not errors:
+        return exc
+    error = ValidationError(errors, instance)
+    error.__cause__ = exc
+    return error
 
 
-def _restricted_error(model, exc, instance=None):
+def _restricted_error(database, model, exc, instance=None):
     """A RestrictedDeleteError naming the models whose rows still refer to the deleted ones."""
-    if 'FOREIGN KEY' not in str(exc):
+    found = database.dialect.violation(exc)
+    if found is None or found[0] != 'reference':
         return exc
     referrers = sorted(set('%s.%s' % (field.model.__name__, field.name)
                            for refs in list(_MODELS.values()) for ref in refs
@@ -8079,8 +8541,8 @@ class Query:
         try:
             cursor = database.execute(database.dialect.delete(self.model._meta.table, where),
                                       params)
-        except sqlite3.IntegrityError as exc:
-            raise _restricted_error(self.model, exc)
+        except database.dialect.integrity_errors as exc:
+            raise _restricted_error(database, self.model, exc)
         return cursor.rowcount
 
     def update(self, **values):
@@ -8091,11 +8553,11 @@ class Query:
         database = self._database()
         columns, params = _update_assignments(self.model, values)
         where, where_params = self._target_rows(database)
-        sql = database.dialect.update(self.model._meta.table, columns, where or '1')
+        sql = database.dialect.update(self.model._meta.table, columns, where)
         try:
             return database.execute(sql, params + where_params).rowcount
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(self.model, exc)
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, self.model, exc)
 
     def sql(self):
         """(SQL text, parameters) the query would run: for debugging."""
@@ -8152,7 +8614,7 @@ class Query:
             params.extend(values)
         if self.model._meta.soft_delete and self._trashed != 'include':
             parts.append(dialect.condition('trashed_at', 'isnull', self._trashed == 'hide')[0])
-        return ' AND '.join(parts), params
+        return (dialect.combine(parts) if parts else ''), params
 
     def _target_rows(self, database):
         """WHERE text and parameters picking the rows update() and delete() change."""
@@ -8206,8 +8668,7 @@ def _compile_condition(condition, dialect):
         sql, values = _compile_condition(child, dialect)
         parts.append(sql)
         params.extend(values)
-    sql = '(%s)' % (' %s ' % connector).join(parts) if parts else '1'
-    return ('NOT ' + sql if negated else sql), params
+    return dialect.combine(parts, connector, negated), params
 
 
 def _resolve_order(model, name):
@@ -8496,31 +8957,42 @@ class Migrator:
         completed = []
         for migration in migrations:
             try:
-                completed.append((migration, self._run(migration, direction)))
+                seconds = self._run(migration, direction)
             except MigrationError as exc:
                 exc.completed = list(completed)
                 raise
+            if seconds is not None:
+                completed.append((migration, seconds))
         return completed
 
     def _run(self, migration, direction):
-        """Run one migration in one transaction with its history change; return seconds."""
+        """Run one migration in one transaction with its history change; return seconds, or
+        None when another host ran it meanwhile."""
         function = migration.function(direction)
         database = self.database
         started = time.perf_counter()
         try:
-            # Foreign keys off (outside the transaction, as sqlite requires) so that a table
-            # rebuild does not cascade; checked whole before commit.
-            with database._foreign_keys_disabled():
-                with database.transaction():
-                    function(database)
-                    self._record(migration, direction)
-                    database._check_foreign_keys()
-        except MigrationError:
+            with database.schema_change():
+                # Hosts upgrading at once queue here (an advisory lock on PostgreSQL, sqlite's
+                # write lock taken by BEGIN IMMEDIATE); the history, read again under the
+                # lock, then shows what the one before did, so nothing runs twice.
+                database.dialect.lock_migrations(database)
+                _create_history_table(database)
+                if self._is_applied(migration) != (direction == 'downgrade'):
+                    return None
+                function(database)
+                self._record(migration, direction)
+        except (MigrationError, DatabaseUnavailable):
             raise
         except Exception as exc:
             raise MigrationError('%s failed during %s and was rolled back: %s: %s' % (
                 migration.label, direction, type(exc).__name__, exc)) from exc
         return time.perf_counter() - started
+
+    def _is_applied(self, migration):
+        """True when the history has a row for the migration."""
+        return any(row['version'] == migration.version
+                   for row in self.log(migration.application))
 
     def _record(self, migration, direction):
         """Add (upgrade) or remove (downgrade) the migration's history row."""
@@ -8528,10 +9000,9 @@ class Migrator:
         if direction == 'downgrade':
             application = dialect.condition('application', 'eq', migration.application)
             version = dialect.condition('version', 'eq', migration.version)
-            database.execute(dialect.delete(MIGRATION_HISTORY_TABLE, '%s AND %s' % (
-                application[0], version[0])), application[1] + version[1])
+            database.execute(dialect.delete(MIGRATION_HISTORY_TABLE, dialect.combine(
+                [application[0], version[0]])), application[1] + version[1])
             return
-        _create_history_table(database)
         database.execute(dialect.insert(MIGRATION_HISTORY_TABLE, _HISTORY_COLUMNS),
                          (migration.application, migration.version, migration.name,
                           _now_text()))

@@ -54,9 +54,29 @@ class UrlTest(unittest.TestCase):
         self.assertEqual(Database(':memory:').path, ':memory:')
         self.assertEqual(Database('sqlite://').path, ':memory:')
 
-    def test_other_schemes_are_refused(self):
-        with self.assertRaisesRegex(ValueError, "unsupported database URL 'postgresql://x/y'"):
-            Database('postgresql://x/y')
+    def test_other_schemes_are_refused_without_showing_the_password(self):
+        with self.assertRaisesRegex(ValueError, "unsupported database URL "
+                                    "'mysql://me:\\*\\*\\*@x/y'"):
+            Database('mysql://me:secret@x/y')
+
+    def test_postgresql_urls_give_decoded_connect_parameters(self):
+        target = kokoropy._postgres_target
+        self.assertEqual(target('postgresql://me:p%40ss@db.example:6543/shop?sslmode=require'),
+                         (None, {'host': 'db.example', 'port': 6543, 'user': 'me',
+                                 'password': 'p@ss', 'dbname': 'shop', 'sslmode': 'require'}))
+        self.assertEqual(target('postgres://localhost/site'),
+                         (None, {'host': 'localhost', 'port': 5432, 'dbname': 'site'}))
+        self.assertEqual(target('postgresql+pg8000://u@h/d')[0], 'pg8000')
+        self.assertEqual(target('postgresql+psycopg://u@h/d')[0], 'psycopg')
+        self.assertIsNone(target('sqlite:///db/x.db'))
+        with self.assertRaisesRegex(ValueError, 'invalid port'):
+            target('postgresql://h:port/d')
+
+    def test_a_postgresql_database_creates_no_file_and_hides_its_password(self):
+        database = Database('postgresql://me:secret@127.0.0.1:1/none')
+        self.assertIsNone(database.path)
+        self.assertIsInstance(database.dialect, kokoropy.PostgresDialect)
+        self.assertEqual(repr(database), '<Database postgresql://me:***@127.0.0.1:1/none>')
 
 
 class ConnectionTest(TempFolderTestCase):
@@ -301,7 +321,25 @@ class DialectTest(unittest.TestCase):
                          'UPDATE "t" SET "a" = ? WHERE "id" = ?')
         self.assertEqual(dialect.condition('a', 'in', (1, 2)), ('"a" IN (?, ?)', (1, 2)))
         self.assertEqual(dialect.condition('a', 'contains', '5%'),
-                         ('"a" LIKE ? ESCAPE \'\\\'', ('%5\\%%',)))
+                         ('kokoropy_lower("a") LIKE kokoropy_lower(?) ESCAPE \'\\\'',
+                          ('%5\\%%',)))
+        self.assertEqual(dialect.combine(['a', 'b'], 'OR', negated=True), 'NOT ((a OR b))')
+        self.assertEqual(dialect.condition('a', 'in', ()), ('0', ()))
+
+    def test_postgres_dialect_differs_only_where_postgresql_does(self):
+        dialect = kokoropy.PostgresDialect()
+        self.assertEqual(dialect.select('t', '"a"', '"a" = %s', '', True, True),
+                         'SELECT "a" FROM "t" WHERE "a" = %s LIMIT %s OFFSET %s')
+        self.assertEqual(dialect.select('t', '*', offset=True), 'SELECT * FROM "t" OFFSET %s')
+        self.assertEqual(dialect.insert('t', ['a'], returning=True),
+                         'INSERT INTO "t" ("a") VALUES (%s) RETURNING "id"')
+        self.assertEqual(dialect.condition('a', 'contains', 'x'),
+                         ('"a" ILIKE %s ESCAPE \'\\\'', ('%x%',)))
+        self.assertEqual(dialect.condition('a', 'ne', 1), ('"a" IS DISTINCT FROM %s', (1,)))
+        self.assertEqual(dialect.condition('a', 'in', ()), ('FALSE', ()))
+        self.assertEqual(dialect.update('t', ['a'], ''), 'UPDATE "t" SET "a" = %s WHERE TRUE')
+        self.assertEqual(dialect.column_definition(kokoropy._auto_field(Integer, 'id')),
+                         '"id" BIGSERIAL PRIMARY KEY')
 
     def test_quote_refuses_nul(self):
         with self.assertRaises(ValueError):

@@ -9,6 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import kokoropy  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, Email, Float, ForeignKey, Integer, Migration, MigrationError, Migrator,
     Model, String, ValidationError)
@@ -301,7 +302,7 @@ class SchemaHelperTest(MigrationTestCase):
                          ['H1', 'S1'])
 
     def test_rebuild_renames_when_sqlite_lacks_rename_column(self):
-        self.db._rebuild('product', rename={'code': 'sku'})
+        kokoropy._rebuild(self.db, 'product', rename={'code': 'sku'})
         self.assertEqual([r[0] for r in self.db.query('SELECT sku FROM product ORDER BY id')],
                          ['H1', 'S1'])
         self.assertIn(('product_code_unique', 1), self.indexes('product'))

@@ -643,9 +643,11 @@ class RelationTest(DatabaseTestCase):
             Product.all().delete()
         self.assertIsNotNone(Product.get(product.id))
 
-    def test_database_refuses_a_missing_parent(self):
-        with self.assertRaises(sqlite3.IntegrityError):
+    def test_database_refusing_a_missing_parent_gives_the_validation_message(self):
+        with self.assertRaises(ValidationError) as caught:
             Product(name='Hammer', category=77).save(validate=False)
+        self.assertEqual(caught.exception.errors,
+                         {'category': 'Category must be chosen from the list.'})
 
 
 class PasswordTest(DatabaseTestCase):
