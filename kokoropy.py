@@ -5988,11 +5988,12 @@ class Float(Integer):
 
 
 class Boolean(Field):
-    """True or False (a checkbox); stored as 1 or 0. The default is False."""
+    """True or False (a checkbox); a BOOLEAN column (1 or 0 on sqlite). The default is False."""
 
     type_name = 'boolean'
     input_type = 'checkbox'
     is_data_descriptor = True
+    converts_to_db = True
     messages = dict(Field.messages, type='{label} must be yes or no.')
     true_words = frozenset(['1', 'true', 'on', 'yes', 'y', 't'])
     false_words = frozenset(['', '0', 'false', 'off', 'no', 'n', 'f'])
@@ -6040,6 +6041,10 @@ class Boolean(Field):
 
     def from_db(self, value):
         return None if value is None else bool(value)
+
+    def to_db(self, value):
+        # 1 and 0 pass validation; PostgreSQL's BOOLEAN column takes True and False only.
+        return value if value.__class__ is bool else bool(value)
 
     def declaration_options(self):
         options = Field.declaration_options(self)
@@ -6983,6 +6988,12 @@ class PostgresDialect(SqliteDialect):
     def begin(self):
         return 'BEGIN'
 
+    def order_term(self, column, descending):
+        # sqlite sorts NULL below every value; the same order here (id is never NULL).
+        if column == 'id':
+            return SqliteDialect.order_term(self, column, descending)
+        return self.quote(column) + (' DESC NULLS LAST' if descending else ' NULLS FIRST')
+
     def primary_key(self, field):
         return '%s BIGSERIAL PRIMARY KEY' % self.quote(field.column)
 
@@ -7046,10 +7057,10 @@ class _PostgresConnection:
         return _PostgresCursor(self, self.raw.cursor())
 
     def execute(self, sql, params=()):
-        return self.cursor().execute(sql, params)
+        return self.cursor().execute(_format_placeholders(sql), params)
 
     def executemany(self, sql, seq_of_params):
-        return self.cursor().executemany(sql, seq_of_params)
+        return self.cursor().executemany(_format_placeholders(sql), seq_of_params)
 
     @property
     def in_transaction(self):
@@ -7070,6 +7081,23 @@ class _PostgresConnection:
         error = DatabaseUnavailable('connection lost: %s' % _first_line(exc))
         error.__cause__ = exc
         return error
+
+
+# A quoted string or name, a ? placeholder, or a % sign: what _format_placeholders() rewrites.
+_PLACEHOLDER_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+def _format_placeholders(sql):
+    """SQL written with ? placeholders (as for sqlite) in the drivers' %s style, so that raw
+    SQL and migrations run unchanged on PostgreSQL; the ORM's own SQL has no ? and passes."""
+    if '?' not in sql:
+        return sql
+    return _PLACEHOLDER_TOKENS.sub(_format_token, sql)
+
+
+def _format_token(match):
+    token = match.group(0)
+    return '%s' if token == '?' else token.replace('%', '%%')
 
 
 class _PostgresCursor:
