@@ -9935,7 +9935,7 @@ def load_config(project_path, overrides=None):
     Sources, each overriding the one before: the defaults (CONFIG_DEFAULTS),
     `applications/config.py` (UPPERCASE names such as DEBUG = True), environment variables
     `KOKOROPY_<NAME>` (typed like the default: booleans from 1/0/true/false/yes/no, integers
-    from digits), then `overrides` (command-line flags; None values are ignored). Settings not
+    from digits; DATABASE_URL counts as KOKOROPY_DATABASE_URL, which wins), then `overrides` (command-line flags; None values are ignored). Settings not
     in CONFIG_DEFAULTS pass through unchecked. Raises ValueError naming the setting and the
     source for a value of the wrong type.
     """
@@ -9944,6 +9944,8 @@ def load_config(project_path, overrides=None):
     config_file = os.path.join(project_path, 'applications', CONFIG_FILE_NAME)
     for name, value in _read_config_file(config_file).items():
         config[name.lower()] = _checked_setting(name.lower(), value, 'applications/config.py')
+    if os.environ.get('DATABASE_URL'):  # the name hosting platforms set; KOKOROPY_ wins
+        config['database_url'] = os.environ['DATABASE_URL']
     for name in CONFIG_DEFAULTS:
         variable = CONFIG_ENV_PREFIX + name.upper()
         if variable in os.environ:

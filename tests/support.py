@@ -53,6 +53,11 @@ def fresh_postgresql_url():
     return url
 
 
+def backend_database_url(backend, sqlite_url=None):
+    """`sqlite_url` for backend 'sqlite'; for 'postgresql' an emptied database's URL."""
+    return fresh_postgresql_url() if backend == 'postgresql' else sqlite_url
+
+
 def _drop_database(server, name):
     admin = kokoropy.Database(server)
     try:
@@ -72,9 +77,7 @@ class OnBothBackends(object):
 
     def database_url(self, sqlite_url=':memory:'):
         """`sqlite_url` on sqlite; on PostgreSQL an empty database's URL."""
-        if self.backend == 'postgresql':
-            return fresh_postgresql_url()
-        return sqlite_url
+        return backend_database_url(self.backend, sqlite_url)
 
     @property
     def on_postgresql(self):
