@@ -7052,9 +7052,14 @@ class _PostgresConnection:
 
     def __init__(self, raw, driver, forget):
         self.raw, self.driver, self.forget = raw, driver, forget
+        self.errors = (driver.error, OSError)  # pg8000 lets socket errors through
+        self.is_lost = False
 
     def cursor(self):
-        return _PostgresCursor(self, self.raw.cursor())
+        try:
+            return _PostgresCursor(self, self.raw.cursor())
+        except self.errors as exc:
+            raise self.lost(exc) or exc
 
     def execute(self, sql, params=()):
         return self.cursor().execute(_format_placeholders(sql), params)
@@ -7064,7 +7069,7 @@ class _PostgresConnection:
 
     @property
     def in_transaction(self):
-        return self.driver.in_transaction(self.raw)
+        return not self.is_lost and self.driver.in_transaction(self.raw)
 
     def close(self):
         try:
@@ -7074,9 +7079,11 @@ class _PostgresConnection:
 
     def lost(self, exc):
         """DatabaseUnavailable for a driver error that broke the connection, else None."""
-        if not self.driver.is_lost(exc, self.raw):
+        if not (isinstance(exc, OSError) or self.is_lost or self.driver.is_lost(exc, self.raw)):
             return None
-        self.forget()
+        if not self.is_lost:
+            self.is_lost = True
+            self.forget()
         self.close()
         error = DatabaseUnavailable('connection lost: %s' % _first_line(exc))
         error.__cause__ = exc
@@ -7112,14 +7119,14 @@ class _PostgresCursor:
         try:
             # Without parameters the text is sent as is, so a literal % needs no doubling.
             self.raw.execute(sql, params if len(params) else self.connection.driver.no_params)
-        except self.connection.driver.error as exc:
+        except self.connection.errors as exc:
             raise self.connection.lost(exc) or exc
         return self
 
     def executemany(self, sql, seq_of_params):
         try:
             self.raw.executemany(sql, seq_of_params)
-        except self.connection.driver.error as exc:
+        except self.connection.errors as exc:
             raise self.connection.lost(exc) or exc
         return self
 
@@ -7159,6 +7166,13 @@ def _postgres_driver(name=None):
                       % (name, '"psycopg[binary]"' if name == 'psycopg' else name))
 
 
+def _is_disconnect_state(sqlstate):
+    """True for the SQLSTATEs of a connection the server ended: class 08 (connection
+    exception) and 57P01-57P03 (administrator or crash shutdown, cannot connect now)."""
+    return bool(sqlstate) and (sqlstate.startswith('08') or sqlstate in ('57P01', '57P02',
+                                                                          '57P03'))
+
+
 class _Psycopg:
     """psycopg 3: autocommit connections (the ORM sends BEGIN itself)."""
 
@@ -7173,7 +7187,7 @@ class _Psycopg:
                                    **params)
 
     def is_lost(self, exc, raw):
-        return raw.closed or raw.broken
+        return raw.closed or raw.broken or _is_disconnect_state(self.sqlstate(exc))
 
     def in_transaction(self, raw):
         return raw.info.transaction_status != self.module.pq.TransactionStatus.IDLE
@@ -7218,7 +7232,8 @@ class _Pg8000:
         return raw
 
     def is_lost(self, exc, raw):
-        return isinstance(exc, self.module.InterfaceError)
+        return isinstance(exc, self.module.InterfaceError) or \
+            _is_disconnect_state(self.sqlstate(exc))
 
     def in_transaction(self, raw):
         return raw._in_transaction

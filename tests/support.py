@@ -74,6 +74,7 @@ class OnBothBackends(object):
     """
 
     backend = 'sqlite'
+    sqlite_only = False  # True in a case's class body: no PostgreSQL copy of that case
 
     def database_url(self, sqlite_url=':memory:'):
         """`sqlite_url` on sqlite; on PostgreSQL an empty database's URL."""
@@ -102,7 +103,8 @@ def with_postgresql(namespace):
     reason = '%s is not set: no PostgreSQL server to test on' % POSTGRESQL_VARIABLE
     for name, case in list(namespace.items()):
         if not (isinstance(case, type) and issubclass(case, OnBothBackends) and
-                issubclass(case, unittest.TestCase) and case.backend == 'sqlite'):
+                issubclass(case, unittest.TestCase) and case.backend == 'sqlite') or \
+                case.__dict__.get('sqlite_only'):
             continue
         if not any(attribute.startswith('test') for attribute in dir(case)):
             continue

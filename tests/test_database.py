@@ -2,6 +2,7 @@
 create/drop tables, default_database() and concurrent writers."""
 import os
 import shutil
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -11,6 +12,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kokoropy  # noqa: E402
+from support import (  # noqa: E402
+    OnBothBackends, fresh_postgresql_url, postgresql_server_url, with_postgresql)
 from kokoropy import (  # noqa: E402
     Database, ForeignKey, Integer, Model, SqliteDialect, String, default_app,
     default_database, set_default_database)
@@ -35,13 +38,22 @@ class Counter(Model):
     number = Integer()
 
 
-class TempFolderTestCase(unittest.TestCase):
+def has_postgresql_driver():
+    try:
+        kokoropy._postgres_driver()
+    except ImportError:
+        return False
+    return True
+
+
+class TempFolderTestCase(OnBothBackends, unittest.TestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix='kokoropy-db-')
         self.addCleanup(shutil.rmtree, self.folder, True)
 
     def open(self, name='test.db'):
-        database = Database(os.path.join(self.folder, name))
+        """A database in the test's folder (on PostgreSQL: one emptied database)."""
+        database = Database(self.database_url(os.path.join(self.folder, name)))
         self.addCleanup(database.close)
         return database
 
@@ -80,6 +92,8 @@ class UrlTest(unittest.TestCase):
 
 
 class ConnectionTest(TempFolderTestCase):
+    sqlite_only = True  # files, PRAGMAs and sqlite's locks
+
     def test_folder_is_created_on_first_use(self):
         database = Database(os.path.join(self.folder, 'deep', 'er', 'app.db'))
         self.addCleanup(database.close)
@@ -192,6 +206,8 @@ class TransactionTest(TempFolderTestCase):
 
 
 class TablesTest(TempFolderTestCase):
+    sqlite_only = True  # two database files
+
     def test_create_tables_in_dependency_order_and_drop_them(self):
         database = self.open()
         database.create_tables(Comment, Article, Author)
@@ -215,6 +231,8 @@ class TablesTest(TempFolderTestCase):
 
 
 class ReusedCursorTest(TempFolderTestCase):
+    sqlite_only = True  # files, PRAGMAs and sqlite's locks
+
     """The ORM reuses one cursor per thread; what it runs there must not stay open."""
 
     def test_get_leaves_no_read_open_that_would_hide_later_commits(self):
@@ -247,6 +265,8 @@ class ReusedCursorTest(TempFolderTestCase):
 
 
 class DefaultDatabaseTest(TempFolderTestCase):
+    sqlite_only = True  # files, PRAGMAs and sqlite's locks
+
     def setUp(self):
         TempFolderTestCase.setUp(self)
         self.config = default_app().config
@@ -344,6 +364,88 @@ class DialectTest(unittest.TestCase):
     def test_quote_refuses_nul(self):
         with self.assertRaises(ValueError):
             SqliteDialect().quote('a\x00b')
+
+
+@unittest.skipUnless(has_postgresql_driver(), 'needs psycopg or pg8000')
+class DatabaseDownTest(unittest.TestCase):
+    def test_requests_get_a_503_page_while_the_database_cannot_be_reached(self):
+        database = Database('postgresql://site:secret@127.0.0.1:%d/site' % closed_port())
+        self.addCleanup(database.close)
+        database.bind(Author)
+        self.addCleanup(Author.__dict__.get('_database') and delattr, Author, '_database')
+        app = kokoropy.Kokoro()
+        app.route('/author/<id:int>', 'GET', lambda id: str(Author.get(id)))
+        answer = kokoropy.TestClient(app).get('/author/1')
+        self.assertEqual(answer.status, 503)
+        self.assertIn('The database is unavailable right now', answer.text)
+        self.assertNotIn('secret', answer.text)
+        self.assertNotIn('Traceback', answer.text)
+        with self.assertRaisesRegex(kokoropy.DatabaseUnavailable, r'^database unavailable: '
+                                    r'cannot connect to postgresql://site:\*\*\*@127'):
+            database.execute('SELECT 1')
+
+
+@unittest.skipIf(has_postgresql_driver(), 'a PostgreSQL driver is installed')
+class MissingDriverTest(unittest.TestCase):
+    def test_a_postgresql_url_without_a_driver_names_both_install_commands(self):
+        database = Database('postgresql://site@127.0.0.1/site')
+        with self.assertRaises(ImportError) as caught:
+            database.execute('SELECT 1')
+        self.assertEqual(str(caught.exception), 'PostgreSQL needs a driver: pip install '
+                         '"psycopg[binary]" (or pip install pg8000, pure Python)')
+
+
+@unittest.skipUnless(postgresql_server_url(), 'KOKOROPY_TEST_POSTGRESQL is not set')
+class PostgresqlReconnectTest(unittest.TestCase):
+    def setUp(self):
+        self.url = fresh_postgresql_url()
+        self.database = Database(self.url)
+        self.addCleanup(self.database.close)
+        self.database.bind(Author)
+        self.database.create_tables(Author)
+        Author.create(name='Ann')
+
+    def cut_connection(self):
+        """End this thread's connection from the server side, as a restart would."""
+        pid = self.database.execute('SELECT pg_backend_pid()').fetchone()[0]
+        admin = Database(self.url)
+        admin.execute('SELECT pg_terminate_backend(?)', (pid,))
+        admin.close()
+
+    def test_a_lost_connection_is_unavailable_once_then_reconnects(self):
+        self.cut_connection()
+        with self.assertRaises(kokoropy.DatabaseUnavailable):
+            Author.get(1)
+        self.assertEqual(Author.get(1).name, 'Ann')
+
+    def test_a_connection_lost_inside_a_transaction_leaves_no_half_state(self):
+        with self.assertRaises(kokoropy.DatabaseUnavailable):
+            with self.database.transaction():
+                Author.create(name='Bob')
+                self.cut_connection()
+                Author.create(name='Cy')
+        self.assertFalse(self.database.in_transaction)
+        self.assertEqual([author.name for author in Author.all().order_by('id')], ['Ann'])
+
+    def test_nested_transactions_are_savepoints(self):
+        with self.database.transaction():
+            Author.create(name='Bob')
+            with self.assertRaises(ValueError):
+                with self.database.transaction():
+                    Author.create(name='Cy')
+                    raise ValueError('undo Cy only')
+        self.assertEqual([author.name for author in Author.all().order_by('id')],
+                         ['Ann', 'Bob'])
+
+
+def closed_port():
+    """A local TCP port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ import sqlite3
 import sys
 import tempfile
 import textwrap
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -69,6 +70,22 @@ class Shop(Model):
     stock = Integer(default=0)
     price = Float()
     on_sale = Boolean()
+
+
+# Slow enough that a second host starts while the first is inside the migration.
+SLOW_TALLY = '''
+import time
+from kokoropy import String
+
+def upgrade(db):
+    db.create_table('tally', {'note': String()})
+    time.sleep(0.3)
+    db.execute("INSERT INTO tally (note, created_at, updated_at) "
+               "VALUES ('once', '2024-01-01', '2024-01-01')")
+
+def downgrade(db):
+    db.drop_table('tally')
+'''
 
 
 class MigrationTestCase(OnBothBackends, unittest.TestCase):
@@ -206,6 +223,29 @@ class ApplyTest(MigrationTestCase):
         self.assertEqual([m.version for m, _ in caught.exception.completed], [1, 2, 3])
         self.assertEqual([row[1] for row in self.history()], [1, 2, 3])
         self.assertNotIn('broken', self.db.tables())
+
+    def test_two_hosts_upgrading_at_once_apply_each_migration_once(self):
+        self.write('shop', '0001_slow_tally.py', SLOW_TALLY)
+        done, failures = [], []
+
+        def host():
+            database = Database(self.db.url)
+            try:
+                done.append(Migrator(database, self.applications).apply_pending())
+            except Exception as exc:  # reported below, in the test's thread
+                failures.append(exc)
+            finally:
+                database.close()
+
+        hosts = [threading.Thread(target=host) for _ in range(2)]
+        for thread in hosts:
+            thread.start()
+        for thread in hosts:
+            thread.join(30)
+        self.assertEqual(failures, [])
+        self.assertEqual(sorted(len(applied) for applied in done), [0, 1])
+        self.assertEqual([row[0] for row in self.db.query('SELECT note FROM tally')], ['once'])
+        self.assertEqual(self.history(), [('shop', 1, 'slow_tally')])
 
     def test_sql_error_names_file_and_cause(self):
         self.write('shop', '0001_bad_sql.py',
