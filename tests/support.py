@@ -1,11 +1,13 @@
-"""Helpers shared by the test modules: running database tests on sqlite and on PostgreSQL.
+"""Helpers shared by the test modules (test modules import from here, never from each other).
 
-The database suites run on sqlite always. When KOKOROPY_TEST_POSTGRESQL holds a URL such as
+The oldest supported Python's grammar; and the database suites on sqlite and PostgreSQL: they
+run on sqlite always and, when KOKOROPY_TEST_POSTGRESQL holds a URL such as
 postgresql://postgres@127.0.0.1:5432/postgres, each of their test cases runs a second time on
 PostgreSQL, in a database of this process that is emptied before every test;
-KOKOROPY_TEST_POSTGRESQL_DRIVER (psycopg or pg8000) picks the driver, as the URL's
-+driver does. Without the variable those copies are skipped.
+KOKOROPY_TEST_POSTGRESQL_DRIVER (psycopg or pg8000) picks the driver, as the URL's +driver
+does. Without the variable those copies are skipped.
 """
+import ast
 import atexit
 import functools
 import os
@@ -13,7 +15,8 @@ import re
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 import kokoropy  # noqa: E402
 
@@ -111,3 +114,21 @@ def with_postgresql(namespace):
         copy = type(name + 'OnPostgreSQL', (case,), {'backend': 'postgresql',
                                                      '__module__': case.__module__})
         namespace[copy.__name__] = unittest.skipUnless(postgresql_server_url(), reason)(copy)
+
+
+def oldest_python():
+    """(3, X) from setup.cfg's `python_requires = >=3.X`: the oldest Python Kokoropy supports."""
+    with open(os.path.join(ROOT, 'setup.cfg'), encoding='utf-8') as f:
+        match = re.search(r'python_requires\s*=\s*>=\s*3\.(\d+)', f.read())
+    return (3, int(match.group(1)))
+
+
+def parse_as_oldest_python(source, path='<source>'):
+    """Parse `source` with the grammar of the oldest supported Python; raise SyntaxError.
+
+    From 3.8 on, ast.parse() takes `feature_version`; on an older Python the running parser
+    is itself at most that old, so a plain parse is the same check.
+    """
+    if sys.version_info >= (3, 8):
+        return ast.parse(source, path, feature_version=oldest_python())
+    return ast.parse(source, path)
