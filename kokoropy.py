@@ -8941,7 +8941,7 @@ class Page:
 # 9. Migrations
 # Per-application schema migrations: applications/<app>/migrations/NNNN_name.py files with
 # upgrade(db) and downgrade(db), the kokoropy_migrations history table, and Migrator to list,
-# apply and undo them, each in one transaction. Uses section 8 (Database and its schema helpers).
+# apply and undo them, each in one transaction. Uses sections 8-8b (Database, its schema helpers).
 ###############################################################################
 
 __all__ += ['Migration', 'Migrator', 'MigrationError']
