@@ -6578,8 +6578,6 @@ class SqliteDialect:
     returning_clause = ''          # the new id comes from cursor.lastrowid
     true_sql, false_sql = '1', '0'
     limit_all = ' LIMIT -1'        # sqlite needs a LIMIT before an OFFSET
-    like_operator = 'LIKE'
-    has_native_alter = sqlite3.sqlite_version_info >= (3, 35, 0)   # DROP COLUMN
     integrity_errors = (sqlite3.IntegrityError,)
     column_types = {'integer': 'INTEGER', 'boolean': 'INTEGER', 'foreignkey': 'INTEGER',
                     'float': 'REAL'}
@@ -6674,9 +6672,9 @@ class SqliteDialect:
                                                    ', '.join(values))
         return sql + self.returning_clause if returning else sql
 
-    def inserted_id(self, cursor):
-        """The id of the row an insert(returning=True) statement just added."""
-        return cursor.lastrowid
+    # inserted_id(cursor): the id of the row an insert(returning=True) statement just added.
+    # A C-level getter: Model.create() calls it for every row.
+    inserted_id = staticmethod(operator.attrgetter('lastrowid'))
 
     def update(self, table, columns, where):
         """UPDATE text setting each column to a parameter."""
@@ -7043,7 +7041,6 @@ class PostgresDialect(SqliteDialect):
     returning_clause = ' RETURNING "id"'
     true_sql, false_sql = 'TRUE', 'FALSE'
     limit_all = ''                  # PostgreSQL takes an OFFSET alone
-    like_operator = 'ILIKE'
     column_types = {'integer': 'BIGINT', 'boolean': 'BOOLEAN', 'foreignkey': 'BIGINT',
                     'float': 'DOUBLE PRECISION', 'date': 'DATE', 'datetime': 'TIMESTAMP'}
     comparisons = dict(SqliteDialect.comparisons, ne='IS DISTINCT FROM')
@@ -7089,9 +7086,6 @@ class PostgresDialect(SqliteDialect):
         columns = [name.strip().strip('"') for name in match.group(1).split(',')] \
             if match else None
         return kind, columns
-
-    def in_transaction(self, connection):
-        return connection.in_transaction
 
     def lock_migrations(self, database):
         """Two hosts running migration-upgrade at once: the second waits here until the first
@@ -8736,7 +8730,8 @@ class Query:
         database = self._database()
         statements = database._model_statements(self.model)
         sql, params = self._select_sql(database, statements.column_list)
-        rows = database.connection().execute(sql, params).fetchall()
+        # This thread's reused cursor: fetchall() drains it, so no statement stays open.
+        rows = database._cursor().execute(sql, params).fetchall()
         model, build_row, new = self.model, statements.build_row, object.__new__
         instances = []
         for row in rows:

@@ -128,7 +128,7 @@ def main():
     print('wrk -t2 -c%d -d%ds on /shop/product (20 of %d rows), best of %d rounds'
           % (args.connections, args.duration, ROWS, args.rounds))
     print('| database | %s |' % ' | '.join(servers))
-    print('|---|%s' % '---:|' * len(servers))
+    print('|---|' + '---:|' * len(servers))
     for database in projects:
         print('| %s | %s |' % (database, ' | '.join(
             '{:,.0f} req/s ({} errors)'.format(*best[(database, server)]) for server in servers)))

@@ -7,6 +7,7 @@ import sqlite3
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -410,6 +411,10 @@ class PostgresqlReconnectTest(unittest.TestCase):
         pid = self.database.execute('SELECT pg_backend_pid()').fetchone()[0]
         admin = Database(self.url)
         admin.execute('SELECT pg_terminate_backend(?)', (pid,))
+        for _ in range(100):  # the signal is asynchronous: wait until the backend has gone
+            if not admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = ?', (pid,)):
+                break
+            time.sleep(0.05)
         admin.close()
 
     def test_a_lost_connection_is_unavailable_once_then_reconnects(self):
