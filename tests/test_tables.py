@@ -9,6 +9,8 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+from support import OnBothBackends, with_postgresql  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, FieldError, Float, ForeignKey, Integer, Kokoro, Model, Password, Request,
     String, Table, TestClient, Text, Upload, DeleteImpact, render_detail)
@@ -36,16 +38,12 @@ class Book(Model):
 
 
 def setUpModule():
-    global PROJECT, DATABASE
+    global PROJECT
     PROJECT = tempfile.mkdtemp()
     os.makedirs(os.path.join(PROJECT, 'applications', 'library'))
-    DATABASE = Database('sqlite:///' + os.path.join(PROJECT, 'tables.db'))
-    DATABASE.bind(Shelf, Book)
-    DATABASE.create_tables(Shelf, Book)
 
 
 def tearDownModule():
-    DATABASE.close()
     shutil.rmtree(PROJECT)
 
 
@@ -53,10 +51,14 @@ def add_books(*titles, **values):
     return [Book.create(title=title, **values) for title in titles]
 
 
-class TableCase(unittest.TestCase):
+class TableCase(OnBothBackends, unittest.TestCase):
     """Empty tables and a Kokoro app whose routes belong to the application 'library'."""
 
     def setUp(self):
+        database = Database(self.database_url('sqlite:///' + os.path.join(PROJECT, 'tables.db')))
+        self.addCleanup(database.close)
+        database.bind(Shelf, Book)
+        database.create_tables(Shelf, Book)
         Book.all().delete()
         Shelf.all().delete()
         self.app = Kokoro(project_path=PROJECT, secret='tables-test-secret')
@@ -365,11 +367,6 @@ class ViewOverrideTest(TableCase):
         self.build = lambda: Table(Book, fields=['title'])
         self.assertTrue(self.get(app_name='library').startswith('<div class="toolbar">'))
 
-
-if __name__ == '__main__':
-    unittest.main()
-
-
 class Maker(Model):
     table_name = 'impact_maker'
     name = String(max_length=40)
@@ -393,15 +390,14 @@ class Label(Model):
     batch = ForeignKey(Batch, on_delete='SET NULL', related_name='labels')
 
 
-class DeleteImpactTest(unittest.TestCase):
+class DeleteImpactTest(OnBothBackends, unittest.TestCase):
     """DeleteImpact: what a delete page says the delete removes, empties or is refused by."""
 
-    @classmethod
-    def setUpClass(cls):
-        DATABASE.bind(Maker, Toy, Batch, Label)
-        DATABASE.create_tables(Maker, Toy, Batch, Label)
-
     def setUp(self):
+        database = Database(self.database_url('sqlite:///' + os.path.join(PROJECT, 'impact.db')))
+        self.addCleanup(database.close)
+        database.bind(Maker, Toy, Batch, Label)
+        database.create_tables(Maker, Toy, Batch, Label)
         for model in (Label, Batch, Toy, Maker):
             model.all().delete()
 
@@ -447,3 +443,11 @@ class DeleteImpactTest(unittest.TestCase):
         impact = DeleteImpact(self.maker_with(toys=[SCRIPT]))
         self.assertIn(ESCAPED, str(impact))
         self.assertNotIn(SCRIPT, str(impact))
+
+
+with_postgresql(globals())
+
+
+if __name__ == '__main__':
+    unittest.main()
+
