@@ -4720,25 +4720,107 @@ class TemplateError(Exception):
         if line is not None:
             text += '\n    %s' % line.strip()
         Exception.__init__(self, text)
+        self.message = text
+
+    def __str__(self):
+        return self.message
 
 
-class SimpleTemplate(object):
+class TemplateSyntaxError(TemplateError, SyntaxError):
+    """A template that does not compile: a TemplateError that is also a SyntaxError (as in
+    Bottle, where a template's syntax error is Python's), naming the file and line."""
+
+    def __init__(self, message, filename=None, lineno=None, line=None):
+        TemplateError.__init__(self, message, filename, lineno, line)
+        self.msg, self.text, self.offset = message, line, None
+
+
+class BaseTemplate(object):
+    """The interface every template class offers, as Bottle's adapters do:
+    `Class(source=None, name=None, lookup=None, encoding='utf8', **settings)` and
+    `.render(*dicts, **variables)`. Class attributes: `extensions` tried after a bare name,
+    `settings` (set with global_config()) given to every new template, `defaults` (variables
+    every render sees, under its own). Subclasses implement prepare() and render().
+    """
+
+    extensions = list(TEMPLATE_EXTENSIONS)
+    settings = {}
+    defaults = {}
+
+    def __init__(self, source=None, name=None, lookup=None, encoding='utf8', **settings):
+        self.name = name
+        self.filename = getattr(source, 'filename', None)
+        self.source = source.read() if hasattr(source, 'read') else source
+        self.lookup = [os.path.abspath(folder) for folder in lookup or ()]
+        self.encoding = encoding
+        self.settings = dict(type(self).settings)
+        self.settings.update(settings)
+        if not self.source and self.name:
+            self.filename = self.search(self.name, self.lookup) or \
+                _find_template_file(self.name, tuple(self.lookup))
+        if not self.source and not self.filename:
+            raise TemplateError('no template source or name given')
+        self.prepare(**self.settings)
+
+    @classmethod
+    def search(cls, name, lookup=None):
+        """The path of template `name` in the `lookup` folders (tried bare, then with each
+        of `extensions`), or None. A name may not climb out of its folder."""
+        for folder in lookup or ():
+            root = os.path.join(os.path.abspath(folder), '')
+            path = os.path.abspath(os.path.join(root, name))
+            if not path.startswith(root):
+                continue
+            for candidate in [path] + ['%s.%s' % (path, ext) for ext in cls.extensions]:
+                if os.path.isfile(candidate):
+                    return candidate
+        return None
+
+    @classmethod
+    def global_config(cls, key, *value):
+        """Read setting `key` of this class, or set it for templates created from now on."""
+        if not value:
+            return cls.settings[key]
+        cls.settings = dict(cls.settings)   # this class's own copy, not its parent's
+        cls.settings[key] = value[0]
+
+    def prepare(self, **settings):
+        """Get ready to render (parse, compile ...) with the template's settings."""
+        raise NotImplementedError
+
+    def render(self, *args, **kwargs):
+        """Return the text of the template rendered with the dicts' and keywords' variables."""
+        raise NotImplementedError
+
+    def _variables(self, args, kwargs):
+        variables = dict(self.defaults)
+        for mapping in args:
+            variables.update(mapping)
+        variables.update(kwargs)
+        return variables
+
+
+class SimpleTemplate(BaseTemplate):
     r"""A template in Bottle's SimpleTemplate syntax, compiled once to Python code.
 
     `SimpleTemplate(source=None, name=None, lookup=None, encoding='utf8', **settings)`: give the
     source text (or a file object), or a `name` looked up in the `lookup` folders and then in the
     applications' views (see template()). Settings: `noescape=True` swaps `{{x}}` and `{{!x}}`;
-    `escape_func` replaces the HTML escaping. Raises TemplateError when the name is not found or
-    the source does not compile.
+    `escape_func` replaces the HTML escaping; `syntax` changes the five markers
+    (default '<% %> % {{ }}': block start and end, line start, inline start and end). Raises
+    TemplateError when the name is not found; the source is compiled on first use, when a
+    TemplateSyntaxError (also a SyntaxError) names the line that does not compile.
 
     Syntax: `{{expr}}` prints html_escape(expr) (None prints '', Markup is kept), `{{!expr}}`
     prints it raw; a line starting with `%` (after any indentation) is Python, `<% ... %>` holds
-    several lines of it; `% end` closes `if/for/while/with/try/def/class`; `%%` or `\%` at the
+    several lines of it; `% end` closes `if/for/while/with/try/def/class`, and `; end` closes a
+    one-line block (`% for i in l: a += i; end`); a code line left open by a bracket, a
+    backslash or a triple-quoted string continues on the following lines; `%%` or `\%` at the
     start of a line prints a literal `%`; a text line ending in `\\` before a code line joins
-    the next line. In code: `include(name, **kw)`, `rebase(name, **kw)` (the output so far
-    becomes `base` of that layout), `extends(name, **kw)` (the same), `defined(name)`,
-    `get(name, default)`, `setdefault(name, value)`. Names assigned by template code are shared
-    with its layout and includes, as in Bottle.
+    the next line. In code: `include(name, **kw)` (returns the included template's names),
+    `rebase(name, **kw)` (the output so far becomes `base` of that layout), `extends(name,
+    **kw)` (the same), `defined(name)`, `get(name, default)`, `setdefault(name, value)`. Names
+    assigned by template code are shared with its layout and includes, as in Bottle.
 
     Blocks: a layout marks `{% block name %}default{% endblock %}`; a template that rebases on
     (extends) it replaces any block by defining one with the same name, `{% parent %}` inserting
@@ -4747,57 +4829,78 @@ class SimpleTemplate(object):
     tags prints nothing. Names assigned inside a block are shared too (as everywhere).
 
     Differences from Bottle: `'` is escaped as `&#x27;` (html_escape, where Bottle writes
-    `&#039;`); an unclosed `% if` or a stray `% end` is a TemplateError; `%%` at the start of a
-    line prints `%` (Bottle 0.11) as `\%` does (Bottle 0.12+).
+    `&#039;`); an unclosed `% if` or a stray `% end` is a TemplateSyntaxError; `%%` at the
+    start of a line prints `%` (Bottle 0.11) as `\%` does (Bottle 0.12+).
     """
 
-    def __init__(self, source=None, name=None, lookup=None, encoding='utf8', **settings):
-        self.name = name
-        self.lookup = tuple(os.path.abspath(folder) for folder in lookup or ())
-        self.encoding = encoding
-        self.settings = settings
-        self.filename = getattr(source, 'filename', None)
-        if hasattr(source, 'read'):
-            source = source.read()
+    def prepare(self, escape_func=None, noescape=False, syntax=None, **unknown):
+        """Check the settings and choose the output functions; compiling waits for first use."""
+        explicit = sorted(set(unknown) - set(type(self).settings))
+        if explicit:
+            raise TemplateError('unknown template setting(s): %s' % ', '.join(explicit))
+        self.syntax = syntax
+        _Syntax.get(syntax)
+        self.cache = {}         # name -> template, consulted first by include()
+        source = self.source
         if source is None:
-            if not name:
-                raise TemplateError('no template source or name given')
-            self.filename = _find_template_file(name, self.lookup)
-            source = _read_template_file(self.filename, encoding)
-        if isinstance(source, bytes):
-            source = source.decode(encoding)
+            source = _read_template_file(self.filename, self.encoding)
+        elif isinstance(source, bytes):
+            self.encoding = _source_encoding(source, self.encoding)
+            source = source.decode(self.encoding)
         self.source = source
-        label = self.filename or name or '<string>'
-        self._compiled = compile_template(source, label)
-        self._helpers = _output_helpers(settings)
+        self._helpers = _output_helpers(escape_func, noescape)
+
+    @property
+    def _compiled(self):
+        compiled = self.__dict__.get('_compiled_template')
+        if compiled is None:
+            label = self.filename or self.name or '<string>'
+            compiled = self.__dict__['_compiled_template'] = \
+                compile_template(self.source, label, self.syntax)
+        return compiled
 
     @property
     def code(self):
         """The generated Python source (for debugging templates)."""
         return self._compiled.python_source
 
+    @property
+    def co(self):
+        """The compiled code object of the template body; compiles on first use."""
+        return self._compiled.main_code
+
     def render(self, *args, **kwargs):
         """Render with the variables of the dict arguments and keywords; return the text."""
-        variables = {}
-        for mapping in args:
-            variables.update(mapping)
-        variables.update(kwargs)
         out = []
-        _render_chain(self, out, variables)
+        _render_chain(self, out, self._variables(args, kwargs))
         return ''.join(out)
 
 
+# PEP 263 (as Bottle reads it): a `%#coding: name` code line among the first two lines of a
+# template given as bytes names its encoding.
+_CODING_RE = re.compile(br'^[ \t]*%[ \t]*#.*?coding[:=][ \t]*([-\w.]+)')
+
+
+def _source_encoding(source, default):
+    for line in source.split(b'\n', 2)[:2]:
+        found = _CODING_RE.match(line)
+        if found:
+            return found.group(1).decode('ascii')
+    return default
+
+
 def template(_name_or_source, *dicts, template_lookup=None, template_settings=None,
-             **variables):
+             template_adapter=None, **variables):
     """Render a template, given by name or as source text, with the variables of `dicts` and
     the keywords; return the text.
 
-    A string containing a newline, `{{` or `%` is template source; otherwise a name such as
+    A string containing a newline, `{`, `$` or `%` is template source; otherwise a name such as
     'base', 'base.tpl', 'index/base', 'index/views/base.tpl' or an absolute path, searched in:
     the `template_lookup` folders, the current application's views/, `app/views/` for a name
     'app/...', applications/index/views/, then TEMPLATE_PATH (see SimpleTemplate for settings).
     Compiled templates are cached; with config `debug` or `reload_templates` a changed file is
-    compiled again. Raises TemplateError.
+    compiled again. `template_adapter` renders with another BaseTemplate class, such as
+    Jinja2Template or MakoTemplate (see jinja2_template()). Raises TemplateError.
     """
     lookup = tuple(os.path.abspath(folder) for folder in template_lookup or ())
     settings = template_settings or {}
@@ -4805,7 +4908,9 @@ def template(_name_or_source, *dicts, template_lookup=None, template_settings=No
     for mapping in dicts:
         merged.update(mapping)
     merged.update(variables)
-    if isinstance(_name_or_source, SimpleTemplate):
+    if template_adapter is not None and template_adapter is not SimpleTemplate:
+        compiled = _adapter_template(template_adapter, _name_or_source, lookup, settings)
+    elif isinstance(_name_or_source, SimpleTemplate):
         compiled = _name_or_source
     elif _is_template_source(_name_or_source):
         compiled = _template_from_source(_name_or_source, lookup, settings)
@@ -4815,7 +4920,8 @@ def template(_name_or_source, *dicts, template_lookup=None, template_settings=No
 
 
 def view(_name, **defaults):
-    """Decorator: render template `name` with the dict a handler returns (over `defaults`).
+    """Decorator: render template `name` with the dict a handler returns (over `defaults`,
+    which may hold template()'s template_adapter, template_lookup and template_settings).
 
     A handler returning None renders the template with `defaults` (as in Bottle); any other
     result (a string, a response ...) is returned unchanged.
@@ -4847,42 +4953,78 @@ def load_view(_app, _name, **variables):
 # `{% endblock name %}` and `{% parent %}` are the only tags (other `{% %}` text is printed).
 # (A string prefix such as r or b is matched as plain code just before the quote.)
 _STRING = r'''(?:'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")'''
-_INLINE_RE = re.compile(r'\{\{((?:%s|[^\'"\n])*?)\}\}'
-                        r'|\{%%[ \t]*(block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)[ \t]*%%\}'
-                        % _STRING)
+_BLOCK_TAG = r'\{%[ \t]*(block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)[ \t]*%\}'
 _TAGS_ONLY_RE = re.compile(r'^[ \t]*(?:\{%[ \t]*(?:block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)'
                            r'[ \t]*%\}[ \t]*)+\r?\n?$')
-# Inside Python code: strings, comments, brackets and the `%>` ending a `<% %>` block.
-_PYTHON_RE = re.compile(r'(%s)|(#.*)|([\[({])|([\])}])|(%%>[ \t]*\r?\n?$)' % _STRING)
+# One `%` code line as Python: triple-quoted strings (which may run over the following lines),
+# one-line strings, comments and brackets, so that a statement left open continues below.
+_CODE_LINE_RE = re.compile(r'''('{3}(?:[^\\]|\\.)*?'{3}|"{3}(?:[^\\]|\\.)*?"{3})|('{3}|"{3})'''
+                           r'|(%s)|(#[^\n]*)|([\[({])|([\])}])' % _STRING, re.DOTALL)
+# `; end` closing a one-line block: `% if x: a = 1; end` (Bottle's one-line blocks).
+_TRAILING_END_RE = re.compile(r';[ \t]*end[ \t]*$')
 _CONTINUATION = ('\\\\\n', '\\\\\r\n')
+DEFAULT_SYNTAX = '<% %> % {{ }}'
 
 
-def tokenize_template(source):
+class _Syntax(object):
+    """The five markers of a template syntax ('<% %> % {{ }}': block start, block end, line
+    start, inline start, inline end) and the regexes built from them."""
+
+    _cache = {}
+
+    def __init__(self, markers):
+        self.block_start, self.block_close, self.line_start, self.inline_start, \
+            self.inline_end = markers
+        self.inline_re = re.compile(r'%s((?:%s|[^\'"\n])*?)%s|%s' % (
+            re.escape(self.inline_start), _STRING, re.escape(self.inline_end), _BLOCK_TAG))
+        self.python_re = re.compile(r'(%s)|(#.*)|([\[({])|([\])}])|(%s[ \t]*\r?\n?$)'
+                                    % (_STRING, re.escape(self.block_close)))
+        self.escapes = (self.line_start * 2, '\\' + self.line_start, '\\' + self.block_start)
+
+    @classmethod
+    def get(cls, syntax):
+        """The _Syntax for a syntax string or sequence (None: DEFAULT_SYNTAX).
+        Raises TemplateError unless it has five markers."""
+        syntax = syntax or DEFAULT_SYNTAX
+        markers = tuple(syntax.split() if isinstance(syntax, str) else syntax)
+        found = cls._cache.get(markers)
+        if found is None:
+            if len(markers) != 5:
+                raise TemplateError('syntax %r needs five markers, like %r'
+                                    % (syntax, DEFAULT_SYNTAX))
+            found = cls._cache[markers] = cls(markers)
+        return found
+
+
+def tokenize_template(source, syntax=None):
     """Split template source into Tokens (kind, value, lineno).
 
     Kinds: 'text', 'expr' (escaped), 'raw', 'code' (one Python statement), 'code_cont' (a line
     continuing an open bracket in a `<% %>` block), 'block' (name), 'endblock' (name or ''),
-    'parent'. Raises TemplateError for a `<%` without `%>` or an empty `{{ }}`.
+    'parent'. `syntax` changes the markers (see SimpleTemplate). Raises TemplateError for a
+    `<%` without `%>` or an empty `{{ }}`.
     """
+    syntax = _Syntax.get(syntax)
     tokens = []
     lines = _split_lines(source)
     index = 0
     while index < len(lines):
-        line, kind = lines[index], _line_kind(lines[index])
+        line, kind = lines[index], _line_kind(lines[index], syntax)
         if kind == 'code':
-            tokens.append(_Token('code', line.strip()[1:].strip(), index + 1))
+            index = _read_code_line(lines, index, tokens, syntax)
+            continue
         elif kind == 'code_block':
-            index = _read_code_block(lines, index, tokens)
+            index = _read_code_block(lines, index, tokens, syntax)
             continue
         elif kind == 'tags':
-            _scan_inline(line.strip(), index + 1, tokens)
+            _scan_inline(line.strip(), index + 1, tokens, syntax)
         else:
             if kind == 'escaped':       # drop the first of '%%', or the backslash of '\%'
                 indent = len(line) - len(line.lstrip(' \t'))
                 line = line[:indent] + line[indent + 1:]
-            if line.endswith(_CONTINUATION) and _joins_next_line(lines, index + 1):
+            if line.endswith(_CONTINUATION) and _joins_next_line(lines, index + 1, syntax):
                 line = line[:line.rindex('\\\\')]
-            _scan_inline(line, index + 1, tokens)
+            _scan_inline(line, index + 1, tokens, syntax)
         index += 1
     return tokens
 
@@ -4897,32 +5039,98 @@ def _split_lines(source):
     return lines
 
 
-def _line_kind(line):
+def _line_kind(line, syntax):
     stripped = line.lstrip(' \t')
-    if stripped.startswith(('%%', '\\%', '\\<%')):
+    if stripped.startswith(syntax.escapes):
         return 'escaped'
-    if stripped.startswith('%'):
+    if stripped.startswith(syntax.line_start):
         return 'code'
-    if stripped.startswith('<%'):
+    if stripped.startswith(syntax.block_start):
         return 'code_block'
     if '{%' in line and _TAGS_ONLY_RE.match(line):
         return 'tags'
     return 'text'
 
 
-def _joins_next_line(lines, next_index):
+def _joins_next_line(lines, next_index, syntax):
     # Bottle's rule: '\\' at the end of a text line removes the newline before code.
-    return next_index >= len(lines) or _line_kind(lines[next_index]) in ('code', 'code_block',
-                                                                         'tags')
+    return next_index >= len(lines) or \
+        _line_kind(lines[next_index], syntax) in ('code', 'code_block', 'tags')
 
 
-def _read_code_block(lines, index, tokens):
+def _read_code_line(lines, index, tokens, syntax):
+    """Tokenize the code line at lines[index] as one statement, with the lines it runs over:
+    following code lines while a bracket or a trailing backslash leaves it open, any lines
+    while a triple-quoted string is open. Return the next line's index."""
+    first = index
+    code = _code_of_line(lines[index], syntax)
+    while True:
+        state = _open_state(code)
+        index += 1
+        if state is None or index >= len(lines):
+            break
+        if state != 'string':
+            if _line_kind(lines[index], syntax) != 'code':
+                break
+            code += '\n' + _code_of_line(lines[index], syntax)
+        else:
+            code += '\n' + lines[index].rstrip('\r\n')
+    tokens.append(_Token('code', code.strip(), first + 1))
+    return index
+
+
+def _code_of_line(line, syntax):
+    return line.strip()[len(syntax.line_start):].strip()
+
+
+def _open_state(code):
+    """How a statement is left open at its end: 'string' (in a triple-quoted string),
+    'bracket', 'backslash', or None when it is complete."""
+    depth = 0
+    for match in _CODE_LINE_RE.finditer(code):
+        if match.group(2):
+            return 'string'
+        depth += 1 if match.group(5) else -1 if match.group(6) else 0
+    if depth > 0:
+        return 'bracket'
+    return 'backslash' if code.rstrip(' \t\r').endswith('\\') else None
+
+
+def _statement_skeleton(code):
+    """The statement with strings emptied and comments removed, to look for `: body` and
+    `; end` where no string can fool the search."""
+    return _CODE_LINE_RE.sub(lambda match: '""' if match.group(1) or match.group(3) else
+                             '' if match.group(4) else match.group(0), code).rstrip()
+
+
+def _without_comment(code):
+    """The statement without its trailing comment."""
+    for match in _CODE_LINE_RE.finditer(code):
+        if match.group(4):
+            return code[:match.start()].rstrip()
+    return code
+
+
+def _has_inline_body(skeleton):
+    """True when a block statement's skeleton has code after its colon (`if x: a = 1`)."""
+    depth = 0
+    for position, char in enumerate(skeleton):
+        if char in '([{':
+            depth += 1
+        elif char in ')]}':
+            depth -= 1
+        elif char == ':' and depth == 0:
+            return bool(skeleton[position + 1:].strip())
+    return False
+
+
+def _read_code_block(lines, index, tokens, syntax):
     """Tokenize the `<% ... %>` block starting at lines[index]; return the next line's index."""
     first = index
-    text = lines[index].lstrip(' \t')[2:]
+    text = lines[index].lstrip(' \t')[len(syntax.block_start):]
     depth = 0
     while True:
-        code, next_depth, closed = _scan_python(text, depth)
+        code, next_depth, closed = _scan_python(text, depth, syntax)
         if code.strip():
             # A line starting inside open brackets continues the statement above it.
             tokens.append(_Token('code_cont' if depth else 'code', code.strip(), index + 1))
@@ -4931,19 +5139,22 @@ def _read_code_block(lines, index, tokens):
         if closed:
             return index
         if index >= len(lines):
-            raise TemplateError('"<%" is never closed by "%>"', None, first + 1, lines[first])
+            raise TemplateError('"%s" is never closed by "%s"'
+                                % (syntax.block_start, syntax.block_close),
+                                None, first + 1, lines[first])
         text = lines[index]
 
 
-def _scan_python(text, depth):
+def _scan_python(text, depth, syntax):
     """Return (code, bracket depth after it, whether `%>` closed the block) for one line."""
     closed = False
     end = len(text)
-    for match in _PYTHON_RE.finditer(text):
+    for match in syntax.python_re.finditer(text):
         comment, opening, closing, close_tag = match.group(2, 3, 4, 5)
         if comment is not None:
             end = match.start()
-            closed = comment.rstrip().endswith('%>')   # Bottle allows '%>' ending a comment
+            # Bottle allows '%>' ending a comment
+            closed = comment.rstrip().endswith(syntax.block_close)
             break
         if opening:
             depth += 1
@@ -4955,10 +5166,10 @@ def _scan_python(text, depth):
     return text[:end], depth, closed
 
 
-def _scan_inline(text, lineno, tokens):
+def _scan_inline(text, lineno, tokens, syntax):
     """Append text, expr/raw and block-tag tokens for one line of template text."""
     position = 0
-    for match in _INLINE_RE.finditer(text):
+    for match in syntax.inline_re.finditer(text):
         if match.start() > position:
             tokens.append(_Token('text', text[position:match.start()], lineno))
         position = match.end()
@@ -4971,7 +5182,8 @@ def _scan_inline(text, lineno, tokens):
         kind = 'raw' if expression.startswith('!') else 'expr'
         expression = expression.lstrip('!').strip()
         if not expression:
-            raise TemplateError('empty "{{ }}"', None, lineno, text)
+            raise TemplateError('empty "%s %s"' % (syntax.inline_start, syntax.inline_end),
+                                None, lineno, text)
         tokens.append(_Token(kind, expression, lineno))
     if position < len(text):
         tokens.append(_Token('text', text[position:], lineno))
@@ -5029,7 +5241,11 @@ class _FunctionWriter(object):
         self.pieces_line = None     # template line of the expressions in self.pieces
 
     def write(self, statement, lineno, dedent=0):
-        self.lines.append(('    ' * (1 + len(self.open) - dedent) + statement, lineno))
+        # A statement running over several template lines keeps one generated line per
+        # template line (its later lines are inside brackets or a string: no indent needed).
+        first, *rest = statement.split('\n')
+        self.lines.append(('    ' * (1 + len(self.open) - dedent) + first, lineno))
+        self.lines.extend((text, lineno + offset) for offset, text in enumerate(rest, 1))
         if self.open and not dedent:
             self.open[-1][2] = True
 
@@ -5093,27 +5309,39 @@ class _CodeGenerator(object):
         writer, statement, lineno = self.writers[-1], token.value, token.lineno
         writer.flush()
         if _END_RE.match(statement):
-            if not writer.open:
-                raise TemplateError('"%% %s" closes nothing: no if/for/while/... is open'
-                                    % statement, None, lineno)
-            writer.close_python_block()
+            self._close_python_block(writer, statement, lineno)
             return
         legacy = _LEGACY_CALL_RE.match(statement)
         if legacy:
             function, name, arguments = legacy.groups()
             statement = '%s(%r%s)' % (function, name, ', ' + arguments if arguments else '')
+        skeleton = _statement_skeleton(statement)
+        closes = _TRAILING_END_RE.search(skeleton) is not None
+        if closes:          # `% for i in l: a += i; end`: the block opens and closes here
+            statement = _TRAILING_END_RE.sub('', _without_comment(statement)).rstrip()
+            skeleton = _TRAILING_END_RE.sub('', skeleton).rstrip()
+        has_body = _has_inline_body(skeleton)
         if _BLOCK_CONTINUE_RE.match(statement):
             if not writer.open:
                 raise TemplateError('"%% %s" without an open if/for/try' % statement, None, lineno)
             if not writer.open[-1][2]:
                 writer.write('pass', lineno)
             writer.write(statement, lineno, dedent=1)
-            writer.open[-1][2] = False
+            writer.open[-1][2] = has_body
         elif _BLOCK_START_RE.match(statement):
             writer.write(statement, lineno)
-            writer.open.append([statement, lineno, False])
+            writer.open.append([statement, lineno, has_body])
         else:
             writer.write(statement, lineno)
+        if closes:
+            self._close_python_block(writer, 'end', lineno)
+
+    @staticmethod
+    def _close_python_block(writer, statement, lineno):
+        if not writer.open:
+            raise TemplateError('"%% %s" closes nothing: no if/for/while/... is open'
+                                % statement, None, lineno)
+        writer.close_python_block()
 
     def on_block(self, token):
         writer, name = self.writers[-1], token.value
@@ -5177,12 +5405,12 @@ _CompiledTemplate = collections.namedtuple(
 _GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent'])
 
 
-def compile_template(source, filename='<string>'):
+def compile_template(source, filename='<string>', syntax=None):
     """Compile template source into a CompiledTemplate holding code objects.
 
     Runs tokenize_template(), generate_template_code(), then Python's compiler; names that the
     template code assigns are declared global so that they live in the render namespace, as in
-    Bottle. Raises TemplateError naming `filename`, the template line and its text.
+    Bottle. Raises TemplateSyntaxError naming `filename`, the template line and its text.
     """
     if source.startswith('\ufeff'):
         source = source[1:]
@@ -5191,19 +5419,20 @@ def compile_template(source, filename='<string>'):
     # generated line N.
     code_filename = '<template %s>' % filename
     try:
-        generated = generate_template_code(tokenize_template(source))
+        generated = generate_template_code(tokenize_template(source, syntax))
         tree = ast.parse(generated.source, code_filename)
         _declare_globals(tree)
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
-        raise _located_error(exc.problem, filename, source_lines, exc.lineno) from None
+        raise _located_error(exc.problem, filename, source_lines, exc.lineno,
+                             TemplateSyntaxError) from None
     except ValueError as exc:       # a null byte inside a Python expression
-        raise TemplateError(str(exc), filename) from exc
+        raise TemplateSyntaxError(str(exc), filename) from exc
     except SyntaxError as exc:
         line_map = generated.line_map
         lineno = line_map[min(exc.lineno, len(line_map) - 1)] if exc.lineno else None
         raise _located_error('SyntaxError: %s' % exc.msg, filename, source_lines,
-                             lineno) from exc
+                             lineno, TemplateSyntaxError) from exc
     functions = {'__builtins__': builtins}
     exec(code, functions)       # defines the functions only; no template code runs here
     block_codes = tuple((name, functions['_block_%d' % index].__code__)
@@ -5248,9 +5477,9 @@ def _assigned_names(statements):
     return names - declared
 
 
-def _located_error(problem, filename, source_lines, lineno):
+def _located_error(problem, filename, source_lines, lineno, error_class=None):
     line = source_lines[lineno - 1] if lineno and lineno <= len(source_lines) else None
-    return TemplateError(problem, filename, lineno, line)
+    return (error_class or TemplateError)(problem, filename, lineno, line)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -5315,18 +5544,25 @@ class _Execution(object):
                 env.pop(name, None)
 
     def include(self, name, **kwargs):
-        """Render template `name` here, with this template's variables updated by kwargs."""
-        child = _load_template(name, self.template.lookup, self.template.settings)
+        """Render template `name` here, with this template's variables updated by kwargs;
+        return the included template's namespace (its names, as in Bottle)."""
+        child = self._load(name)
         variables = dict(self.env)
         variables.update(kwargs)
         out = []
-        _render_chain(child, out, variables)
+        namespace = _render_chain(child, out, variables)
         self.state.out.extend(out)
+        return namespace
 
     def rebase(self, name, **kwargs):
         """After this template, render layout `name` with this output as `base`."""
-        self.rebase_to = (_load_template(name, self.template.lookup, self.template.settings),
-                          kwargs)
+        self.rebase_to = (self._load(name), kwargs)
+
+    def _load(self, name):
+        found = getattr(self.template, 'cache', {}).get(name)
+        if found is None:
+            found = _load_template(name, tuple(self.template.lookup), self.template.settings)
+        return found
 
     def render_block(self, name, out):
         _call_block(self.state.blocks[name], 0, out)
@@ -5348,7 +5584,8 @@ class _Execution(object):
 
 
 def _render_chain(template_object, out, variables):
-    """Run a template and then the layouts it rebases on, sharing output and blocks."""
+    """Run a template and then the layouts it rebases on, sharing output and blocks; return
+    the namespace of the last one run."""
     state = _RenderState(out)
     executions = []
     try:
@@ -5357,7 +5594,7 @@ def _render_chain(template_object, out, variables):
             executions.append(execution)
             rebase_to = execution.run(variables)
             if rebase_to is None:
-                return
+                return execution.env
             template_object, kwargs = rebase_to
             variables = dict(execution.env)
             variables.update(kwargs)
@@ -5408,25 +5645,13 @@ def _to_text(value):
     return value if type(value) is str else to_str(value)
 
 
-_KNOWN_SETTINGS = frozenset(['noescape', 'escape_func', 'syntax'])
-_DEFAULT_SYNTAX = '<% %> % {{ }}'
-
-
-def _output_helpers(settings):
+def _output_helpers(escape_func=None, noescape=False):
     """The (escape, raw) functions behind {{x}} and {{!x}} for these settings."""
-    unknown = sorted(set(settings) - _KNOWN_SETTINGS)
-    if unknown:
-        raise TemplateError('unknown template setting(s): %s' % ', '.join(unknown))
-    syntax = settings.get('syntax')
-    if syntax is not None and (syntax.split() if isinstance(syntax, str) else list(syntax)) \
-            != _DEFAULT_SYNTAX.split():
-        raise TemplateError('only the default syntax %r is supported' % _DEFAULT_SYNTAX)
     escape, raw = html_escape, _to_text
-    escape_func = settings.get('escape_func')
     if escape_func is not None:
         def escape(value):
             return escape_func(_to_text(value))
-    if settings.get('noescape'):
+    if noescape:
         escape, raw = raw, escape
     return (escape, raw)
 
@@ -5486,7 +5711,8 @@ def _settings_key(settings):
 
 
 def _is_template_source(text):
-    return isinstance(text, str) and ('\n' in text or '{{' in text or '%' in text)
+    # Bottle's rule: a name never holds a newline, '{', '%' or '$'.
+    return isinstance(text, str) and ('\n' in text or '{' in text or '%' in text or '$' in text)
 
 
 def _mtime(path):
@@ -5562,6 +5788,99 @@ def _lookup_cache_key():
     config, application = _lookup_context()
     where = (application, config.get('project_path'), config.get('applications_path'))
     return where, bool(config.get('debug') or config.get('reload_templates'))
+
+
+# --- other template engines ------------------------------------------------------------------
+
+__all__ += ['BaseTemplate', 'TemplateSyntaxError', 'Jinja2Template', 'MakoTemplate',
+            'jinja2_template', 'jinja2_view', 'mako_template', 'mako_view']
+
+_ADAPTER_TEMPLATES = {}     # (adapter, name or source, lookup, settings) -> template
+
+
+def _adapter_template(adapter, name_or_source, lookup, settings):
+    """The cached `adapter` template (a BaseTemplate subclass) for a name or source text."""
+    if isinstance(name_or_source, BaseTemplate):
+        return name_or_source
+    key = (adapter, name_or_source, lookup, _settings_key(settings))
+    found = _ADAPTER_TEMPLATES.get(key)
+    if found is None:
+        if _is_template_source(name_or_source):
+            found = adapter(source=name_or_source, lookup=lookup, **settings)
+        else:
+            found = adapter(name=name_or_source, lookup=lookup, **settings)
+        with _CACHE_LOCK:
+            while len(_ADAPTER_TEMPLATES) >= MAX_SOURCE_CACHE:
+                del _ADAPTER_TEMPLATES[next(iter(_ADAPTER_TEMPLATES))]
+            _ADAPTER_TEMPLATES[key] = found
+    return found
+
+
+def _import_engine(module, package):
+    """Import an optional template engine, or raise TemplateError saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise TemplateError('%s is not installed: pip install %s' % (package, package)) from None
+
+
+class Jinja2Template(BaseTemplate):
+    """A Jinja2 template (pip install jinja2) behind template()'s interface. Settings go to
+    jinja2.Environment, plus `filters`, `tests` and `globals` dicts. Unlike Bottle's adapter,
+    autoescape is on unless the settings turn it off (secure by default)."""
+
+    def prepare(self, filters=None, tests=None, globals=None, **options):
+        """Build the Environment (templates it extends come from the same lookup folders)."""
+        jinja2 = _import_engine('jinja2', 'jinja2')
+        options.setdefault('autoescape', True)
+        self.env = jinja2.Environment(loader=jinja2.FunctionLoader(self._source_of), **options)
+        self.env.filters.update(filters or {})
+        self.env.tests.update(tests or {})
+        self.env.globals.update(globals or {})
+        if self.source:
+            self.tpl = self.env.from_string(self.source)
+        else:
+            self.tpl = self.env.get_template(self.filename)
+
+    def render(self, *args, **kwargs):
+        """Render with the dicts' and keywords' variables over `defaults`."""
+        return self.tpl.render(**self._variables(args, kwargs))
+
+    def _source_of(self, name):
+        path = name if name == self.filename else self.search(name, self.lookup)
+        if path is None:
+            return None
+        with open(path, encoding=self.encoding) as template_file:
+            return template_file.read(), path, lambda: False
+
+
+class MakoTemplate(BaseTemplate):
+    """A Mako template (pip install mako) behind template()'s interface; settings go to
+    mako's Template and TemplateLookup. Unlike Bottle's adapter, `${x}` is HTML-escaped
+    (default_filters ['h']) unless the settings choose other filters."""
+
+    def prepare(self, **options):
+        """Build the template and a TemplateLookup over the lookup folders."""
+        TemplateLookup = _import_engine('mako.lookup', 'mako').TemplateLookup
+        Template = _import_engine('mako.template', 'mako').Template
+        options.setdefault('input_encoding', self.encoding)
+        options.setdefault('default_filters', ['h'])
+        lookup = TemplateLookup(directories=self.lookup, **options)
+        if self.source:
+            self.tpl = Template(self.source, lookup=lookup, **options)
+        else:
+            self.tpl = Template(uri=self.name, filename=self.filename, lookup=lookup,
+                                **options)
+
+    def render(self, *args, **kwargs):
+        """Render with the dicts' and keywords' variables over `defaults`."""
+        return self.tpl.render(**self._variables(args, kwargs))
+
+
+jinja2_template = functools.partial(template, template_adapter=Jinja2Template)
+jinja2_view = functools.partial(view, template_adapter=Jinja2Template)
+mako_template = functools.partial(template, template_adapter=MakoTemplate)
+mako_view = functools.partial(view, template_adapter=MakoTemplate)
 
 
 # The web helpers every template can call without importing them.

@@ -18,6 +18,11 @@ def render(source, **variables):
     return SimpleTemplate(source).render(**variables)
 
 
+def compile_source(source):
+    """Compile template source now (SimpleTemplate compiles on first use, as Bottle's does)."""
+    return SimpleTemplate(source).co
+
+
 def write_files(folder, files):
     """Write {relative path: text} under folder."""
     for name, text in files.items():
@@ -317,52 +322,52 @@ class ErrorTest(FolderTestCase):
         self.assertIn('not found', str(error))
 
     def test_syntax_error_names_template_line(self):
-        error = self.assert_error(lambda: SimpleTemplate('ok\n% x = = 1\nok'), 2, '% x = = 1',
+        error = self.assert_error(lambda: compile_source('ok\n% x = = 1\nok'), 2, '% x = = 1',
                                   'SyntaxError')
         self.assertIsInstance(error.__cause__, SyntaxError)
 
     def test_syntax_error_in_expression(self):
-        self.assert_error(lambda: SimpleTemplate('a\n\n<b>{{ 1 + }}</b>'), 3, '<b>{{ 1 + }}</b>',
+        self.assert_error(lambda: compile_source('a\n\n<b>{{ 1 + }}</b>'), 3, '<b>{{ 1 + }}</b>',
                           'SyntaxError')
 
     def test_unclosed_if_names_its_line(self):
-        self.assert_error(lambda: SimpleTemplate('a\n% for x in y:\n% if x:\n{{x}}\n% end\n'),
+        self.assert_error(lambda: compile_source('a\n% for x in y:\n% if x:\n{{x}}\n% end\n'),
                           2, '% for x in y:', 'never closed by "% end"')
 
     def test_stray_end(self):
-        self.assert_error(lambda: SimpleTemplate('a\n% if 1:\n% end\n% end\n'), 4, '% end',
+        self.assert_error(lambda: compile_source('a\n% if 1:\n% end\n% end\n'), 4, '% end',
                           'closes nothing')
 
     def test_else_without_if(self):
-        self.assert_error(lambda: SimpleTemplate('a\n% else:\n'), 2, '% else:', 'without an open')
+        self.assert_error(lambda: compile_source('a\n% else:\n'), 2, '% else:', 'without an open')
 
     def test_unclosed_block(self):
-        self.assert_error(lambda: SimpleTemplate('a\n{% block main %}\nb\n'), 2,
+        self.assert_error(lambda: compile_source('a\n{% block main %}\nb\n'), 2,
                           '{% block main %}', 'never closed by {% endblock %}')
 
     def test_unclosed_if_inside_block(self):
-        self.assert_error(lambda: SimpleTemplate('{% block a %}\n% if x:\n{% endblock %}\n'), 2,
+        self.assert_error(lambda: compile_source('{% block a %}\n% if x:\n{% endblock %}\n'), 2,
                           '% if x:', 'never closed')
 
     def test_stray_endblock_and_mismatched_name(self):
-        self.assert_error(lambda: SimpleTemplate('a\n{% endblock %}'), 2, '{% endblock %}',
+        self.assert_error(lambda: compile_source('a\n{% endblock %}'), 2, '{% endblock %}',
                           'without an open')
-        self.assert_error(lambda: SimpleTemplate('{% block a %}\n{% endblock b %}'), 2,
+        self.assert_error(lambda: compile_source('{% block a %}\n{% endblock b %}'), 2,
                           '{% endblock b %}', 'closes {% block a %} of line 1')
 
     def test_duplicate_block_and_parent_outside_block(self):
-        self.assert_error(lambda: SimpleTemplate('{% block a %}{% endblock %}\n'
+        self.assert_error(lambda: compile_source('{% block a %}{% endblock %}\n'
                                                  '{% block a %}{% endblock %}'),
                           2, '{% block a %}{% endblock %}', 'defined twice')
-        self.assert_error(lambda: SimpleTemplate('x\n{% parent %}'), 2, '{% parent %}',
+        self.assert_error(lambda: compile_source('x\n{% parent %}'), 2, '{% parent %}',
                           'outside')
 
     def test_unclosed_code_block(self):
-        self.assert_error(lambda: SimpleTemplate('a\n<% x = 1\ny = 2\n'), 2, '<% x = 1',
+        self.assert_error(lambda: compile_source('a\n<% x = 1\ny = 2\n'), 2, '<% x = 1',
                           'never closed by "%>"')
 
     def test_empty_expression(self):
-        self.assert_error(lambda: SimpleTemplate('a {{ }}'), 1, 'a {{ }}', 'empty')
+        self.assert_error(lambda: compile_source('a {{ }}'), 1, 'a {{ }}', 'empty')
 
     def test_http_errors_raised_in_templates_pass_through(self):
         with self.assertRaises(kokoropy.HTTPError):
