@@ -96,7 +96,7 @@ __all__ = ['__version__']
 # text/bytes conversion, JSON encoding, HMAC signing. Uses only the stdlib.
 ###############################################################################
 
-__all__ += ['Markup', 'html_escape']
+__all__ += ['Markup', 'html_escape', 'html_quote']
 
 
 class Markup(str):
@@ -130,6 +130,13 @@ def html_escape(value):
     if isinstance(value, bytes):
         value = value.decode('utf-8')
     return html.escape(str(value), quote=True)
+
+
+def html_quote(value):
+    """Escape and double-quote a value for an HTML attribute, keeping newlines and tabs as
+    character references (Bottle's html_quote)."""
+    text = html_escape(value).replace('\n', '&#10;').replace('\r', '&#13;').replace('\t', '&#9;')
+    return '"%s"' % text
 
 
 def to_bytes(value, encoding='utf-8'):
@@ -5549,10 +5556,9 @@ class _Execution(object):
         child = self._load(name)
         variables = dict(self.env)
         variables.update(kwargs)
-        out = []
-        namespace = _render_chain(child, out, variables)
-        self.state.out.extend(out)
-        return namespace
+        # Into the shared output, so that functions the included template defines print where
+        # they are called, as in Bottle.
+        return _render_chain(child, self.state.out, variables, len(self.state.out))
 
     def rebase(self, name, **kwargs):
         """After this template, render layout `name` with this output as `base`."""
@@ -5583,9 +5589,10 @@ class _Execution(object):
             saved[position:position] = piece
 
 
-def _render_chain(template_object, out, variables):
-    """Run a template and then the layouts it rebases on, sharing output and blocks; return
-    the namespace of the last one run."""
+def _render_chain(template_object, out, variables, start=0):
+    """Run a template and then the layouts it rebases on, appending to `out` and sharing
+    blocks; return the namespace of the last one run. A layout's `base` is the output from
+    position `start` on."""
     state = _RenderState(out)
     executions = []
     try:
@@ -5598,8 +5605,8 @@ def _render_chain(template_object, out, variables):
             template_object, kwargs = rebase_to
             variables = dict(execution.env)
             variables.update(kwargs)
-            variables['base'] = ''.join(out)
-            del out[:]
+            variables['base'] = ''.join(out[start:])
+            del out[start:]
         raise TemplateError('more than %d levels of rebase/extends: do the templates rebase on '
                             'each other?' % MAX_REBASE_DEPTH, template_object._compiled.filename)
     finally:
