@@ -184,28 +184,43 @@ def _b64decode(text):
 def sign_value(payload, secret, timestamp=None):
     """Return a token `payload.timestamp.mac` that proves `payload` (bytes) was signed with secret.
 
-    The timestamp lets unsign_value() refuse tokens older than a maximum age.
+    The timestamp lets unsign_value() refuse tokens older than a maximum age. `secret` may be
+    a list of secrets (newest first, to rotate them): the first one signs.
     """
     stamp = '%x' % int(time.time() if timestamp is None else timestamp)
     body = _b64encode(payload) + '.' + stamp
-    mac = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
-    return body + '.' + _b64encode(mac)
+    return body + '.' + _b64encode(_mac(_secret_list(secret)[0], body))
 
 
 def unsign_value(token, secret, max_age=None):
     """Return the payload bytes of a token made by sign_value(), or None when the token is
-    malformed, tampered with, signed with another secret or older than `max_age` seconds."""
+    malformed, tampered with, signed with another secret or older than `max_age` seconds.
+
+    `secret` may be a list of secrets: a token signed with any of them is accepted, so that
+    tokens signed before a rotation stay valid while the old secret is still listed."""
     try:
         body, mac = to_str(token).rsplit('.', 1)
         encoded, stamp = body.split('.', 1)
-        expected = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _b64decode(mac)):
+        given = _b64decode(mac)
+        if not any(hmac.compare_digest(_mac(one, body), given) for one in _secret_list(secret)):
             return None
         if max_age is not None and time.time() - int(stamp, 16) > max_age:
             return None
         return _b64decode(encoded)
     except (ValueError, TypeError, UnicodeError):
         return None
+
+
+def _mac(secret, body):
+    return hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
+
+
+def _secret_list(secret):
+    """One secret, or a list or tuple of them, as a list; ValueError for an empty list."""
+    secrets_given = list(secret) if isinstance(secret, (list, tuple)) else [secret]
+    if not secrets_given:
+        raise ValueError('no signing secret given')
+    return secrets_given
 
 
 def _token_timestamp(token):
@@ -2255,7 +2270,8 @@ class Config(dict):
     creation), applications_path (None: project_path/applications), runtime_path ('.runtime'),
     database_url ('sqlite:///db/kokoropy.db'), max_body_bytes (10 MiB), max_memfile_bytes
     (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False),
-    session_max_age (14 days), csrf (True: check the CSRF token of form posts).
+    session_max_age (14 days), csrf (True: check the CSRF token of form posts), upload_folder
+    (None: each application's assets/uploads/; else <upload_folder>/<application>).
     """
 
     DEFAULTS = {
@@ -2264,6 +2280,7 @@ class Config(dict):
         'database_url': 'sqlite:///db/kokoropy.db', 'max_body_bytes': MAX_BODY_BYTES,
         'max_memfile_bytes': MAX_MEMFILE_BYTES, 'trusted_proxies': 0,
         'reload_templates': False, 'session_max_age': SESSION_MAX_AGE, 'csrf': True,
+        'upload_folder': None,
     }
 
     def __init__(self, values=None, **overrides):
@@ -2729,6 +2746,18 @@ def _applications_folder(config):
     project_path/applications (a relative applications_path is under project_path)."""
     return os.path.abspath(_under_project(config, config.get('applications_path') or
                                           'applications'))
+
+
+UPLOADS_FOLDER = 'uploads'     # uploads are stored as 'uploads/<name>', served under assets/
+
+
+def _uploads_folder(config, app_name):
+    """The folder holding application `app_name`'s uploaded files: upload_folder/<app_name>
+    when that is set (a volume the hosts share), else the application's assets/uploads/."""
+    shared = config.get('upload_folder')
+    if shared:
+        return os.path.abspath(os.path.join(_under_project(config, shared), app_name))
+    return os.path.join(_applications_folder(config), app_name, 'assets', UPLOADS_FOLDER)
 
 
 def route(path, method='GET', callback=None, name=None, app_name=None, **config):
@@ -4511,18 +4540,33 @@ def get_secret(app=None):
 
     In order: config['secret'], the KOKOROPY_SECRET environment variable, or a random secret
     generated once into `<runtime_path>/secret` (mode 0600) and read back on later starts, so
-    sessions survive restarts and are shared by the workers of one site.
+    sessions survive restarts and are shared by the workers of one site. Several secrets
+    (a tuple, newest first; commas in KOKOROPY_SECRET) rotate it: the first signs, all verify.
     """
     app = app or _app_of()
     config = app.config
     if config.get('secret'):
         return config['secret']
     if os.environ.get('KOKOROPY_SECRET'):
-        return os.environ['KOKOROPY_SECRET']
+        return _as_secrets(os.environ['KOKOROPY_SECRET'])
     path = os.path.join(_runtime_path(config), SECRET_FILE_NAME)
     if path not in _secrets_by_file:
         _secrets_by_file[path] = _read_or_create_secret(path)
     return _secrets_by_file[path]
+
+
+def _as_secrets(value):
+    """SECRET: None, one secret, or several to rotate them (newest first) given as a list or
+    as text separated by commas (for the environment variable); one is kept as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(',')
+    if not isinstance(value, (list, tuple)) or \
+            not all(isinstance(one, str) and one.strip() for one in value) or not value:
+        raise ValueError('expected a secret, or a list of secrets newest first')
+    value = tuple(one.strip() for one in value)
+    return value[0] if len(value) == 1 else value
 
 
 def flash(message, category='info'):
@@ -8935,7 +8979,6 @@ __all__ += ['Form', 'BoundField', 'Table', 'render_detail']
 # scripts inside those when the site serves them from its own origin (stored XSS).
 DEFAULT_UPLOAD_EXTENSIONS = ('png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'txt', 'csv')
 IMAGE_EXTENSIONS = frozenset(['png', 'jpg', 'jpeg', 'gif', 'webp'])
-UPLOADS_FOLDER = 'uploads'          # under the application's assets/
 TABLE_TEXT_LIMIT = 60               # longer texts are cut in table cells (whole on the detail)
 HIDDEN_PASSWORD = '••••••'
 # The class of a table cell or detail value of each display kind (see _display); the
@@ -9206,7 +9249,7 @@ class Form:
         """Write the planned uploads under the application's assets folder; return the paths."""
         written = []
         for upload, stored, _ in self._uploads.values():
-            path = os.path.join(_assets_folder(), *stored.split('/'))
+            path = os.path.join(_current_uploads_folder(), *stored.split('/')[1:])
             os.makedirs(os.path.dirname(path), exist_ok=True)
             upload.save(path)
             written.append(path)
@@ -9759,15 +9802,15 @@ def _request_or_error(what):
     return current
 
 
-def _assets_folder():
-    """The assets folder of the application serving the current request."""
+def _current_uploads_folder():
+    """The uploads folder of the application serving the current request."""
     current = _request_in_thread()
     app_name = current.app_name if current is not None else None
     if not app_name:
-        raise RuntimeError('a Form saves uploads in the assets/ folder of the application '
+        raise RuntimeError('a Form saves uploads in the uploads folder of the application '
                            'serving the request; this route belongs to no application '
                            '(register it with app_name=...)')
-    return os.path.join(_applications_folder(current.app.config), app_name, 'assets')
+    return _uploads_folder(current.app.config, app_name)
 
 
 def _remove_quietly(path):
@@ -9995,6 +10038,8 @@ def _checked_setting(name, value, source):
             return _as_count(value)
         if name == 'base_url':
             return _as_base_url(value)
+        if name == 'secret':
+            return _as_secrets(value)
         if value is None and default is None:
             return None
         if not isinstance(value, str):
@@ -10187,8 +10232,12 @@ def _apply_plan(app, plan, name):
 
 def _assets_handler(folder, name):
     root = os.path.join(folder, name, 'assets')
+    uploads = UPLOADS_FOLDER + '/'
 
     def serve_asset(path):
+        if path.startswith(uploads):    # from UPLOAD_FOLDER when the hosts share one
+            return static_file(path[len(uploads):],
+                               root=_uploads_folder(request.app.config, name))
         return static_file(path, root=root)
     serve_asset.__name__ = '%s_assets' % name
     return serve_asset
