@@ -26,6 +26,7 @@ Contents, in dependency order (each section uses only those above it):
 10. Model forms and tables      Form, tables rendered from a model
 11. Applications and config     Config loading, application discovery, Autoroute_Controller
 12. Running                     run() and server adapters
+13. Bottle compatibility        Bottle (Kokoro with Bottle's defaults), its plugins and names
 """
 
 import _thread
@@ -81,7 +82,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.cookies import Morsel, SimpleCookie
 from urllib.parse import (SplitResult, parse_qsl, quote, unquote, unquote_to_bytes, urlencode,
-                          urlsplit)
+                          urljoin, urlsplit)
 
 
 __version__ = '0.1.0'
@@ -152,11 +153,14 @@ def to_str(value, encoding='utf-8', errors='strict'):
 
 
 def json_default(value):
-    """JSON encoder fallback: dates as ISO 8601 text, Decimals as floats, objects by as_dict()."""
+    """JSON encoder fallback: dates as ISO 8601 text, Decimals as floats, objects by as_dict()
+    or to_dict()."""
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
+    if callable(getattr(type(value), 'to_dict', None)):   # MultiDict: each key's last value
+        return value.to_dict()
     if hasattr(value, 'as_dict'):
         return value.as_dict()
     if isinstance(value, (set, frozenset, tuple)):
@@ -239,7 +243,7 @@ def _token_timestamp(token):
 ###############################################################################
 
 __all__ += ['HeaderDict', 'MultiDict', 'FormsDict', 'http_date', 'parse_http_date',
-            'parse_range_header']
+            'parse_range_header', 'parse_auth', 'path_shift']
 
 # Request body limits, shared by Request (section 3), Config (4) and KokoroServer (5).
 MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
@@ -339,6 +343,18 @@ class FormsDict(MultiDict):
         if name.startswith('__') and name.endswith('__'):
             raise AttributeError(name)
         return self.get(name, '')
+
+    # Bottle's names: there values arrive as latin-1 and need decoding; here they are
+    # decoded from UTF-8 already, so these only keep Bottle code working.
+
+    def decode(self, encoding=None):
+        """Return a copy (the values are text already)."""
+        return self.copy()
+
+    def getunicode(self, name, default=None, encoding=None):
+        """Return the value of `name` as text, or `default` when missing."""
+        value = self.get(name, default)
+        return value if value is default or isinstance(value, str) else to_str(value)
 
 
 class HeaderDict(MutableMapping):
@@ -483,6 +499,40 @@ def parse_range_header(header, size):
             end = size if not last else min(int(last) + 1, size)
             ranges.append((int(first), end))
     return ranges
+
+
+def parse_auth(header):
+    """Return (user, password) from an HTTP Basic Authorization header (RFC 7617), or None
+    when it is absent, of another scheme or malformed."""
+    scheme, _, data = (header or '').strip().partition(' ')
+    if scheme.lower() != 'basic':
+        return None
+    try:
+        user, colon, password = base64.b64decode(data.strip(), validate=True).decode(
+            'utf-8').partition(':')
+    except (ValueError, UnicodeError):     # binascii.Error is a ValueError
+        return None
+    return (user, password) if colon else None
+
+
+def path_shift(script_name, path_info, shift=1):
+    """Move `shift` path segments from PATH_INFO to SCRIPT_NAME (negative: back); return the
+    new (script_name, path_info), as a mounted application sees them. Raises ValueError
+    when there are not enough segments to move."""
+    if shift == 0:
+        return script_name, path_info
+    script = [part for part in script_name.strip('/').split('/') if part]
+    path = [part for part in path_info.strip('/').split('/') if part]
+    if 0 < shift <= len(path):
+        script, path = script + path[:shift], path[shift:]
+    elif 0 < -shift <= len(script):
+        script, path = script[:shift], script[shift:] + path
+    else:
+        raise ValueError('cannot shift %d segments of %r and %r' % (shift, script_name, path_info))
+    new_path = '/' + '/'.join(path)
+    if path_info.endswith('/') and path:
+        new_path += '/'
+    return '/' + '/'.join(script) if script else '', new_path
 
 
 def _parse_options_header(value):
@@ -676,6 +726,48 @@ class Route:
 
     def __repr__(self):
         return '<Route %s %r -> %r>' % (self.method, self.rule, self.target)
+
+    # Bottle's Route names, for plugins written for Bottle (see Kokoro.install()).
+
+    @property
+    def callback(self):
+        """The handler as registered, before plugins wrapped it."""
+        return self.config.get('callback', self.target)
+
+    @property
+    def call(self):
+        """The handler with the plugins applied: what a request calls."""
+        return self.target
+
+    @property
+    def app(self):
+        """The application the route was registered on (None when added to a bare Router)."""
+        return self.config.get('app')
+
+    @property
+    def plugins(self):
+        """The plugins given to this route with apply=."""
+        return self.config.get('apply', [])
+
+    @property
+    def skiplist(self):
+        """The plugins (objects, classes or names, True for all) this route skips."""
+        return self.config.get('skip', [])
+
+    def get_undecorated_callback(self):
+        """The handler without the decorators wrapped around it (following __wrapped__)."""
+        return inspect.unwrap(self.callback)
+
+    def get_callback_args(self):
+        """The names of the handler's parameters."""
+        return list(inspect.signature(self.get_undecorated_callback()).parameters)
+
+    def get_config(self, key, default=None):
+        """A setting from the route's config, else the application's, else `default`."""
+        if key in self.config:
+            return self.config[key]
+        app = self.app
+        return app.config.get(key, default) if app is not None else default
 
 
 class Router:
@@ -1116,6 +1208,8 @@ MAX_PART_HEADER_BYTES = 16 * 1024       # header block of one multipart part
 COPY_CHUNK = 64 * 1024
 MAX_COOKIE_BYTES = 4096                 # RFC 6265 section 6.1: what browsers keep at least
 
+_UNSET = object()     # an argument not given (where None is a meaningful value)
+
 # Per-thread state of the request being handled: .request (a Request) and .response (a
 # Response, created on first use). Section 4 binds it and exposes the `request`/`response`
 # proxies; static_file() and set_cookie() read it here.
@@ -1165,11 +1259,11 @@ class Request(object):
 
     Text values are decoded from UTF-8 (PEP 3333 carries bytes as latin-1 strings). Reading
     the body, forms, files or json enforces config['max_body_bytes'] (HTTPError 413) and
-    answers malformed input with HTTPError 400.
+    answers malformed input with HTTPError 400. `request['KEY']` reads the environ.
     """
 
-    def __init__(self, environ):
-        self.environ = environ
+    def __init__(self, environ=None):
+        self.environ = {} if environ is None else environ
 
     def __repr__(self):
         return '<Request %s %s>' % (self.method, self.url)
@@ -1252,15 +1346,19 @@ class Request(object):
 
     @_cached_in_environ
     def cookies(self):
-        """The request's cookies as a dict (the first of repeated names wins, RFC 6265 5.4)."""
-        return _parse_cookie_header(self.environ.get('HTTP_COOKIE', ''))
+        """The request's cookies as a dict, a missing one reading '' as an attribute
+        (`request.cookies.theme`). Of repeated names the first wins (RFC 6265 5.4 sends the
+        most specific path first); a Bottle app takes the last, as Bottle does."""
+        last_wins = getattr(self.app, 'last_cookie_wins', False)
+        return _parse_cookie_header(self.environ.get('HTTP_COOKIE', ''), last_wins)
 
-    def get_cookie(self, name, default=None, secret=None, max_age=None):
+    def get_cookie(self, name, default=None, secret=None, max_age=None, digestmod=None):
         """Return a cookie's value, or default when absent.
 
         With `secret`, the cookie must have been set by set_cookie(..., secret=) for this
         name (and be younger than `max_age` seconds when given); a tampered, foreign or
         expired cookie gives `default`. Signed values come back with their JSON type.
+        (`digestmod` is accepted for Bottle code; signatures are always HMAC-SHA256.)
         """
         value = self.cookies.get(name)
         if value is None or secret is None:
@@ -1402,6 +1500,78 @@ class Request(object):
             session = environ['kokoropy.session'] = interface.open(self)
         return session
 
+    # -- Bottle's names ---------------------------------------------------
+
+    def bind(self, environ):
+        """Read another environ from now on."""
+        self.environ = environ
+
+    def copy(self):
+        """A Request over a copy of the environ."""
+        return Request(dict(self.environ))
+
+    def get(self, key, default=None):
+        """The environ value of `key`, or default."""
+        return self.environ.get(key, default)
+
+    def keys(self):
+        """The environ keys."""
+        return self.environ.keys()
+
+    def __getitem__(self, key):
+        return self.environ[key]
+
+    def __setitem__(self, key, value):
+        self.environ[key] = value
+        self._forget(key)
+
+    def __delitem__(self, key):
+        del self.environ[key]
+        self._forget(key)
+
+    def __contains__(self, key):
+        return key in self.environ
+
+    def __iter__(self):
+        return iter(self.environ)
+
+    def __len__(self):
+        return len(self.environ)
+
+    @property
+    def GET(self):
+        """The query fields (Bottle's name for `query`)."""
+        return self.query
+
+    @_cached_in_environ
+    def POST(self):
+        """Form fields and uploaded files together, as a FormsDict."""
+        fields = self.forms.copy()
+        for key, value in self.files.allitems():
+            fields.add(key, value)
+        return fields
+
+    @property
+    def auth(self):
+        """(user, password) of HTTP Basic authentication, (REMOTE_USER, None) when the server
+        authenticated the request, else None."""
+        credentials = parse_auth(self.environ.get('HTTP_AUTHORIZATION', ''))
+        if credentials is None and self.environ.get('REMOTE_USER'):
+            return self.environ['REMOTE_USER'], None
+        return credentials
+
+    def path_shift(self, shift=1):
+        """Move `shift` path segments from PATH_INFO to SCRIPT_NAME (negative: back)."""
+        script_name, path_info = path_shift(self.environ.get('SCRIPT_NAME', ''),
+                                            self.environ.get('PATH_INFO', '/'), shift)
+        self['SCRIPT_NAME'], self['PATH_INFO'] = script_name, path_info
+
+    def _forget(self, key):
+        """Drop what was parsed from environ[key], so that it is read again."""
+        for name in _PARSED_FROM.get(key, ('headers', 'cookies') if key.startswith('HTTP_')
+                                     else ()):
+            self.environ.pop('kokoropy.' + name, None)
+
     def _config(self, key):
         """A limit from the route's config, else the app's config, else the default."""
         return _request_setting(self.environ, key)
@@ -1433,6 +1603,15 @@ class Request(object):
         environ['kokoropy.forms'], environ['kokoropy.files'] = forms, files
         return forms, files
 
+
+# What Request parses from an environ key (and caches in the environ as 'kokoropy.<name>').
+_PARSED_FROM = {
+    'wsgi.input': ('_body_file', 'forms', 'files', 'params', 'json', 'POST'),
+    'CONTENT_TYPE': ('headers', 'forms', 'files', 'params', 'json', 'POST'),
+    'CONTENT_LENGTH': ('headers', '_body_file', 'forms', 'files', 'params', 'json', 'POST'),
+    'QUERY_STRING': ('query', 'params'),
+    'PATH_INFO': ('path',), 'SCRIPT_NAME': ('path',),
+}
 
 _REQUEST_DEFAULTS = {'max_body_bytes': MAX_BODY_BYTES, 'max_memfile_bytes': MAX_MEMFILE_BYTES,
                      'trusted_proxies': 0}
@@ -1583,22 +1762,24 @@ class Response(object):
         self.content_type = '%s; charset=%s' % (media_type, value)
 
     def set_cookie(self, name, value, secret=None, max_age=None, expires=None, path='/',
-                   domain=None, secure=None, httponly=True, samesite='Lax'):
+                   domain=None, secure=None, httponly=None, samesite=_UNSET, same_site=_UNSET,
+                   digestmod=None):
         """Add a Set-Cookie header (replacing one for the same name, path and domain).
 
         With `secret` the value (any JSON value) is signed, see Request.get_cookie().
         `max_age` in seconds (or a timedelta); `expires` a timestamp, datetime or HTTP date.
-        `secure` defaults to True when the current request came over HTTPS; `samesite` may be
-        'Lax', 'Strict', 'None' or None. Raises ValueError for a bad name or an oversized cookie.
+        `samesite` (or Bottle's `same_site`) may be 'Lax', 'Strict', 'None' or None. Flags not
+        given take the serving app's `cookie_defaults`: for Kokoro HttpOnly, SameSite=Lax and
+        Secure when the request came over HTTPS; for a Bottle app none (Bottle's defaults).
+        Raises ValueError for a bad name or an oversized cookie.
         """
+        httponly, samesite, secure = _cookie_flags(httponly, same_site if samesite is _UNSET
+                                                   else samesite, secure)
         if secret is not None:
             value = sign_value(to_bytes(json_dumps([name, value])), secret)
         elif not isinstance(value, str):
             raise TypeError('cookie %s: value must be text (or pass secret= to sign '
                             'any JSON value)' % (name,))
-        if secure is None:
-            current = _request_in_thread()
-            secure = current is not None and current.scheme == 'https'
         morsel = Morsel()
         try:
             morsel.set(name, value, SimpleCookie().value_encode(value)[1])
@@ -1613,6 +1794,41 @@ class Response(object):
         field = self._headers._fields['set-cookie']
         field[1:] = [old for old in field[1:] if not _same_cookie(old, header)]
         self._headers.add('Set-Cookie', header)
+
+    # -- Bottle's names ---------------------------------------------------
+
+    def set_header(self, name, value):
+        """Set header `name`, replacing its values."""
+        self._headers[name] = value
+
+    def add_header(self, name, value):
+        """Add a value to header `name` (for repeatable headers)."""
+        self._headers.add(name, value)
+
+    def get_header(self, name, default=None):
+        """The (last) value of header `name`, or default."""
+        return self._headers.get(name, default)
+
+    @property
+    def headerlist(self):
+        """The (name, value) header pairs as sent, Content-Type completed."""
+        return self._wsgi_headers(None, _HTML_TYPE)
+
+    def iter_headers(self):
+        """Iterate over the (name, value) pairs of headerlist."""
+        return iter(self.headerlist)
+
+    def __getitem__(self, name):
+        return self._headers[name]
+
+    def __setitem__(self, name, value):
+        self._headers[name] = value
+
+    def __delitem__(self, name):
+        del self._headers[name]
+
+    def __contains__(self, name):
+        return name in self._headers
 
     def delete_cookie(self, name, path='/', domain=None, **options):
         """Tell the client to drop a cookie (Max-Age=0) set with the same path and domain."""
@@ -1654,6 +1870,24 @@ class Response(object):
 
 
 _DEFAULT_FRAME_OPTIONS = (_SECURITY_HEADERS[1][0], [_SECURITY_HEADERS[1][1]])
+# Cookie flags set_cookie() uses when not given, unless the serving app has its own.
+_COOKIE_DEFAULTS = {'httponly': True, 'samesite': 'Lax', 'secure': None}
+
+
+def _cookie_flags(httponly, samesite, secure):
+    """(httponly, samesite, secure) with the flags not given taken from the serving app's
+    cookie_defaults; secure None means 'when the request came over HTTPS'."""
+    current = _request_in_thread()
+    defaults = getattr(getattr(current, 'app', None), 'cookie_defaults', _COOKIE_DEFAULTS)
+    if httponly is None:
+        httponly = defaults['httponly']
+    if samesite is _UNSET:
+        samesite = defaults['samesite']
+    if secure is None:
+        secure = defaults['secure']
+    if secure is None:
+        secure = current is not None and current.scheme == 'https'
+    return httponly, samesite, secure
 
 
 class HTTPResponse(Response, Exception):
@@ -1684,13 +1918,22 @@ def abort(code=500, text=None):
     raise HTTPError(code, text)
 
 
-def redirect(url, code=303):
-    """Stop the request now and send the client to `url` (303 See Other by default).
+def redirect(url, code=None):
+    """Stop the request now and send the client to `url`: 303 See Other by default, 302 Found
+    for HTTP/1.0 clients (which do not know 303).
 
     The URL goes into Location percent-encoded: CR, LF, NUL, spaces and non-ASCII become
     %XX, so no URL can split or inject headers. Cookies already set on `response` are kept.
+    An app with `absolute_redirects` (a Bottle app) makes the URL absolute first.
     """
-    raise HTTPResponse('', code, Location=_safe_url(to_str(url)))
+    current = _request_in_thread()
+    environ = getattr(current, 'environ', {})
+    if code is None:
+        code = 302 if environ.get('SERVER_PROTOCOL') == 'HTTP/1.0' else 303
+    url = to_str(url)
+    if getattr(getattr(current, 'app', None), 'absolute_redirects', False):
+        url = urljoin(current.url, url)
+    raise HTTPResponse('', code, Location=_safe_url(url))
 
 
 def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
@@ -1700,15 +1943,20 @@ def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
     Never serves anything outside `root`: '..', absolute paths, backslashes, NUL bytes and
     symlinks leading out give 403; a missing file 404. Sends Last-Modified, ETag and
     Accept-Ranges; answers If-None-Match / If-Modified-Since with 304, a single byte Range
-    with 206 (416 when unsatisfiable). `mimetype` is guessed from the name when None;
-    `download=True` (or a file name) adds Content-Disposition: attachment.
+    with 206 (416 when unsatisfiable). `mimetype` is guessed (None, True or 'auto') from the
+    name, or from the download name when `download` is one; `download=True` (or a file name)
+    adds Content-Disposition: attachment. A Date header is added, as Bottle does.
     """
     path = _resolve_static_path(filename, root)
     if isinstance(path, HTTPError):
         return path
     stat = os.stat(path)
     answer = HTTPResponse('', 200, headers)
-    answer.headers['Content-Type'] = _guess_mimetype(path, mimetype, charset)
+    named = download if isinstance(download, str) else path
+    if mimetype is True or mimetype == 'auto':
+        mimetype = None
+    answer.headers['Content-Type'] = _guess_mimetype(named, mimetype, charset)
+    answer.headers['Date'] = http_date(time.time())
     if download:
         name = os.path.basename(path) if download is True else download
         answer.headers['Content-Disposition'] = _content_disposition(name)
@@ -1781,9 +2029,11 @@ def _read_body(environ, length, limit, memfile_limit):
     if length is not None and length > limit:
         raise HTTPError(413, 'The request body is larger than %d bytes.' % limit)
     is_exact = length is not None
+    stream = environ.get('wsgi.input')
     if not is_exact:
         length = limit + 1 if environ.get('wsgi.input_terminated') else 0
-    stream = environ.get('wsgi.input')
+        if not length and 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
+            return _read_chunked_body(stream, limit, memfile_limit)
     body = io.BytesIO() if length <= memfile_limit else tempfile.TemporaryFile()
     received = 0
     try:
@@ -1804,6 +2054,57 @@ def _read_body(environ, length, limit, memfile_limit):
         raise
     body.seek(0)
     return body
+
+
+def _read_chunked_body(stream, limit, memfile_limit):
+    """Decode a chunked body (RFC 9112 section 7.1) that a server passed through as it came,
+    into a seekable file. HTTPError 400 when malformed, 413 beyond `limit`."""
+    body = io.BytesIO()
+    received = 0
+    try:
+        while True:
+            size = _chunk_size(stream)
+            if size == 0:
+                break
+            received += size
+            if received > limit:
+                raise HTTPError(413, 'The request body is larger than %d bytes.' % limit)
+            if received > memfile_limit and isinstance(body, io.BytesIO):
+                body = _spool_to_disk(body)
+            _copy_exactly(stream, body, size)
+            if _read_input(stream, 2) != b'\r\n':
+                raise HTTPError(400, 'Malformed chunked body: a chunk does not end with CRLF.')
+        while _chunk_line(stream) not in (b'', b'\r\n', b'\n'):
+            pass    # trailer fields: ignored
+    except BaseException:
+        body.close()
+        raise
+    body.seek(0)
+    return body
+
+
+def _chunk_size(stream):
+    size, _, _ = _chunk_line(stream).partition(b';')     # chunk extensions are ignored
+    size = size.strip()
+    if not size or len(size) > 16 or size.strip(b'0123456789abcdefABCDEF'):
+        raise HTTPError(400, 'Malformed chunked body: bad chunk size %r.' % size[:20])
+    return int(size, 16)
+
+
+def _chunk_line(stream):
+    line = stream.readline(1024)
+    if line and not line.endswith(b'\n'):
+        raise HTTPError(400, 'Malformed chunked body: a chunk line is too long or cut short.')
+    return line
+
+
+def _copy_exactly(stream, target, size):
+    while size > 0:
+        chunk = _read_input(stream, min(COPY_CHUNK, size))
+        if not chunk:
+            raise HTTPError(400, 'Malformed chunked body: it ends inside a chunk.')
+        target.write(chunk)
+        size -= len(chunk)
 
 
 def _read_input(stream, size):
@@ -1976,12 +2277,21 @@ def _safe_filename(raw_filename):
     return name or 'upload'
 
 
-def _parse_cookie_header(header):
-    cookies = {}
+class _Cookies(dict):
+    """The request's cookies: a dict whose attributes read cookies ('' when missing)."""
+
+    def __getattr__(self, name):
+        if name.startswith('__') and name.endswith('__'):
+            raise AttributeError(name)
+        return self.get(name, '')
+
+
+def _parse_cookie_header(header, last_wins=False):
+    cookies = _Cookies()
     for item in header.split(';'):
         name, equals, value = item.partition('=')
         name, value = name.strip(), value.strip()
-        if not equals or not name or name in cookies:
+        if not equals or not name or (name in cookies and not last_wins):
             continue
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = _unquote_cookie(value[1:-1])
@@ -2149,6 +2459,8 @@ class _Chunks(object):
 def _chunk_bytes(chunk, charset):
     if isinstance(chunk, bytes):
         return chunk
+    if chunk is None:       # Bottle lets generators yield None: nothing to send
+        return b''
     if isinstance(chunk, str):
         return chunk.encode(charset)
     if isinstance(chunk, (bytearray, memoryview)):
@@ -2253,7 +2565,8 @@ def _close_request_files(environ):
 # base_url(), and TestClient to drive any WSGI app in-process. Uses sections 1-3.
 ###############################################################################
 
-__all__ += ['Config', 'Kokoro', 'default_app', 'route', 'get', 'post', 'put', 'patch',
+__all__ += ['ConfigDict', 'Config', 'Kokoro', 'default_app', 'install', 'uninstall', 'mount',
+            'yieldroutes', 'route', 'get', 'post', 'put', 'patch',
             'delete', 'hook', 'error', 'url', 'base_url', 'request', 'response', 'TestClient',
             'TestResponse']
 
@@ -2262,8 +2575,90 @@ SESSION_MAX_AGE = 14 * 24 * 3600                # default config['session_max_ag
 MAX_REDIRECTS = 10
 
 
-class Config(dict):
-    """An application's settings: a dict holding a default for every documented key.
+class ConfigDict(dict):
+    """A dict of settings whose dotted keys form namespaces ('db.host'), loadable from INI
+    files, nested dicts and modules, with metadata per key (Bottle's ConfigDict).
+
+    Meta field 'filter' (a callable) converts every value set for its key.
+    """
+
+    def __init__(self, *args, **kwargs):
+        dict.__init__(self)
+        self._meta = {}
+        self.update(*args, **kwargs)
+
+    def load_config(self, filename, **options):
+        """Load an INI file (or a list of them): `[section]` keys become 'section.key',
+        keys of `[bottle]` and `[ROOT]` stay at the top; names are lower-cased. `options` go
+        to configparser.ConfigParser (default: values may be empty, ${section:key}
+        interpolation)."""
+        import configparser
+        options.setdefault('allow_no_value', True)
+        options.setdefault('interpolation', configparser.ExtendedInterpolation())
+        parser = configparser.ConfigParser(**options)
+        parser.read(filename)
+        for section in parser.sections():
+            for key in parser.options(section):
+                name = key if section in ('bottle', 'ROOT') else section + '.' + key
+                self[name.lower()] = parser.get(section, key)
+        return self
+
+    def load_dict(self, source, namespace=''):
+        """Load a dict; nested dicts become namespaces: {'db': {'host': 'x'}} sets 'db.host'.
+        Raises TypeError for a key that is not text."""
+        for key, value in source.items():
+            if not isinstance(key, str):
+                raise TypeError('config key %r is not text' % (key,))
+            name = (namespace + '.' + key).strip('.')
+            if isinstance(value, dict):
+                self.load_dict(value, name)
+            else:
+                self[name] = value
+        return self
+
+    def load_module(self, name, squash=True):
+        """Load the upper-case names of the module `name` (nested dicts as namespaces unless
+        squash is false)."""
+        module = importlib.import_module(name)
+        values = {key: getattr(module, key) for key in dir(module) if key.isupper()}
+        return self.load_dict(values) if squash else self.update(values) or self
+
+    def update(self, *args, **kwargs):
+        """dict.update(); a first argument that is text is a namespace for the keys:
+        `config.update('db', host='x')` sets 'db.host'."""
+        prefix = ''
+        if args and isinstance(args[0], str):
+            prefix, args = args[0].strip('.') + '.', args[1:]
+        for key, value in dict(*args, **kwargs).items():
+            self[prefix + key] = value
+
+    def setdefault(self, key, value=None):
+        """Set `key` to value unless present; return its value."""
+        if key not in self:
+            self[key] = value
+        return self[key]
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError('config key %r is not text' % (key,))
+        convert = self._meta.get(key, {}).get('filter')
+        dict.__setitem__(self, key, value if convert is None else convert(value))
+
+    def meta_get(self, key, metafield, default=None):
+        """The meta field `metafield` of `key` (such as 'help' or 'filter'), or default."""
+        return self._meta.get(key, {}).get(metafield, default)
+
+    def meta_set(self, key, metafield, value):
+        """Set the meta field `metafield` of `key`."""
+        self._meta.setdefault(key, {})[metafield] = value
+
+    def meta_list(self, key):
+        """The names of the meta fields set for `key`."""
+        return self._meta.get(key, {}).keys()
+
+
+class Config(ConfigDict):
+    """An application's settings: a ConfigDict holding a default for every documented key.
 
     debug (False): tracebacks on error pages. secret (None): signs cookies and sessions.
     base_url ('/'): serve every route under this prefix. project_path (the working folder at
@@ -2284,7 +2679,7 @@ class Config(dict):
     }
 
     def __init__(self, values=None, **overrides):
-        dict.__init__(self, self.DEFAULTS)
+        ConfigDict.__init__(self, self.DEFAULTS)
         self['project_path'] = os.getcwd()
         if values:
             self.update(values)
@@ -2306,15 +2701,23 @@ class Kokoro(object):
     prefix moves from PATH_INFO to SCRIPT_NAME), '/' redirects to '/site/' and other paths
     outside it are 404. A server-given SCRIPT_NAME plays the same role.
 
+    config['catchall'] = False (not set: True) lets a handler's exception reach the server
+    or a debugging middleware instead of becoming a 500 page.
+
     Plug-ins (section 6): `session_interface` (open(request), save(request, response)) and
     `csrf_check(request, route)`, called before the handler unless the target is csrf_exempt.
     """
 
     session_interface = None
     csrf_check = None
+    # Behaviours a Bottle app (section 13) changes: Request.cookies, redirect(), set_cookie().
+    last_cookie_wins = False
+    absolute_redirects = False
+    cookie_defaults = _COOKIE_DEFAULTS
 
     def __init__(self, config=None, **overrides):
         self.config = Config(config, **overrides)
+        self.plugins = []
         self.router = Router()
         self.error_handler = {}
         self.hooks = {name: [] for name in HOOK_NAMES}
@@ -2326,41 +2729,50 @@ class Kokoro(object):
 
     # -- registration ------------------------------------------------------
 
-    def route(self, path, method='GET', callback=None, name=None, app_name=None, **config):
-        """Route `path` (a rule or a list of rules) for `method` (or a list, or 'ANY') to
-        `callback`; used as a decorator when callback is None. `name` makes the route
-        buildable by url(); `app_name` and other keywords land in route.config, where
+    def route(self, path=None, method='GET', callback=None, name=None, apply=None, skip=None,
+              app_name=None, **config):
+        """Route `path` (a rule or a list of rules; None: rules from the callback's
+        signature, see yieldroutes()) for `method` (or a list, or 'ANY') to `callback`; used
+        as a decorator when callback is None (also bare: `@app.route`). `name` makes the route
+        buildable by url(). `apply` is a plugin (or list) for this route besides the installed
+        ones, `skip` plugins (objects, classes or names; True: all) not to apply; see
+        install(). `app_name` and other keywords land in route.config, where
         `max_body_bytes` and `max_memfile_bytes` override the config for this route.
         """
+        if callable(path):
+            path, callback = None, path
+
         def register(callback):
-            rules = [path] if isinstance(path, str) else list(path)
+            rules = [path] if isinstance(path, str) else list(path or yieldroutes(callback))
             for rule in rules:
-                added = self.router.add(rule, method, callback, name=name)
-                added.config.update(config, app_name=app_name)
+                for verb in ([method] if isinstance(method, str) else method):
+                    added = self.router.add(rule, verb, callback, name=name)
+                    added.config.update(config, app_name=app_name)
+                    self._plug(added, apply, skip)
             return callback
         return register if callback is None else register(callback)
 
-    def get(self, path, callback=None, **options):
+    def get(self, path=None, callback=None, **options):
         """Route GET (and so HEAD) requests for `path`; see route()."""
         return self.route(path, 'GET', callback, **options)
 
-    def post(self, path, callback=None, **options):
+    def post(self, path=None, callback=None, **options):
         """Route POST requests for `path`; see route()."""
         return self.route(path, 'POST', callback, **options)
 
-    def put(self, path, callback=None, **options):
+    def put(self, path=None, callback=None, **options):
         """Route PUT requests for `path`; see route()."""
         return self.route(path, 'PUT', callback, **options)
 
-    def patch(self, path, callback=None, **options):
+    def patch(self, path=None, callback=None, **options):
         """Route PATCH requests for `path`; see route()."""
         return self.route(path, 'PATCH', callback, **options)
 
-    def delete(self, path, callback=None, **options):
+    def delete(self, path=None, callback=None, **options):
         """Route DELETE requests for `path`; see route()."""
         return self.route(path, 'DELETE', callback, **options)
 
-    def error(self, code, callback=None):
+    def error(self, code=500, callback=None):
         """Register callback(error) to render the page of HTTP status `code` (decorator when
         callback is None). Its return value is the body; `response` is the error answer."""
         def register(callback):
@@ -2397,6 +2809,119 @@ class Kokoro(object):
             root = _quote_path(_prefix_of(self.config))
         return root + self.router.build(_name, **params)
 
+    get_url = url
+
+    @property
+    def routes(self):
+        """Every Route of the application, in the order added."""
+        return self.router.routes
+
+    @property
+    def catchall(self):
+        """config['catchall']: False lets a handler's exception reach the server."""
+        return self.config.get('catchall', True)
+
+    # -- plugins and other applications ------------------------------------
+
+    def install(self, plugin):
+        """Apply `plugin` to every route, now and added later; return it.
+
+        A plugin is a decorator (callback -> callback) or an object with apply(callback,
+        route) and optionally setup(app), called here, close(), called by uninstall(), and a
+        `name` (a later plugin with the same name replaces it). The first installed is the
+        outermost. Raises TypeError for anything else.
+        """
+        if hasattr(plugin, 'setup'):
+            plugin.setup(self)
+        if not callable(plugin) and not hasattr(plugin, 'apply'):
+            raise TypeError('a plugin must be callable or have an apply() method: %r'
+                            % (plugin,))
+        self.plugins.append(plugin)
+        self.reset()
+        return plugin
+
+    def uninstall(self, plugin):
+        """Remove plugins: this object, every instance of this class, every plugin with this
+        name, or all of them for True; close() each. Return the list removed."""
+        removed = [installed for installed in self.plugins if plugin is True or
+                   installed is plugin or type(installed) is plugin or
+                   (isinstance(plugin, str) and getattr(installed, 'name', None) == plugin)]
+        for installed in removed:
+            self.plugins.remove(installed)
+            if hasattr(installed, 'close'):
+                installed.close()
+        if removed:
+            self.reset()
+        return removed
+
+    def reset(self, route=None):
+        """Apply the plugins again to every route (or to one Route, or the route at an index)."""
+        routes = self.routes if route is None else \
+            [route if isinstance(route, Route) else self.routes[route]]
+        for each in routes:
+            each.target = self._apply_plugins(each)
+
+    def close(self):
+        """Close every installed plugin that has close()."""
+        for plugin in self.plugins:
+            if hasattr(plugin, 'close'):
+                plugin.close()
+
+    def mount(self, prefix, app, **options):
+        """Serve the WSGI application `app` (another Kokoro or Bottle, or any WSGI app) under
+        the path `prefix`: it sees the prefix in SCRIPT_NAME and the rest in PATH_INFO, and
+        answers with its own routes, hooks, error pages and plugins. Options go to route().
+        Raises ValueError unless prefix starts with '/' and is not '/'."""
+        segments = [segment for segment in prefix.split('/') if segment]
+        if not prefix.startswith('/') or not segments:
+            raise ValueError('mount prefix %r must start with "/" and not be "/"' % (prefix,))
+        rule = '/' + '/'.join(segments)
+        options.setdefault('skip', True)
+        options.setdefault('method', 'ANY')
+        options.setdefault('mountpoint', {'prefix': prefix, 'target': app})
+        handler = _MountPoint(app, len(segments))
+        rules = [rule + '/', rule + '/<_mounted_path:path>']
+        self.route(rules if prefix.endswith('/') else rules + [rule], callback=handler, **options)
+
+    def merge(self, routes):
+        """Add the routes of another application (or a list of Routes) to this one; they keep
+        their handlers, plugins and owner."""
+        for route in getattr(routes, 'routes', routes):
+            self.add_route(route)
+
+    def add_route(self, route):
+        """Add a Route (from another Router or application) as it is."""
+        added = self.router.add(route.rule, route.method, route.target, route.name, route.config)
+        return added
+
+    def _plug(self, route, apply, skip):
+        """Record the app and the route's own plugins; apply plugins (none: nothing to do)."""
+        config = route.config
+        config['app'] = self
+        if apply is not None:
+            config['apply'] = list(apply) if isinstance(apply, (list, tuple)) else [apply]
+        if skip is not None:
+            config['skip'] = list(skip) if isinstance(skip, (list, tuple)) else [skip]
+        if self._has_plugins(config):
+            route.target = self._apply_plugins(route)
+
+    def _has_plugins(self, route_config):
+        return bool(self.plugins) or 'apply' in route_config
+
+    def _apply_plugins(self, route):
+        """The route's callback wrapped by its plugins (Bottle's order and skip rules)."""
+        original = route.config.setdefault('callback', route.target)
+        callback = original
+        for plugin in _selected_plugins(self.plugins + route.plugins, route.skiplist):
+            callback = plugin.apply(callback, route) if hasattr(plugin, 'apply') else \
+                plugin(callback)
+        if callback is not original:
+            try:
+                functools.update_wrapper(callback, original)   # keeps csrf_exempt and names
+            except (AttributeError, TypeError):
+                pass
+        return callback
+
     # -- WSGI --------------------------------------------------------------
 
     def __call__(self, environ, start_response):
@@ -2416,6 +2941,8 @@ class Kokoro(object):
         except HTTPResponse as answer:
             result = answer
         except Exception as exc:
+            if not self.config.get('catchall', True):
+                raise       # to the server, or a debugging middleware around the app
             result = self._internal_error(environ, exc)
             local.response = None   # headers and cookies of a failed handler are not sent
         if local.response is None and not self._after_request and \
@@ -2650,6 +3177,67 @@ def _default_message(code):
         return 'The request could not be completed.'
 
 
+def _selected_plugins(plugins, skiplist):
+    """The plugins to apply, innermost first: the last installed first, a name only once (the
+    latest), none of those the route skips by object, class or name, none at all for True."""
+    if True in skiplist:
+        return []
+    selected, names = [], set()
+    for plugin in reversed(plugins):
+        name = getattr(plugin, 'name', None)
+        if (name and (name in skiplist or name in names)) or plugin in skiplist or \
+                type(plugin) in skiplist:
+            continue
+        if name:
+            names.add(name)
+        selected.append(plugin)
+    return selected
+
+
+class _MountPoint(object):
+    """The handler of a mounted WSGI application: calls it with `depth` path segments moved
+    to SCRIPT_NAME and returns its answer as an HTTPResponse."""
+
+    csrf_exempt = True      # the mounted application checks its own requests
+
+    def __init__(self, app, depth):
+        self.app, self.depth = app, depth
+
+    def __call__(self, **wildcards):
+        parent_request, parent_response = _local.request, _local.response
+        environ = {key: value for key, value in parent_request.environ.items()
+                   if not key.startswith('kokoropy.') or key in _SHARED_BODY_KEYS}
+        environ['SCRIPT_NAME'], environ['PATH_INFO'] = path_shift(
+            environ.get('SCRIPT_NAME', ''), environ.get('PATH_INFO', '/'), self.depth)
+        started, written = [], []
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, headers]
+            return written.append
+        try:
+            body = self.app(environ, start_response)
+            if not started:     # PEP 3333 allows start_response at the first iteration
+                body = itertools.chain([next(iter(body), b'')], body)
+        finally:
+            _local.request, _local.response = parent_request, parent_response
+        return _mounted_answer(started, itertools.chain(written, body) if written else body)
+
+
+# What a mounted application reuses of a body its parent already read.
+_SHARED_BODY_KEYS = frozenset(['kokoropy._body_file', 'kokoropy.forms', 'kokoropy.files'])
+
+
+def _mounted_answer(started, body):
+    # As an iterator (closing the mounted app's iterable): a list body would read as JSON.
+    answer = HTTPResponse(_Chunks(None, iter(body), body, 'utf-8'), started[0])
+    answer._headers = _ResponseHeaderDict()     # exactly the mounted app's headers
+    for name, value in started[1]:
+        answer._headers.add(name, value)
+    return answer
+
+
 def _prefix_of(config):
     """config['base_url'] as a prefix without trailing slash: '/site/' -> '/site', '/' -> ''."""
     base = (config.get('base_url') or '/').strip('/')
@@ -2679,6 +3267,29 @@ class _LocalRequest(object):
     def __repr__(self):
         return '<request %r>' % (getattr(_local, 'request', None),)
 
+    def bind(self, environ=None):
+        """Make this thread's request a new Request over `environ` (Bottle's request.bind)."""
+        _local.request = Request(environ)
+
+    # `request['KEY']` and the rest of the environ access (special methods skip __getattr__).
+    def __getitem__(self, key):
+        return _thread_request('environ')[key]
+
+    def __setitem__(self, key, value):
+        _thread_request('environ')[key] = value
+
+    def __delitem__(self, key):
+        del _thread_request('environ')[key]
+
+    def __contains__(self, key):
+        return key in _thread_request('environ')
+
+    def __iter__(self):
+        return iter(_thread_request('environ'))
+
+    def __len__(self):
+        return len(_thread_request('environ'))
+
 
 class _LocalResponse(object):
     """`response`: the Response being built for this thread's request (set status, headers,
@@ -2695,6 +3306,23 @@ class _LocalResponse(object):
 
     def __repr__(self):
         return '<response %r>' % (getattr(_local, 'response', None),)
+
+    def bind(self, body='', status=None, headers=None, **more_headers):
+        """Make this thread's response a new Response (Bottle's response.bind)."""
+        _local.response = Response(body, status, headers, **more_headers)
+
+    # `response['X-Name']` (special methods skip __getattr__).
+    def __getitem__(self, name):
+        return _thread_response()[name]
+
+    def __setitem__(self, name, value):
+        _thread_response()[name] = value
+
+    def __delitem__(self, name):
+        del _thread_response()[name]
+
+    def __contains__(self, name):
+        return name in _thread_response()
 
 
 def _thread_request(name):
@@ -2760,32 +3388,33 @@ def _uploads_folder(config, app_name):
     return os.path.join(_applications_folder(config), app_name, 'assets', UPLOADS_FOLDER)
 
 
-def route(path, method='GET', callback=None, name=None, app_name=None, **config):
+def route(path=None, method='GET', callback=None, name=None, apply=None, skip=None,
+          app_name=None, **config):
     """Route on the default app; see Kokoro.route()."""
-    return default_app().route(path, method, callback, name, app_name, **config)
+    return default_app().route(path, method, callback, name, apply, skip, app_name, **config)
 
 
-def get(path, callback=None, **options):
+def get(path=None, callback=None, **options):
     """Route GET requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'GET', callback, **options)
 
 
-def post(path, callback=None, **options):
+def post(path=None, callback=None, **options):
     """Route POST requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'POST', callback, **options)
 
 
-def put(path, callback=None, **options):
+def put(path=None, callback=None, **options):
     """Route PUT requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'PUT', callback, **options)
 
 
-def patch(path, callback=None, **options):
+def patch(path=None, callback=None, **options):
     """Route PATCH requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'PATCH', callback, **options)
 
 
-def delete(path, callback=None, **options):
+def delete(path=None, callback=None, **options):
     """Route DELETE requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'DELETE', callback, **options)
 
@@ -2795,9 +3424,39 @@ def hook(name):
     return default_app().hook(name)
 
 
-def error(code, callback=None):
+def error(code=500, callback=None):
     """Register an error page on the default app; see Kokoro.error()."""
     return default_app().error(code, callback)
+
+
+def install(plugin):
+    """Install a plugin on the default app; see Kokoro.install()."""
+    return default_app().install(plugin)
+
+
+def uninstall(plugin):
+    """Uninstall plugins from the default app; see Kokoro.uninstall()."""
+    return default_app().uninstall(plugin)
+
+
+def mount(prefix, app, **options):
+    """Mount a WSGI application on the default app; see Kokoro.mount()."""
+    return default_app().mount(prefix, app, **options)
+
+
+def yieldroutes(func):
+    """Yield the rules a handler answers by its signature, as route() with no path does:
+    `def show(id, page=1)` gives '/show/<id>' and '/show/<id>/<page>'; '__' in the name
+    is a '/'."""
+    path = '/' + func.__name__.replace('__', '/').lstrip('/')
+    parameters = [parameter for parameter in inspect.signature(func).parameters.values()
+                  if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
+    required = [p.name for p in parameters if p.default is p.empty]
+    path += ''.join('/<%s>' % name for name in required)
+    yield path
+    for parameter in parameters[len(required):]:
+        path += '/<%s>' % parameter.name
+        yield path
 
 
 def url(_name, **params):
@@ -10719,3 +11378,285 @@ def _child_arguments():
     if sys.argv[0] in ('-c', ''):
         raise RuntimeError('the reloader cannot restart "python -c"; put the code in a file')
     return [sys.executable] + options + sys.argv
+
+
+###############################################################################
+# 13. Bottle compatibility
+# `import kokoropy as bottle` runs a Bottle 0.13 application: Bottle is Kokoro with Bottle's
+# defaults, plus Bottle's default plugins, application stack and public helper names. Where
+# Bottle is unsafe (pickled cookies, X-Forwarded-For trusted) Kokoropy stays safe: see README,
+# "Coming from Bottle". Uses every section above.
+###############################################################################
+
+__all__ += ['Bottle', 'JSONPlugin', 'TemplatePlugin', 'BottleException', 'PluginError', 'app',
+            'debug', 'auth_basic', 'WSGIHeaderDict', 'BaseRequest', 'BaseResponse',
+            'LocalRequest', 'LocalResponse', 'StplSyntaxError', 'TEMPLATES', 'HTTP_CODES',
+            'parse_date', 'tob', 'touni', 'tonat', 'makelist']
+
+# Every status code with its reason phrase, as Bottle offers them.
+HTTP_CODES = {status.value: status.phrase for status in HTTPStatus}
+HTTP_CODES[418] = "I'm a teapot"
+BaseRequest = LocalRequest = Request
+BaseResponse = LocalResponse = Response
+StplSyntaxError = TemplateSyntaxError
+parse_date = parse_http_date
+
+
+class BottleException(Exception):
+    """Base of the errors Bottle code may catch by Bottle's names."""
+
+
+class PluginError(BottleException):
+    """A plugin cannot be installed (raised by plugins' setup())."""
+
+
+class Bottle(Kokoro):
+    """Kokoro with Bottle 0.13's defaults, for Bottle applications: `app = Bottle()`.
+
+    Differences from Kokoro: CSRF checks are off (config['csrf'] = True turns them on); the
+    JSONPlugin and TemplatePlugin are installed; a list of strings is joined, and a generator
+    may yield empty or None items and an HTTPResponse first; cookies get only the flags given
+    (no HttpOnly or SameSite by default), the last of repeated request cookies wins;
+    redirect() sends an absolute Location; a missing page is a 404 whose body is
+    "Not found: '/path'", without the trailing-slash redirect.
+    """
+
+    last_cookie_wins = True
+    absolute_redirects = True
+    cookie_defaults = {'httponly': False, 'samesite': None, 'secure': False}
+
+    def __init__(self, config=None, catchall=True, autojson=True, **overrides):
+        overrides.setdefault('csrf', False)
+        overrides.setdefault('catchall', catchall)
+        Kokoro.__init__(self, config, **overrides)
+        if autojson:
+            self.install(JSONPlugin())
+        self.install(TemplatePlugin())
+
+    def __repr__(self):
+        return '<Bottle with %d routes>' % len(self.router.routes)
+
+    def run(self, **options):
+        """Serve this application; see run()."""
+        run(self, **options)
+
+    def _has_plugins(self, route_config):
+        return True         # Bottle's output rules wrap every handler
+
+    def _apply_plugins(self, route):
+        return _bottle_output(Kokoro._apply_plugins(self, route))
+
+    def _not_found(self, environ, method, path):
+        return HTTPError(404, 'Not found: %r' % (path,))
+
+
+def _bottle_output(callback):
+    """Wrap a handler so that its result follows Bottle's rules (see Bottle)."""
+    @functools.wraps(callback)
+    def handler(*args, **kwargs):
+        return _bottle_result(callback(*args, **kwargs))
+    return handler
+
+
+def _bottle_result(result):
+    kind = type(result)
+    if kind is str or kind is bytes or kind is dict or result is None:
+        return result
+    if isinstance(result, (list, tuple)):
+        if result and isinstance(result[0], (str, bytes)):
+            return result[0][:0].join(result)
+        return result if result else ''
+    if isinstance(result, (Response, bytearray, memoryview)) or hasattr(result, 'read'):
+        return result
+    try:
+        iterator = iter(result)
+    except TypeError:
+        return result
+    return _first_item_peeked(result, iterator)
+
+
+def _first_item_peeked(source, iterator):
+    """Read a generator up to its first non-empty item: an HTTPResponse there is the answer,
+    else the items follow (an HTTPResponse raised there is one too)."""
+    for first in iterator:
+        if isinstance(first, HTTPResponse):
+            _close_quietly(source)
+            return first
+        if first:
+            charset = response.charset
+            return _Chunks(_chunk_bytes(first, charset), iterator, source, charset)
+    _close_quietly(source)
+    return ''
+
+
+class JSONPlugin(object):
+    """Bottle's default plugin turning a dict (also as an HTTPResponse body) into JSON, with
+    `json_dumps` (default: json.dumps, dates and Decimals handled)."""
+
+    name = 'json'
+    api = 2
+
+    def __init__(self, json_dumps=None):
+        self.json_dumps = json_dumps or functools.partial(json.dumps, default=json_default)
+
+    def apply(self, callback, route):
+        """Wrap `callback` (unchanged when json_dumps is false)."""
+        dumps = self.json_dumps
+        if not dumps:
+            return callback
+
+        def handler(*args, **kwargs):
+            try:
+                result = callback(*args, **kwargs)
+            except HTTPResponse as answer:
+                result = answer
+            if isinstance(result, dict):
+                response.content_type = _JSON_TYPE
+                return dumps(result)
+            if isinstance(result, HTTPResponse) and isinstance(result.body, dict):
+                result.body = dumps(result.body)
+                result.content_type = _JSON_TYPE
+            return result
+        return handler
+
+
+class TemplatePlugin(object):
+    """Bottle's default plugin for the route option `template`: a name, or (name, defaults),
+    renders the dict the handler returns, as view() does."""
+
+    name = 'template'
+    api = 2
+
+    def apply(self, callback, route):
+        """Wrap `callback` in view() when the route names a template."""
+        chosen = route.config.get('template')
+        if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
+            return view(chosen[0], **chosen[1])(callback)
+        if isinstance(chosen, str):
+            return view(chosen)(callback)
+        return callback
+
+
+class _AppStack(object):
+    """`app`: the stack of default applications. app() is the current one (default_app());
+    app.push() makes a new Bottle (or the given app) the default; app.pop() removes it."""
+
+    def __call__(self):
+        return default_app()
+
+    def push(self, value=None):
+        """Make `value` (default: a new Bottle) the default application; return it."""
+        if value is None:
+            value = Bottle()
+        _default_app.append(value)
+        return value
+
+    new_app = push
+
+    def pop(self):
+        """Remove the current default application and return it."""
+        return _default_app.pop()
+
+    def __len__(self):
+        return len(_default_app)
+
+    def __iter__(self):
+        return iter(list(_default_app))
+
+
+app = _AppStack()
+default_app.push, default_app.pop = app.push, app.pop     # Bottle's default_app is the stack
+
+
+def debug(mode=True):
+    """Turn debug mode (tracebacks on error pages, templates reloaded) on or off for the
+    default applications and every application created from now on."""
+    Config.DEFAULTS['debug'] = bool(mode)
+    for each in _default_app:
+        each.config['debug'] = bool(mode)
+
+
+def auth_basic(check, realm='private', text='Access denied'):
+    """Decorator: answer 401 with a Basic challenge (RFC 7617) unless the request carries
+    credentials for which check(user, password) is true."""
+    challenge = 'Basic realm="%s"' % realm.replace('\\', '\\\\').replace('"', '\\"')
+
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            user, password = request.auth or (None, None)
+            if user is None or not check(user, password):
+                return HTTPError(401, text, WWW_Authenticate=challenge)
+            return func(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+class WSGIHeaderDict(MutableMapping):
+    """A read-only, case-insensitive view of the request headers in a WSGI environ, values
+    decoded as UTF-8 (raw() gives them as the server passed them)."""
+
+    def __init__(self, environ):
+        self.environ = environ
+
+    def raw(self, key, default=None):
+        """The header value as in the environ (a PEP 3333 latin-1 string), or default."""
+        return self.environ.get(_environ_key(key), default)
+
+    def __getitem__(self, key):
+        value = self.environ[_environ_key(key)]
+        try:
+            return _wsgi_to_text(value)
+        except UnicodeError:
+            return value
+
+    def __setitem__(self, key, value):
+        raise TypeError('%s is read-only' % type(self).__name__)
+
+    __delitem__ = __setitem__
+
+    def __iter__(self):
+        for key in list(self.environ):
+            if key.startswith('HTTP_'):
+                yield key[5:].replace('_', '-').title()
+            elif key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+                yield key.replace('_', '-').title()
+
+    def __len__(self):
+        return len(list(iter(self)))
+
+    def __contains__(self, key):
+        return isinstance(key, str) and _environ_key(key) in self.environ
+
+
+class _TemplateCaches(object):
+    """`TEMPLATES`: clear() forgets every compiled template (Bottle's TEMPLATES.clear())."""
+
+    def clear(self):
+        """Forget every cached template: they are compiled again on next use."""
+        for cache in (_FILE_TEMPLATES, _NAMED_TEMPLATES, _SOURCE_TEMPLATES, _ADAPTER_TEMPLATES):
+            cache.clear()
+
+
+TEMPLATES = _TemplateCaches()
+
+
+def tob(value, encoding='utf-8'):
+    """Text as bytes (None gives b'')."""
+    return b'' if value is None else to_bytes(value, encoding)
+
+
+def touni(value, encoding='utf-8', errors='strict'):
+    """Bytes as text (None gives '')."""
+    return to_str(value, encoding, errors)
+
+
+tonat = touni
+
+
+def makelist(data):
+    """A list of `data`: a list, tuple or set as a list, nothing ('' or None) as [], else
+    [data]."""
+    if isinstance(data, (tuple, list, set)):
+        return list(data)
+    return [data] if data else []
