@@ -3449,8 +3449,9 @@ def yieldroutes(func):
     `def show(id, page=1)` gives '/show/<id>' and '/show/<id>/<page>'; '__' in the name
     is a '/'."""
     path = '/' + func.__name__.replace('__', '/').lstrip('/')
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     parameters = [parameter for parameter in inspect.signature(func).parameters.values()
-                  if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
+                  if parameter.kind in positional]
     required = [p.name for p in parameters if p.default is p.empty]
     path += ''.join('/<%s>' % name for name in required)
     yield path

@@ -59,7 +59,8 @@ def powered_by(callback):
 INDEX_TPL = """<h1>{{title}}</h1>
 % if not books: empty = True; end
 % for book in books:
-<li><a href="/books/{{book['id']}}">{{book['title']}}</a>{{!' <b>new</b>' if book.get('new') else ''}}</li>
+% badge = ' <b>new</b>' if book.get('new') else ''
+<li><a href="/books/{{book['id']}}">{{book['title']}}</a>{{!badge}}</li>
 % end
 % if defined('empty'):
 <p>No books yet.</p>
@@ -634,7 +635,8 @@ class RequestTest(unittest.TestCase):
 
     def test_request_without_environ_and_bind(self):
         request = bottle.Request()
-        self.assertEqual((request.method, request.path, 'PATH_INFO' in request), ('GET', '/', False))
+        self.assertEqual((request.method, request.path, 'PATH_INFO' in request),
+                         ('GET', '/', False))
         request.bind({'PATH_INFO': '/bound'})
         self.assertEqual(request.path, '/bound')
 
@@ -737,7 +739,8 @@ class ResponseTest(unittest.TestCase):
             bottle.response.set_cookie('strict', 'v', same_site='strict', httponly=True)
             return ''
         cookies = self.serve(handler).headers.getall('Set-Cookie')
-        self.assertEqual(cookies, ['plain=v; Path=/', 'strict=v; HttpOnly; Path=/; SameSite=strict'])
+        self.assertEqual(cookies, ['plain=v; Path=/',
+                                   'strict=v; HttpOnly; Path=/; SameSite=strict'])
 
     def test_kokoro_cookies_keep_secure_defaults(self):
         def handler():

@@ -566,7 +566,7 @@ class BottleSyntaxTest(FolderTestCase):
         self.assertEqual(render("% if x: a = '; end'\n% end\n{{a}}", x=1), '; end')
 
     def test_comprehension_running_over_code_lines(self):
-        self.assertEqual(render('% squares = [n * n\n%            for n in range(4)]\n{{squares}}'),
+        self.assertEqual(render('% squares = [n * n\n%    for n in range(4)]\n{{squares}}'),
                          '[0, 1, 4, 9]')
 
     def test_dict_running_over_code_lines(self):
