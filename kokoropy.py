@@ -2745,10 +2745,9 @@ class Kokoro(object):
         def register(callback):
             rules = [path] if isinstance(path, str) else list(path or yieldroutes(callback))
             for rule in rules:
-                for verb in ([method] if isinstance(method, str) else method):
-                    added = self.router.add(rule, verb, callback, name=name)
-                    added.config.update(config, app_name=app_name)
-                    self._plug(added, apply, skip)
+                added = self.router.add(rule, method, callback, name=name)
+                added.config.update(config, app_name=app_name)   # shared by its methods
+                self._plug(added, apply, skip)
             return callback
         return register if callback is None else register(callback)
 
@@ -2903,7 +2902,10 @@ class Kokoro(object):
         if skip is not None:
             config['skip'] = list(skip) if isinstance(skip, (list, tuple)) else [skip]
         if self._has_plugins(config):
-            route.target = self._apply_plugins(route)
+            # Every method of the rule (one add() call) shares this config.
+            for sibling in self.routes:
+                if sibling.config is config:
+                    sibling.target = self._apply_plugins(sibling)
 
     def _has_plugins(self, route_config):
         return bool(self.plugins) or 'apply' in route_config
