@@ -977,7 +977,7 @@ class _ParsedRule:
                 self.build_pieces.append(quote(piece, safe="/:@!$&'()*+,;="))
             else:
                 self._add_wildcard(piece, filters)
-        self.is_static = not self.wildcards
+        self.is_static = all(isinstance(piece, str) for piece in self.build_pieces)
         # Dynamic rules whose first segment is literal are indexed by it (see _index_rules).
         head = rule.split('/', 2)
         is_literal = len(head) == 3 and head[0] == '' and '<' not in head[1]
@@ -1002,6 +1002,11 @@ class _ParsedRule:
         else:
             raise RouteError('route %r: unknown filter %r (known: %s)' % (
                 self.rule, filter_name, ', '.join(sorted(set(filters) - {'default'}) + ['re'])))
+        if not name:        # Bottle's anonymous wildcard <:re:...>: matched, not passed on
+            self.pattern += '(?:%s)' % regex
+            self.flat_pattern += '(?:%s)' % regex
+            self.build_pieces.append((name, to_url, '', re.compile(regex).fullmatch))
+            return
         if any(name == known for known, _ in self.wildcards):
             raise RouteError('route %r: wildcard <%s> appears twice' % (self.rule, name))
         self.pattern += '(?P<%s>%s)' % (name, regex)
@@ -1026,7 +1031,7 @@ def _split_rule(rule):
         closing = _wildcard_end(rule, opening + 1)
         name, _, spec = rule[opening + 1:closing].partition(':')
         filter_name, colon, config = spec.partition(':')
-        if not name.isidentifier():
+        if name and not name.isidentifier():
             raise RouteError('route %r: wildcard name %r is not an identifier' % (rule, name))
         pieces.append((name, filter_name or 'default', config if colon else None))
         position = closing + 1
@@ -1467,6 +1472,13 @@ class Request(object):
         """True for requests marked `X-Requested-With: XMLHttpRequest`."""
         return self.environ.get('HTTP_X_REQUESTED_WITH', '').lower() == 'xmlhttprequest'
 
+    is_ajax = is_xhr
+
+    @property
+    def chunked(self):
+        """True when the body came with Transfer-Encoding: chunked."""
+        return 'chunked' in self.environ.get('HTTP_TRANSFER_ENCODING', '').lower()
+
     @property
     def accepts_json(self):
         """True when the Accept header prefers application/json over text/html."""
@@ -1761,7 +1773,7 @@ class Response(object):
         media_type = self.content_type.split(';', 1)[0].strip() or 'text/html'
         self.content_type = '%s; charset=%s' % (media_type, value)
 
-    def set_cookie(self, name, value, secret=None, max_age=None, expires=None, path='/',
+    def set_cookie(self, name, value, secret=None, max_age=None, expires=None, path=_UNSET,
                    domain=None, secure=None, httponly=None, samesite=_UNSET, same_site=_UNSET,
                    digestmod=None):
         """Add a Set-Cookie header (replacing one for the same name, path and domain).
@@ -1769,12 +1781,12 @@ class Response(object):
         With `secret` the value (any JSON value) is signed, see Request.get_cookie().
         `max_age` in seconds (or a timedelta); `expires` a timestamp, datetime or HTTP date.
         `samesite` (or Bottle's `same_site`) may be 'Lax', 'Strict', 'None' or None. Flags not
-        given take the serving app's `cookie_defaults`: for Kokoro HttpOnly, SameSite=Lax and
-        Secure when the request came over HTTPS; for a Bottle app none (Bottle's defaults).
+        given take the serving app's `cookie_defaults`: for Kokoro Path=/, HttpOnly, SameSite=Lax
+        and Secure when the request came over HTTPS; for a Bottle app none (Bottle's defaults).
         Raises ValueError for a bad name or an oversized cookie.
         """
-        httponly, samesite, secure = _cookie_flags(httponly, same_site if samesite is _UNSET
-                                                   else samesite, secure)
+        path, httponly, samesite, secure = _cookie_flags(
+            path, httponly, same_site if samesite is _UNSET else samesite, secure)
         if secret is not None:
             value = sign_value(to_bytes(json_dumps([name, value])), secret)
         elif not isinstance(value, str):
@@ -1830,7 +1842,7 @@ class Response(object):
     def __contains__(self, name):
         return name in self._headers
 
-    def delete_cookie(self, name, path='/', domain=None, **options):
+    def delete_cookie(self, name, path=_UNSET, domain=None, **options):
         """Tell the client to drop a cookie (Max-Age=0) set with the same path and domain."""
         options.setdefault('secure', False)
         self.set_cookie(name, '', max_age=0, expires=0, path=path, domain=domain, **options)
@@ -1871,14 +1883,16 @@ class Response(object):
 
 _DEFAULT_FRAME_OPTIONS = (_SECURITY_HEADERS[1][0], [_SECURITY_HEADERS[1][1]])
 # Cookie flags set_cookie() uses when not given, unless the serving app has its own.
-_COOKIE_DEFAULTS = {'httponly': True, 'samesite': 'Lax', 'secure': None}
+_COOKIE_DEFAULTS = {'path': '/', 'httponly': True, 'samesite': 'Lax', 'secure': None}
 
 
-def _cookie_flags(httponly, samesite, secure):
-    """(httponly, samesite, secure) with the flags not given taken from the serving app's
+def _cookie_flags(path, httponly, samesite, secure):
+    """(path, httponly, samesite, secure) with those not given taken from the serving app's
     cookie_defaults; secure None means 'when the request came over HTTPS'."""
     current = _request_in_thread()
     defaults = getattr(getattr(current, 'app', None), 'cookie_defaults', _COOKIE_DEFAULTS)
+    if path is _UNSET:
+        path = defaults['path']
     if httponly is None:
         httponly = defaults['httponly']
     if samesite is _UNSET:
@@ -1887,7 +1901,7 @@ def _cookie_flags(httponly, samesite, secure):
         secure = defaults['secure']
     if secure is None:
         secure = current is not None and current.scheme == 'https'
-    return httponly, samesite, secure
+    return path, httponly, samesite, secure
 
 
 class HTTPResponse(Response, Exception):
@@ -11427,7 +11441,7 @@ class Bottle(Kokoro):
 
     last_cookie_wins = True
     absolute_redirects = True
-    cookie_defaults = {'httponly': False, 'samesite': None, 'secure': False}
+    cookie_defaults = {'path': None, 'httponly': False, 'samesite': None, 'secure': False}
 
     def __init__(self, config=None, catchall=True, autojson=True, **overrides):
         overrides.setdefault('csrf', False)
@@ -11454,6 +11468,9 @@ class Bottle(Kokoro):
         return HTTPError(404, 'Not found: %r' % (path,))
 
 
+_BOTTLE_HTML_TYPE = 'text/html; charset=UTF-8'       # Bottle's spelling of the default
+
+
 def _bottle_output(callback):
     """Wrap a handler so that its result follows Bottle's rules (see Bottle)."""
     @functools.wraps(callback)
@@ -11464,12 +11481,17 @@ def _bottle_output(callback):
 
 def _bottle_result(result):
     kind = type(result)
-    if kind is str or kind is bytes or kind is dict or result is None:
+    if kind is dict:
+        return result
+    if kind is str or kind is bytes or result is None:
+        current = _local.response
+        if current is None or 'content-type' not in current._headers._fields:
+            response.content_type = _BOTTLE_HTML_TYPE
         return result
     if isinstance(result, (list, tuple)):
         if result and isinstance(result[0], (str, bytes)):
-            return result[0][:0].join(result)
-        return result if result else ''
+            return _bottle_result(result[0][:0].join(result))
+        return result if result else _bottle_result('')
     if isinstance(result, (Response, bytearray, memoryview)) or hasattr(result, 'read'):
         return result
     try:

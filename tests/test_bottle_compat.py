@@ -328,6 +328,13 @@ class ApplicationTest(unittest.TestCase):
             pass
         self.assertEqual(list(bottle.yieldroutes(api__items)), ['/api/items'])
 
+    def test_anonymous_wildcard_is_matched_but_not_passed(self):
+        app = bottle.Bottle()
+        app.route('/item/<:re:[0-9]+>/<name>', callback=lambda name: 'item ' + name)
+        client = make_client(app)
+        self.assertEqual(client.get('/item/12/pen').text, 'item pen')
+        self.assertEqual(client.get('/item/x/pen').status, 404)
+
     def test_routes_lists_route_objects(self):
         app = bottle.Bottle()
         app.route('/a', ['GET', 'POST'], lambda: 'a', name='a')
@@ -618,6 +625,12 @@ class RequestTest(unittest.TestCase):
         request['QUERY_STRING'] = 'a=2'
         self.assertEqual(request.query.a, '2')
 
+    def test_chunked_and_is_ajax(self):
+        request = bottle.Request({'HTTP_TRANSFER_ENCODING': 'chunked',
+                                  'HTTP_X_REQUESTED_WITH': 'XMLHttpRequest'})
+        self.assertEqual((request.chunked, request.is_ajax), (True, True))
+        self.assertEqual((bottle.Request().chunked, bottle.Request().is_ajax), (False, False))
+
     def test_auth_from_basic_header_or_remote_user(self):
         token = base64.b64encode(b'ann:pw').decode()
         self.assertEqual(bottle.Request({'HTTP_AUTHORIZATION': 'Basic ' + token}).auth,
@@ -739,8 +752,13 @@ class ResponseTest(unittest.TestCase):
             bottle.response.set_cookie('strict', 'v', same_site='strict', httponly=True)
             return ''
         cookies = self.serve(handler).headers.getall('Set-Cookie')
-        self.assertEqual(cookies, ['plain=v; Path=/',
-                                   'strict=v; HttpOnly; Path=/; SameSite=strict'])
+        self.assertEqual(cookies, ['plain=v', 'strict=v; HttpOnly; SameSite=strict'])
+
+    def test_default_content_type_is_spelled_as_bottle_does(self):
+        self.assertEqual(self.serve(lambda: 'x').headers['Content-Type'],
+                         'text/html; charset=UTF-8')
+        self.assertEqual(self.serve(lambda: 'x', bottle.Kokoro).headers['Content-Type'],
+                         'text/html; charset=utf-8')
 
     def test_kokoro_cookies_keep_secure_defaults(self):
         def handler():
