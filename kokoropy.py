@@ -1029,9 +1029,10 @@ def _split_rule(rule):
         if opening < 0:
             break
         closing = _wildcard_end(rule, opening + 1)
-        name, _, spec = rule[opening + 1:closing].partition(':')
+        name, named_colon, spec = rule[opening + 1:closing].partition(':')
         filter_name, colon, config = spec.partition(':')
-        if name and not name.isidentifier():
+        # An empty name is Bottle's anonymous wildcard, as in <:re:[0-9]+>; '<>' is a typo.
+        if (name or not named_colon) and not name.isidentifier():
             raise RouteError('route %r: wildcard name %r is not an identifier' % (rule, name))
         pieces.append((name, filter_name or 'default', config if colon else None))
         position = closing + 1
