@@ -11410,7 +11410,8 @@ def _child_arguments():
 __all__ += ['Bottle', 'JSONPlugin', 'TemplatePlugin', 'BottleException', 'PluginError', 'app',
             'debug', 'auth_basic', 'WSGIHeaderDict', 'BaseRequest', 'BaseResponse',
             'LocalRequest', 'LocalResponse', 'StplSyntaxError', 'TEMPLATES', 'HTTP_CODES',
-            'parse_date', 'tob', 'touni', 'tonat', 'makelist']
+            'parse_date', 'tob', 'touni', 'tonat', 'makelist', 'load', 'load_app',
+            'RouteSyntaxError']
 
 # Every status code with its reason phrase, as Bottle offers them.
 HTTP_CODES = {status.value: status.phrase for status in HTTPStatus}
@@ -11418,6 +11419,7 @@ HTTP_CODES[418] = "I'm a teapot"
 BaseRequest = LocalRequest = Request
 BaseResponse = LocalResponse = Response
 StplSyntaxError = TemplateSyntaxError
+RouteSyntaxError = RouteError
 parse_date = parse_http_date
 
 
@@ -11455,8 +11457,12 @@ class Bottle(Kokoro):
     def __repr__(self):
         return '<Bottle with %d routes>' % len(self.router.routes)
 
-    def run(self, **options):
-        """Serve this application; see run()."""
+    def run(self, plugins=None, config=None, interval=None, **options):
+        """Serve this application; see run(). Bottle's `plugins` are installed, `config` merged
+        into app.config; `interval` (the reloader's poll) is not needed here."""
+        for plugin in plugins or ():
+            self.install(plugin)
+        self.config.update(config or {})
         run(self, **options)
 
     def _has_plugins(self, route_config):
@@ -11687,3 +11693,25 @@ def makelist(data):
     if isinstance(data, (tuple, list, set)):
         return list(data)
     return [data] if data else []
+
+
+def load(target):
+    """Import 'package.module' and return it, or 'package.module:name.attr' and return that
+    attribute. (Bottle also evaluates expressions after the colon; only dotted names are
+    allowed here.) Raises ImportError or AttributeError."""
+    module_name, _, attributes = target.partition(':')
+    found = importlib.import_module(module_name)
+    for attribute in filter(None, attributes.split('.')):
+        found = getattr(found, attribute)
+    return found
+
+
+def load_app(target):
+    """Load a WSGI application: 'module:app' returns that object; 'module' returns the default
+    application the module registered its routes on (a new Bottle pushed for it)."""
+    pushed = app.push()
+    try:
+        found = load(target)
+    finally:
+        _default_app.remove(pushed)
+    return found if callable(found) else pushed

@@ -443,6 +443,29 @@ class ApplicationTest(unittest.TestCase):
             headers['X-Name'] = 'no'
 
 
+    def test_the_site_default_app_keeps_csrf(self):
+        site = bottle.default_app()
+        self.assertIs(type(site), bottle.Kokoro)
+        self.assertTrue(site.config['csrf'])
+
+    def test_load_and_load_app(self):
+        self.assertIs(bottle.load('os.path:join'), os.path.join)
+        self.assertIs(bottle.load('json'), json)
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, 'bottle_compat_loaded.py'), 'w') as f:
+            f.write('import kokoropy as bottle\n@bottle.route("/")\ndef index():\n'
+                    '    return "loaded"\n')
+        sys.path.insert(0, folder)
+        self.addCleanup(sys.path.remove, folder)
+        self.addCleanup(sys.modules.pop, 'bottle_compat_loaded', None)
+        before = bottle.default_app()
+        loaded = bottle.load_app('bottle_compat_loaded')
+        self.assertIsInstance(loaded, bottle.Bottle)
+        self.assertIs(bottle.default_app(), before)
+        self.assertEqual(make_client(loaded).get('/').text, 'loaded')
+
+
 class PluginTest(unittest.TestCase):
 
     def setUp(self):
