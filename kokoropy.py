@@ -11517,9 +11517,6 @@ class Bottle(Kokoro):
         return HTTPError(404, 'Not found: %r' % (path,))
 
 
-_BOTTLE_HTML_TYPE = 'text/html; charset=UTF-8'       # Bottle's spelling of the default
-
-
 def _bottle_output(callback):
     """Wrap a handler so that its result follows Bottle's rules (see Bottle)."""
     @functools.wraps(callback)
@@ -11530,17 +11527,12 @@ def _bottle_output(callback):
 
 def _bottle_result(result):
     kind = type(result)
-    if kind is dict:
-        return result
-    if kind is str or kind is bytes or result is None:
-        current = _local.response
-        if current is None or 'content-type' not in current._headers._fields:
-            response.content_type = _BOTTLE_HTML_TYPE
+    if kind is str or kind is bytes or kind is dict or result is None:
         return result
     if isinstance(result, (list, tuple)):
         if result and isinstance(result[0], (str, bytes)):
-            return _bottle_result(result[0][:0].join(result))
-        return result if result else _bottle_result('')
+            return result[0][:0].join(result)
+        return result if result else ''
     if isinstance(result, (Response, bytearray, memoryview)) or hasattr(result, 'read'):
         return result
     try:

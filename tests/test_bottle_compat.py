@@ -777,12 +777,6 @@ class ResponseTest(unittest.TestCase):
         cookies = self.serve(handler).headers.getall('Set-Cookie')
         self.assertEqual(cookies, ['plain=v', 'strict=v; HttpOnly; SameSite=strict'])
 
-    def test_default_content_type_is_spelled_as_bottle_does(self):
-        self.assertEqual(self.serve(lambda: 'x').headers['Content-Type'],
-                         'text/html; charset=UTF-8')
-        self.assertEqual(self.serve(lambda: 'x', bottle.Kokoro).headers['Content-Type'],
-                         'text/html; charset=utf-8')
-
     def test_kokoro_cookies_keep_secure_defaults(self):
         def handler():
             bottle.response.set_cookie('plain', 'v')
