@@ -2674,7 +2674,10 @@ class ConfigDict(dict):
         squash is false)."""
         module = importlib.import_module(name)
         values = {key: getattr(module, key) for key in dir(module) if key.isupper()}
-        return self.load_dict(values) if squash else self.update(values) or self
+        if squash:
+            return self.load_dict(values)
+        self.update(values)
+        return self
 
     def update(self, *args, **kwargs):
         """dict.update(); a first argument that is text is a namespace for the keys:
@@ -5525,10 +5528,10 @@ class BaseTemplate(object):
         self.encoding = encoding
         self.settings = dict(type(self).settings)
         self.settings.update(settings)
-        if not self.source and self.name:
+        if self.source is None and self.name:
             self.filename = self.search(self.name, self.lookup) or \
                 _find_template_file(self.name, tuple(self.lookup))
-        if not self.source and not self.filename:
+        if self.source is None and not self.filename:
             raise TemplateError('no template source or name given')
         self.prepare(**self.settings)
 
@@ -5611,6 +5614,7 @@ class SimpleTemplate(BaseTemplate):
         self.syntax = syntax
         _Syntax.get(syntax)
         self.cache = {}         # name -> template, consulted first by include()
+        self.__dict__.pop('_compiled_template', None)   # prepare() again compiles again
         source = self.source
         if source is None:
             source = _read_template_file(self.filename, self.encoding)
