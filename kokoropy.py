@@ -1990,7 +1990,7 @@ def redirect(url, code=None):
 
 
 def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
-                headers=None):
+                headers=None, etag=None):
     """Return an HTTPResponse serving `filename` from folder `root`, or an HTTPError.
 
     Never serves anything outside `root`: '..', absolute paths, backslashes, NUL bytes and
@@ -1998,7 +1998,8 @@ def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
     Accept-Ranges; answers If-None-Match / If-Modified-Since with 304, a single byte Range
     with 206 (416 when unsatisfiable). `mimetype` is guessed (None, True or 'auto') from the
     name, or from the download name when `download` is one; `download=True` (or a file name)
-    adds Content-Disposition: attachment. A Date header is added, as Bottle does.
+    adds Content-Disposition: attachment. A Date header is added, as Bottle does. `etag` is
+    a precomputed ETag, or False for none (default: from the file's mtime and size).
     """
     path = _resolve_static_path(filename, root)
     if isinstance(path, HTTPError):
@@ -2013,9 +2014,11 @@ def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
     if download:
         name = os.path.basename(path) if download is True else download
         answer.headers['Content-Disposition'] = _content_disposition(name)
-    etag = '"%x-%x"' % (stat.st_mtime_ns, stat.st_size)
+    if etag is None:
+        etag = '"%x-%x"' % (stat.st_mtime_ns, stat.st_size)
     answer.headers['Last-Modified'] = http_date(stat.st_mtime)
-    answer.headers['ETag'] = etag
+    if etag:
+        answer.headers['ETag'] = etag
     answer.headers['Accept-Ranges'] = 'bytes'
     environ = getattr(_request_in_thread(), 'environ', {})
     method = environ.get('REQUEST_METHOD', 'GET')

@@ -820,6 +820,19 @@ class ResponseTest(unittest.TestCase):
         answer = self.serve(lambda: bottle.redirect('/k', 301), bottle.Kokoro)
         self.assertEqual((answer.status, answer.headers['Location']), (301, '/k'))
 
+    def test_static_file_etag_given_or_off(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, 'a.txt'), 'w') as f:
+            f.write('a')
+        given = self.serve(lambda: bottle.static_file('a.txt', folder, etag='"v1"'))
+        self.assertEqual(given.headers['ETag'], '"v1"')
+        again = self.serve(lambda: bottle.static_file('a.txt', folder, etag='"v1"'),
+                           headers={'If-None-Match': '"v1"'})
+        self.assertEqual(again.status, 304)
+        off = self.serve(lambda: bottle.static_file('a.txt', folder, etag=False))
+        self.assertEqual((off.status, off.headers.get('ETag')), (200, None))
+
     def test_default_404_body_is_bottles(self):
         app = bottle.Bottle()
         app.route('/a', callback=lambda: 'a')
