@@ -3542,6 +3542,13 @@ def base_url(path=''):
     return _prefix_of(default_app().config) + '/' + path.lstrip('/')
 
 
+# The module-level shortcuts say what the methods they call say.
+for _name in ('route', 'get', 'post', 'put', 'patch', 'delete', 'error', 'hook', 'install',
+              'uninstall', 'mount', 'url'):
+    globals()[_name].__doc__ = getattr(Kokoro, _name).__doc__
+del _name
+
+
 # ----------------------------------------------------------------------------- TestClient
 
 class TestResponse(object):
@@ -11506,6 +11513,31 @@ class Bottle(Kokoro):
     def __repr__(self):
         return '<Bottle with %d routes>' % len(self.router.routes)
 
+    def __call__(self, environ, start_response):
+        def start_bottle_response(status, headers, exc_info=None):
+            # Bottle's spelling of the default type; Kokoro's fast path keeps its own.
+            headers = [(name, _BOTTLE_HTML_TYPE) if value == _HTML_TYPE else (name, value)
+                       for name, value in headers]
+            return start_response(status, headers, exc_info)
+        return Kokoro.__call__(self, environ, start_bottle_response)
+
+    def __enter__(self):
+        """`with app:` makes this the default application inside the block."""
+        return app.push(self)
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        _default_app.remove(self)
+
+    def route(self, path=None, method='GET', callback=None, name=None, apply=None, skip=None,
+              app_name=None, **config):
+        """Kokoro.route(), also reading Bottle 0.10's rules: '/user/:name' and
+        '/id/:id#[0-9]+#' mean '/user/<name>' and '/id/<id:re:[0-9]+>'."""
+        if isinstance(path, str):
+            path = _modern_rule(path)
+        elif path is not None and not callable(path):
+            path = [_modern_rule(rule) for rule in path]
+        return Kokoro.route(self, path, method, callback, name, apply, skip, app_name, **config)
+
     def run(self, plugins=None, config=None, interval=None, **options):
         """Serve this application; see run(). Bottle's `plugins` are installed, `config` merged
         into app.config; `interval` (the reloader's poll) is not needed here."""
@@ -11522,6 +11554,24 @@ class Bottle(Kokoro):
 
     def _not_found(self, environ, method, path):
         return HTTPError(404, 'Not found: %r' % (path,))
+
+
+_BOTTLE_HTML_TYPE = 'text/html; charset=UTF-8'
+# Bottle 0.10's wildcards, outside any <wildcard>: ':name' or ':name#regex#'; '\\:' is a colon.
+_OLD_WILDCARD = re.compile(r'(<[^>]*>)|\\:|:([a-zA-Z_][a-zA-Z_0-9]*)(?:#(.*?)#)?')
+
+
+def _modern_rule(rule):
+    """A rule with Bottle 0.10's ':name' wildcards written as '<name>'."""
+    if ':' not in rule:
+        return rule
+
+    def modern(match):
+        wildcard, name, regex = match.groups()
+        if wildcard or not name:
+            return wildcard or ':'
+        return '<%s:re:%s>' % (name, regex) if regex else '<%s>' % name
+    return _OLD_WILDCARD.sub(modern, rule)
 
 
 def _bottle_output(callback):

@@ -335,6 +335,26 @@ class ApplicationTest(unittest.TestCase):
         self.assertEqual(client.get('/item/12/pen').text, 'item pen')
         self.assertEqual(client.get('/item/x/pen').status, 404)
 
+    def test_bottle_0_10_wildcards(self):
+        app = bottle.Bottle()
+        app.route('/user/:name/:uid#[0-9]+#', callback=lambda name, uid: name + uid)
+        client = make_client(app)
+        self.assertEqual(client.get('/user/ann/42').text, 'ann42')
+        self.assertEqual(client.get('/user/ann/x').status, 404)
+
+    def test_with_app_makes_it_the_default(self):
+        outer = bottle.default_app()
+        inner = bottle.Bottle()
+        with inner:
+            self.assertIs(bottle.default_app(), inner)
+        self.assertIs(bottle.default_app(), outer)
+
+    def test_module_shortcuts_document_what_they_call(self):
+        for name in ('route', 'get', 'post', 'error', 'hook', 'install', 'mount'):
+            self.assertEqual(getattr(bottle, name).__doc__, getattr(bottle.Bottle, name).__doc__
+                             if name != 'route' else bottle.Kokoro.route.__doc__)
+        self.assertEqual(bottle.url.__doc__, bottle.Kokoro.get_url.__doc__)
+
     def test_routes_lists_route_objects(self):
         app = bottle.Bottle()
         app.route('/a', ['GET', 'POST'], lambda: 'a', name='a')
@@ -776,6 +796,12 @@ class ResponseTest(unittest.TestCase):
             return ''
         cookies = self.serve(handler).headers.getall('Set-Cookie')
         self.assertEqual(cookies, ['plain=v', 'strict=v; HttpOnly; SameSite=strict'])
+
+    def test_default_content_type_is_spelled_as_bottle_does(self):
+        self.assertEqual(self.serve(lambda: 'x').headers['Content-Type'],
+                         'text/html; charset=UTF-8')
+        self.assertEqual(self.serve(lambda: 'x', bottle.Kokoro).headers['Content-Type'],
+                         'text/html; charset=utf-8')
 
     def test_kokoro_cookies_keep_secure_defaults(self):
         def handler():
