@@ -243,7 +243,7 @@ def _token_timestamp(token):
 ###############################################################################
 
 __all__ += ['HeaderDict', 'MultiDict', 'FormsDict', 'http_date', 'parse_http_date',
-            'parse_range_header', 'parse_auth', 'path_shift']
+            'parse_range_header', 'parse_auth', 'path_shift', 'PathShiftError']
 
 # Request body limits, shared by Request (section 3), Config (4) and KokoroServer (5).
 MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
@@ -515,9 +515,14 @@ def parse_auth(header):
     return (user, password) if colon else None
 
 
+class PathShiftError(ValueError, AssertionError):
+    """path_shift() was asked to move more segments than there are (an AssertionError too, as
+    Bottle raises)."""
+
+
 def path_shift(script_name, path_info, shift=1):
     """Move `shift` path segments from PATH_INFO to SCRIPT_NAME (negative: back); return the
-    new (script_name, path_info), as a mounted application sees them. Raises ValueError
+    new (script_name, path_info), as a mounted application sees them. Raises PathShiftError
     when there are not enough segments to move."""
     if shift == 0:
         return script_name, path_info
@@ -528,11 +533,12 @@ def path_shift(script_name, path_info, shift=1):
     elif 0 < -shift <= len(script):
         script, path = script[:shift], script[shift:] + path
     else:
-        raise ValueError('cannot shift %d segments of %r and %r' % (shift, script_name, path_info))
+        raise PathShiftError('cannot shift %d segments of %r and %r'
+                             % (shift, script_name, path_info))
     new_path = '/' + '/'.join(path)
     if path_info.endswith('/') and path:
         new_path += '/'
-    return '/' + '/'.join(script) if script else '', new_path
+    return '/' + '/'.join(script), new_path
 
 
 def _parse_options_header(value):
@@ -1491,7 +1497,7 @@ class Request(object):
         if host and _HOST.match(host):
             return host
         env = self.environ
-        host, port = env.get('SERVER_NAME', 'localhost'), env.get('SERVER_PORT', '80')
+        host, port = env.get('SERVER_NAME', '127.0.0.1'), env.get('SERVER_PORT', '80')
         default_port = '443' if env.get('wsgi.url_scheme') == 'https' else '80'
         return host if port == default_port else '%s:%s' % (host, port)
 
@@ -1744,6 +1750,7 @@ class Response(object):
     """
 
     default_status = 200
+    cookie_defaults = None      # outside a request: set_cookie()'s defaults (None: Kokoro's)
 
     def __init__(self, body='', status=None, headers=None, **more_headers):
         self._headers = _ResponseHeaderDict()
@@ -1825,7 +1832,8 @@ class Response(object):
         Raises ValueError for a bad name or an oversized cookie.
         """
         path, httponly, samesite, secure = _cookie_flags(
-            path, httponly, same_site if samesite is _UNSET else samesite, secure)
+            path, httponly, same_site if samesite is _UNSET else samesite, secure,
+            self.cookie_defaults)
         if secret is not None:
             value = sign_value(to_bytes(json_dumps([name, value])), secret)
         elif not isinstance(value, str):
@@ -1845,6 +1853,19 @@ class Response(object):
         field = self._headers._fields['set-cookie']
         field[1:] = [old for old in field[1:] if not _same_cookie(old, header)]
         self._headers.add('Set-Cookie', header)
+
+    @property
+    def expires(self):
+        """The Expires header as a naive UTC datetime (None when absent); set a datetime or a
+        timestamp."""
+        stamp = parse_http_date(self._headers.get('Expires', ''))
+        if stamp is None:
+            return None
+        return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).replace(tzinfo=None)
+
+    @expires.setter
+    def expires(self, value):
+        self._headers['Expires'] = http_date(value)
 
     # -- Bottle's names ---------------------------------------------------
 
@@ -1925,11 +1946,13 @@ _DEFAULT_FRAME_OPTIONS = (_SECURITY_HEADERS[1][0], [_SECURITY_HEADERS[1][1]])
 _COOKIE_DEFAULTS = {'path': '/', 'httponly': True, 'samesite': 'Lax', 'secure': None}
 
 
-def _cookie_flags(path, httponly, samesite, secure):
+def _cookie_flags(path, httponly, samesite, secure, own_defaults=None):
     """(path, httponly, samesite, secure) with those not given taken from the serving app's
-    cookie_defaults; secure None means 'when the request came over HTTPS'."""
+    cookie_defaults, else `own_defaults`, else Kokoro's; secure None means 'when the request
+    came over HTTPS'."""
     current = _request_in_thread()
-    defaults = getattr(getattr(current, 'app', None), 'cookie_defaults', _COOKIE_DEFAULTS)
+    defaults = getattr(getattr(current, 'app', None), 'cookie_defaults', None) or \
+        own_defaults or _COOKIE_DEFAULTS
     if path is _UNSET:
         path = defaults['path']
     if httponly is None:
@@ -1977,14 +2000,15 @@ def redirect(url, code=None):
 
     The URL goes into Location percent-encoded: CR, LF, NUL, spaces and non-ASCII become
     %XX, so no URL can split or inject headers. Cookies already set on `response` are kept.
-    An app with `absolute_redirects` (a Bottle app) makes the URL absolute first.
+    The URL is made absolute first unless the serving app says otherwise (Kokoro does not,
+    Bottle does, as does a request bound without an app).
     """
     current = _request_in_thread()
     environ = getattr(current, 'environ', {})
     if code is None:
         code = 302 if environ.get('SERVER_PROTOCOL') == 'HTTP/1.0' else 303
     url = to_str(url)
-    if getattr(getattr(current, 'app', None), 'absolute_redirects', False):
+    if current is not None and getattr(current.app, 'absolute_redirects', True):
         url = urljoin(current.url, url)
     raise HTTPResponse('', code, Location=_safe_url(url))
 
@@ -11472,11 +11496,39 @@ __all__ += ['Bottle', 'JSONPlugin', 'TemplatePlugin', 'BottleException', 'Plugin
 # Every status code with its reason phrase, as Bottle offers them.
 HTTP_CODES = {status.value: status.phrase for status in HTTPStatus}
 HTTP_CODES[418] = "I'm a teapot"
-BaseRequest = LocalRequest = Request
-BaseResponse = LocalResponse = Response
 StplSyntaxError = TemplateSyntaxError
 RouteSyntaxError = RouteError
 parse_date = parse_http_date
+
+
+class BaseRequest(Request):
+    """A Request that follows Bottle where no application decides: of repeated cookies the
+    last wins."""
+
+    @_cached_in_environ
+    def cookies(self):
+        """The request's cookies (see Request.cookies); the last of repeated names wins."""
+        last_wins = getattr(self.app, 'last_cookie_wins', True)
+        return _parse_cookie_header(self.environ.get('HTTP_COOKIE', ''), last_wins)
+
+
+class BaseResponse(Response):
+    """A Response that follows Bottle where no application decides: set_cookie() adds only
+    the flags given, and the charset defaults to 'UTF-8'."""
+
+    cookie_defaults = {'path': None, 'httponly': False, 'samesite': None, 'secure': False}
+
+    @property
+    def charset(self):
+        """The Content-Type's charset ('UTF-8' when it names none)."""
+        return _parse_options_header(self.content_type)[1].get('charset') or 'UTF-8'
+
+    @charset.setter
+    def charset(self, value):
+        Response.charset.fset(self, value)
+
+
+LocalRequest, LocalResponse = BaseRequest, BaseResponse
 
 
 class BottleException(Exception):
@@ -11500,7 +11552,7 @@ class Bottle(Kokoro):
 
     last_cookie_wins = True
     absolute_redirects = True
-    cookie_defaults = {'path': None, 'httponly': False, 'samesite': None, 'secure': False}
+    cookie_defaults = BaseResponse.cookie_defaults
 
     def __init__(self, config=None, catchall=True, autojson=True, **overrides):
         overrides.setdefault('csrf', False)

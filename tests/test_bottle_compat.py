@@ -2,6 +2,7 @@
 runs unchanged through `import kokoropy as bottle`. The behaviours tested here are those Bottle's
 documentation describes; Kokoropy's own secure defaults are checked to stay on for Kokoro."""
 import base64
+import datetime
 import io
 import json
 import os
@@ -449,8 +450,10 @@ class ApplicationTest(unittest.TestCase):
         self.assertEqual(bottle.path_shift('/a', '/b/c/', 1), ('/a/b', '/c/'))
         self.assertEqual(bottle.path_shift('/a/b', '/c', -1), ('/a', '/b/c'))
         self.assertEqual(bottle.path_shift('', '/b', 1), ('/b', '/'))
-        with self.assertRaises(ValueError):
+        self.assertEqual(bottle.path_shift('/a/b/c/d', '/', -4), ('/', '/a/b/c/d/'))
+        with self.assertRaises(bottle.PathShiftError):
             bottle.path_shift('', '/b', 2)
+        self.assertTrue(issubclass(bottle.PathShiftError, (ValueError, AssertionError)))
 
     def test_wsgi_header_dict(self):
         headers = bottle.WSGIHeaderDict({'HTTP_X_NAME': 'caf\u00c3\u00a9', 'CONTENT_TYPE': 'a/b',
@@ -687,7 +690,7 @@ class RequestTest(unittest.TestCase):
         request.path_shift(1)
         self.assertEqual((request.script_name, request.path), ('/a/b', '/c'))
         request.path_shift(-2)
-        self.assertEqual((request['SCRIPT_NAME'], request.path), ('', '/a/b/c'))
+        self.assertEqual((request['SCRIPT_NAME'], request.path), ('/', '/a/b/c'))
 
     def test_request_without_environ_and_bind(self):
         request = bottle.Request()
@@ -766,6 +769,28 @@ class ResponseTest(unittest.TestCase):
         app = app_class()
         app.route('/', callback=handler)
         return make_client(app).get('/', **options)
+
+    def test_bare_bottle_objects_follow_bottle(self):
+        response = bottle.BaseResponse()
+        response.set_cookie('a', 'v', max_age=5)
+        self.assertEqual((response.headers['Set-Cookie'], response.charset),
+                         ('a=v; Max-Age=5', 'UTF-8'))
+        self.assertEqual(bottle.BaseRequest({'HTTP_COOKIE': 'a=1; a=2'}).cookies['a'], '2')
+        self.assertEqual(bottle.Request({'HTTP_COOKIE': 'a=1; a=2'}).cookies['a'], '1')
+        bottle.request.bind({'SERVER_PROTOCOL': 'HTTP/1.1', 'PATH_INFO': '/a/b'})
+        try:
+            with self.assertRaises(bottle.HTTPResponse) as caught:
+                bottle.redirect('./c')
+            self.assertEqual(caught.exception.headers['Location'], 'http://127.0.0.1/a/c')
+        finally:
+            bottle._local.request = bottle._local.response = None
+
+    def test_expires_header(self):
+        response = bottle.Response()
+        response.expires = datetime.datetime(2030, 1, 2, 3, 4, 5)
+        self.assertEqual(response.headers['Expires'], 'Wed, 02 Jan 2030 03:04:05 GMT')
+        self.assertEqual(response.expires, datetime.datetime(2030, 1, 2, 3, 4, 5))
+        self.assertIsNone(bottle.Response().expires)
 
     def test_header_methods_and_item_access(self):
         def handler():
