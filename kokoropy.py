@@ -768,6 +768,13 @@ class Route:
         """The names of the handler's parameters."""
         return list(inspect.signature(self.get_undecorated_callback()).parameters)
 
+    def __getitem__(self, key):
+        # Bottle's first plugin API read a route as a dict: route['config'], route['rule'] ...
+        names = {'apply': 'plugins', 'skip': 'skiplist'}
+        if key not in ('rule', 'method', 'callback', 'name', 'app', 'config', 'apply', 'skip'):
+            raise KeyError(key)
+        return getattr(self, names.get(key, key))
+
     def get_config(self, key, default=None):
         """A setting from the route's config, else the application's, else `default`."""
         if key in self.config:

@@ -573,6 +573,43 @@ class PluginTest(unittest.TestCase):
         client = make_client(app)
         self.assertEqual((client.get('/').text, client.get('/d').text), ('Hi ann', 'Hi bob'))
 
+    def test_first_plugin_api_reads_the_route_as_a_dict(self):
+        class OldPlugin(object):
+            def apply(self, callback, context):
+                limit = context['config']['limit']
+                return lambda *args, **kwargs: '%s (%s %s)' % (callback(*args, **kwargs),
+                                                              context['rule'], limit)
+        app = bottle.Bottle()
+        app.install(OldPlugin())
+        app.route('/x', callback=lambda: 'x', limit=3)
+        self.assertEqual(make_client(app).get('/x').text, 'x (/x 3)')
+
+    def test_plugin_returning_a_bound_method(self):
+        class Greeter(object):
+            def apply(self, callback, route):
+                return self.hello
+
+            def hello(self):
+                return 'Hello'
+        app = bottle.Bottle()
+        app.install(Greeter())
+        app.route('/', callback=lambda: 'unused')
+        self.assertEqual(make_client(app).get('/').text, 'Hello')
+
+    def test_close_closes_installed_plugins(self):
+        class Closing(object):
+            closed = False
+
+            def __call__(self, callback):
+                return callback
+
+            def close(self):
+                self.closed = True
+        app = bottle.Bottle()
+        plugin = app.install(Closing())
+        app.close()
+        self.assertTrue(plugin.closed)
+
     def test_route_object_for_plugins(self):
         seen = {}
 
