@@ -2969,7 +2969,8 @@ class Kokoro(object):
         rule = '/' + '/'.join(segments)
         options.setdefault('skip', True)
         options.setdefault('method', 'ANY')
-        options.setdefault('mountpoint', {'prefix': prefix, 'target': app})
+        options.setdefault('mountpoint.prefix', prefix)      # in route.config, as in Bottle
+        options.setdefault('mountpoint.target', app)
         handler = _MountPoint(app, len(segments))
         rules = [rule + '/', rule + '/<_mounted_path:path>']
         self.route(rules if prefix.endswith('/') else rules + [rule], callback=handler, **options)

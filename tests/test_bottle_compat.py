@@ -396,6 +396,12 @@ class ApplicationTest(unittest.TestCase):
         self.assertEqual(client.get('/legacy').text, '/legacy|/')
         self.assertEqual(client.get('/legacy/a/b').headers['Content-Type'], 'text/plain')
 
+    def test_mount_records_its_prefix_and_target(self):
+        app, child = bottle.Bottle(), bottle.Bottle()
+        app.mount('/child/', child)
+        self.assertEqual((app.routes[0].config['mountpoint.prefix'],
+                          app.routes[0].config['mountpoint.target']), ('/child/', child))
+
     def test_mount_refuses_a_bad_prefix(self):
         with self.assertRaises(ValueError):
             bottle.Bottle().mount('legacy', bottle.Bottle())
