@@ -2022,7 +2022,7 @@ def redirect(url, code=None):
     raise HTTPResponse('', code, Location=_safe_url(url))
 
 
-def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
+def static_file(filename, root, mimetype=None, download=False, charset='UTF-8',
                 headers=None, etag=None):
     """Return an HTTPResponse serving `filename` from folder `root`, or an HTTPError.
 

@@ -260,7 +260,7 @@ class RealisticApplicationTest(unittest.TestCase):
     def test_static_file_and_skipped_plugin(self):
         answer = self.client.get('/static/site.css')
         self.assertEqual((answer.status, answer.body), (200, b'body { color: red }'))
-        self.assertEqual(answer.headers['Content-Type'], 'text/css; charset=utf-8')
+        self.assertEqual(answer.headers['Content-Type'], 'text/css; charset=UTF-8')
         self.assertNotIn('X-Powered-By', answer.headers)
         self.assertEqual(self.client.get('/static/../secret').status, 403)
 
