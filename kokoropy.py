@@ -723,12 +723,18 @@ class RouteBuildError(LookupError):
 class Route:
     """One rule bound to one method and a target; `.config` is free for other sections to fill.
 
-    Routes made by one Router.add() call (a list of methods) share one config dict.
+    Routes made by one Router.add() call (a list of methods) share one config dict. Bottle's
+    form `Route(app, rule, method, callback, name=None, plugins=None, skiplist=None,
+    **config)` is accepted too.
     """
 
     __slots__ = ('rule', 'method', 'target', 'name', 'config')
 
-    def __init__(self, rule, method, target, name=None, config=None):
+    def __init__(self, rule, method, target, name=None, config=None, *bottle_args,
+                 **bottle_config):
+        if hasattr(rule, 'router'):     # Bottle's form: the application comes first
+            rule, method, target, name, config = _bottle_route_arguments(
+                (rule, method, target, name, config) + bottle_args, bottle_config)
         self.rule, self.method, self.target, self.name = rule, method, target, name
         self.config = {} if config is None else config
 
@@ -763,8 +769,17 @@ class Route:
         return self.config.get('skip', [])
 
     def get_undecorated_callback(self):
-        """The handler without the decorators wrapped around it (following __wrapped__)."""
-        return inspect.unwrap(self.callback)
+        """The handler without the decorators wrapped around it: through __wrapped__, then,
+        as Bottle does, through the first function each closure holds."""
+        function = inspect.unwrap(self.callback)
+        function = getattr(function, '__func__', function)
+        while getattr(function, '__closure__', None):
+            inner = [cell.cell_contents for cell in function.__closure__
+                     if isinstance(cell.cell_contents, types.FunctionType)]
+            if not inner:
+                break
+            function = inspect.unwrap(inner[0])
+        return function
 
     def get_callback_args(self):
         """The names of the handler's parameters."""
@@ -783,6 +798,18 @@ class Route:
             return self.config[key]
         app = self.app
         return app.config.get(key, default) if app is not None else default
+
+
+def _bottle_route_arguments(arguments, options):
+    """(rule, method, target, name, config) from Bottle's Route(app, rule, method, callback,
+    name, plugins, skiplist, **config) arguments."""
+    padded = list(arguments) + [None] * (7 - len(arguments))
+    app, rule, method, callback, name, plugins, skiplist = padded[:7]
+    config = dict(options, app=app, callback=callback)
+    for key, value in (('apply', plugins), ('skip', skiplist)):
+        if value is not None:
+            config[key] = list(value) if isinstance(value, (list, tuple)) else [value]
+    return rule, method, callback, name if name is not None else options.get('name'), config
 
 
 class Router:

@@ -616,6 +616,21 @@ class PluginTest(unittest.TestCase):
         app.close()
         self.assertTrue(plugin.closed)
 
+    def test_route_in_bottles_form_and_undecorated_callback(self):
+        def handler(item_id, page=1):
+            return 'x'
+
+        def logged(function):          # a decorator without functools.wraps
+            def wrapper(*args, **kwargs):
+                return function(*args, **kwargs)
+            return wrapper
+        route = bottle.Route(bottle.Bottle(), '/i/<item_id>', 'GET', logged(handler), 'item',
+                             limit=2)
+        self.assertEqual((route.rule, route.method, route.name, route.config['limit']),
+                         ('/i/<item_id>', 'GET', 'item', 2))
+        self.assertIs(route.get_undecorated_callback(), handler)
+        self.assertEqual(route.get_callback_args(), ['item_id', 'page'])
+
     def test_route_object_for_plugins(self):
         seen = {}
 
