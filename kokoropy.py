@@ -12180,6 +12180,25 @@ class Bottle(Kokoro):
     def _not_found(self, environ, method, path):
         return HTTPError(404, 'Not found: %r' % (path,))
 
+    def _error_page(self, error, current):
+        """Bottle's default error page: 'Error: 404 Not Found', the URL and the message (the
+        exception and traceback too in debug mode); JSON for clients that prefer it."""
+        if current.accepts_json:
+            return Kokoro._error_page(self, error, current)
+        error.headers['Content-Type'] = _HTML_TYPE
+        message = error.body if isinstance(error.body, str) and error.body else \
+            error.status_line.partition(' ')[2]       # 'Internal Server Error', as Bottle
+        details = ''
+        if self.config.get('debug') and error.exception is not None:
+            details += '<h2>Exception:</h2>\n<pre>%s</pre>\n' % html_escape(repr(error.exception))
+        if self.config.get('debug') and error.traceback:
+            details += '<h2>Traceback:</h2>\n<pre>%s</pre>\n' % html_escape(error.traceback)
+        title = html_escape(error.status_line)
+        return ('<!DOCTYPE html>\n<html><head><title>Error: %s</title></head><body>\n'
+                '<h1>Error: %s</h1>\n<p>Sorry, the requested URL <tt>%s</tt> caused an '
+                'error:</p>\n<pre>%s</pre>\n%s</body></html>\n'
+                % (title, title, html_escape(repr(current.url)), html_escape(message), details))
+
 
 _BOTTLE_HTML_TYPE = 'text/html; charset=UTF-8'
 # Bottle 0.10's wildcards, outside any <wildcard>: ':name' or ':name#regex#'; '\\:' is a colon.

@@ -942,6 +942,19 @@ class ResponseTest(unittest.TestCase):
         off = self.serve(lambda: bottle.static_file('a.txt', folder, etag=False))
         self.assertEqual((off.status, off.headers.get('ETag')), (200, None))
 
+    def test_default_error_page_is_bottles(self):
+        def handler():
+            yield None
+            bottle.abort(404, 'no <such> thing')
+        answer = self.serve(handler)
+        self.assertEqual(answer.status, 404)
+        self.assertIn('<h1>Error: 404 Not Found</h1>', answer.text)
+        self.assertIn("<tt>&#x27;http://localhost/&#x27;</tt>", answer.text)
+        self.assertIn('<pre>no &lt;such&gt; thing</pre>', answer.text)
+        failed = self.serve(lambda: 1 / 0)
+        self.assertIn('<pre>Internal Server Error</pre>', failed.text)
+        self.assertNotIn('ZeroDivisionError', failed.text)
+
     def test_default_404_body_is_bottles(self):
         app = bottle.Bottle()
         app.route('/a', callback=lambda: 'a')
