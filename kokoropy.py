@@ -12177,6 +12177,14 @@ class Bottle(Kokoro):
     def _apply_plugins(self, route):
         return _bottle_output(Kokoro._apply_plugins(self, route))
 
+    def add_hook(self, name, func):
+        """Kokoro.add_hook(), with after_request hooks run last added first, as in Bottle."""
+        Kokoro.add_hook(self, name, func)
+        if name == 'after_request':
+            hooks = self.hooks[name]
+            hooks.insert(0, hooks.pop())
+        return func
+
     def _not_found(self, environ, method, path):
         return HTTPError(404, 'Not found: %r' % (path,))
 

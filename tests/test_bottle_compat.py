@@ -371,6 +371,15 @@ class ApplicationTest(unittest.TestCase):
         answer = make_client(app).get('/user/1', environ={'SCRIPT_NAME': '/site'})
         self.assertEqual(answer.text, '/site/user/2?x=1')
 
+    def test_after_request_hooks_run_last_added_first(self):
+        for cls, expected in ((bottle.Bottle, 'ba'), (bottle.Kokoro, 'ab')):
+            app, order = cls(), []
+            app.add_hook('after_request', lambda: order.append('a'))
+            app.hook('after_request')(lambda: order.append('b'))
+            app.route('/', callback=lambda: 'x')
+            make_client(app).get('/')
+            self.assertEqual(''.join(order), expected)
+
     def test_catchall_false_lets_exceptions_out(self):
         app = bottle.Bottle(catchall=False)
         app.route('/', callback=lambda: 1 / 0)
