@@ -3320,10 +3320,11 @@ class _MountPoint(object):
     """The handler of a mounted WSGI application: calls it with `depth` path segments moved
     to SCRIPT_NAME and returns its answer as an HTTPResponse."""
 
-    csrf_exempt = True      # the mounted application checks its own requests
-
     def __init__(self, app, depth):
         self.app, self.depth = app, depth
+        # The mounted application checks its own requests (an instance attribute, so that a
+        # wrapper made with functools.wraps keeps it).
+        self.csrf_exempt = True
 
     def __call__(self, **wildcards):
         parent_request, parent_response = _local.request, _local.response

@@ -405,6 +405,14 @@ class ApplicationTest(unittest.TestCase):
         self.assertEqual(client.get('/legacy').text, '/legacy|/')
         self.assertEqual(client.get('/legacy/a/b').headers['Content-Type'], 'text/plain')
 
+    def test_mounted_app_checks_its_own_csrf(self):
+        for parent in (bottle.Bottle(csrf=True), bottle.Kokoro()):
+            child = bottle.Bottle()
+            child.route('/form', 'POST', lambda: 'child got it')
+            parent.mount('/child/', child)
+            answer = make_client(parent).post('/child/form', data={'a': '1'})
+            self.assertEqual((answer.status, answer.text), (200, 'child got it'))
+
     def test_mount_records_its_prefix_and_target(self):
         app, child = bottle.Bottle(), bottle.Bottle()
         app.mount('/child/', child)
