@@ -531,13 +531,25 @@ class ContinueTests(unittest.TestCase):
             sock.sendall(b'3\r\nabc\r\n0\r\n\r\n')
             self.assertEqual(read_response(sock)[2], b'abc')
 
-    def test_no_100_continue_when_the_app_does_not_read(self):
+    def test_100_continue_is_sent_and_the_body_read_even_when_the_app_ignores_it(self):
+        # The server reads every body before the application runs (RFC 9110 section 10.1.1
+        # allows a 100 and reading on), so the connection stays usable.
         with self.live.connect() as sock:
             sock.sendall(b'POST /ignore HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n'
                          b'Expect: 100-continue\r\n\r\n')
+            self.assertEqual(sock.recv(100), b'HTTP/1.1 100 Continue\r\n\r\n')
+            sock.sendall(b'data')
             status, headers, body = read_response(sock)
-            self.assertEqual((status, body, headers['interim']), (200, b'not read', []))
-            self.assertEqual(headers['connection'], 'close')
+            self.assertEqual((status, body, headers.get('connection')), (200, b'not read', None))
+            sock.sendall(b'POST /read HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok')
+            self.assertEqual(read_response(sock)[:3:2], (200, b'ok'))
+
+    def test_body_sent_without_waiting_for_100_gets_no_100(self):
+        with self.live.connect() as sock:
+            sock.sendall(b'POST /read HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n'
+                         b'Expect: 100-continue\r\n\r\ndata')
+            status, headers, body = read_response(sock)
+            self.assertEqual((status, body, headers['interim']), (200, b'data', []))
 
     def test_too_large_body_with_expect_gets_413_instead_of_100(self):
         with self.live.connect() as sock:
