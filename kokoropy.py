@@ -3442,6 +3442,7 @@ class KokoroServer(object):
         self._stopped = threading.Event()
         self._sweep_interval = max(0.02, min(1.0, head_timeout / 4.0, idle_timeout / 4.0))
         self._own_keys = 0               # selector keys that are not connections
+        self._connection_count = 0       # open client connections (the selector thread's)
         self._accept_resumes_at = None   # while accepting is paused for lack of descriptors
         self._error_log_times = {}       # kind of error -> (last logged, repeats not logged)
 
@@ -3496,8 +3497,8 @@ class KokoroServer(object):
                     self._handle_event(key.data)
                 except Exception:  # a bug must cost one connection, never the server
                     self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
-                    if type(key.data) is _ServerConnection:
-                        self._unregister_and_close(key.data)
+                    if type(key.data) is _ServerConnection and not key.data.is_busy:
+                        self._close(key.data)
             now = time.monotonic()
             if paused and now >= self._accept_resumes_at:
                 self._resume_accepting()
@@ -3522,7 +3523,7 @@ class KokoroServer(object):
             except OSError as exc:
                 self._accept_failed(exc)
                 return
-            if self._connection_count() >= self.max_connections:
+            if self._connection_count >= self.max_connections:
                 if not self.quiet:
                     self._log_throttled('full', 'kokoropy: %d connections open, the most '
                                         'allowed (max_connections): new clients get 503\n'
@@ -3536,17 +3537,14 @@ class KokoroServer(object):
                 pass
             conn = _ServerConnection(sock, address, time.monotonic() + self.head_timeout)
             self._selector.register(sock, selectors.EVENT_READ, conn)
-
-    def _connection_count(self):
-        return len(self._selector.get_map()) - self._own_keys + self._work_count + \
-            len(self._returned)
+            self._connection_count += 1
 
     def _accept_failed(self, exc):
         """accept() failed, most likely for lack of descriptors (EMFILE, ENFILE). The waiting
         clients get 503 through the reserve descriptor; then accepting pauses for
         ACCEPT_BACKOFF_SECONDS, since the listener stays readable and the loop would spin."""
         self._log_throttled('accept', 'kokoropy: accept failed: %s (%d connections open)\n'
-                            % (exc, self._connection_count()))
+                            % (exc, self._connection_count))
         if exc.errno in (errno.EMFILE, errno.ENFILE) and self._reserve_fd is not None:
             os.close(self._reserve_fd)
             try:
@@ -3567,6 +3565,9 @@ class KokoroServer(object):
             self._reserve_fd = _open_reserve_descriptor()
 
     def _read(self, conn):
+        if conn.is_busy:
+            self._read_while_busy(conn)
+            return
         try:
             data = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -3575,9 +3576,26 @@ class KokoroServer(object):
             data = b''
         if conn.is_lingering:
             if not data or conn.discard(len(data)):
-                self._unregister_and_close(conn)
+                self._close(conn)
         else:
             self._advance(conn, data)
+
+    def _read_while_busy(self, conn):
+        """The client sent more while a worker answers it: keep a pipelined request (up to
+        the size of a head) for later; past that, or at the end of the stream, stop watching
+        the socket until the worker is done, or the loop would spin on it."""
+        if len(conn.buffer) < MAX_HEADER_BYTES:
+            try:
+                data = conn.sock.recv(_RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b''
+            if data:
+                conn.buffer = conn.buffer + data
+                return
+        self._selector.unregister(conn.sock)
+        conn.is_watched = False
 
     def _advance(self, conn, data):
         """Take bytes received on a connection (b'': it was closed; None: parse what is
@@ -3588,7 +3606,7 @@ class KokoroServer(object):
             elif data or data is None:
                 self._take_head(conn, data)
             else:
-                self._unregister_and_close(conn)
+                self._close(conn)
         except HTTPParseError as exc:
             self._reject(conn, exc.status, exc.reason)
         except OSError as exc:  # no temporary file for the body: out of descriptors or disk
@@ -3675,9 +3693,10 @@ class KokoroServer(object):
                             + conn.body.size / float(MIN_BODY_BYTES_PER_SECOND))
 
     def _dispatch(self, conn, head, body, rest):
-        """Hand a complete request to the pool: its queue keeps the order requests came in."""
-        self._selector.unregister(conn.sock)
+        """Hand a complete request to the pool, whose queue keeps the order requests came in.
+        The socket stays registered (no system call), but no request is read while busy."""
         conn.buffer = rest
+        conn.is_busy = True
         with self._work_lock:
             self._work_count += 1
         try:
@@ -3685,7 +3704,8 @@ class KokoroServer(object):
         except RuntimeError:  # the pool is shut down: we are stopping
             self._end_work()
             body.close()
-            conn.close()
+            conn.is_busy = False
+            self._close(conn)
 
     def _reject(self, conn, status, reason):
         """Answer a request refused in the selector thread, then close the connection."""
@@ -3709,32 +3729,45 @@ class KokoroServer(object):
         self._is_wake_pending = False
         returned = self._returned
         while returned:
-            conn = returned.popleft()
-            if self._is_stopping and not conn.is_lingering:
-                conn.close()
-                continue
+            self._take_back(returned.popleft())
+
+    def _take_back(self, conn):
+        """Watch a connection a worker is done with for its next request, or close it."""
+        conn.is_busy = False
+        if conn.is_done or (self._is_stopping and not conn.is_lingering):
+            self._close(conn)
+            return
+        if not conn.is_watched:
             self._selector.register(conn.sock, selectors.EVENT_READ, conn)
-            if conn.buffer and not conn.is_lingering:
-                self._advance(conn, None)  # a pipelined request: to the back of the queue
+            conn.is_watched = True
+        if conn.is_lingering:
+            return
+        conn.buffer = conn.buffer.lstrip(b'\r\n')
+        conn.has_request_started = bool(conn.buffer)
+        conn.deadline = time.monotonic() + (self.head_timeout if conn.has_request_started
+                                            else self.idle_timeout)
+        if conn.buffer:
+            self._advance(conn, None)  # a pipelined request: to the back of the queue
 
     def _close_expired(self, now):
         for key in list(self._selector.get_map().values()):
             conn = key.data
-            if type(conn) is not _ServerConnection or conn.deadline > now:
+            if type(conn) is not _ServerConnection or conn.deadline > now or conn.is_busy:
                 continue
             if conn.has_request_started and not conn.is_lingering:
                 # Slowloris defence: a request not received in time gets 408 (RFC 9110 15.5.9).
                 part = 'head' if conn.reader is None else 'body'
                 self._reject(conn, 408, 'request %s not received in time' % part)
             else:
-                self._unregister_and_close(conn)
+                self._close(conn)
 
-    def _unregister_and_close(self, conn):
-        try:
+    def _close(self, conn):
+        """Close a connection that no worker holds."""
+        if conn.is_watched:
+            conn.is_watched = False
             self._selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
         conn.close()
+        self._connection_count -= 1
 
     def _finish_in_flight(self):
         """After shutdown(): close idle connections, wait for workers, up to the grace time."""
@@ -3742,16 +3775,16 @@ class KokoroServer(object):
             self._selector.unregister(self._listener)
         self._listener.close()
         for key in list(self._selector.get_map().values()):
-            if type(key.data) is _ServerConnection:
-                self._unregister_and_close(key.data)
+            if type(key.data) is _ServerConnection and not key.data.is_busy:
+                self._close(key.data)
         deadline = time.monotonic() + self._grace_seconds
         while self._work_count and time.monotonic() < deadline:
             self._selector.select(0.05)
             self._take_back_connections()
         self._take_back_connections()
         for key in list(self._selector.get_map().values()):
-            if type(key.data) is _ServerConnection:
-                self._unregister_and_close(key.data)
+            if type(key.data) is _ServerConnection and not key.data.is_busy:
+                self._close(key.data)
 
     def _close_everything(self):
         self._pool.shutdown(wait=False)
@@ -3767,23 +3800,21 @@ class KokoroServer(object):
     # -- worker threads -----------------------------------------------------------------------
 
     def _serve_connection(self, conn, head, body):
-        """Answer one complete request, then give a kept-alive (or lingering) connection back
-        to the selector thread: a pipelined request waits its turn there like any other."""
+        """Answer one complete request, then give the connection back to the selector thread,
+        which closes it or waits for its next request: a pipelined one waits its turn there."""
         try:
-            if self._serve_one(conn, head, body) and not self._is_stopping or conn.is_lingering:
-                self._give_back(conn)
-            else:
-                conn.close()
+            conn.is_done = not self._serve_one(conn, head, body) and not conn.is_lingering
         except _ClientDisconnected:
-            conn.close()
+            conn.is_done = True
         except Exception:
             self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
-            conn.close()
+            conn.is_done = True
         except BaseException:  # SystemExit from an application: still free the socket
-            conn.close()
+            conn.is_done = True
             raise
         finally:
             body.close()
+            self._give_back(conn)
             self._end_work()
 
     def _serve_one(self, conn, head, body):
@@ -3865,11 +3896,6 @@ class KokoroServer(object):
 
     def _give_back(self, conn):
         """Hand a connection from a worker back to the selector thread and wake it."""
-        if not conn.is_lingering:
-            conn.buffer = conn.buffer.lstrip(b'\r\n')
-            conn.has_request_started = bool(conn.buffer)
-            conn.deadline = time.monotonic() + (self.head_timeout if conn.has_request_started
-                                                else self.idle_timeout)
         self._returned.append(conn)
         if not self._is_wake_pending:
             self._wake()
@@ -3922,7 +3948,7 @@ class _ServerConnection(object):
 
     __slots__ = ('sock', 'address', 'port', 'buffer', 'scan_from', 'deadline',
                  'has_request_started', 'is_lingering', 'discarded', 'head', 'reader', 'body',
-                 'body_started')
+                 'body_started', 'is_busy', 'is_watched', 'is_done')
 
     def __init__(self, sock, address, deadline):
         self.sock = sock
@@ -3936,6 +3962,9 @@ class _ServerConnection(object):
         self.discarded = 0
         self.head = self.reader = self.body = None
         self.body_started = 0.0
+        self.is_busy = False     # a worker answers its request; the selector thread reads on
+        self.is_watched = True   # registered with the selector
+        self.is_done = False     # the worker says: close it
 
     def start_lingering(self):
         """After an error response: stop sending and read for a while before closing, so the
