@@ -3541,21 +3541,33 @@ class KokoroServer(object):
 
     def _accept_failed(self, exc):
         """accept() failed, most likely for lack of descriptors (EMFILE, ENFILE). The waiting
-        clients get 503 through the reserve descriptor; then accepting pauses for
-        ACCEPT_BACKOFF_SECONDS, since the listener stays readable and the loop would spin."""
+        clients get 503 through the reserve descriptor; when even that fails, accepting pauses
+        for ACCEPT_BACKOFF_SECONDS, since the listener stays readable and the loop would spin."""
         self._log_throttled('accept', 'kokoropy: accept failed: %s (%d connections open)\n'
                             % (exc, self._connection_count))
-        if exc.errno in (errno.EMFILE, errno.ENFILE) and self._reserve_fd is not None:
-            os.close(self._reserve_fd)
-            try:
-                for _ in range(64):
-                    _refuse_connection(self._listener.accept()[0])
-            except OSError:
-                pass
-            self._reserve_fd = _open_reserve_descriptor()
+        if exc.errno in (errno.EMFILE, errno.ENFILE) and self._refuse_with_reserve():
+            return
         self._selector.unregister(self._listener)
         self._own_keys -= 1
         self._accept_resumes_at = time.monotonic() + ACCEPT_BACKOFF_SECONDS
+
+    def _refuse_with_reserve(self):
+        """Close the reserve descriptor to accept waiting clients one at a time, answering
+        each 503 and closing it; True when that worked and the reserve is back."""
+        if self._reserve_fd is None:
+            return False
+        os.close(self._reserve_fd)
+        self._reserve_fd = None
+        try:
+            for _ in range(64):
+                _refuse_connection(self._listener.accept()[0])
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # still no descriptor: another thread took the one we freed
+            return False
+        finally:
+            self._reserve_fd = _open_reserve_descriptor()
+        return self._reserve_fd is not None
 
     def _resume_accepting(self):
         self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
