@@ -3057,9 +3057,10 @@ def _encode_multipart(data, files):
 
 ###############################################################################
 # 5. HTTP server
-# KokoroServer: a threaded HTTP/1.1 server for any WSGI application. parse_request_head() turns
-# the bytes of a request head into a RequestHead (pure, RFC 9112); a selector thread reads heads
-# without blocking and a bounded pool of workers runs the application. Uses section 1 only.
+# KokoroServer: a threaded HTTP/1.1 server for any WSGI application. parse_request_head(),
+# ContentLengthReader and ChunkedDecoder turn bytes into a request head and body (pure, RFC 9112);
+# a selector thread reads whole requests without blocking and a bounded pool of workers runs the
+# application, in arrival order. Uses section 1 only.
 ###############################################################################
 
 __all__ += ['KokoroServer']
@@ -10216,8 +10217,10 @@ def run(app=None, host='127.0.0.1', port=8080, server='kokoro', debug=False, rel
     config = getattr(app, 'config', None)
     if debug and config is not None:
         config['debug'] = True
-    if server == 'kokoro' and config is not None and config.get('max_body_bytes'):
-        options.setdefault('max_body_bytes', config['max_body_bytes'])
+    if server == 'kokoro' and config is not None:
+        for name in ('max_body_bytes', 'max_memfile_bytes'):
+            if config.get(name):
+                options.setdefault(name, config[name])
     adapter = _open_server(server, app, host, port, quiet, options)
     if not quiet:
         sys.stderr.write('Kokoropy serving on http://%s:%d/ (Ctrl-C to stop)\n'
