@@ -3500,7 +3500,6 @@ class KokoroServer(object):
         self._grace_seconds = shutdown_timeout
         self._stopped = threading.Event()
         self._sweep_interval = max(0.02, min(1.0, head_timeout / 4.0, idle_timeout / 4.0))
-        self._own_keys = 0               # selector keys that are not connections
         self._connection_count = 0       # open client connections (the selector thread's)
         self._accept_resumes_at = None   # while accepting is paused for lack of descriptors
         self._error_log_times = {}       # kind of error -> (last logged, repeats not logged)
@@ -3514,7 +3513,6 @@ class KokoroServer(object):
             self._loop_thread = threading.get_ident()
         try:
             self._selector.register(self._wake_reader, selectors.EVENT_READ, _SERVER_WAKE)
-            self._own_keys = 1
             self._resume_accepting()
             self._select_loop()
             self._finish_in_flight()
@@ -3607,7 +3605,6 @@ class KokoroServer(object):
         if exc.errno in (errno.EMFILE, errno.ENFILE) and self._refuse_with_reserve():
             return
         self._selector.unregister(self._listener)
-        self._own_keys -= 1
         self._accept_resumes_at = time.monotonic() + ACCEPT_BACKOFF_SECONDS
 
     def _refuse_with_reserve(self):
@@ -3630,7 +3627,6 @@ class KokoroServer(object):
 
     def _resume_accepting(self):
         self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
-        self._own_keys += 1
         self._accept_resumes_at = None
         if self._reserve_fd is None:
             self._reserve_fd = _open_reserve_descriptor()
@@ -3833,7 +3829,10 @@ class KokoroServer(object):
                 self._close(conn)
 
     def _close(self, conn):
-        """Close a connection that no worker holds."""
+        """Close a connection that no worker holds (once: an event of the same batch may
+        still name it)."""
+        if conn.sock.fileno() < 0:
+            return
         if conn.is_watched:
             conn.is_watched = False
             self._selector.unregister(conn.sock)
