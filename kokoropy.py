@@ -3078,6 +3078,9 @@ RESERVED_DESCRIPTORS = 64
 DEFAULT_MAX_CONNECTIONS = 1000         # the most, and the number where no limit is known
 ACCEPT_BACKOFF_SECONDS = 0.25          # out of descriptors: stop accepting this long
 ERROR_LOG_INTERVAL_SECONDS = 5.0       # a repeating server error is logged once this often
+# Bodies being received, all together, hold at most this much memory; more go to temporary
+# files, so that many clients sending bodies at once cannot exhaust memory.
+MAX_BODY_MEMORY_BYTES = 64 * 1024 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # CTLs other than HTAB, and a CR not followed by LF (RFC 9110 section 5.5, RFC 9112 section 2.2).
@@ -3503,6 +3506,7 @@ class KokoroServer(object):
         self._connection_count = 0       # open client connections (the selector thread's)
         self._accept_resumes_at = None   # while accepting is paused for lack of descriptors
         self._error_log_times = {}       # kind of error -> (last logged, repeats not logged)
+        self._body_memory = [0]          # bytes of bodies being received held in memory
 
     def serve_forever(self):
         """Accept and serve connections until shutdown() is called. Returns True when every
@@ -3726,7 +3730,7 @@ class KokoroServer(object):
             self._dispatch(conn, head, io.BytesIO(), rest)
             return
         conn.head, conn.reader = head, reader
-        conn.body = _BodyBuffer(self.max_memfile_bytes)
+        conn.body = _BodyBuffer(self.max_memfile_bytes, self._body_memory)
         conn.body_started = time.monotonic()
         if head.expects_continue and not rest:
             # RFC 9110 section 10.1.1: the client waits for this before it sends the body.
@@ -4066,39 +4070,52 @@ class _ServerConnection(object):
 
 
 class _BodyBuffer(object):
-    """A request body as it arrives: in memory up to `memory_limit` bytes, beyond that in a
-    temporary file (which costs a descriptor, not memory)."""
+    """A request body as it arrives: in memory up to `memory_limit` bytes, and while all the
+    bodies being received hold less than their shared `budget` (a one-item list: bytes held),
+    beyond that in a temporary file (which costs a descriptor, not memory)."""
 
-    __slots__ = ('memory_limit', 'size', 'parts', 'file')
+    __slots__ = ('memory_limit', 'budget', 'size', 'parts', 'file')
 
-    def __init__(self, memory_limit):
+    def __init__(self, memory_limit, budget):
         self.memory_limit = memory_limit
+        self.budget = budget
         self.size = 0
         self.parts = []
         self.file = None
 
     def write(self, data):
         """Append bytes; raises OSError when the temporary file cannot be made or written."""
-        if self.file is None and self.size + len(data) > self.memory_limit:
+        if self.file is None and (self.size + len(data) > self.memory_limit or
+                                  self.budget[0] + len(data) > MAX_BODY_MEMORY_BYTES):
             self.file = tempfile.TemporaryFile()
             self.file.write(b''.join(self.parts))
-            self.parts = None
+            self._release()
         if self.file is None:
             self.parts.append(data)
+            self.budget[0] += len(data)
         else:
             self.file.write(data)
         self.size += len(data)
 
     def open(self):
-        """Return the whole body as a binary file positioned at its start (wsgi.input)."""
+        """Return the whole body as a binary file positioned at its start (wsgi.input); it is
+        no longer counted in the budget."""
         if self.file is None:
-            return io.BytesIO(b''.join(self.parts))
+            body = b''.join(self.parts)
+            self._release()
+            return io.BytesIO(body)
         self.file.seek(0)
         return self.file
 
     def close(self):
+        self._release()
         if self.file is not None:
             self.file.close()
+
+    def _release(self):
+        if self.parts:
+            self.budget[0] -= self.size
+        self.parts = None
 
 
 class _Exchange(object):

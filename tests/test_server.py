@@ -780,6 +780,39 @@ class BodyInTheLoopTests(unittest.TestCase):
         self.assertEqual(seen, ['/hold', '/second', '/pipelined'])
 
 
+class BodyBufferTests(unittest.TestCase):
+
+    def setUp(self):
+        self.saved = kokoropy.MAX_BODY_MEMORY_BYTES
+        kokoropy.MAX_BODY_MEMORY_BYTES = 150
+
+    def tearDown(self):
+        kokoropy.MAX_BODY_MEMORY_BYTES = self.saved
+
+    def test_bodies_share_a_memory_budget_and_spill_to_files_beyond_it(self):
+        budget = [0]
+        first, second = kokoropy._BodyBuffer(100, budget), kokoropy._BodyBuffer(100, budget)
+        first.write(b'a' * 100)
+        second.write(b'b' * 40)
+        self.assertEqual((budget, first.file, second.file), ([140], None, None))
+        second.write(b'b' * 20)  # 160 bytes would pass the budget: to a file
+        self.assertIsNotNone(second.file)
+        self.assertEqual(budget, [100])
+        self.assertEqual(second.open().read(), b'b' * 60)
+        self.assertEqual(first.open().read(), b'a' * 100)
+        self.assertEqual(budget, [0])
+        first.close()
+        second.close()
+        self.assertEqual(budget, [0])
+
+    def test_a_body_dropped_while_arriving_gives_its_memory_back(self):
+        budget = [0]
+        body = kokoropy._BodyBuffer(100, budget)
+        body.write(b'x' * 30)
+        body.close()
+        self.assertEqual(budget, [0])
+
+
 def select_readable(sock, timeout):
     return bool(select.select([sock], [], [], timeout)[0])
 
