@@ -228,6 +228,7 @@ class FaultTests(unittest.TestCase):
                 sock.close()
             self.assertNotIn('Traceback', server.stop())
 
+    @unittest.skipUnless(sys.platform.startswith('linux'), 'needs RLIMIT_NOFILE and /proc')
     def test_descriptors_exhausted_by_idle_clients(self):
         # ulimit -n 256 and 400 idle connections: max_connections sized from the limit, then
         # with max_connections forced above it so that accept() itself fails with EMFILE.
