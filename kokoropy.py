@@ -3507,6 +3507,7 @@ class KokoroServer(object):
         self._accept_resumes_at = None   # while accepting is paused for lack of descriptors
         self._error_log_times = {}       # kind of error -> (last logged, repeats not logged)
         self._body_memory = [0]          # bytes of bodies being received held in memory
+        self._turn = 0                   # counts connections accepted or given back
 
     def serve_forever(self):
         """Accept and serve connections until shutdown() is called. Returns True when every
@@ -3553,7 +3554,12 @@ class KokoroServer(object):
         next_sweep = time.monotonic() + self._sweep_interval
         while not self._is_stopping:
             paused = self._accept_resumes_at is not None
-            for key, _ in select(ACCEPT_BACKOFF_SECONDS if paused else self._sweep_interval):
+            events = select(ACCEPT_BACKOFF_SECONDS if paused else self._sweep_interval)
+            if len(events) > 1:
+                # Least recently served first, whatever order the selector gives (poll and
+                # select give descriptor order: the lowest would always go first).
+                events.sort(key=_event_turn)
+            for key, _ in events:
                 try:
                     self._handle_event(key.data)
                 except Exception:  # a bug must cost one connection, never the server
@@ -3598,6 +3604,8 @@ class KokoroServer(object):
                 pass
             conn = _ServerConnection(sock, address, time.monotonic() + self.head_timeout)
             self._selector.register(sock, selectors.EVENT_READ, conn)
+            self._turn += 1
+            conn.turn = self._turn
             self._connection_count += 1
 
     def _accept_failed(self, exc):
@@ -3811,6 +3819,8 @@ class KokoroServer(object):
         if not conn.is_watched:
             self._selector.register(conn.sock, selectors.EVENT_READ, conn)
             conn.is_watched = True
+        self._turn += 1
+        conn.turn = self._turn
         if conn.is_lingering:
             return
         conn.buffer = conn.buffer.lstrip(b'\r\n')
@@ -4022,7 +4032,7 @@ class _ServerConnection(object):
 
     __slots__ = ('sock', 'address', 'port', 'buffer', 'scan_from', 'deadline',
                  'has_request_started', 'is_lingering', 'discarded', 'head', 'reader', 'body',
-                 'body_started', 'is_busy', 'is_watched', 'is_done')
+                 'body_started', 'is_busy', 'is_watched', 'is_done', 'turn')
 
     def __init__(self, sock, address, deadline):
         self.sock = sock
@@ -4039,6 +4049,7 @@ class _ServerConnection(object):
         self.is_busy = False     # a worker answers its request; the selector thread reads on
         self.is_watched = True   # registered with the selector
         self.is_done = False     # the worker says: close it
+        self.turn = 0            # when it was accepted or last given back by a worker
 
     def start_lingering(self):
         """After an error response: stop sending and read for a while before closing, so the
@@ -4370,6 +4381,13 @@ class _ServerFileWrapper(object):
         close = getattr(self.filelike, 'close', None)
         if close is not None:
             close()
+
+
+def _event_turn(event):
+    """Sort key of a selector event: the listener and the wake-up socket first, then
+    connections by when they were accepted or last served."""
+    data = event[0].data
+    return data.turn if type(data) is _ServerConnection else 0
 
 
 _SERVER_ACCEPT = object()   # selector key data of the listening socket
