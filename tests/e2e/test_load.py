@@ -162,8 +162,11 @@ class ThreadedClientLoadTests(unittest.TestCase):
                 thread.join(seconds + 30)
             self.assertEqual(failures, [])
             self.assertEqual(len(counts), 64)
-            self.assertGreater(min(counts), 0)
-            sys.stderr.write('\nthreaded client: %d requests in %.0f s\n' % (sum(counts), seconds))
+            sys.stderr.write('\nthreaded client: %d requests in %.0f s; per connection: fewest %d, '
+                             'median %d, most %d\n' % (sum(counts), seconds, min(counts),
+                                                       sorted(counts)[32], max(counts)))
+            # Served in arrival order: no connection gets less than half its fair share.
+            self.assertGreater(min(counts), sorted(counts)[32] / 2)
             self.assertEqual(server.get(), 200)
         finally:
             self.assertNotIn('Traceback', server.stop())
