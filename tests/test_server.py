@@ -1016,6 +1016,21 @@ class FaultTests(unittest.TestCase):
         finally:
             live.stop()
 
+    def test_app_raising_system_exit_costs_its_connection_not_the_worker(self):
+        def app(environ, start_response):
+            if environ['PATH_INFO'] == '/exit':
+                raise SystemExit(3)
+            start_response('200 OK', [])
+            return [b'fine']
+        live = LiveServer(app, threads=1)
+        try:
+            with live.connect() as sock:
+                sock.sendall(b'GET /exit HTTP/1.1\r\nHost: h\r\n\r\n')
+                self.assertTrue(is_closed_by_server(sock))
+            self.assertEqual(request(live.port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[2], b'fine')
+        finally:
+            live.stop()
+
     def test_app_exception_after_the_head_was_sent_closes_the_connection(self):
         def app(environ, start_response):
             start_response('200 OK', [])
