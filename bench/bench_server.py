@@ -9,7 +9,8 @@ run (the listener's accept queue: clients that wait, unseen by wrk's latency fig
 Applications: a bare WSGI hello function and a Kokoro app with one hello route.
 
     bench/.venv/bin/python bench/bench_server.py [--rounds 2] [--duration 10]
-        [--connections 64,256,512] [--apps wsgi,kokoro] [--servers kokoro,waitress,gthread]
+        [--connections 64,256,512] [--apps wsgi,kokoro]
+        [--servers kokoro,waitress,waitress-all,sync,gthread]
 
 Servers that are not installed in the running Python are skipped. Needs wrk
 (apt-get install wrk). Each server runs in its own process; access logs are off.
@@ -31,6 +32,9 @@ SERVERS = [
     # (short name, label, run() server name, run() options)
     ('kokoro', 'kokoropy built-in', 'kokoro', {}),
     ('waitress', 'waitress, 4 threads', 'waitress', {'threads': 4}),
+    # waitress accepts at most 100 connections unless told otherwise: this one serves them all.
+    ('waitress-all', 'waitress, 4 threads, connection_limit=1000', 'waitress',
+     {'threads': 4, 'connection_limit': 1000}),
     ('sync', 'gunicorn sync, 2 workers', 'gunicorn', {'workers': 2, 'worker_class': 'sync'}),
     ('gthread', 'gunicorn gthread, 2 workers x 4 threads', 'gunicorn',
      {'workers': 2, 'worker_class': 'gthread', 'threads': 4}),
@@ -163,7 +167,7 @@ def main():
     parser.add_argument('--duration', type=int, default=10)
     parser.add_argument('--connections', default='64,256,512')
     parser.add_argument('--apps', default=','.join(APPS))
-    parser.add_argument('--servers', default=','.join(name for name, _, _, _ in SERVERS))
+    parser.add_argument('--servers', default='kokoro,waitress,sync,gthread')
     parser.add_argument('--serve', nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
