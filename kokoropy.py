@@ -59,6 +59,7 @@ import math
 import mimetypes
 import operator
 import os
+import queue
 import re
 import secrets
 import select as _select_module
@@ -80,7 +81,6 @@ import weakref
 import wsgiref.util
 import wsgiref.validate
 from collections.abc import MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.cookies import Morsel, SimpleCookie
 from urllib.parse import (SplitResult, parse_qsl, quote, unquote, unquote_to_bytes, urlencode,
@@ -3858,9 +3858,10 @@ def _encode_multipart(data, files):
 
 ###############################################################################
 # 5. HTTP server
-# KokoroServer: a threaded HTTP/1.1 server for any WSGI application. parse_request_head() turns
-# the bytes of a request head into a RequestHead (pure, RFC 9112); a selector thread reads heads
-# without blocking and a bounded pool of workers runs the application. Uses section 1 only.
+# KokoroServer: a threaded HTTP/1.1 server for any WSGI application. parse_request_head(),
+# ContentLengthReader and ChunkedDecoder turn bytes into a request head and body (pure, RFC 9112);
+# a selector thread reads whole requests without blocking and a bounded pool of workers runs the
+# application, in arrival order. Uses section 1 only.
 ###############################################################################
 
 __all__ += ['KokoroServer']
@@ -3870,13 +3871,17 @@ MAX_HEADER_BYTES = 64 * 1024           # larger header section: 431 (RFC 6585 se
 MAX_HEADER_COUNT = 100                 # more header lines: 431
 MAX_CHUNK_LINE_BYTES = 4 * 1024        # chunk-size line with extensions (RFC 9112 section 7.1)
 MIN_BODY_BYTES_PER_SECOND = 1024       # a body slower than this on average gets 408
-DRAIN_LIMIT_BYTES = 64 * 1024          # unread body we discard to keep a connection alive
 LINGER_SECONDS = 2.0                   # after an error response, read and discard this long
-SPOOL_BYTES = 1024 * 1024              # chunked bodies above this go to a temporary file
-# A worker that has just answered waits this long for the next request on the same connection
-# when no other request waits for a worker: busy keep-alive clients then skip a round trip
-# through the selector thread, while idle ones still cost no worker.
-KEEP_ALIVE_GRACE_SECONDS = 0.002
+LINGER_DISCARD_BYTES = 1024 * 1024     # ... or until this much was thrown away
+# Descriptors kept free when max_connections comes from RLIMIT_NOFILE: for the database, the
+# log, spooled bodies, templates; each worker thread gets two more (a file it sends, a database).
+RESERVED_DESCRIPTORS = 64
+DEFAULT_MAX_CONNECTIONS = 1000         # the most, and the number where no limit is known
+ACCEPT_BACKOFF_SECONDS = 0.25          # out of descriptors: stop accepting this long
+ERROR_LOG_INTERVAL_SECONDS = 5.0       # a repeating server error is logged once this often
+# Bodies being received, all together, hold at most this much memory; more go to temporary
+# files, so that many clients sending bodies at once cannot exhaust memory.
+MAX_BODY_MEMORY_BYTES = 64 * 1024 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # CTLs other than HTAB, and a CR not followed by LF (RFC 9110 section 5.5, RFC 9112 section 2.2).
@@ -4101,31 +4106,178 @@ def _parse_content_length(lengths):
     return int(value)
 
 
+class ContentLengthReader(object):
+    """Counts off a Content-Length request body (RFC 9112 section 6.2) as its bytes arrive.
+
+    Works on bytes, not on a socket. feed(data) returns (body, rest): the bytes of `data` that
+    belong to the body, and None while more is to come, else the bytes after the body (the next
+    pipelined request). feed(b'') says the client closed the connection: before the end of the
+    body that raises HTTPParseError 400.
+    """
+
+    __slots__ = ('remaining',)
+
+    def __init__(self, length):
+        self.remaining = length
+
+    def feed(self, data):
+        """Take the next bytes received; return (body bytes, rest or None)."""
+        remaining = self.remaining
+        if not data:
+            if remaining:
+                raise HTTPParseError(400, 'connection closed %d bytes before the end of the body'
+                                     % remaining)
+            return b'', b''
+        if len(data) < remaining:
+            self.remaining = remaining - len(data)
+            return data, None
+        self.remaining = 0
+        return data[:remaining], data[remaining:]
+
+
+class ChunkedDecoder(object):
+    """Decodes a chunked request body (RFC 9112 section 7.1) as its bytes arrive.
+
+    Works on bytes, with the feed() protocol of ContentLengthReader. Chunk extensions are
+    checked and ignored, trailer fields checked and dropped (RFC 9112 section 7.1.2). Raises
+    HTTPParseError: 400 for bad framing or an early end, 413 when the body would pass
+    `max_bytes` (said as soon as a chunk size announces it). `size` counts the body so far.
+    """
+
+    __slots__ = ('max_bytes', 'size', '_state', '_left', '_pending', '_extra_bytes')
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._state = _CHUNK_SIZE_LINE
+        self._left = 0           # bytes of the current chunk still to come
+        self._pending = b''      # the start of a line whose end has not arrived yet
+        self._extra_bytes = 0    # chunk extensions and trailer fields so far
+
+    def feed(self, data):
+        """Take the next bytes received; return (body bytes, rest or None)."""
+        if not data:
+            raise HTTPParseError(400, 'connection closed before the end of the chunked body')
+        if self._pending:
+            data = self._pending + data
+            self._pending = b''
+        parts = []
+        position, end = 0, len(data)
+        while position < end and self._state is not _CHUNKED_DONE:
+            if self._state is _CHUNK_DATA:
+                piece = data[position:position + self._left]
+                parts.append(piece)
+                position += len(piece)
+                self._left -= len(piece)
+                if not self._left:
+                    self._state = _CHUNK_DATA_END
+                continue
+            line_end = data.find(b'\n', position)
+            if line_end < 0:
+                self._keep_partial_line(data[position:])
+                break
+            self._take_line(data[position:line_end + 1])
+            position = line_end + 1
+        body = parts[0] if len(parts) == 1 else b''.join(parts)
+        return body, (data[position:] if self._state is _CHUNKED_DONE else None)
+
+    def _line_limit(self):
+        return MAX_HEADER_BYTES if self._state is _CHUNK_TRAILER else MAX_CHUNK_LINE_BYTES
+
+    def _keep_partial_line(self, start):
+        if len(start) > self._line_limit() + 1:
+            raise HTTPParseError(400, 'chunk line longer than %d bytes' % self._line_limit())
+        self._pending = start
+
+    def _take_line(self, line):
+        """Act on one whole line (with its LF) of chunk framing."""
+        # RFC 9112 section 7.1: chunk framing lines end in CRLF. A bare LF or CR is how a
+        # front end and this server could be made to disagree about where a body ends.
+        text = line[:-2]
+        if len(line) > self._line_limit() + 2 or line[-2:-1] != b'\r' \
+                or _FORBIDDEN_HEAD_BYTES.search(text):
+            raise HTTPParseError(400, 'invalid chunk size line' if self._state is _CHUNK_SIZE_LINE
+                                 else 'invalid chunk framing line')
+        if self._state is _CHUNK_SIZE_LINE:
+            self._start_chunk(text)
+        elif self._state is _CHUNK_DATA_END:
+            if text:
+                raise HTTPParseError(400, 'chunk data not followed by CRLF')
+            self._state = _CHUNK_SIZE_LINE
+        elif text:
+            name, colon, _ = text.partition(b':')
+            if not colon or not _TOKEN.match(name.decode('latin-1')):
+                raise HTTPParseError(400, 'invalid trailer section')
+            self._count_extra_bytes(len(text))
+        else:
+            self._state = _CHUNKED_DONE
+
+    def _start_chunk(self, text):
+        # chunk = chunk-size [ chunk-ext ] CRLF; BWS may come before the ';' of an extension.
+        size_text, _, extensions = text.partition(b';')
+        size_text = size_text.rstrip(b' \t')
+        if not _CHUNK_SIZE.match(size_text):
+            raise HTTPParseError(400, 'invalid chunk size line')
+        self._count_extra_bytes(len(extensions))
+        size = int(size_text, 16)
+        if not size:
+            self._state = _CHUNK_TRAILER
+            return
+        if self.size + size > self.max_bytes:
+            raise HTTPParseError(413, 'request body larger than %d bytes' % self.max_bytes)
+        self.size += size
+        self._left = size
+        self._state = _CHUNK_DATA
+
+    def _count_extra_bytes(self, size):
+        # Extensions and trailers carry nothing we use: bound them as a header section is.
+        self._extra_bytes += size
+        if self._extra_bytes > MAX_HEADER_BYTES:
+            raise HTTPParseError(400, 'chunk extensions and trailer fields larger than %d bytes'
+                                 % MAX_HEADER_BYTES)
+
+
+# The states of a ChunkedDecoder: where the next byte belongs.
+_CHUNK_SIZE_LINE = 'size line'
+_CHUNK_DATA = 'data'
+_CHUNK_DATA_END = 'CRLF after data'
+_CHUNK_TRAILER = 'trailer section'
+_CHUNKED_DONE = 'done'
+
+
 class KokoroServer(object):
     """The built-in HTTP/1.1 server: runs a WSGI application with a bounded pool of threads.
 
     The thread that calls serve_forever() runs a selector loop that owns the listening socket and
-    every connection that is idle or still sending its request head, so idle keep-alive and slow
-    clients cost a socket, never a thread; each has `head_timeout` seconds to finish its head and
-    `idle_timeout` seconds of keep-alive. A complete head goes to one of `threads` workers, which
-    reads the body, runs the application, writes the response and gives a kept-alive connection
-    back. Port 0 picks a free port; `server.port` is the one bound. Binding raises OSError.
+    every connection that is idle or still sending its request, head and body: idle keep-alive
+    and slow clients cost a socket, never a thread. A complete request goes to one of `threads`
+    workers, in the order the requests were completed, which runs the application, writes the
+    response and gives a kept-alive connection back to the loop. Port 0 picks a free port;
+    `server.port` is the one bound. Binding raises OSError.
+
+    Limits: `head_timeout` seconds for a request head, `idle_timeout` of keep-alive,
+    `body_timeout` for a whole body (which must also keep MIN_BODY_BYTES_PER_SECOND on average
+    and never pause `io_timeout`), `io_timeout` for each wait while writing a response. Bodies
+    over `max_body_bytes` get 413; a body is kept in memory up to `max_memfile_bytes` and in a
+    temporary file beyond. `max_connections` (default: what RLIMIT_NOFILE leaves room for, at
+    most DEFAULT_MAX_CONNECTIONS) more connections get a prompt 503.
 
     Because of the GIL, more threads make CPU-bound handlers slower (they contend); raise
-    `threads` for handlers that wait on slow I/O. `max_body_bytes` larger bodies get 413;
-    `io_timeout` bounds each wait while reading a body or writing a response.
+    `threads` for handlers that wait on slow I/O.
     """
 
-    def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=1000,
+    def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=None,
                  max_body_bytes=MAX_BODY_BYTES, head_timeout=10.0, idle_timeout=15.0,
                  io_timeout=30.0, shutdown_timeout=5.0, quiet=False, backlog=1024,
-                 url_scheme='http'):
+                 url_scheme='http', body_timeout=120.0, max_memfile_bytes=MAX_MEMFILE_BYTES):
         self.app = app
         self.threads = threads
-        self.max_connections = max_connections
+        self.max_connections = max_connections or _default_max_connections(threads)
         self.max_body_bytes = max_body_bytes
+        self.max_memfile_bytes = max_memfile_bytes
         self.head_timeout = head_timeout
         self.idle_timeout = idle_timeout
+        self.body_timeout = body_timeout
         self.io_timeout = io_timeout
         self.shutdown_timeout = shutdown_timeout
         self.quiet = quiet
@@ -4140,9 +4292,10 @@ class KokoroServer(object):
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._wake_writer.setblocking(False)
+        self._reserve_fd = _open_reserve_descriptor()
         self._returned = collections.deque()
         self._is_wake_pending = False
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix='kokoropy')
+        self._pool = _WorkerPool(threads)
         self._work_lock = threading.Lock()
         self._work_count = 0
         self._state_lock = threading.Lock()
@@ -4151,6 +4304,11 @@ class KokoroServer(object):
         self._grace_seconds = shutdown_timeout
         self._stopped = threading.Event()
         self._sweep_interval = max(0.02, min(1.0, head_timeout / 4.0, idle_timeout / 4.0))
+        self._connection_count = 0       # open client connections (the selector thread's)
+        self._accept_resumes_at = None   # while accepting is paused for lack of descriptors
+        self._error_log_times = {}       # kind of error -> (last logged, repeats not logged)
+        self._body_memory = [0]          # bytes of bodies being received held in memory
+        self._turn = 0                   # counts connections accepted or given back
 
     def serve_forever(self):
         """Accept and serve connections until shutdown() is called. Returns True when every
@@ -4160,8 +4318,8 @@ class KokoroServer(object):
                 return True
             self._loop_thread = threading.get_ident()
         try:
-            self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
             self._selector.register(self._wake_reader, selectors.EVENT_READ, _SERVER_WAKE)
+            self._resume_accepting()
             self._select_loop()
             self._finish_in_flight()
         finally:
@@ -4196,14 +4354,22 @@ class KokoroServer(object):
         select = self._selector.select
         next_sweep = time.monotonic() + self._sweep_interval
         while not self._is_stopping:
-            for key, _ in select(self._sweep_interval):
+            paused = self._accept_resumes_at is not None
+            events = select(ACCEPT_BACKOFF_SECONDS if paused else self._sweep_interval)
+            if len(events) > 1:
+                # Least recently served first, whatever order the selector gives (poll and
+                # select give descriptor order: the lowest would always go first).
+                events.sort(key=_event_turn)
+            for key, _ in events:
                 try:
                     self._handle_event(key.data)
                 except Exception:  # a bug must cost one connection, never the server
                     self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
-                    if type(key.data) is _ServerConnection:
-                        self._unregister_and_close(key.data)
+                    if type(key.data) is _ServerConnection and not key.data.is_busy:
+                        self._close(key.data)
             now = time.monotonic()
+            if paused and now >= self._accept_resumes_at:
+                self._resume_accepting()
             if now >= next_sweep:
                 self._close_expired(now)
                 next_sweep = now + self._sweep_interval
@@ -4214,7 +4380,7 @@ class KokoroServer(object):
         elif data is _SERVER_WAKE:
             self._take_back_connections()
         else:
-            self._read_head(data)
+            self._read(data)
 
     def _accept(self):
         for _ in range(64):
@@ -4222,10 +4388,14 @@ class KokoroServer(object):
                 sock, address = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # e.g. EMFILE: keep serving the connections we have
-                self._log_error('kokoropy: accept failed: %s\n' % exc)
+            except OSError as exc:
+                self._accept_failed(exc)
                 return
-            if self._connection_count() >= self.max_connections:
+            if self._connection_count >= self.max_connections:
+                if not self.quiet:
+                    self._log_throttled('full', 'kokoropy: %d connections open, the most '
+                                        'allowed (max_connections): new clients get 503\n'
+                                        % self.max_connections)
                 _refuse_connection(sock)
                 continue
             sock.setblocking(False)
@@ -4235,44 +4405,115 @@ class KokoroServer(object):
                 pass
             conn = _ServerConnection(sock, address, time.monotonic() + self.head_timeout)
             self._selector.register(sock, selectors.EVENT_READ, conn)
+            self._turn += 1
+            conn.turn = self._turn
+            self._connection_count += 1
 
-    def _connection_count(self):
-        return len(self._selector.get_map()) - 2 + self._work_count + len(self._returned)
+    def _accept_failed(self, exc):
+        """accept() failed, most likely for lack of descriptors (EMFILE, ENFILE). The waiting
+        clients get 503 through the reserve descriptor; when even that fails, accepting pauses
+        for ACCEPT_BACKOFF_SECONDS, since the listener stays readable and the loop would spin."""
+        self._log_throttled('accept', 'kokoropy: accept failed: %s (%d connections open)\n'
+                            % (exc, self._connection_count))
+        if exc.errno in (errno.EMFILE, errno.ENFILE) and self._refuse_with_reserve():
+            return
+        self._selector.unregister(self._listener)
+        self._accept_resumes_at = time.monotonic() + ACCEPT_BACKOFF_SECONDS
 
-    def _read_head(self, conn):
+    def _refuse_with_reserve(self):
+        """Close the reserve descriptor to accept waiting clients one at a time, answering
+        each 503 and closing it; True when that worked and the reserve is back."""
+        if self._reserve_fd is None:
+            return False
+        os.close(self._reserve_fd)
+        self._reserve_fd = None
+        try:
+            for _ in range(64):
+                _refuse_connection(self._listener.accept()[0])
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # still no descriptor: another thread took the one we freed
+            return False
+        finally:
+            self._reserve_fd = _open_reserve_descriptor()
+        return self._reserve_fd is not None
+
+    def _resume_accepting(self):
+        self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
+        self._accept_resumes_at = None
+        if self._reserve_fd is None:
+            self._reserve_fd = _open_reserve_descriptor()
+
+    def _read(self, conn):
+        if conn.is_busy:
+            self._read_while_busy(conn)
+            return
         try:
             data = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             data = b''
-        if not data or (conn.is_lingering and conn.discard(len(data))):
-            self._unregister_and_close(conn)
-            return
         if conn.is_lingering:
-            return
-        if conn.buffer:
-            if type(conn.buffer) is bytes:
-                conn.buffer = bytearray(conn.buffer)
-            conn.buffer += data
+            if not data or conn.discard(len(data)):
+                self._close(conn)
         else:
-            data = data.lstrip(b'\r\n')  # RFC 9112 section 2.2: skip empty lines before a request
-            if not data:
+            self._advance(conn, data)
+
+    def _read_while_busy(self, conn):
+        """The client sent more while a worker answers it: keep a pipelined request (up to
+        the size of a head) for later; past that, or at the end of the stream, stop watching
+        the socket until the worker is done, or the loop would spin on it."""
+        if len(conn.buffer) < MAX_HEADER_BYTES:
+            try:
+                data = conn.sock.recv(_RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
                 return
-            conn.buffer = data
-            if not conn.has_request_started:
-                conn.has_request_started = True
-                conn.deadline = time.monotonic() + self.head_timeout
+            except OSError:
+                data = b''
+            if data:
+                conn.buffer = conn.buffer + data
+                return
+        self._selector.unregister(conn.sock)
+        conn.is_watched = False
+
+    def _advance(self, conn, data):
+        """Take bytes received on a connection (b'': it was closed; None: parse what is
+        buffered) into its request head or body; dispatch the request once complete."""
         try:
-            found = self._take_head(conn)
+            if conn.reader is not None:
+                self._take_body(conn, data)
+            elif data or data is None:
+                self._take_head(conn, data)
+            else:
+                self._close(conn)
         except HTTPParseError as exc:
             self._reject(conn, exc.status, exc.reason)
-            return
-        if found is not None:
-            self._selector.unregister(conn.sock)
-            self._dispatch(conn, found[0], found[1])
+        except OSError as exc:  # no temporary file for the body: out of descriptors or disk
+            self._log_throttled('spool', 'kokoropy: cannot spool a request body: %s\n' % exc)
+            self._reject(conn, 503, 'the server cannot take this request body now')
 
-    def _take_head(self, conn):
+    def _take_head(self, conn, data):
+        if data:
+            if conn.buffer:
+                if type(conn.buffer) is bytes:
+                    conn.buffer = bytearray(conn.buffer)
+                conn.buffer += data
+            else:
+                data = data.lstrip(b'\r\n')  # RFC 9112 section 2.2: skip empty lines first
+                if not data:
+                    return
+                conn.buffer = data
+                if not conn.has_request_started:
+                    conn.has_request_started = True
+                    conn.deadline = time.monotonic() + self.head_timeout
+        elif not conn.buffer:
+            return
+        found = self._parse_head(conn)
+        if found is not None:
+            self._start_body(conn, found[0], found[1])
+
+    def _parse_head(self, conn):
         """Return (head, rest) when conn.buffer holds a whole head, None when more is needed."""
         buffer = conn.buffer
         match = _HEAD_END.search(buffer, conn.scan_from)
@@ -4287,14 +4528,64 @@ class KokoroServer(object):
         conn.scan_from = 0
         return head, bytes(buffer[match.end():])
 
-    def _dispatch(self, conn, head, rest):
+    def _start_body(self, conn, head, rest):
+        """Read the body of `head` here, in the loop, so that a slow body costs a socket and
+        never a worker; a request without one goes to a worker at once."""
+        if head.is_chunked:
+            reader = ChunkedDecoder(self.max_body_bytes)
+        elif head.content_length:
+            reader = ContentLengthReader(head.content_length)
+        else:
+            self._dispatch(conn, head, io.BytesIO(), rest)
+            return
+        conn.head, conn.reader = head, reader
+        conn.body = _BodyBuffer(self.max_memfile_bytes, self._body_memory)
+        conn.body_started = time.monotonic()
+        if head.expects_continue and not rest:
+            # RFC 9110 section 10.1.1: the client waits for this before it sends the body.
+            try:
+                conn.sock.send(b'HTTP/1.1 100 Continue\r\n\r\n')
+            except OSError:
+                pass  # the client is gone: the next read says so
+        if rest:
+            self._take_body(conn, rest)
+        else:
+            self._set_body_deadline(conn)
+
+    def _take_body(self, conn, data):
+        body, rest = conn.reader.feed(data)
+        if body:
+            conn.body.write(body)
+        if rest is None:
+            self._set_body_deadline(conn)
+            return
+        head, spool = conn.head, conn.body
+        conn.head = conn.reader = conn.body = None
+        self._dispatch(conn, head, spool.open(), rest)
+
+    def _set_body_deadline(self, conn):
+        # The average rate bounds how long a trickling body holds its socket and memory;
+        # io_timeout bounds each silence, body_timeout the whole body whatever its rate.
+        now = time.monotonic()
+        started = conn.body_started
+        conn.deadline = min(started + self.body_timeout, now + self.io_timeout,
+                            started + self.io_timeout
+                            + conn.body.size / float(MIN_BODY_BYTES_PER_SECOND))
+
+    def _dispatch(self, conn, head, body, rest):
+        """Hand a complete request to the pool, whose queue keeps the order requests came in.
+        The socket stays registered (no system call), but no request is read while busy."""
+        conn.buffer = rest
+        conn.is_busy = True
         with self._work_lock:
             self._work_count += 1
         try:
-            self._pool.submit(self._serve_connection, conn, head, rest)
+            self._pool.submit(self._serve_connection, conn, head, body)
         except RuntimeError:  # the pool is shut down: we are stopping
             self._end_work()
-            conn.close()
+            body.close()
+            conn.is_busy = False
+            self._close(conn)
 
     def _reject(self, conn, status, reason):
         """Answer a request refused in the selector thread, then close the connection."""
@@ -4303,6 +4594,7 @@ class KokoroServer(object):
             conn.sock.send(_error_response(status, reason))
         except OSError:
             pass
+        conn.drop_body()
         conn.start_lingering()
 
     def _take_back_connections(self):
@@ -4317,120 +4609,100 @@ class KokoroServer(object):
         self._is_wake_pending = False
         returned = self._returned
         while returned:
-            conn = returned.popleft()
-            if self._is_stopping and not conn.is_lingering:
-                conn.close()
-            else:
-                self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+            self._take_back(returned.popleft())
+
+    def _take_back(self, conn):
+        """Watch a connection a worker is done with for its next request, or close it."""
+        conn.is_busy = False
+        if conn.is_done or (self._is_stopping and not conn.is_lingering):
+            self._close(conn)
+            return
+        if not conn.is_watched:
+            self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+            conn.is_watched = True
+        self._turn += 1
+        conn.turn = self._turn
+        if conn.is_lingering:
+            return
+        conn.buffer = conn.buffer.lstrip(b'\r\n')
+        conn.has_request_started = bool(conn.buffer)
+        conn.deadline = time.monotonic() + (self.head_timeout if conn.has_request_started
+                                            else self.idle_timeout)
+        if conn.buffer:
+            self._advance(conn, None)  # a pipelined request: to the back of the queue
 
     def _close_expired(self, now):
         for key in list(self._selector.get_map().values()):
             conn = key.data
-            if type(conn) is not _ServerConnection or conn.deadline > now:
+            if type(conn) is not _ServerConnection or conn.deadline > now or conn.is_busy:
                 continue
             if conn.has_request_started and not conn.is_lingering:
-                # Slowloris defence: a head not finished in time gets 408 (RFC 9110 15.5.9).
-                self._log_access(conn.address, '-', 408, 0, 0.0)
-                try:
-                    conn.sock.send(_error_response(408, 'request head not received in time'))
-                except OSError:
-                    pass
-            self._unregister_and_close(conn)
+                # Slowloris defence: a request not received in time gets 408 (RFC 9110 15.5.9).
+                part = 'head' if conn.reader is None else 'body'
+                self._reject(conn, 408, 'request %s not received in time' % part)
+            else:
+                self._close(conn)
 
-    def _unregister_and_close(self, conn):
-        try:
+    def _close(self, conn):
+        """Close a connection that no worker holds (once: an event of the same batch may
+        still name it)."""
+        if conn.sock.fileno() < 0:
+            return
+        if conn.is_watched:
+            conn.is_watched = False
             self._selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
         conn.close()
+        self._connection_count -= 1
 
     def _finish_in_flight(self):
         """After shutdown(): close idle connections, wait for workers, up to the grace time."""
-        self._selector.unregister(self._listener)
+        if self._accept_resumes_at is None:
+            self._selector.unregister(self._listener)
         self._listener.close()
         for key in list(self._selector.get_map().values()):
-            if type(key.data) is _ServerConnection:
-                self._unregister_and_close(key.data)
+            if type(key.data) is _ServerConnection and not key.data.is_busy:
+                self._close(key.data)
         deadline = time.monotonic() + self._grace_seconds
         while self._work_count and time.monotonic() < deadline:
             self._selector.select(0.05)
             self._take_back_connections()
         self._take_back_connections()
         for key in list(self._selector.get_map().values()):
-            if type(key.data) is _ServerConnection:
-                self._unregister_and_close(key.data)
+            if type(key.data) is _ServerConnection and not key.data.is_busy:
+                self._close(key.data)
 
     def _close_everything(self):
-        self._pool.shutdown(wait=False)
+        self._pool.shutdown()
         for closeable in (self._listener, self._selector, self._wake_reader, self._wake_writer):
             try:
                 closeable.close()
             except (OSError, RuntimeError):
                 pass
+        if self._reserve_fd is not None:
+            os.close(self._reserve_fd)
+            self._reserve_fd = None
 
     # -- worker threads -----------------------------------------------------------------------
 
-    def _serve_connection(self, conn, head, rest):
-        """Answer the request whose head was read, then any pipelined ones already received;
-        then give a kept-alive (or lingering) connection back to the selector thread."""
+    def _serve_connection(self, conn, head, body):
+        """Answer one complete request, then give the connection back to the selector thread,
+        which closes it or waits for its next request: a pipelined one waits its turn there."""
         try:
-            conn.buffer = rest
-            keep_alive = True
-            while keep_alive and head is not None:
-                keep_alive = self._serve_one(conn, head) and not self._is_stopping
-                if keep_alive:
-                    head = self._next_head(conn)
-            if keep_alive or conn.is_lingering:
-                self._give_back(conn)
-            else:
-                conn.close()
+            conn.is_done = not self._serve_one(conn, head, body) and not conn.is_lingering
         except _ClientDisconnected:
-            conn.close()
+            conn.is_done = True
         except Exception:
             self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
-            conn.close()
+            conn.is_done = True
         except BaseException:  # SystemExit from an application: still free the socket
-            conn.close()
+            conn.is_done = True
             raise
         finally:
+            body.close()
+            self._give_back(conn)
             self._end_work()
 
-    def _next_head(self, conn):
-        """The next request on a kept-alive connection when it is already received, or arrives
-        within KEEP_ALIVE_GRACE_SECONDS while no other request waits for a worker; else None."""
-        head = self._next_buffered_head(conn)
-        if head is not None or conn.is_lingering or self._work_count > self.threads:
-            return head
-        if not _wait_for_socket(conn.sock, False, KEEP_ALIVE_GRACE_SECONDS):
-            return None
-        try:
-            data = conn.sock.recv(_RECV_BYTES)
-        except OSError as exc:
-            raise _ClientDisconnected(str(exc))
-        if not data:
-            raise _ClientDisconnected('the client closed the connection')
-        conn.buffer = conn.buffer + data if conn.buffer else data
-        return self._next_buffered_head(conn)
-
-    def _next_buffered_head(self, conn):
-        """Parse a pipelined request already in conn.buffer; None when there is none complete."""
-        conn.buffer = conn.buffer.lstrip(b'\r\n')
-        conn.has_request_started = bool(conn.buffer)
-        if not conn.buffer:
-            return None
-        try:
-            found = self._take_head(conn)
-        except HTTPParseError as exc:
-            self._log_access(conn.address, '-', exc.status, 0, 0.0)
-            _send_all(conn.sock, _error_response(exc.status, exc.reason), self.io_timeout)
-            conn.start_lingering()
-            return None
-        if found is None:
-            return None
-        conn.buffer = found[1]
-        return found[0]
-
-    def _serve_one(self, conn, head):
+    def _serve_one(self, conn, head, body):
         """Serve one request on a worker; return True when the connection may be kept alive.
 
         A connection not kept alive is left lingering (see _ServerConnection.start_lingering).
@@ -4439,43 +4711,36 @@ class KokoroServer(object):
         started = time.perf_counter()
         exchange = _Exchange(self, conn, head)
         try:
-            self._respond(exchange)
+            self._respond(exchange, body)
         except _ClientDisconnected as exc:
             if not self.quiet:
                 self._log_error('kokoropy: connection to %s closed mid-request: %s\n'
                                 % (conn.address, exc))
             raise
         finally:
-            exchange.close_body()
             if exchange.status_code:
                 self._log_access(conn.address, '%s %s %s' % (head.method, head.target,
                                  head.version), exchange.status_code, exchange.bytes_sent,
                                  (time.perf_counter() - started) * 1000.0)
-        if exchange.keep_alive and exchange.discard_unread_body():
+        if exchange.keep_alive:
             return True
         conn.start_lingering()
         return False
 
-    def _respond(self, exchange):
-        """Run the application for one request; answer 4xx/500 in its place when it fails."""
+    def _respond(self, exchange, body):
+        """Run the application for one request; answer 500 in its place when it fails."""
         try:
-            environ = self._make_environ(exchange.conn, exchange.head, exchange.open_body())
+            environ = self._make_environ(exchange.conn, exchange.head, body)
             exchange.run_application(self.app, environ)
         except _ClientDisconnected:
             raise
         except Exception as exc:
-            # A body that could not be read explains whatever the application did next.
-            failure = exc if isinstance(exc, _RequestBodyError) else exchange.body_failure
-            if failure is None:
-                self._log_error('kokoropy: error in the application for %s %s\n%s' % (
-                    exchange.head.method, exchange.head.target, traceback.format_exc()))
+            self._log_error('kokoropy: error in the application for %s %s\n%s' % (
+                exchange.head.method, exchange.head.target, traceback.format_exc()))
             if exchange.is_head_sent:
                 # Too late for an error status: closing tells the client the response is cut.
                 raise _ClientDisconnected('response cut short by %r' % exc)
-            if failure is None:
-                exchange.send_error(500, None)
-            else:
-                exchange.send_error(failure.status, failure.reason)
+            exchange.send_error(500, None)
 
     def _make_environ(self, conn, head, body):
         """Build the PEP 3333 environ of a request."""
@@ -4516,10 +4781,6 @@ class KokoroServer(object):
 
     def _give_back(self, conn):
         """Hand a connection from a worker back to the selector thread and wake it."""
-        now = time.monotonic()
-        if not conn.is_lingering:
-            conn.deadline = now + (self.head_timeout if conn.has_request_started
-                                   else self.idle_timeout)
         self._returned.append(conn)
         if not self._is_wake_pending:
             self._wake()
@@ -4545,6 +4806,20 @@ class KokoroServer(object):
     def _log_error(self, text):
         sys.stderr.write(text)
 
+    def _log_throttled(self, kind, text):
+        """Log an error of the selector thread at most once every ERROR_LOG_INTERVAL_SECONDS
+        per `kind`, saying how many were left out: a lasting condition (no descriptors left)
+        must not flood the log, even with quiet=True."""
+        now = time.monotonic()
+        last, left_out = self._error_log_times.get(kind, (None, 0))
+        if last is not None and now - last < ERROR_LOG_INTERVAL_SECONDS:
+            self._error_log_times[kind] = (last, left_out + 1)
+            return
+        self._error_log_times[kind] = (now, 0)
+        if left_out:
+            text = '%s (and %d more since the last report)\n' % (text.rstrip('\n'), left_out)
+        self._log_error(text)
+
 
 class _ClientDisconnected(ConnectionError):
     """The client went away or stopped reading or sending in time: close, answer nothing.
@@ -4552,20 +4827,13 @@ class _ClientDisconnected(ConnectionError):
     A ConnectionError, so that an application reading wsgi.input sees an ordinary one."""
 
 
-class _RequestBodyError(Exception):
-    """The request body is malformed, too large or too slow: answer `status` and close."""
-
-    def __init__(self, status, reason):
-        Exception.__init__(self, '%d %s' % (status, reason))
-        self.status = status
-        self.reason = reason
-
-
 class _ServerConnection(object):
-    """A client socket and the received bytes no request has consumed yet."""
+    """A client socket, the received bytes no request has consumed yet, and the request whose
+    body is being received (its head, reader and body buffer)."""
 
     __slots__ = ('sock', 'address', 'port', 'buffer', 'scan_from', 'deadline',
-                 'has_request_started', 'is_lingering', 'discarded')
+                 'has_request_started', 'is_lingering', 'discarded', 'head', 'reader', 'body',
+                 'body_started', 'is_busy', 'is_watched', 'is_done', 'turn')
 
     def __init__(self, sock, address, deadline):
         self.sock = sock
@@ -4577,6 +4845,12 @@ class _ServerConnection(object):
         self.has_request_started = False
         self.is_lingering = False
         self.discarded = 0
+        self.head = self.reader = self.body = None
+        self.body_started = 0.0
+        self.is_busy = False     # a worker answers its request; the selector thread reads on
+        self.is_watched = True   # registered with the selector
+        self.is_done = False     # the worker says: close it
+        self.turn = 0            # when it was accepted or last given back by a worker
 
     def start_lingering(self):
         """After an error response: stop sending and read for a while before closing, so the
@@ -4591,22 +4865,77 @@ class _ServerConnection(object):
     def discard(self, size):
         """Count bytes thrown away while lingering; True when enough were thrown away."""
         self.discarded += size
-        return self.discarded > MAX_HEADER_BYTES + DRAIN_LIMIT_BYTES * 16
+        return self.discarded > LINGER_DISCARD_BYTES
+
+    def drop_body(self):
+        """Forget a body being received (and remove its temporary file)."""
+        if self.body is not None:
+            self.body.close()
+        self.head = self.reader = self.body = None
 
     def close(self):
+        self.drop_body()
         try:
             self.sock.close()
         except OSError:
             pass
 
 
+class _BodyBuffer(object):
+    """A request body as it arrives: in memory up to `memory_limit` bytes, and while all the
+    bodies being received hold less than their shared `budget` (a one-item list: bytes held),
+    beyond that in a temporary file (which costs a descriptor, not memory)."""
+
+    __slots__ = ('memory_limit', 'budget', 'size', 'parts', 'file')
+
+    def __init__(self, memory_limit, budget):
+        self.memory_limit = memory_limit
+        self.budget = budget
+        self.size = 0
+        self.parts = []
+        self.file = None
+
+    def write(self, data):
+        """Append bytes; raises OSError when the temporary file cannot be made or written."""
+        if self.file is None and (self.size + len(data) > self.memory_limit or
+                                  self.budget[0] + len(data) > MAX_BODY_MEMORY_BYTES):
+            self.file = tempfile.TemporaryFile()
+            self.file.write(b''.join(self.parts))
+            self._release()
+        if self.file is None:
+            self.parts.append(data)
+            self.budget[0] += len(data)
+        else:
+            self.file.write(data)
+        self.size += len(data)
+
+    def open(self):
+        """Return the whole body as a binary file positioned at its start (wsgi.input); it is
+        no longer counted in the budget."""
+        if self.file is None:
+            body = b''.join(self.parts)
+            self._release()
+            return io.BytesIO(body)
+        self.file.seek(0)
+        return self.file
+
+    def close(self):
+        self._release()
+        if self.file is not None:
+            self.file.close()
+
+    def _release(self):
+        if self.parts:
+            self.budget[0] -= self.size
+        self.parts = None
+
+
 class _Exchange(object):
-    """One request and its response on a worker thread: wsgi.input, start_response, framing."""
+    """One request's response on a worker thread: start_response, write and the framing."""
 
     __slots__ = ('server', 'conn', 'sock', 'head', 'status', 'status_code', 'header_text',
                  'content_length', 'keep_alive', 'is_head_sent', 'is_chunked',
-                 'is_body_suppressed', 'bytes_sent', 'body', 'body_failure',
-                 'is_continue_pending')
+                 'is_body_suppressed', 'bytes_sent')
 
     def __init__(self, server, conn, head):
         self.server = server
@@ -4622,69 +4951,6 @@ class _Exchange(object):
         self.is_chunked = False
         self.is_body_suppressed = head.method == 'HEAD'
         self.bytes_sent = 0
-        self.body = None
-        self.body_failure = None
-        self.is_continue_pending = head.expects_continue
-
-    # -- the request body ---------------------------------------------------------------------
-
-    def open_body(self):
-        """Return wsgi.input. A chunked body is de-chunked now, so that bad framing and size get
-        their 4xx before the application runs, unless the client waits for 100 Continue."""
-        head = self.head
-        if head.is_chunked:
-            decode = _ChunkedDecoder(self).decode
-            self.body = _DeferredInput(decode) if head.expects_continue else decode()
-            return self.body
-        if head.content_length:
-            self.body = _ContentLengthBody(self, head.content_length)
-            return io.BufferedReader(self.body, _RECV_BYTES)
-        return io.BytesIO()
-
-    def send_continue(self):
-        """Send the interim 100 Continue a waiting client needs before it sends its body."""
-        self.is_continue_pending = False
-        if not self.is_head_sent:
-            try:
-                _send_all(self.sock, b'HTTP/1.1 100 Continue\r\n\r\n', self.server.io_timeout)
-            except _ClientDisconnected as exc:
-                raise self.fail_body(None, str(exc))
-
-    def fail_body(self, status, reason):
-        """Record why the body could not be read and return the exception to raise: the
-        response becomes `status` whatever the application makes of it (None: disconnected)."""
-        self.body_failure = _RequestBodyError(status or 400, reason)
-        if status is None:
-            return _ClientDisconnected(reason)
-        return self.body_failure
-
-    def close_body(self):
-        """Close a de-chunked body's spooled file (a Content-Length body reads the socket)."""
-        body = self.body
-        if type(body) is _DeferredInput:
-            body = body._stream
-        if body is not None and hasattr(body, 'close') and type(body) is not _ContentLengthBody:
-            body.close()
-
-    def discard_unread_body(self):
-        """Read what the application left of the body, so the connection can serve the next
-        request; False when that is not worth it or not possible (close instead)."""
-        body = self.body
-        if body is None or self.body_failure is not None:
-            return self.body_failure is None
-        if type(body) is _DeferredInput:
-            return body.is_open
-        if type(body) is not _ContentLengthBody or not body.remaining:
-            return True
-        if self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES:
-            return False
-        scratch = bytearray(min(body.remaining, _RECV_BYTES))
-        try:
-            while body.remaining:
-                body.readinto(scratch)
-        except (_ClientDisconnected, _RequestBodyError):
-            return False
-        return True
 
     # -- the response -------------------------------------------------------------------------
 
@@ -4774,8 +5040,6 @@ class _Exchange(object):
     def _check_ready(self):
         if self.status is None:
             raise AssertionError('the application sent a body before calling start_response()')
-        if self.body_failure is not None:
-            raise self.body_failure
 
     def _send_whole(self, body):
         """Send a response whose whole body is known, in one sendall with its head."""
@@ -4844,7 +5108,7 @@ class _Exchange(object):
             framing = 'Transfer-Encoding: chunked\r\n'
         else:
             self.keep_alive = False  # HTTP/1.0 without a length: the body ends at close
-        if not self.keep_alive or self.server._is_stopping or self._is_body_in_the_way():
+        if not self.keep_alive or self.server._is_stopping:
             self.keep_alive = False
             framing += 'Connection: close\r\n'
         elif self.head.version == 'HTTP/1.0':
@@ -4853,215 +5117,50 @@ class _Exchange(object):
         return ('HTTP/1.1 %s\r\n%s%s%s\r\n' % (self.status, self.header_text, framing,
                                                _date_line())).encode('latin-1')
 
-    def _is_body_in_the_way(self):
-        """True when an unread request body will stop the connection from being reused:
-        the client still waits for 100 Continue, or too much is left to discard."""
-        body = self.body
-        if body is None:
-            return False
-        if type(body) is _DeferredInput:
-            return not body.is_open
-        return type(body) is _ContentLengthBody and body.remaining and (
-            self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES)
-
     def _send(self, data):
         _send_all(self.sock, data, self.server.io_timeout)
 
 
-class _BodyReceiver(object):
-    """Receives request body bytes on a worker: sends 100 Continue first when the client waits
-    for it, turns timeouts and trickling into 408 and a vanished client into a disconnect."""
+class _WorkerPool(object):
+    """`size` daemon threads that run the calls given to submit() in the order given (FIFO).
+    Leaner than concurrent.futures: no Future per call, nobody waits for results."""
 
-    __slots__ = ('exchange', 'sock', 'started', 'received', 'timeout')
+    def __init__(self, size):
+        self._queue = _FifoQueue()
+        self._is_shut_down = False
+        for number in range(size):
+            thread = threading.Thread(target=self._work, name='kokoropy-%d' % number)
+            thread.daemon = True  # a handler stuck at exit must not keep the process alive
+            thread.start()
+        self._size = size
 
-    def __init__(self, exchange):
-        self.exchange = exchange
-        self.sock = exchange.sock
-        self.started = None  # the clock starts at the first read, not when the app starts
-        self.received = 0
-        self.timeout = exchange.server.io_timeout
+    def submit(self, function, *args):
+        """Queue function(*args); raises RuntimeError after shutdown()."""
+        if self._is_shut_down:
+            raise RuntimeError('the worker pool is shut down')
+        self._queue.put((function, args))
 
-    def recv_into(self, buffer, size):
-        exchange = self.exchange
-        if exchange.is_continue_pending:
-            exchange.send_continue()
-        # A minimum average rate bounds how long a trickling body can hold a worker.
-        if self.started is None:
-            self.started = time.monotonic()
-        allowed = self.timeout + self.received / float(MIN_BODY_BYTES_PER_SECOND)
-        if time.monotonic() - self.started > allowed:
-            raise exchange.fail_body(408, 'request body arrived too slowly')
+    def shutdown(self):
+        """Let each thread end once it is done with the calls queued so far."""
+        if not self._is_shut_down:
+            self._is_shut_down = True
+            for _ in range(self._size):
+                self._queue.put(None)
+
+    def _work(self):
+        get = self._queue.get
         while True:
-            try:
-                size = self.sock.recv_into(buffer, size)
-                break
-            except BlockingIOError:
-                if not _wait_for_socket(self.sock, False, self.timeout):
-                    raise exchange.fail_body(408, 'request body timed out')
-            except OSError as exc:
-                raise exchange.fail_body(None, 'client disconnected: %s' % exc)
-        if not size:
-            raise exchange.fail_body(None, 'client disconnected before the end of the body')
-        self.received += size
-        return size
-
-    def recv(self, size):
-        buffer = bytearray(size)
-        return bytes(buffer[:self.recv_into(buffer, size)])
-
-
-class _ContentLengthBody(io.RawIOBase):
-    """The raw stream of a Content-Length body: bytes already received, then the socket. It
-    never reads past the body, so a pipelined request stays in the connection's buffer."""
-
-    def __init__(self, exchange, length):
-        io.RawIOBase.__init__(self)
-        conn = exchange.conn
-        self._early = conn.buffer[:length]
-        conn.buffer = conn.buffer[length:]
-        self.remaining = length - len(self._early)
-        self._receiver = _BodyReceiver(exchange)
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        if self._early:
-            size = min(len(buffer), len(self._early))
-            buffer[:size] = self._early[:size]
-            self._early = self._early[size:]
-            return size
-        if not self.remaining:
-            return 0
-        size = self._receiver.recv_into(buffer, min(len(buffer), self.remaining))
-        self.remaining -= size
-        return size
-
-
-class _ChunkedDecoder(object):
-    """De-chunks a request body (RFC 9112 section 7.1) into a spooled file, within limits."""
-
-    def __init__(self, exchange):
-        self._exchange = exchange
-        self._conn = exchange.conn
-        self._receiver = _BodyReceiver(exchange)
-        self._buffer = bytes(exchange.conn.buffer)
-        self._position = 0
-        self._limit = exchange.server.max_body_bytes
-
-    def decode(self):
-        """Read the whole chunked body; return it as a file positioned at its start."""
-        spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES)
-        try:
-            self._decode_into(spool)
-        except BaseException:
-            spool.close()
-            raise
-        spool.seek(0)
-        return spool
-
-    def _decode_into(self, spool):
-        total = 0
-        while True:
-            size = self._chunk_size(self._line(MAX_CHUNK_LINE_BYTES))
-            if not size:
-                break
-            total += size
-            if total > self._limit:
-                raise self._fail(413, 'request body larger than %d bytes' % self._limit)
-            self._copy(size, spool)
-            if self._take(2) != b'\r\n':
-                raise self._fail(400, 'chunk data not followed by CRLF')
-        self._skip_trailer_section()
-        self._conn.buffer = self._buffer[self._position:]
-
-    def _fail(self, status, reason):
-        return self._exchange.fail_body(status, reason)
-
-    def _chunk_size(self, line):
-        # chunk = chunk-size [ chunk-ext ] CRLF; extensions are allowed and ignored.
-        size_text = line.split(b';', 1)[0].rstrip(b' \t')
-        if not _CHUNK_SIZE.match(size_text) or _FORBIDDEN_HEAD_BYTES.search(line):
-            raise self._fail(400, 'invalid chunk size line')
-        return int(size_text, 16)
-
-    def _skip_trailer_section(self):
-        # RFC 9112 section 7.1.2: trailer fields may be discarded; they must still be well formed.
-        total = 0
-        while True:
-            line = self._line(MAX_HEADER_BYTES)
-            if not line:
+            item = get()
+            if item is None:
                 return
-            total += len(line)
-            name, colon, _ = line.partition(b':')
-            if total > MAX_HEADER_BYTES or not colon or not _TOKEN.match(name.decode('latin-1')) \
-                    or _FORBIDDEN_HEAD_BYTES.search(line):
-                raise self._fail(400, 'invalid trailer section')
-
-    def _line(self, limit):
-        """Return the next line without its line ending."""
-        while True:
-            end = self._buffer.find(b'\n', self._position)
-            if end >= 0:
-                break
-            if len(self._buffer) - self._position > limit:
-                raise self._fail(400, 'chunk line longer than %d bytes' % limit)
-            self._receive()
-        line = self._buffer[self._position:end]
-        self._position = end + 1
-        if len(line) > limit + 1:
-            raise self._fail(400, 'chunk line longer than %d bytes' % limit)
-        return line[:-1] if line.endswith(b'\r') else line
-
-    def _copy(self, size, spool):
-        while size:
-            if self._position >= len(self._buffer):
-                self._receive()
-            piece = self._buffer[self._position:self._position + size]
-            spool.write(piece)
-            self._position += len(piece)
-            size -= len(piece)
-
-    def _take(self, size):
-        while len(self._buffer) - self._position < size:
-            self._receive()
-        data = self._buffer[self._position:self._position + size]
-        self._position += size
-        return data
-
-    def _receive(self):
-        data = self._receiver.recv(_RECV_BYTES)
-        self._buffer = self._buffer[self._position:] + data
-        self._position = 0
+            try:
+                item[0](*item[1])  # the server's calls log their own errors
+            except BaseException:  # SystemExit from an application ends a request, not a thread
+                pass
 
 
-class _DeferredInput(object):
-    """wsgi.input that reads its body on first use: for a client waiting for 100 Continue."""
-
-    def __init__(self, open_stream):
-        self._open_stream = open_stream
-        self._stream = None
-
-    @property
-    def is_open(self):
-        return self._stream is not None
-
-    def _opened(self):
-        if self._stream is None:
-            self._stream = self._open_stream()
-        return self._stream
-
-    def read(self, size=-1):
-        return self._opened().read(size)
-
-    def readline(self, size=-1):
-        return self._opened().readline(size)
-
-    def readlines(self, hint=-1):
-        return self._opened().readlines(hint)
-
-    def __iter__(self):
-        return iter(self._opened())
+# queue.SimpleQueue (Python 3.7+) is a lock-free C queue; queue.Queue does the same, slower.
+_FifoQueue = getattr(queue, 'SimpleQueue', queue.Queue)
 
 
 class _ServerFileWrapper(object):
@@ -5083,6 +5182,13 @@ class _ServerFileWrapper(object):
         close = getattr(self.filelike, 'close', None)
         if close is not None:
             close()
+
+
+def _event_turn(event):
+    """Sort key of a selector event: the listener and the wake-up socket first, then
+    connections by when they were accepted or last served."""
+    data = event[0].data
+    return data.turn if type(data) is _ServerConnection else 0
 
 
 _SERVER_ACCEPT = object()   # selector key data of the listening socket
@@ -5157,9 +5263,34 @@ def _refuse_connection(sock):
     try:
         sock.setblocking(False)
         sock.send(_error_response(503, 'too many connections; try again'))
+        sock.shutdown(socket.SHUT_WR)
+        sock.recv(_RECV_BYTES)  # a request already received: read, so that close() is no reset
     except OSError:
         pass
     sock.close()
+
+
+def _default_max_connections(threads):
+    """The number of connections the descriptor limit (RLIMIT_NOFILE) leaves room for, keeping
+    RESERVED_DESCRIPTORS and two per worker thread free; at most DEFAULT_MAX_CONNECTIONS, which
+    is also the answer where the limit is unknown (the resource module is Unix-only)."""
+    try:
+        import resource
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return DEFAULT_MAX_CONNECTIONS
+    if soft_limit == resource.RLIM_INFINITY:
+        return DEFAULT_MAX_CONNECTIONS
+    return max(1, min(DEFAULT_MAX_CONNECTIONS, soft_limit - RESERVED_DESCRIPTORS - 2 * threads))
+
+
+def _open_reserve_descriptor():
+    """Open a descriptor kept only to be closed when no other is left: it lets the server
+    accept a waiting client, answer 503 and close, where accept() alone fails with EMFILE."""
+    try:
+        return os.open(os.devnull, os.O_RDONLY)
+    except OSError:
+        return None
 
 
 def _listen(host, port, backlog):
@@ -11902,8 +12033,10 @@ def run(app=None, host='127.0.0.1', port=8080, server='kokoro', debug=False, rel
     config = getattr(app, 'config', None)
     if debug and config is not None:
         config['debug'] = True
-    if server == 'kokoro' and config is not None and config.get('max_body_bytes'):
-        options.setdefault('max_body_bytes', config['max_body_bytes'])
+    if server == 'kokoro' and config is not None:
+        for name in ('max_body_bytes', 'max_memfile_bytes'):
+            if config.get(name):
+                options.setdefault(name, config[name])
     adapter = _open_server(server, app, host, port, quiet, options)
     if not quiet:
         sys.stderr.write('Kokoropy serving on http://%s:%d/ (Ctrl-C to stop)\n'
