@@ -80,7 +80,7 @@ from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.cookies import Morsel, SimpleCookie
-from urllib.parse import (SplitResult, parse_qsl, quote, unquote, unquote_to_bytes, urlencode,
+from urllib.parse import (SplitResult, quote, unquote, unquote_to_bytes, urlencode,
                           urlsplit)
 
 
@@ -192,7 +192,9 @@ def unsign_value(token, secret, max_age=None):
         body, mac = to_str(token).rsplit('.', 1)
         encoded, stamp = body.split('.', 1)
         expected = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _b64decode(mac)):
+        # Compare the text, not its decoding: base64 decoding skips stray characters, so a
+        # signature with junk appended would still verify (one token, one spelling).
+        if not hmac.compare_digest(_b64encode(expected), mac):
             return None
         if max_age is not None and time.time() - int(stamp, 16) > max_age:
             return None
@@ -228,6 +230,12 @@ _UNSAFE_HEADER_VALUE = re.compile(r'[\r\n\x00]')
 # RFC 9110 section 5.1: a field name is a token.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _OPTION = re.compile(r';\s*([^\s;=]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;]*))?', re.DOTALL)
+# A decimal number as HTTP writes it (RFC 9110 section 8.6, 14.1.1): ASCII digits only, since
+# str.isdigit() also accepts '²', which int() then refuses.
+_ASCII_DIGITS = re.compile(r'[0-9]+\Z')
+# An urlencoded form or query with more fields is refused (413): parsing 3.5 million empty
+# fields of a 10 MB body would cost seconds of CPU and gigabytes of memory.
+MAX_FORM_FIELDS = 1000
 
 
 class MultiDict(MutableMapping):
@@ -449,8 +457,8 @@ def parse_range_header(header, size):
             continue
         first, dash, last = spec.partition('-')
         first, last = first.strip(), last.strip()
-        if not dash or not (first.isdigit() or last.isdigit()) or \
-                (first and not first.isdigit()) or (last and not last.isdigit()):
+        if not (first or last) or not dash or (first and not _is_digits(first)) or \
+                (last and not _is_digits(last)):
             return None
         if not first:                      # suffix range: the last N bytes
             if int(last) > 0 and size > 0:
@@ -461,6 +469,11 @@ def parse_range_header(header, size):
             end = size if not last else min(int(last) + 1, size)
             ranges.append((int(first), end))
     return ranges
+
+
+def _is_digits(text):
+    """True when text is one or more ASCII digits (what int() reads as a plain number)."""
+    return _ASCII_DIGITS.match(text) is not None
 
 
 def _parse_options_header(value):
@@ -554,14 +567,34 @@ def _text_to_wsgi(value):
     return value if value.isascii() else value.encode('utf-8').decode('latin-1')
 
 
-def _parse_qs(text):
-    """Parse an urlencoded query or form body (text) into a FormsDict; never raises."""
+class _TooManyFields(ValueError):
+    """An urlencoded query or form has more than MAX_FORM_FIELDS fields."""
+
+
+def _parse_qs(text, max_fields=MAX_FORM_FIELDS):
+    """Parse an urlencoded query or form body (text) into a FormsDict.
+
+    Fields are split on '&' only (the WHATWG URL standard; ';' is data), '+' is a space and
+    bad escapes are kept. Raises _TooManyFields beyond `max_fields`, having split no further.
+    """
     fields = FormsDict()
-    if text:
-        values = fields._values
-        for key, value in parse_qsl(text, keep_blank_values=True, errors='replace'):
-            values.setdefault(key, []).append(value)
+    if not text:
+        return fields
+    pieces = text.split('&', max_fields)
+    if len(pieces) > max_fields and pieces[-1].strip('&'):
+        raise _TooManyFields('more than %d fields' % max_fields)
+    values = fields._values
+    for piece in pieces:
+        if piece:
+            key, _, value = piece.partition('=')
+            values.setdefault(_unquote_plus(key), []).append(_unquote_plus(value))
     return fields
+
+
+def _unquote_plus(text):
+    if '+' in text:
+        text = text.replace('+', ' ')
+    return unquote(text, errors='replace') if '%' in text else text
 
 
 def _quote_path(path):
@@ -1183,7 +1216,10 @@ class Request(object):
             text = _wsgi_to_text(text)
         except UnicodeError:
             text = text.encode('latin-1').decode('utf-8', 'replace')
-        return _parse_qs(text)
+        try:
+            return _parse_qs(text)
+        except _TooManyFields:
+            raise HTTPError(414, 'The query string has more than %d fields.' % MAX_FORM_FIELDS)
 
     @_cached_in_environ
     def headers(self):
@@ -1211,7 +1247,7 @@ class Request(object):
         value = self.environ.get('CONTENT_LENGTH', '')
         if not value:
             return None
-        if not value.strip().isdigit():
+        if not _is_digits(value.strip()):
             raise HTTPError(400, 'Malformed Content-Length header.')
         return int(value)
 
@@ -1286,7 +1322,10 @@ class Request(object):
         if not data.strip():
             return None
         try:
-            return json.loads(data)
+            value = _STRICT_JSON.decode(data.decode('utf-8'))
+            if b'\\u' in data or b'\\U' in data:
+                _check_json_text(value)
+            return value
         except (ValueError, RecursionError) as exc:
             raise HTTPError(400, 'The request body is not valid JSON: %s' % (exc,))
 
@@ -1388,7 +1427,7 @@ class Request(object):
         media_type, options = _parse_options_header(self.content_type)
         forms, files = FormsDict(), FormsDict()
         if media_type == 'application/x-www-form-urlencoded':
-            forms = _parse_qs(self.body_bytes.decode('utf-8', 'replace'))
+            forms = _parse_urlencoded_form(self.body_bytes)
         elif media_type == 'multipart/form-data':
             boundary = options.get('boundary', '')
             if not _BOUNDARY.match(boundary):
@@ -1397,6 +1436,47 @@ class Request(object):
                                             self._config('max_memfile_bytes'))
         environ['kokoropy.forms'], environ['kokoropy.files'] = forms, files
         return forms, files
+
+
+def _refuse_json_constant(name):
+    raise ValueError('%s is not JSON (RFC 8259 section 6)' % name)
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError('the number %s is out of range' % text[:40])
+    return value
+
+
+# RFC 8259: no NaN or Infinity, and no number so big that it would become one (1e999), since
+# answering it back would send text that is not JSON.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_json_constant, parse_float=_finite_float)
+
+
+def _check_json_text(value):
+    """ValueError when a decoded JSON value holds a lone surrogate ("\\ud800"): RFC 8259
+    section 8.2 text that no UTF-8 answer or database could store."""
+    if isinstance(value, str):
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:
+            raise ValueError('a string holds an unpaired surrogate escape')
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_text(key)
+            _check_json_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_text(item)
+
+
+def _parse_urlencoded_form(data):
+    """The fields of an urlencoded body; HTTPError 413 past MAX_FORM_FIELDS, parsing no further."""
+    try:
+        return _parse_qs(data.decode('utf-8', 'replace'))
+    except _TooManyFields:
+        raise HTTPError(413, 'The form has more than %d fields.' % MAX_FORM_FIELDS)
 
 
 _REQUEST_DEFAULTS = {'max_body_bytes': MAX_BODY_BYTES, 'max_memfile_bytes': MAX_MEMFILE_BYTES,
@@ -1721,7 +1801,7 @@ def _parse_status(value):
     else:
         text = to_str(value).strip()
         code_text, _, reason = text.partition(' ')
-        if not code_text.isdigit():
+        if not _is_digits(code_text):
             raise ValueError('invalid status %r' % (value,))
         code, reason = int(code_text), reason.strip() or None
     if not 100 <= code <= 999:
@@ -2443,7 +2523,7 @@ class Kokoro(object):
         """HTTPError 413 (or 400) for a declared body over max_body_bytes (the matched route's
         own, else the config's), before anything reads it."""
         value = environ['CONTENT_LENGTH']
-        if not value.strip().isdigit():
+        if not _is_digits(value.strip()):
             return HTTPError(400, 'Malformed Content-Length header.')
         limit = _request_setting(environ, 'max_body_bytes')
         if int(value) > limit:
@@ -2943,7 +3023,7 @@ def _parse_set_cookie(header, default_path):
         elif key == 'secure':
             cookie['secure'] = True
         elif key == 'max-age':
-            cookie['expired'] = attribute_value.strip().lstrip('-').isdigit() and \
+            cookie['expired'] = _is_digits(attribute_value.strip().lstrip('-')) and \
                 int(attribute_value) <= 0
         elif key == 'expires' and 'max-age=' not in rest.lower():
             stamp = parse_http_date(attribute_value)
@@ -5477,9 +5557,12 @@ def _read_template_file(path, encoding):
 
 def _find_template_file(name, lookup=()):
     """The path of template `name` (see template() for the search order).
-    Raises TemplateError listing the folders searched."""
-    if os.path.isabs(name) and os.path.isfile(name):
-        return os.path.normpath(name)
+
+    A name always resolves inside a searched folder: '..' cannot climb out, and an absolute
+    path is only accepted inside one of them (a name reaching template() from a request must
+    not render /etc/passwd). Raises TemplateError listing the folders searched."""
+    if os.path.isabs(name) or os.path.splitdrive(name)[0]:
+        return _absolute_template_file(name, lookup)
     searched = []
     for folder, relative in _search_folders(name, lookup):
         path = _file_in_folder(folder, relative)
@@ -5488,6 +5571,19 @@ def _find_template_file(name, lookup=()):
         searched.append(os.path.join(folder, relative))
     raise TemplateError('template %r not found; looked for %s (with .%s)'
                         % (name, ', '.join(searched), ', .'.join(TEMPLATE_EXTENSIONS)))
+
+
+def _absolute_template_file(name, lookup):
+    folders = [folder for folder, _ in _search_folders('', lookup)]
+    path = os.path.abspath(name)
+    for folder in folders:
+        root = os.path.abspath(folder)
+        if path.startswith(root + os.sep):
+            found = _file_in_folder(root, os.path.relpath(path, root))
+            if found is not None:
+                return found
+    raise TemplateError('template %r is not inside a views folder (searched %s): name '
+                        'templates relative to them' % (name, ', '.join(folders)))
 
 
 def _search_folders(name, lookup):
@@ -5555,6 +5651,7 @@ __all__ += ['Database', 'default_database', 'set_default_database', 'SqliteDiale
 
 DEFAULT_DATABASE_URL = 'sqlite:///db/kokoropy.db'
 BUSY_TIMEOUT_SECONDS = 5.0
+MAX_ROW_ID = 2 ** 63 - 1    # the largest SQLite INTEGER (and PostgreSQL bigint)
 # scrypt with n=2**14, r=8, p=1 (RFC 7914 section 2's interactive-login cost): 16 MiB, ~50 ms.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 # Used only where OpenSSL lacks scrypt; OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
@@ -5614,7 +5711,10 @@ class SqliteDialect:
 
     def connect(self, target, timeout, is_uri=False, set_journal=False):
         """Open a connection in autocommit mode (the ORM issues BEGIN itself) with foreign keys,
-        a busy timeout and, for files, write-ahead logging."""
+        a busy timeout and, for files, write-ahead logging. A new database file is made 0600
+        (SQLite gives its -wal and -shm files the same mode): it holds password hashes."""
+        if not is_uri and target != ':memory:':
+            _create_private_file(target)
         connection = sqlite3.connect(target, timeout=timeout, isolation_level=None,
                                      check_same_thread=False, uri=is_uri)
         connection.execute('PRAGMA foreign_keys = ON')
@@ -6434,6 +6534,7 @@ class Integer(Field):
     input_type = 'number'
     step = '1'
     quick_type = int
+    largest = MAX_ROW_ID    # beyond it the database cannot store the number
     messages = dict(Field.messages, type='{label} must be a whole number.')
 
     def __init__(self, min_value=None, max_value=None, **options):
@@ -6441,8 +6542,8 @@ class Integer(Field):
         self.min_value = min_value
         self.max_value = max_value
         # Fast-path bounds; NaN and infinities fail them and take the full check.
-        self._quick_low = -sys.float_info.max if min_value is None else min_value
-        self._quick_high = sys.float_info.max if max_value is None else max_value
+        self._quick_low = -self.largest if min_value is None else min_value
+        self._quick_high = self.largest if max_value is None else max_value
         if self.choices:
             self._quick_low, self._quick_high = 1, 0
 
@@ -6481,6 +6582,8 @@ class Integer(Field):
         return self._check_range(value)
 
     def _check_range(self, value):
+        if not -self.largest <= value <= self.largest:
+            return self.message('type')
         if self.min_value is not None and value < self.min_value:
             return self.message('min_value')
         if self.max_value is not None and value > self.max_value:
@@ -6498,6 +6601,7 @@ class Float(Integer):
     type_name = 'float'
     step = 'any'
     quick_type = float
+    largest = sys.float_info.max
     messages = dict(Field.messages, type='{label} must be a number.')
 
     def to_python(self, raw):
@@ -6783,7 +6887,7 @@ class ForeignKey(Field):
         text = str(raw).strip()
         if not text:
             return None
-        if not text.isdigit():
+        if not _is_digits(text) or int(text) > MAX_ROW_ID:
             self._refuse()
         return int(text)
 
@@ -6937,6 +7041,8 @@ class Model:
     @classmethod
     def get(cls, id, with_trashed=False):
         """The row with this id, or None (trashed rows only with `with_trashed=True`)."""
+        if id.__class__ is int and not -MAX_ROW_ID <= id <= MAX_ROW_ID:
+            return None     # no row has it, and the driver could not even bind it
         database = cls._database or default_database()
         statements = database._statements.get(cls) or database._model_statements(cls)
         sql = statements.get_with_trashed if with_trashed else statements.get
@@ -7525,8 +7631,8 @@ class Query:
     def paginate(self, page=1, per_page=20):
         """One page of rows as a Page (page numbers start at 1; a page past the end is
         empty)."""
-        page = max(1, int(page))
-        per_page = max(1, int(per_page))
+        per_page = min(max(1, int(per_page)), MAX_ROW_ID)
+        page = min(max(1, int(page)), MAX_ROW_ID // per_page)  # the offset must fit a bigint
         whole = self._copy(_limit=None, _offset=None)
         items = whole._copy(_limit=per_page, _offset=(page - 1) * per_page)._fetch()
         return Page(items, page, per_page, whole.count())
@@ -7798,6 +7904,14 @@ def _clock_second(nanoseconds):
 
 def _as_date(value):
     return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _create_private_file(path):
+    """Create an empty file readable by its owner only, unless it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _sqlite_path(url):
@@ -9350,10 +9464,9 @@ def _valid_sort(sort, fields):
 
 
 def _page_number(text):
-    try:
-        return max(1, int(text))
-    except (TypeError, ValueError):
-        return 1
+    """The ?page= number: 1 unless ASCII digits (a huge number is clamped by paginate())."""
+    text = (text or '').strip()
+    return max(1, int(text)) if _is_digits(text) and len(text) < 30 else 1
 
 
 def _request_or_error(what):
