@@ -5576,6 +5576,10 @@ def _find_template_file(name, lookup=()):
 def _absolute_template_file(name, lookup):
     folders = [folder for folder, _ in _search_folders('', lookup)]
     path = os.path.abspath(name)
+    applications = os.path.abspath(_applications_folder(_lookup_context()[0]))
+    parts = os.path.relpath(path, applications).split(os.sep)
+    if len(parts) > 2 and parts[0] != '..' and parts[1] == 'views':  # any app's views/
+        folders.insert(0, os.path.join(applications, parts[0], 'views'))
     for folder in folders:
         root = os.path.abspath(folder)
         if path.startswith(root + os.sep):
