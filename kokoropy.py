@@ -2873,14 +2873,30 @@ class TestClient(object):
 
     `client = TestClient(app, validate=True)` also checks every exchange with
     wsgiref.validate (PEP 3333). Paths may include a query string; see request().
+
+    CSRF: client.csrf_token() returns the session's token once a page created one (called
+    csrf_token() or csrf_input(), as any page with a form does). With `send_csrf_token=True`
+    every POST, PUT, PATCH and DELETE sends it (header X-CSRF-Token) as a browser submitting
+    the site's own form would, unless the request gives its own header or `csrf_token` field.
     """
 
     __test__ = False
+    # Plug-in (section 6): _csrf_token_to_send(cookie header, data) -> the session's CSRF
+    # token to send, or None.
+    _csrf_token_to_send = None
 
-    def __init__(self, app, validate=False, host='localhost', scheme='http'):
+    def __init__(self, app, validate=False, host='localhost', scheme='http',
+                 send_csrf_token=False):
         self.app = wsgiref.validate.validator(app) if validate else app
         self.host, self.scheme = host, scheme
+        self.send_csrf_token = send_csrf_token
         self.cookie_jar = {}    # (name, path) -> {'name', 'value', 'path', 'secure'}
+
+    def csrf_token(self, path='/'):
+        """The CSRF token of this client's session (cookies sent to `path`), or None before a
+        page created one."""
+        environ = self._environ('GET', path, None, None, None)
+        return self._csrf_token_to_send(self._cookie_header(environ), None)
 
     def request(self, method, path, query=None, data=None, json=None, files=None,
                 headers=None, follow_redirects=False, environ=None):
@@ -2945,6 +2961,11 @@ class TestClient(object):
         cookie = self._cookie_header(environ)
         if cookie and 'HTTP_COOKIE' not in environ:
             environ['HTTP_COOKIE'] = cookie
+        if self.send_csrf_token and method in ('POST', 'PUT', 'PATCH', 'DELETE') and \
+                'HTTP_X_CSRF_TOKEN' not in environ:
+            token = self._csrf_token_to_send(environ.get('HTTP_COOKIE', ''), data)
+            if token:
+                environ['HTTP_X_CSRF_TOKEN'] = token
         environ.update(extra_environ or {})
         captured = []
 
@@ -4604,36 +4625,64 @@ def csrf_input():
 
 
 def csrf_exempt(func):
-    """Decorator: let unsafe requests reach this handler without a CSRF token.
+    """Decorator: let unsafe requests reach this handler without a CSRF token or origin check.
 
-    Only for endpoints that do not rely on the session cookie to authenticate (e.g. an API
-    checking a token header or a signature); everything else should keep the check.
+    Only for endpoints that do not rely on the session cookie to authenticate (e.g. a JSON API
+    checking a token header or a signature, a webhook); everything else should keep the check.
+    A route may be marked with the option instead: app.post('/hook', csrf_exempt=True).
     """
     func.csrf_exempt = True
     return func
 
 
 def check_csrf(request, route):
-    """Refuse (HTTPError 403) an unsafe request with a form body that lacks the session's token.
+    """Refuse (HTTPError 403) an unsafe request that may come from another site.
 
-    Checked: POST, PUT, PATCH and DELETE whose body is a form (urlencoded, multipart or
-    text/plain: the encodings an HTML form on another site can send). The token comes from the
-    form field `csrf_token` or the header `X-CSRF-Token`. Other bodies (such as JSON) pass: a
-    browser cannot send them cross-site without a CORS preflight, which Kokoropy never grants.
-    Off when config['csrf'] is false or the route's target has `csrf_exempt = True`.
+    Every POST, PUT, PATCH and DELETE is checked, whatever its Content-Type and with or without
+    a body (a body-less POST can still delete or log out). It must carry the session's token in
+    the header `X-CSRF-Token` or, for a form body, the field `csrf_token`; and a browser must
+    not say it comes from elsewhere (see _is_cross_site). Off when config['csrf'] is false or
+    the route is exempt: its target has `csrf_exempt = True`, or its config `csrf_exempt`.
     """
-    if request.method not in UNSAFE_METHODS or not _is_form_body(request):
-        return
-    if getattr(getattr(route, 'target', None), 'csrf_exempt', False):
+    if request.method not in UNSAFE_METHODS or _is_exempt(route):
         return
     if not _app_of(request).config.get('csrf', True):
         return
+    if _is_cross_site(request):
+        raise HTTPError(403, 'This request came from another site, so it was refused.')
     expected = request.session.get(CSRF_SESSION_KEY)
-    sent = request.headers.get(CSRF_HEADER_NAME) or request.forms.get(CSRF_FIELD_NAME)
-    if expected and sent and hmac.compare_digest(to_bytes(expected), to_bytes(sent)):
-        return
+    if expected:    # no token in the session: refuse before reading any body
+        sent = request.get_header(CSRF_HEADER_NAME)
+        if not sent and _is_form_body(request):
+            sent = request.forms.get(CSRF_FIELD_NAME)
+        if sent and hmac.compare_digest(to_bytes(expected), to_bytes(sent)):
+            return
     raise HTTPError(403, 'The form has expired or was not sent from this site. '
                          'Reload the page and try again.')
+
+
+def _is_exempt(route):
+    return bool(getattr(getattr(route, 'target', None), 'csrf_exempt', False) or
+                getattr(route, 'config', {}).get('csrf_exempt'))
+
+
+def _is_cross_site(request):
+    """True when the browser tells that another site sent the request: the second line of
+    defence after the token, as Go's CrossOriginProtection and Rails do.
+
+    Sec-Fetch-Site (Fetch Metadata, sent by every current browser) must be 'same-origin' or
+    'none' (typed by the user); 'same-site' is refused too, since a sibling sub-domain may be
+    someone else's. Without it, an Origin header (RFC 6454) must name this host; the scheme is
+    not compared, so that a TLS-terminating proxy needs no trusted_proxies to pass. Requests
+    with neither (not from a browser, or a very old one) are left to the token.
+    """
+    fetch_site = request.get_header('Sec-Fetch-Site')
+    if fetch_site:
+        return fetch_site.strip().lower() not in ('same-origin', 'none')
+    origin = request.get_header('Origin')
+    if not origin:
+        return False
+    return urlsplit(origin.strip()).netloc.lower() != request.host.lower()
 
 
 _secrets_by_file = {}
@@ -4725,8 +4774,23 @@ def _wait_for_secret(path):
     raise RuntimeError('%s is empty: delete it to let Kokoropy create a new secret' % path)
 
 
+def _test_client_csrf_token(cookie_header, data):
+    """TestClient's plug-in: the CSRF token in the session cookie of `cookie_header` (read
+    without verifying: the client is the app's own test), unless `data` has its own field."""
+    if data is not None and not isinstance(data, (str, bytes)) and any(
+            name == CSRF_FIELD_NAME for name, _ in _pairs(data)):
+        return None
+    value = _parse_cookie_header(cookie_header).get(SESSION_COOKIE_NAME)
+    try:
+        session = _json_object(_b64decode(value.split('.', 1)[0]))
+    except (AttributeError, ValueError, TypeError):
+        return None
+    return (session or {}).get(CSRF_SESSION_KEY)
+
+
 Kokoro.session_interface = SignedCookieSessions()
 Kokoro.csrf_check = staticmethod(check_csrf)
+TestClient._csrf_token_to_send = staticmethod(_test_client_csrf_token)
 
 
 ###############################################################################
