@@ -23,6 +23,7 @@ Contents, in dependency order (each section uses only those above it):
 7. Templates                    SimpleTemplate compiler with block inheritance
 8. Database and ORM             Database, dialect, fields, Model, Query
 9. Migrations                   per-application schema migrations
+9b. Logins                      login_user(), logout_user(), current_user(), revocable sessions
 10. Model forms and tables      Form, tables rendered from a model
 11. Applications and config     Config loading, application discovery, Autoroute_Controller
 12. Running                     run() and server adapters
@@ -5729,6 +5730,9 @@ FILTER_OPERATORS = ('eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'like', 'contain
 ON_DELETE_RULES = ('CASCADE', 'SET NULL', 'RESTRICT')
 # Columns the ORM adds and manages itself; forms and plain saves leave position and trashed_at.
 AUTOMATIC_COLUMNS = ('id', 'created_at', 'updated_at', 'position', 'trashed_at')
+# The login counter of a user model (section 9b): written only by end_sessions(), never by a
+# save() of a stale instance, which would bring ended sessions back.
+AUTH_EPOCH_FIELD = 'auth_epoch'
 SAVE_HOOKS = ('before_save', 'after_save', 'before_insert', 'after_insert',
               'before_update', 'after_update')
 DELETE_HOOKS = ('before_delete', 'after_delete')
@@ -7555,7 +7559,7 @@ class _ModelStatements:
         self._insert_plans = {}
         # created_at is written once, by the insert; position and trashed_at only by their
         # own methods, so that saving a stale instance does not undo a move or a trash.
-        managed = ('id', 'created_at', 'position', 'trashed_at')
+        managed = ('id', 'created_at', 'position', 'trashed_at', AUTH_EPOCH_FIELD)
         update_columns = [column for column in meta.columns if column not in managed]
         self.update_plan = (dialect.update(table, update_columns, by_id),) + \
             _value_getter(meta, update_columns)
@@ -8707,6 +8711,116 @@ def _create_history_table(database):
     database.execute(dialect.create_index(MIGRATION_HISTORY_TABLE + '_version_unique',
                                           MIGRATION_HISTORY_TABLE, ['application', 'version'],
                                           unique=True, if_not_exists=True))
+
+
+###############################################################################
+# 9b. Logins
+# login_user(), logout_user(), current_user() and end_sessions(): who is logged in, kept in
+# the signed session (section 6) as the user's model, id, auth epoch (a counter stored in the
+# user's row, section 8) and a fingerprint of the password hash. Logging out raises the
+# epoch and changing the password changes the hash: either ends every earlier session.
+###############################################################################
+
+__all__ += ['AuthEpoch', 'login_user', 'logout_user', 'current_user', 'end_sessions']
+
+LOGIN_SESSION_KEY = '_login'     # [model class name, user id, auth epoch, password fingerprint]
+
+
+class AuthEpoch(Integer):
+    """The login counter a user model needs for login_user(): `auth_epoch = AuthEpoch()`.
+
+    Forms never show or change it, and save() never writes it: only end_sessions() (called by
+    logout_user()) raises it, in the database, which ends every session started before.
+    A migration may create the column as `AuthEpoch()` or `Integer(default=0)`.
+    """
+
+    def __init__(self, **options):
+        options.setdefault('default', 0)
+        Integer.__init__(self, **options)
+        self.editable = False
+
+
+def login_user(user):
+    """Log `user` (a saved Model instance with an `auth_epoch = AuthEpoch()` field) in for
+    this browser's session; return it.
+
+    The session is cleared first, so nothing from before the login carries over (OWASP
+    session fixation advice; a new CSRF token follows). A user whose `is_active` is false is
+    refused with ValueError, as is a model without the field.
+    """
+    model = type(user)
+    if not isinstance(model._meta.fields.get(AUTH_EPOCH_FIELD), Integer):
+        raise ValueError('%s needs a field `%s = AuthEpoch()` (and a migration adding the '
+                         'column) to log users in' % (model.__name__, AUTH_EPOCH_FIELD))
+    if user.id is None or not getattr(user, 'is_active', True):
+        raise ValueError('%r cannot log in: it is not saved or not active' % (user,))
+    if any(isinstance(value, _PlainPassword) for value in user.__dict__.values()):
+        user.refresh()  # a password just saved: its hash, as later requests will read it
+    session = request.session
+    session.clear()
+    session[LOGIN_SESSION_KEY] = [model.__name__, user.id, getattr(user, AUTH_EPOCH_FIELD),
+                                  _password_fingerprint(user)]
+    request.environ['kokoropy.user'] = user
+    return user
+
+
+def logout_user():
+    """Log the current user out: end_sessions() for them (every browser and every copy of
+    the cookie stops working), and clear this session."""
+    user = current_user()
+    if user is not None:
+        end_sessions(user)
+    request.session.clear()
+    request.environ['kokoropy.user'] = None
+
+
+def current_user():
+    """The user logged in for this request (an instance of the model given to login_user()),
+    or None: never logged in, logged out anywhere since, password changed since, the row
+    deleted, or `is_active` false. Read once per request."""
+    environ = request.environ
+    if 'kokoropy.user' not in environ:
+        environ['kokoropy.user'] = _logged_in_user(request.session)
+    return environ['kokoropy.user']
+
+
+def end_sessions(user):
+    """End every session of `user` started so far (e.g. after an administrator locked or
+    reset the account): raises the auth epoch stored in the user's row."""
+    epoch = (getattr(user, AUTH_EPOCH_FIELD, None) or 0) + 1
+    query = type(user).where(id=user.id)
+    if type(user).soft_delete:
+        query = query.with_trashed()
+    query.update(**{AUTH_EPOCH_FIELD: epoch})
+    user.__dict__[AUTH_EPOCH_FIELD] = epoch
+
+
+def _logged_in_user(session):
+    """The user the session's login names while it is still valid; else forget the login."""
+    login = session.get(LOGIN_SESSION_KEY)
+    if not login:
+        return None
+    user = None
+    if isinstance(login, list) and len(login) == 4:
+        model_name, user_id, epoch, fingerprint = login
+        model = _find_model(model_name) if isinstance(model_name, str) else None
+        user = model.get(user_id) if model is not None and type(user_id) is int else None
+        if user is not None and (getattr(user, AUTH_EPOCH_FIELD, None) != epoch or
+                                 _password_fingerprint(user) != fingerprint or
+                                 not getattr(user, 'is_active', True)):
+            user = None
+    if user is None:
+        session.pop(LOGIN_SESSION_KEY, None)
+    return user
+
+
+def _password_fingerprint(user):
+    """A keyed digest of the user's password hashes: a new password gives a new one. Keyed
+    with the site's secret, since the session cookie is signed but readable."""
+    hashes = [to_str(user.__dict__.get(field.column)) for field in type(user)._meta.fields.values()
+              if isinstance(field, Password)]
+    digest = hmac.new(to_bytes(get_secret()), to_bytes('\n'.join(hashes)), hashlib.sha256)
+    return _b64encode(digest.digest()[:16])
 
 
 ###############################################################################
