@@ -45,6 +45,7 @@ import functools
 import hashlib
 import hmac
 import html
+import html.parser
 import http.client
 import importlib
 import importlib.util
@@ -97,7 +98,7 @@ __all__ = ['__version__']
 # text/bytes conversion, JSON encoding, HMAC signing. Uses only the stdlib.
 ###############################################################################
 
-__all__ += ['Markup', 'html_escape']
+__all__ += ['Markup', 'html_escape', 'sanitize_html']
 
 
 class Markup(str):
@@ -210,6 +211,106 @@ def _token_timestamp(token):
         return int(to_str(token).rsplit('.', 2)[1], 16)
     except (ValueError, IndexError, TypeError, UnicodeError):
         return None
+
+
+def sanitize_html(text):
+    """Return HTML from an untrusted author as Markup that cannot run script in a reader's
+    browser: an allow-list of elements and attributes, rebuilt from html.parser's events.
+
+    Kept: text formatting, headings, lists, tables, links and images (SANITIZE_TAGS with the
+    attributes of SANITIZE_ATTRIBUTES). URLs must be relative or http, https, mailto or tel.
+    Dropped with their content: script, style and the other SANITIZE_DROPPED elements; dropped
+    alone (their text kept): every other element, comments, event handler and style
+    attributes. Open elements are closed at the end, so that the text cannot close the page's
+    own elements.
+    """
+    cleaner = _HtmlCleaner()
+    cleaner.feed(to_str(text))
+    cleaner.close()
+    return Markup(cleaner.finish())
+
+
+SANITIZE_TAGS = frozenset(
+    'a abbr article aside b blockquote br caption cite code col colgroup dd del details dfn '
+    'div dl dt em figcaption figure footer h1 h2 h3 h4 h5 h6 header hr i img ins kbd li mark '
+    'ol p pre q s samp section small span strong sub summary sup table tbody td tfoot th '
+    'thead time tr u ul var'.split())
+SANITIZE_ATTRIBUTES = {
+    '*': frozenset(['title', 'lang', 'dir', 'class']),
+    'a': frozenset(['href']), 'img': frozenset(['src', 'alt', 'width', 'height']),
+    'blockquote': frozenset(['cite']), 'q': frozenset(['cite']), 'ol': frozenset(['start']),
+    'td': frozenset(['colspan', 'rowspan']), 'th': frozenset(['colspan', 'rowspan', 'scope']),
+    'col': frozenset(['span']), 'colgroup': frozenset(['span']),
+    'time': frozenset(['datetime']),
+}
+SANITIZE_DROPPED = frozenset(
+    'script style iframe frame frameset object embed applet template noscript noembed '
+    'noframes textarea select option title head xmp plaintext math svg base link meta '
+    'form button input'.split())
+_URL_ATTRIBUTES = frozenset(['href', 'src', 'cite'])
+_SAFE_URL_SCHEMES = frozenset(['http', 'https', 'mailto', 'tel'])
+_VOID_TAGS = frozenset(['br', 'col', 'hr', 'img'])
+# Browsers ignore ASCII tab, newline and controls inside a URL's scheme ("java\tscript:").
+_URL_IGNORED = re.compile(r'[\x00-\x20\x7f]+')
+
+
+class _HtmlCleaner(html.parser.HTMLParser):
+    """The parser behind sanitize_html(): writes allowed markup, escapes all text."""
+
+    def __init__(self):
+        html.parser.HTMLParser.__init__(self, convert_charrefs=True)
+        self.out, self.open_tags, self.dropping = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        if self.dropping or tag in SANITIZE_DROPPED:
+            if tag not in _VOID_TAGS and tag not in ('base', 'link', 'meta', 'input'):
+                self.dropping.append(tag)
+            return
+        if tag not in SANITIZE_TAGS:
+            return
+        allowed = SANITIZE_ATTRIBUTES['*'] | SANITIZE_ATTRIBUTES.get(tag, frozenset())
+        kept = ''.join(' %s="%s"' % (name, html_escape(value)) for name, value in attrs
+                       if name in allowed and value is not None and _is_safe_attribute(name,
+                                                                                      value))
+        self.out.append('<%s%s>' % (tag, kept))
+        if tag not in _VOID_TAGS:
+            self.open_tags.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag):
+        if self.dropping:
+            if tag in self.dropping:    # also closes what was left open inside it
+                del self.dropping[len(self.dropping) - 1 - self.dropping[::-1].index(tag):]
+            return
+        if tag in self.open_tags:
+            while self.open_tags:
+                name = self.open_tags.pop()
+                self.out.append('</%s>' % name)
+                if name == tag:
+                    break
+
+    def handle_data(self, data):
+        if not self.dropping:
+            self.out.append(html_escape(data))
+
+    def finish(self):
+        """The cleaned text, with the elements still open closed."""
+        self.out.extend('</%s>' % name for name in reversed(self.open_tags))
+        self.open_tags = []
+        return ''.join(self.out)
+
+
+def _is_safe_attribute(name, value):
+    if name not in _URL_ATTRIBUTES:
+        return True
+    url = _URL_IGNORED.sub('', value).lower()
+    scheme, colon, rest = url.partition(':')
+    return not colon or '/' in scheme or '?' in scheme or '#' in scheme or \
+        scheme in _SAFE_URL_SCHEMES
 
 
 ###############################################################################
