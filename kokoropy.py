@@ -179,30 +179,45 @@ def _b64decode(text):
 def sign_value(payload, secret, timestamp=None):
     """Return a token `payload.timestamp.mac` that proves `payload` (bytes) was signed with secret.
 
-    The timestamp lets unsign_value() refuse tokens older than a maximum age.
+    The timestamp lets unsign_value() refuse tokens older than a maximum age. `secret` may be
+    a list of secrets (newest first, to rotate them): the first one signs.
     """
     stamp = '%x' % int(time.time() if timestamp is None else timestamp)
     body = _b64encode(payload) + '.' + stamp
-    mac = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
-    return body + '.' + _b64encode(mac)
+    return body + '.' + _b64encode(_mac(_secret_list(secret)[0], body))
 
 
 def unsign_value(token, secret, max_age=None):
     """Return the payload bytes of a token made by sign_value(), or None when the token is
-    malformed, tampered with, signed with another secret or older than `max_age` seconds."""
+    malformed, tampered with, signed with another secret or older than `max_age` seconds.
+
+    `secret` may be a list of secrets: a token signed with any of them is accepted, so that
+    tokens signed before a rotation stay valid while the old secret is still listed."""
     try:
         body, mac = to_str(token).rsplit('.', 1)
         encoded, stamp = body.split('.', 1)
-        expected = hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
         # Compare the text, not its decoding: base64 decoding skips stray characters, so a
         # signature with junk appended would still verify (one token, one spelling).
-        if not hmac.compare_digest(_b64encode(expected), mac):
+        if not any(hmac.compare_digest(_b64encode(_mac(one, body)), mac)
+                   for one in _secret_list(secret)):
             return None
         if max_age is not None and time.time() - int(stamp, 16) > max_age:
             return None
         return _b64decode(encoded)
     except (ValueError, TypeError, UnicodeError):
         return None
+
+
+def _mac(secret, body):
+    return hmac.new(to_bytes(secret), body.encode('ascii'), hashlib.sha256).digest()
+
+
+def _secret_list(secret):
+    """One secret, or a list or tuple of them, as a list; ValueError for an empty list."""
+    secrets_given = list(secret) if isinstance(secret, (list, tuple)) else [secret]
+    if not secrets_given:
+        raise ValueError('no signing secret given')
+    return secrets_given
 
 
 def _token_timestamp(token):
@@ -654,19 +669,32 @@ def _environ_key(name):
     return key if key in ('CONTENT_TYPE', 'CONTENT_LENGTH') else 'HTTP_' + key
 
 
+def _is_ascii_before_37(text):
+    """str.isascii() for Python 3.6."""
+    try:
+        text.encode('ascii')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# The method itself where it exists (3.7+): these checks sit on every request's path.
+_is_ascii = getattr(str, 'isascii', _is_ascii_before_37)
+
+
 def _wsgi_to_text(value):
     """Re-decode a PEP 3333 native string (bytes carried as latin-1) as UTF-8.
 
     Raises UnicodeError when the bytes are not UTF-8.
     """
-    if value.isascii():
+    if _is_ascii(value):
         return value
     return value.encode('latin-1').decode('utf-8')
 
 
 def _text_to_wsgi(value):
     """The inverse of _wsgi_to_text: UTF-8 bytes carried as a latin-1 native string."""
-    return value if value.isascii() else value.encode('utf-8').decode('latin-1')
+    return value if _is_ascii(value) else value.encode('utf-8').decode('latin-1')
 
 
 class _TooManyFields(ValueError):
@@ -868,16 +896,16 @@ class Router:
         methods.add('OPTIONS')
         return sorted(methods)
 
-    def build(self, name, /, **params):
+    def build(self, _name, **params):
         """Return the path of the route named `name` with wildcards filled from params.
 
         Values pass through the filter's to_url and are percent-encoded ('/' is kept only for
         path wildcards); params not in the rule become a sorted query string (None values are
         left out). Raises RouteBuildError for an unknown name or a missing or unfit value.
         """
-        if name not in self._named:
-            raise RouteBuildError('no route named %r' % (name,))
-        parsed, route = self._named[name]
+        if _name not in self._named:
+            raise RouteBuildError('no route named %r' % (_name,))
+        parsed, route = self._named[_name]
         pieces = []
         for piece in parsed.build_pieces:
             if isinstance(piece, str):
@@ -1754,9 +1782,8 @@ class Response(object):
         if len(name) + len(morsel.coded_value) + 1 > MAX_COOKIE_BYTES:
             raise ValueError('cookie %s is over %d bytes, more than browsers keep'
                              % (name, MAX_COOKIE_BYTES))
-        _set_morsel_attributes(morsel, max_age, expires, path, domain, secure, httponly,
-                               samesite)
-        header = morsel.OutputString()
+        header = '; '.join([morsel.OutputString()] + _cookie_attributes(
+            max_age, expires, path, domain, secure, httponly, samesite))
         self._headers._fields.setdefault('set-cookie', ['Set-Cookie'])
         field = self._headers._fields['set-cookie']
         field[1:] = [old for old in field[1:] if not _same_cookie(old, header)]
@@ -2143,19 +2170,36 @@ def _unquote_cookie(text):
                   lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2), text)
 
 
-def _set_morsel_attributes(morsel, max_age, expires, path, domain, secure, httponly,
-                           samesite):
-    if max_age is not None:
-        if hasattr(max_age, 'total_seconds'):
-            max_age = max_age.total_seconds()
-        morsel['max-age'] = str(int(max_age))
-    if expires is not None:
-        morsel['expires'] = expires if isinstance(expires, str) else http_date(expires)
-    for key, value in (('path', path), ('domain', domain), ('samesite', samesite)):
+def _cookie_attributes(max_age, expires, path, domain, secure, httponly, samesite):
+    """The Set-Cookie attributes (RFC 6265 section 4.1) in the order http.cookies writes them.
+
+    Written here rather than through Morsel, whose SameSite support starts at Python 3.8.
+    Raises ValueError for a value that would end the attribute or the header early.
+    """
+    if hasattr(max_age, 'total_seconds'):
+        max_age = max_age.total_seconds()
+    if expires is not None and not isinstance(expires, str):
+        expires = http_date(expires)
+    attributes = []
+    for label, value in (('Domain', domain), ('expires', expires)):
         if value:
-            morsel[key] = value
-    morsel['secure'] = bool(secure)
-    morsel['httponly'] = bool(httponly)
+            attributes.append('%s=%s' % (label, value))
+    if httponly:
+        attributes.append('HttpOnly')
+    if max_age is not None:
+        attributes.append('Max-Age=%d' % int(max_age))
+    for label, value in (('Path', path), ('SameSite', samesite)):
+        if value:
+            attributes.append('%s=%s' % (label, value))
+    if secure:
+        attributes.append('Secure')
+    if _COOKIE_ATTRIBUTE_BREAK.search(''.join(attributes)):
+        raise ValueError('cookie attribute with ";" or a control character: %r' % (attributes,))
+    return attributes
+
+
+# A ';' would start a new attribute and CR or LF a new header (response splitting).
+_COOKIE_ATTRIBUTE_BREAK = re.compile(r'[;\x00-\x1f\x7f]')
 
 
 def _same_cookie(old_header, new_header):
@@ -2401,7 +2445,8 @@ class Config(dict):
     creation), applications_path (None: project_path/applications), runtime_path ('.runtime'),
     database_url ('sqlite:///db/kokoropy.db'), max_body_bytes (10 MiB), max_memfile_bytes
     (1 MiB), trusted_proxies (0: ignore X-Forwarded-*), reload_templates (False),
-    session_max_age (14 days), csrf (True: check the CSRF token of form posts).
+    session_max_age (14 days), csrf (True: check the CSRF token of form posts), upload_folder
+    (None: each application's assets/uploads/; else <upload_folder>/<application>).
     """
 
     DEFAULTS = {
@@ -2410,6 +2455,7 @@ class Config(dict):
         'database_url': 'sqlite:///db/kokoropy.db', 'max_body_bytes': MAX_BODY_BYTES,
         'max_memfile_bytes': MAX_MEMFILE_BYTES, 'trusted_proxies': 0,
         'reload_templates': False, 'session_max_age': SESSION_MAX_AGE, 'csrf': True,
+        'upload_folder': None,
     }
 
     def __init__(self, values=None, **overrides):
@@ -2517,14 +2563,14 @@ class Kokoro(object):
         """Decorator form of add_hook()."""
         return lambda func: self.add_hook(name, func)
 
-    def url(self, name, /, **params):
+    def url(self, _name, **params):
         """The path (with the site's root) of the named route; extra params become a query."""
         current = _request_in_thread()
         if current is not None and current.environ.get('kokoropy.app') is self:
             root = _quote_path(current.script_name)
         else:
             root = _quote_path(_prefix_of(self.config))
-        return root + self.router.build(name, **params)
+        return root + self.router.build(_name, **params)
 
     # -- WSGI --------------------------------------------------------------
 
@@ -2574,7 +2620,7 @@ class Kokoro(object):
         """Return (route, args), or (None, HTTPResponse) to answer without a handler."""
         path = environ.get('PATH_INFO') or '/'
         base = self.config.get('base_url')
-        if (base and base != '/') or not path.isascii() or path[:1] != '/' or \
+        if (base and base != '/') or not _is_ascii(path) or path[:1] != '/' or \
                 path[1:2] == '/':
             try:
                 path = self._app_path(environ, path, base)
@@ -2877,6 +2923,18 @@ def _applications_folder(config):
                                           'applications'))
 
 
+UPLOADS_FOLDER = 'uploads'     # uploads are stored as 'uploads/<name>', served under assets/
+
+
+def _uploads_folder(config, app_name):
+    """The folder holding application `app_name`'s uploaded files: upload_folder/<app_name>
+    when that is set (a volume the hosts share), else the application's assets/uploads/."""
+    shared = config.get('upload_folder')
+    if shared:
+        return os.path.abspath(os.path.join(_under_project(config, shared), app_name))
+    return os.path.join(_applications_folder(config), app_name, 'assets', UPLOADS_FOLDER)
+
+
 def route(path, method='GET', callback=None, name=None, app_name=None, **config):
     """Route on the default app; see Kokoro.route()."""
     return default_app().route(path, method, callback, name, app_name, **config)
@@ -2917,10 +2975,10 @@ def error(code, callback=None):
     return default_app().error(code, callback)
 
 
-def url(name, /, **params):
+def url(_name, **params):
     """Build the path of a named route of the current (or default) app, with the site root:
     `url('user', id=3)` -> '/site/user/3'. Raises RouteBuildError."""
-    return _app_of().url(name, **params)
+    return _app_of().url(_name, **params)
 
 
 def base_url(path=''):
@@ -4678,18 +4736,33 @@ def get_secret(app=None):
 
     In order: config['secret'], the KOKOROPY_SECRET environment variable, or a random secret
     generated once into `<runtime_path>/secret` (mode 0600) and read back on later starts, so
-    sessions survive restarts and are shared by the workers of one site.
+    sessions survive restarts and are shared by the workers of one site. Several secrets
+    (a tuple, newest first; commas in KOKOROPY_SECRET) rotate it: the first signs, all verify.
     """
     app = app or _app_of()
     config = app.config
     if config.get('secret'):
         return config['secret']
     if os.environ.get('KOKOROPY_SECRET'):
-        return os.environ['KOKOROPY_SECRET']
+        return _as_secrets(os.environ['KOKOROPY_SECRET'])
     path = os.path.join(_runtime_path(config), SECRET_FILE_NAME)
     if path not in _secrets_by_file:
         _secrets_by_file[path] = _read_or_create_secret(path)
     return _secrets_by_file[path]
+
+
+def _as_secrets(value):
+    """SECRET: None, one secret, or several to rotate them (newest first) given as a list or
+    as text separated by commas (for the environment variable); one is kept as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(',')
+    if not isinstance(value, (list, tuple)) or \
+            not all(isinstance(one, str) and one.strip() for one in value) or not value:
+        raise ValueError('expected a secret, or a list of secrets newest first')
+    value = tuple(one.strip() for one in value)
+    return value[0] if len(value) == 1 else value
 
 
 def flash(message, category='info'):
@@ -5004,7 +5077,7 @@ class SimpleTemplate(object):
         return ''.join(out)
 
 
-def template(name_or_source, /, *dicts, template_lookup=None, template_settings=None,
+def template(_name_or_source, *dicts, template_lookup=None, template_settings=None,
              **variables):
     """Render a template, given by name or as source text, with the variables of `dicts` and
     the keywords; return the text.
@@ -5022,16 +5095,16 @@ def template(name_or_source, /, *dicts, template_lookup=None, template_settings=
     for mapping in dicts:
         merged.update(mapping)
     merged.update(variables)
-    if isinstance(name_or_source, SimpleTemplate):
-        compiled = name_or_source
-    elif _is_template_source(name_or_source):
-        compiled = _template_from_source(name_or_source, lookup, settings)
+    if isinstance(_name_or_source, SimpleTemplate):
+        compiled = _name_or_source
+    elif _is_template_source(_name_or_source):
+        compiled = _template_from_source(_name_or_source, lookup, settings)
     else:
-        compiled = _load_template(name_or_source, lookup, settings)
+        compiled = _load_template(_name_or_source, lookup, settings)
     return compiled.render(merged)
 
 
-def view(name, /, **defaults):
+def view(_name, **defaults):
     """Decorator: render template `name` with the dict a handler returns (over `defaults`).
 
     A handler returning None renders the template with `defaults` (as in Bottle); any other
@@ -5044,18 +5117,18 @@ def view(name, /, **defaults):
             if isinstance(result, dict):
                 variables = dict(defaults)
                 variables.update(result)
-                return template(name, **variables)
+                return template(_name, **variables)
             if result is None:
-                return template(name, **defaults)
+                return template(_name, **defaults)
             return result
         return wrapper
     return decorator
 
 
-def load_view(app, name, /, **variables):
+def load_view(_app, _name, **variables):
     """Render view `name` of application `app` (applications/<app>/views/<name>.tpl)."""
-    folder = os.path.join(_applications_folder(_lookup_context()[0]), app, 'views')
-    return template(name, template_lookup=[folder], **variables)
+    folder = os.path.join(_applications_folder(_lookup_context()[0]), _app, 'views')
+    return template(_name, template_lookup=[folder], **variables)
 
 
 # --- step 1: source -> tokens ----------------------------------------------------------------
@@ -6895,7 +6968,7 @@ class Date(Field):
     def from_db(self, value):
         if value is None or isinstance(value, datetime.date):
             return value
-        return datetime.date.fromisoformat(value[:10])
+        return _parse_iso_date(value[:10])
 
     def to_db(self, value):
         if value.__class__ is str:
@@ -6949,7 +7022,7 @@ class DateTime(Date):
     def from_db(self, value):
         if value is None or isinstance(value, datetime.datetime):
             return value
-        return datetime.datetime.fromisoformat(value)
+        return _parse_iso_datetime(value)
 
     def to_db(self, value):
         if value.__class__ is str:
@@ -6967,6 +7040,41 @@ class DateTime(Date):
             return None
         return Date.check(self, value)
 
+
+
+# ISO 8601 as stored and as typed in forms: 'YYYY-MM-DD', a 'T' or ' ', then HH:MM[:SS[.ffffff]]
+# and an optional +HH:MM offset. Parsed here rather than by fromisoformat(), which Python 3.6
+# lacks and which accepts different forms from one Python version to the next.
+_ISO_DATE = re.compile(r'([0-9]{4})-([0-9]{2})-([0-9]{2})\Z')
+_ISO_DATETIME = re.compile(r'([0-9]{4})-([0-9]{2})-([0-9]{2})'
+                           r'(?:[T ]([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?)?)?'
+                           r'(?:([+-])([0-9]{2}):?([0-9]{2}))?\Z')
+
+
+def _parse_iso_date(text):
+    """A date from 'YYYY-MM-DD'; raises ValueError for anything else or an impossible day."""
+    match = _ISO_DATE.match(text)
+    if match is None:
+        raise ValueError('not an ISO date: %r' % (text,))
+    return datetime.date(*map(int, match.groups()))
+
+
+def _parse_iso_datetime(text):
+    """A datetime from ISO text (see _ISO_DATETIME), aware when it has an offset.
+
+    Raises ValueError for anything else or an impossible date or time.
+    """
+    match = _ISO_DATETIME.match(text)
+    if match is None:
+        raise ValueError('not an ISO date and time: %r' % (text,))
+    year, month, day, hour, minute, second, fraction, sign, off_hours, off_minutes = \
+        match.groups()
+    zone = None
+    if sign:
+        offset = datetime.timedelta(hours=int(off_hours), minutes=int(off_minutes))
+        zone = datetime.timezone(-offset if sign == '-' else offset)
+    return datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                             int(second or 0), int((fraction or '0').ljust(6, '0')), zone)
 
 class ForeignKey(Field):
     """A reference to a row of another model (`to`: the class, its name, or a table name).
@@ -8053,7 +8161,12 @@ class _Transaction:
         return False
 
 
-def _now_text(time_ns=time.time_ns):
+def _time_ns_from_float():
+    """time.time_ns() for Python 3.6, to the microsecond (all that is stored)."""
+    return int(time.time() * 1000000) * 1000
+
+
+def _now_text(time_ns=getattr(time, 'time_ns', None) or _time_ns_from_float):
     """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
 
     Built by hand with the part up to the seconds cached for the current second: formatting a
@@ -8860,7 +8973,7 @@ def login_user(user):
     session = request.session
     session.clear()
     session[LOGIN_SESSION_KEY] = [model.__name__, user.id, getattr(user, AUTH_EPOCH_FIELD),
-                                  _password_fingerprint(user)]
+                                  _password_fingerprints(user)[0]]
     request.environ['kokoropy.user'] = user
     return user
 
@@ -8907,7 +9020,7 @@ def _logged_in_user(session):
         model = _find_model(model_name) if isinstance(model_name, str) else None
         user = model.get(user_id) if model is not None and type(user_id) is int else None
         if user is not None and (getattr(user, AUTH_EPOCH_FIELD, None) != epoch or
-                                 _password_fingerprint(user) != fingerprint or
+                                 fingerprint not in _password_fingerprints(user) or
                                  not getattr(user, 'is_active', True)):
             user = None
     if user is None:
@@ -8915,13 +9028,15 @@ def _logged_in_user(session):
     return user
 
 
-def _password_fingerprint(user):
-    """A keyed digest of the user's password hashes: a new password gives a new one. Keyed
-    with the site's secret, since the session cookie is signed but readable."""
+def _password_fingerprints(user):
+    """Keyed digests of the user's password hashes, one per secret (the first signs new
+    logins; the others keep sessions across a secret rotation): a new password gives new
+    ones. Keyed, since the session cookie is signed but readable."""
     hashes = [to_str(user.__dict__.get(field.column)) for field in type(user)._meta.fields.values()
               if isinstance(field, Password)]
-    digest = hmac.new(to_bytes(get_secret()), to_bytes('\n'.join(hashes)), hashlib.sha256)
-    return _b64encode(digest.digest()[:16])
+    text = to_bytes('\n'.join(hashes))
+    return [_b64encode(hmac.new(to_bytes(secret), text, hashlib.sha256).digest()[:16])
+            for secret in _secret_list(get_secret())]
 
 
 ###############################################################################
@@ -8937,7 +9052,6 @@ __all__ += ['Form', 'BoundField', 'Table', 'render_detail']
 # scripts inside those when the site serves them from its own origin (stored XSS).
 DEFAULT_UPLOAD_EXTENSIONS = ('png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf', 'txt', 'csv')
 IMAGE_EXTENSIONS = frozenset(['png', 'jpg', 'jpeg', 'gif', 'webp'])
-UPLOADS_FOLDER = 'uploads'          # under the application's assets/
 TABLE_TEXT_LIMIT = 60               # longer texts are cut in table cells (whole on the detail)
 HIDDEN_PASSWORD = '••••••'
 # The class of a table cell or detail value of each display kind (see _display); the
@@ -9208,7 +9322,7 @@ class Form:
         """Write the planned uploads under the application's assets folder; return the paths."""
         written = []
         for upload, stored, _ in self._uploads.values():
-            path = os.path.join(_assets_folder(), *stored.split('/'))
+            path = os.path.join(_current_uploads_folder(), *stored.split('/')[1:])
             os.makedirs(os.path.dirname(path), exist_ok=True)
             upload.save(path)
             written.append(path)
@@ -9760,15 +9874,15 @@ def _request_or_error(what):
     return current
 
 
-def _assets_folder():
-    """The assets folder of the application serving the current request."""
+def _current_uploads_folder():
+    """The uploads folder of the application serving the current request."""
     current = _request_in_thread()
     app_name = current.app_name if current is not None else None
     if not app_name:
-        raise RuntimeError('a Form saves uploads in the assets/ folder of the application '
+        raise RuntimeError('a Form saves uploads in the uploads folder of the application '
                            'serving the request; this route belongs to no application '
                            '(register it with app_name=...)')
-    return os.path.join(_applications_folder(current.app.config), app_name, 'assets')
+    return _uploads_folder(current.app.config, app_name)
 
 
 def _remove_quietly(path):
@@ -9996,6 +10110,8 @@ def _checked_setting(name, value, source):
             return _as_count(value)
         if name == 'base_url':
             return _as_base_url(value)
+        if name == 'secret':
+            return _as_secrets(value)
         if value is None and default is None:
             return None
         if not isinstance(value, str):
@@ -10188,8 +10304,12 @@ def _apply_plan(app, plan, name):
 
 def _assets_handler(folder, name):
     root = os.path.join(folder, name, 'assets')
+    uploads = UPLOADS_FOLDER + '/'
 
     def serve_asset(path):
+        if path.startswith(uploads):    # from UPLOAD_FOLDER when the hosts share one
+            return static_file(path[len(uploads):],
+                               root=_uploads_folder(request.app.config, name))
         return static_file(path, root=root)
     serve_asset.__name__ = '%s_assets' % name
     return serve_asset

@@ -10,6 +10,8 @@ KOKOROPY_<NAME> (for example KOKOROPY_DEBUG=1), which wins over this file, and f
 
 # Secret key signing session and other cookies. None: use KOKOROPY_SECRET, else a random secret
 # generated once into RUNTIME_PATH/secret. Never commit a real secret to version control.
+# To rotate it, list the new one first: ['new-secret', 'old-secret'] signs with the new one and
+# still accepts cookies signed with the old (KOKOROPY_SECRET='new-secret,old-secret' likewise).
 # SECRET = None
 
 # The database models use; sqlite paths are relative to the project folder.
@@ -26,6 +28,11 @@ KOKOROPY_<NAME> (for example KOKOROPY_DEBUG=1), which wins over this file, and f
 
 # Largest request body accepted, in bytes (larger requests get 413).
 # MAX_BODY_BYTES = 10 * 1024 * 1024
+
+# Where uploaded files are kept: None keeps each application's in its assets/uploads/ folder;
+# a folder (a volume every host mounts, when several serve the site) keeps them in
+# UPLOAD_FOLDER/<application>/. Either way they are served at /<application>/assets/uploads/.
+# UPLOAD_FOLDER = None
 
 # Request bodies (and uploads) above this size are spooled to a temporary file, in bytes.
 # MAX_MEMFILE_BYTES = 1024 * 1024

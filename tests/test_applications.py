@@ -1,5 +1,6 @@
 """Tests for section 11: configuration loading, application discovery, routes.py and
 Autoroute_Controller."""
+import io
 import os
 import shutil
 import sys
@@ -61,6 +62,18 @@ class ConfigTest(unittest.TestCase):
                                             'base_url': None})
         self.assertEqual((config['max_body_bytes'], config['debug'], config['base_url']),
                          (8192, True, '/site/'))
+
+    def test_several_secrets_rotate_from_the_file_or_the_environment(self):
+        self.write_config('SECRET = ["new", "old"]\n')
+        self.assertEqual(load_config(self.project)['secret'], ('new', 'old'))
+        os.environ['KOKOROPY_SECRET'] = 'newer, new'
+        self.assertEqual(load_config(self.project)['secret'], ('newer', 'new'))
+        for bad in ('"a,,b"', '[]', '["ok", 3]'):
+            self.write_config('SECRET = %s\n' % bad)
+            os.environ.pop('KOKOROPY_SECRET', None)
+            with self.subTest(bad=bad), self.assertRaises(ValueError) as caught:
+                load_config(self.project)
+            self.assertIn('SECRET', str(caught.exception))
 
     def test_boolean_words_from_environment(self):
         for word, expected in [('1', True), ('yes', True), ('TRUE', True), ('on', True),
@@ -290,9 +303,9 @@ class ApplicationsTest(unittest.TestCase):
         cls.project = tempfile.mkdtemp()
         write_files(cls.project, APPLICATION_TREE)
         cls.app = Kokoro(project_path=cls.project, secret='s', csrf=False)
-        with mock.patch('sys.stderr') as stderr:
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
             cls.loaded = load_applications(cls.app, os.path.join(cls.project, 'applications'))
-        cls.stderr = ''.join(call.args[0] for call in stderr.write.call_args_list)
+        cls.stderr = stderr.getvalue()
         cls.client = TestClient(cls.app)
 
     @classmethod
@@ -378,6 +391,23 @@ class ApplicationsTest(unittest.TestCase):
         answer = self.client.get('/alpha/assets/css/site.css')
         self.assertEqual((answer.status, answer.text), (200, 'body { color: red; }\n'))
         self.assertTrue(answer.headers['Content-Type'].startswith('text/css'))
+
+    def test_uploads_come_from_the_shared_upload_folder_when_one_is_set(self):
+        shared = os.path.join(self.project, 'shared-volume')
+        write_files(shared, {'alpha/photo.png': 'shared bytes', 'beta/other.png': 'not alpha'})
+        write_files(self.project, {'applications/alpha/assets/uploads/photo.png': 'local'})
+        self.addCleanup(shutil.rmtree, os.path.join(self.project, 'applications', 'alpha',
+                                                    'assets', 'uploads'))
+        self.assertEqual(self.get('/alpha/assets/uploads/photo.png'), (200, 'local'))
+        self.app.config['upload_folder'] = 'shared-volume'
+        self.addCleanup(self.app.config.__setitem__, 'upload_folder', None)
+        self.assertEqual(self.get('/alpha/assets/uploads/photo.png'), (200, 'shared bytes'))
+        self.assertEqual(self.get('/alpha/assets/css/site.css')[0], 200)
+        for path in ['/alpha/assets/uploads/../beta/other.png',
+                     '/alpha/assets/uploads/%2e%2e/beta/other.png',
+                     '/alpha/assets/uploads/..%2fbeta%2fother.png',
+                     '/alpha/assets/uploads/..%2f..%2fapplications/alpha/__init__.py']:
+            self.assertIn(self.client.get(path).status, (403, 404), path)
 
     def test_assets_refuse_traversal(self):
         for path in ['/alpha/assets/../secret.txt', '/alpha/assets/%2e%2e/secret.txt',

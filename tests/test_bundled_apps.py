@@ -215,6 +215,26 @@ class BundledApplicationsTest(unittest.TestCase):
         self.assertTrue(answer.body.startswith(b'\x89PNG'))
 
 
+class HealthCheckTest(unittest.TestCase):
+    def test_healthz_is_ok_while_the_database_answers_and_503_when_it_does_not(self):
+        app, database, project = make_site(migrate=False)
+        self.addCleanup(shutil.rmtree, project)
+        self.addCleanup(kokoropy.set_default_database, None)
+        client = TestClient(app)
+        answer = client.get('/healthz')
+        self.assertEqual((answer.status, answer.json), (200, {'status': 'ok', 'database': 'ok'}))
+        self.assertEqual(answer.headers['Cache-Control'], 'no-store')
+        database.close()
+        with open(os.path.join(project, 'a-file'), 'w'):
+            pass                            # a database under a file can't be opened
+        kokoropy.set_default_database(Database(os.path.join(project, 'a-file', 'x.db')))
+        with self.assertLogs('kokoropy', 'WARNING') as logged:
+            answer = client.get('/healthz')
+        self.assertEqual((answer.status, answer.json),
+                         (503, {'status': 'unavailable', 'database': 'unavailable'}))
+        self.assertIn('the database does not answer', logged.output[0])
+
+
 class WithoutMigrationsTest(unittest.TestCase):
     def test_pokemon_page_asks_to_run_the_migration(self):
         app, database, project = make_site(migrate=False)

@@ -441,6 +441,19 @@ class RoundTripTest(FormCase):
                   'rb') as saved:
             self.assertEqual(saved.read(), PNG_BYTES)
 
+    def test_upload_goes_to_the_shared_upload_folder_when_one_is_set(self):
+        shared = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, shared)
+        self.app.config['upload_folder'] = shared
+        token = csrf_of(self.client.get('/t').text)
+        self.client.post('/t', data={'csrf_token': token, 'name': 'Lamp'},
+                         files={'photo': ('lamp.png', PNG_BYTES, 'image/png')})
+        stored = Gadget.all().first().photo
+        self.assertRegex(stored, r'^uploads/[0-9a-f]{32}\.png$')
+        with open(os.path.join(shared, 'shop', stored.split('/')[1]), 'rb') as saved:
+            self.assertEqual(saved.read(), PNG_BYTES)
+        self.assertFalse(os.path.exists(uploads_folder()))
+
     def test_refused_upload_type_is_a_field_error_and_writes_nothing(self):
         token = csrf_of(self.client.get('/t').text)
         answer = self.client.post('/t', data={'csrf_token': token, 'name': 'Lamp'},

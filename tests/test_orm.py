@@ -194,6 +194,27 @@ class FieldConversionTest(unittest.TestCase):
                                            tzinfo=datetime.timezone.utc))
         self.assertEqual(ForeignKey('category').to_python('7'), 7)
 
+    def test_iso_text_is_read_alike_on_every_python(self):
+        utc_minus_3 = datetime.timezone(datetime.timedelta(hours=-3))
+        good = [('2024-12-31', datetime.datetime(2024, 12, 31)),
+                ('2024-12-31T23', datetime.datetime(2024, 12, 31, 23)),
+                ('2024-12-31 23:59', datetime.datetime(2024, 12, 31, 23, 59)),
+                ('2024-12-31T23:59:58.5', datetime.datetime(2024, 12, 31, 23, 59, 58, 500000)),
+                ('2024-12-31 23:59:58.000123', datetime.datetime(2024, 12, 31, 23, 59, 58, 123)),
+                ('2024-12-31T23:59-03:00',
+                 datetime.datetime(2024, 12, 31, 23, 59, tzinfo=utc_minus_3))]
+        for text, expected in good:
+            with self.subTest(text=text):
+                self.assertEqual(DateTime().from_db(text), expected)
+        for text in ('2024-02-30', '2024-1-2', '2024-12-31X10:00', '2024-12-31 25:00',
+                     '2024-12-31 10:00:00.1234567', '٢٠٢٤-12-31', '2024-12-31 10:00+5'):
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                DateTime().from_db(text)
+        self.assertEqual(Date().from_db('2024-02-29 10:00:00'), datetime.date(2024, 2, 29))
+        for text in ('2023-02-29', '24-02-29', '2024-02-2x'):
+            with self.subTest(text=text), self.assertRaises(ValueError):
+                Date().from_db(text)
+
     def test_boolean_to_python_reads_checkbox_values(self):
         field = Boolean()
         for raw in ('on', '1', 'true', 'TRUE', 'yes'):

@@ -1,10 +1,13 @@
-"""The framework files import only the standard library and parse as Python 3.8."""
+"""The framework files import only the standard library and parse as the oldest Python."""
 import ast
 import importlib.util
 import os
 import sys
 import sysconfig
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import parse_as_oldest_python  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMEWORK_FILES = ['kokoropy.py', 'rossian.py', 'wsgi.py']
@@ -64,11 +67,11 @@ class PortabilityTest(unittest.TestCase):
     def test_kokoropy_module_exists(self):
         self.assertTrue(os.path.exists(os.path.join(ROOT, 'kokoropy.py')))
 
-    def test_files_parse_as_python_38(self):
+    def test_files_parse_as_the_oldest_supported_python(self):
         for path in python_files():
             with self.subTest(path=os.path.relpath(path, ROOT)):
                 with open(path, encoding='utf-8') as f:
-                    ast.parse(f.read(), path, feature_version=(3, 8))
+                    parse_as_oldest_python(f.read(), path)
 
     def test_files_import_only_the_standard_library(self):
         local = {'kokoropy', 'rossian', 'applications'}

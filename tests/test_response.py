@@ -208,6 +208,12 @@ class CookieHeaderTest(unittest.TestCase):
         header = answer.headers['Set-Cookie']
         self.assertTrue(header.startswith('a="x\\073 Domain=evil.com\\015\\012X: y"'), header)
 
+    def test_cookie_attributes_cannot_end_early(self):
+        for options in ({'path': '/x; Domain=evil.com'}, {'domain': 'a.com\r\nX: y'},
+                        {'samesite': 'Lax; Secure'}):
+            with self.subTest(options=options), self.assertRaises(ValueError):
+                Response().set_cookie('a', 'x', **options)
+
     def test_bad_cookie_name_and_oversized_cookie_are_refused(self):
         with self.assertRaises(ValueError):
             Response().set_cookie('a b', 'x')

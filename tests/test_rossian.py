@@ -4,7 +4,6 @@ Every test drives `python rossian.py ...` in a subprocess, in a temporary copy o
 (kokoropy.py, rossian.py and applications/), and looks at the real files, database and pages.
 The generated CRUD and CMS are driven over HTTP in test_rossian_crud.py and test_rossian_cms.py.
 """
-import ast
 import atexit
 import compileall
 import http.cookiejar
@@ -23,6 +22,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import parse_as_oldest_python  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER_START_SECONDS = 15
@@ -270,10 +272,10 @@ class ProjectTestCase(unittest.TestCase):
         self.assertEqual(self.project.snapshot(), before)
         return result
 
-    def assertParsesAsPython38(self):
+    def assertParsesAsOldestPython(self):
         for path in self.project.python_files():
             with open(path, encoding='utf-8') as f:
-                ast.parse(f.read(), path, feature_version=(3, 8))
+                parse_as_oldest_python(f.read(), path)
 
 
 # --- the tests --------------------------------------------------------------------------------
@@ -355,7 +357,7 @@ class ScaffoldApplicationTest(ProjectTestCase):
                                                              *relative.split('/'))))
         self.assertIn("% extends('index/base')", self.project.read('applications', 'shop',
                                                                  'views', 'index.tpl'))
-        self.assertParsesAsPython38()
+        self.assertParsesAsOldestPython()
 
     def test_works_from_another_current_folder(self):
         result = self.project.rossian('scaffold-application', 'shop', cwd=tempfile.gettempdir())
@@ -429,7 +431,7 @@ class ScaffoldModelAndMigrationTest(ProjectTestCase):
         self.assertSucceeds('migration-upgrade', 'shop')
         self.assertEqual(self.project.columns('tag'), ['id', 'label', 'created_at',
                                                        'updated_at', 'colour', 'parent_id'])
-        self.assertParsesAsPython38()
+        self.assertParsesAsOldestPython()
 
     def test_scaffold_migration_adds_the_columns_a_model_gained(self):
         self.assertSucceeds('scaffold-model', 'shop', 'item', 'name:string')

@@ -303,7 +303,7 @@ class ScaffoldCmsCommandTest(ProjectTestCase):
         self.assertIn('created the admin account root', result.stdout)
         self.assertIn("menu = ['cms/menu']",
                       self.project.read('applications', 'cms', 'routes.py'))
-        self.assertParsesAsPython38()
+        self.assertParsesAsOldestPython()
         self.assertUsageError(['scaffold-cms', '--admin-password', ADMIN_PASSWORD],
                               "application 'cms' already exists")
 

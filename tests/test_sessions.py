@@ -234,6 +234,29 @@ class SecretTest(unittest.TestCase):
         self.assertEqual(client.get('/count').text, '2')
 
 
+class SecretRotationTest(unittest.TestCase):
+    def test_the_new_secret_signs_and_the_old_ones_still_verify(self):
+        before = make_app(secret='old')
+        self.addCleanup(shutil.rmtree, before.project)
+        client = TestClient(before)
+        client.get('/count')
+        client.app = make_app(secret=['new', 'old'], project_path=before.project)
+        answer = client.get('/count')
+        self.assertEqual(answer.text, '2')
+        token = answer.headers['Set-Cookie'].split(';')[0].split('=', 1)[1]
+        self.assertIsNotNone(kokoropy.unsign_value(token, 'new'))
+        self.assertIsNone(kokoropy.unsign_value(token, 'old'))
+        client.app = make_app(secret='new', project_path=before.project)
+        self.assertEqual(client.get('/count').text, '3')
+        client.app = make_app(secret='other', project_path=before.project)
+        self.assertEqual(client.get('/count').text, '1')
+
+    def test_an_empty_list_of_secrets_signs_and_verifies_nothing(self):
+        with self.assertRaises(ValueError):
+            kokoropy.sign_value(b'x', [])
+        self.assertIsNone(kokoropy.unsign_value(kokoropy.sign_value(b'x', 'ok'), []))
+
+
 class FlashTest(unittest.TestCase):
     def setUp(self):
         self.app = make_app()
