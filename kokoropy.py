@@ -6256,6 +6256,16 @@ class Database:
         """True while this thread is inside a transaction() block."""
         return self._state().depth > 0
 
+    def on_commit(self, callback):
+        """Call callback() once this thread's transaction commits (at once outside one), and
+        never if it (or the savepoint around the call) rolls back: for effects outside the
+        database, such as removing a deleted row's files. Errors are logged, not raised."""
+        state = self._state()
+        if state.depth == 0:
+            _call_logged(callback)
+        else:
+            state.on_commit.append(callback)
+
     def close(self):
         """Close every thread's connection; the database reopens on next use."""
         with self._lock:
@@ -6701,18 +6711,42 @@ class Upload(String):
     """The path of an uploaded file (relative to the application's assets folder).
 
     `allowed` lists the file extensions a form accepts (e.g. ['png', 'jpg']); saving the file
-    is the form's job, the model stores its path.
+    is the form's job, the model stores its path. Once the transaction commits, the file of a
+    deleted row (instance.delete()) or replaced by a Form is removed, so that it is no longer
+    served; `keep_files=True` keeps them (e.g. for an archive or an audit trail).
     """
 
     type_name = 'upload'
     input_type = 'file'
+    # Plug-in (section 10): file_path(stored value) -> the file's path in the uploads folder of
+    # the application serving this request, or None (no request, or not a plain stored name).
+    file_path = None
 
-    def __init__(self, allowed=None, max_length=255, **options):
+    def __init__(self, allowed=None, max_length=255, keep_files=False, **options):
         String.__init__(self, max_length=max_length, **options)
         self.allowed = list(allowed) if allowed else None
+        self.keep_files = keep_files
 
     def declaration_options(self):
-        return [('allowed', self.allowed, None)] + String.declaration_options(self)
+        return [('allowed', self.allowed, None), ('keep_files', self.keep_files, False)] + \
+            String.declaration_options(self)
+
+    def remove_on_commit(self, database, stored):
+        """Remove the file `stored` names once `database`'s transaction commits (unless
+        keep_files)."""
+        path = None if self.keep_files or not stored else self.file_path(stored)
+        if path is not None:
+            database.on_commit(functools.partial(_remove_file, path))
+
+
+def _remove_file(path):
+    """Remove a file if it is there; a file that cannot be removed is left (and logged)."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        logging.getLogger('kokoropy').warning('kokoropy: cannot remove %s: %s', path, exc)
 
 
 class Password(Field):
@@ -7605,6 +7639,9 @@ class Model:
             database.connection().execute(statements.delete, (self.__dict__.get('id'),))
         except sqlite3.IntegrityError as exc:
             raise _restricted_error(type(self), exc, self)
+        for field in self._meta.fields.values():
+            if isinstance(field, Upload):
+                field.remove_on_commit(database, self.__dict__.get(field.column))
         if self._meta.has_delete_hooks:
             self.after_delete()
 
@@ -8107,12 +8144,13 @@ class _ThreadState:
     per statement would cost about a tenth of a one-row INSERT.
     """
 
-    __slots__ = ('connection', 'cursor', 'depth', '__weakref__')
+    __slots__ = ('connection', 'cursor', 'depth', 'on_commit', '__weakref__')
 
     def __init__(self, connection):
         self.connection = connection
         self.cursor = connection.cursor()
         self.depth = 0
+        self.on_commit = []     # callbacks of Database.on_commit() waiting for the COMMIT
 
     def __del__(self):
         # Freed with its thread's thread-local data (or its Database): close the connection
@@ -8123,7 +8161,7 @@ class _ThreadState:
 class _Transaction:
     """The context manager of Database.transaction(): BEGIN/COMMIT, or a savepoint."""
 
-    __slots__ = ('database', 'state', 'savepoint')
+    __slots__ = ('database', 'state', 'savepoint', 'callbacks_before')
 
     def __init__(self, database):
         self.database = database
@@ -8138,12 +8176,15 @@ class _Transaction:
             self.savepoint = 'kokoropy_savepoint_%d' % state.depth
             state.connection.execute(dialect.savepoint(self.savepoint))
         state.depth += 1
+        self.callbacks_before = len(state.on_commit)
         return self.database
 
     def __exit__(self, exc_type, exc, traceback):
         state, dialect = self.state, self.database.dialect
         connection = state.connection
         state.depth -= 1
+        if exc_type is not None:    # what this block asked for after commit is off
+            del state.on_commit[self.callbacks_before:]
         if self.savepoint is not None:
             if exc_type is not None:
                 connection.execute(dialect.rollback_to(self.savepoint))
@@ -8155,10 +8196,22 @@ class _Transaction:
             try:
                 connection.execute(dialect.commit())
             except BaseException:
+                del state.on_commit[:]
                 if connection.in_transaction:
                     connection.execute(dialect.rollback())
                 raise
+            callbacks, state.on_commit = state.on_commit, []
+            for callback in callbacks:
+                _call_logged(callback)
         return False
+
+
+def _call_logged(callback):
+    """Run an on_commit callback: the transaction is over, so an error is only logged."""
+    try:
+        callback()
+    except Exception:
+        logging.getLogger('kokoropy').exception('kokoropy: an on_commit callback failed')
 
 
 def _time_ns_from_float():
@@ -9251,11 +9304,15 @@ class Form:
             self.instance.save()
         except Exception as exc:
             for path in written:    # a row that was not saved leaves no files behind
-                _remove_quietly(path)
+                _remove_file(path)
             if isinstance(exc, ValidationError):
                 self.errors.update(exc.errors)
                 self._is_valid = False
             raise
+        database = self.instance._database or default_database()
+        for name, (_, stored, previous) in self._uploads.items():
+            if previous and previous != stored:   # the replaced file goes once committed
+                self.fields[name].remove_on_commit(database, previous)
         return self.instance
 
     def render(self):
@@ -9885,11 +9942,22 @@ def _current_uploads_folder():
     return _uploads_folder(current.app.config, app_name)
 
 
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
+# A value a Form stored: 'uploads/<random name>.<extension>', nothing that could climb out.
+_STORED_UPLOAD = re.compile(r'^%s/([0-9A-Za-z_-][0-9A-Za-z_.-]*)$' % re.escape(UPLOADS_FOLDER))
+
+
+def _upload_file_path(stored):
+    """Upload's plug-in: the path of a stored upload in the current application's uploads
+    folder, or None outside a request or for a value a Form did not write."""
+    match = _STORED_UPLOAD.match(str(stored))
+    current = _request_in_thread()
+    app_name = current.app_name if current is not None else None
+    if match is None or not app_name:
+        return None
+    return os.path.join(_uploads_folder(current.app.config, app_name), match.group(1))
+
+
+Upload.file_path = staticmethod(_upload_file_path)
 
 
 ###############################################################################
