@@ -710,15 +710,41 @@ def _parse_qs(text, max_fields=MAX_FORM_FIELDS):
     fields = FormsDict()
     if not text:
         return fields
-    pieces = text.split('&', max_fields)
-    if len(pieces) > max_fields and pieces[-1].strip('&'):
-        raise _TooManyFields('more than %d fields' % max_fields)
+    end = _end_of_fields(text, max_fields)
     values = fields._values
-    for piece in pieces:
+    for piece in (text[:end] if end < len(text) else text).split('&'):
         if piece:
             key, _, value = piece.partition('=')
             values.setdefault(_unquote_plus(key), []).append(_unquote_plus(value))
     return fields
+
+
+def _end_of_fields(data, max_fields):
+    """Where the first `max_fields` fields of urlencoded `data` (text or bytes) end; raises
+    _TooManyFields when another field follows. Copies nothing: a huge body costs a scan."""
+    end = _nth_separator(data, max_fields)
+    if end < 0:
+        return len(data)
+    if _has_field(data, end + 1):
+        raise _TooManyFields('more than %d fields' % max_fields)
+    return end
+
+
+def _nth_separator(data, count):
+    """The index of the count-th '&' in data (text or bytes), or -1 when there are fewer."""
+    separator = '&' if isinstance(data, str) else b'&'
+    end = -1
+    for _ in range(count):
+        end = data.find(separator, end + 1)
+        if end < 0:
+            return -1
+    return end
+
+
+def _has_field(data, start=0):
+    """True when data[start:] holds more than '&' separators (empty fields do not count)."""
+    separator = '&' if isinstance(data, str) else b'&'
+    return data.count(separator, start) != len(data) - start
 
 
 def _unquote_plus(text):
@@ -1557,7 +1583,7 @@ class Request(object):
         media_type, options = _parse_options_header(self.content_type)
         forms, files = FormsDict(), FormsDict()
         if media_type == 'application/x-www-form-urlencoded':
-            forms = _parse_urlencoded_form(self.body_bytes)
+            forms = _parse_urlencoded_form(self.body)
         elif media_type == 'multipart/form-data':
             boundary = options.get('boundary', '')
             if not _BOUNDARY.match(boundary):
@@ -1601,12 +1627,22 @@ def _check_json_text(value):
             _check_json_text(item)
 
 
-def _parse_urlencoded_form(data):
-    """The fields of an urlencoded body; HTTPError 413 past MAX_FORM_FIELDS, parsing no further."""
-    try:
-        return _parse_qs(data.decode('utf-8', 'replace'))
-    except _TooManyFields:
-        raise HTTPError(413, 'The form has more than %d fields.' % MAX_FORM_FIELDS)
+def _parse_urlencoded_form(body):
+    """The fields of an urlencoded body (a binary file), read in chunks; HTTPError 413 when
+    more than MAX_FORM_FIELDS fields are sent, found without holding what follows them."""
+    kept, missing = [], MAX_FORM_FIELDS     # separators still allowed
+    for chunk in iter(functools.partial(body.read, COPY_CHUNK), b''):
+        if missing:
+            end = _nth_separator(chunk, missing)
+            if end < 0:
+                kept.append(chunk)
+                missing -= chunk.count(b'&')
+                continue
+            kept.append(chunk[:end])
+            missing, chunk = 0, chunk[end + 1:]
+        if _has_field(chunk):
+            raise HTTPError(413, 'The form has more than %d fields.' % MAX_FORM_FIELDS)
+    return _parse_qs(b''.join(kept).decode('utf-8', 'replace'))
 
 
 _REQUEST_DEFAULTS = {'max_body_bytes': MAX_BODY_BYTES, 'max_memfile_bytes': MAX_MEMFILE_BYTES,
