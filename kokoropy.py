@@ -10521,7 +10521,8 @@ def _action_target(controller, attribute, app_name):
         instance.__init__()
         return getattr(instance, attribute)(*positional, **keywords)
 
-    call_action.__name__ = '%s.%s' % (controller.__name__, attribute)
+    call_action.__name__ = call_action.__qualname__ = '%s.%s' % (controller.__name__, attribute)
+    call_action.__module__ = controller.__module__
     call_action.__doc__ = function.__doc__
     call_action.csrf_exempt = getattr(function, 'csrf_exempt', False)
     call_action.takes_path_arguments = any(

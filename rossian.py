@@ -21,7 +21,9 @@ Rossian imports only the standard library and the kokoropy.py that stands beside
 import argparse
 import ast
 import collections
+import contextlib
 import getpass
+import io
 import keyword
 import os
 import re
@@ -697,6 +699,101 @@ TEMPLATES['crud/delete.tpl'] = '''\
 {% endblock %}
 '''
 
+TEMPLATES['crud/test_invalid.py'] = '''
+    def test_a_${table}_${what}_is_refused_with_a_message(self):
+        answer = self.submit('/$app/$table/new', self.valid_fields($name=$bad)$files)
+        self.assertEqual(answer.status, 200)
+        self.assertIn($message, answer.text)
+        self.assertEqual($Model.all().count(), 0)
+'''
+
+TEMPLATES['crud/tests_init.py'] = '''\
+\"\"\"Tests of the $app application: python rossian.py test $app\"\"\"
+'''
+
+TEMPLATES['crud/test.py'] = '''\
+\"\"\"Tests of the $plural pages, written by `python rossian.py scaffold-crud`.
+
+Run them with `python rossian.py test $app`: it gives them a temporary database with every
+migration applied (never the site's own) and a temporary uploads folder. Each test starts
+from empty tables and uses the pages as a person with a browser would: it opens a form,
+fills it in and sends it.
+\"\"\"
+import os
+import re
+import unittest
+
+from kokoropy import TestClient, default_app
+$imports
+
+def setUpModule():
+    if not os.environ.get('KOKOROPY_TEST_DATABASE_URL'):
+        raise unittest.SkipTest('these tests write to the database: run them with '
+                                'python rossian.py test $app')
+
+
+class ${Model}PagesTest(unittest.TestCase):
+    def setUp(self):
+        self.empty_tables()
+        self.addCleanup(self.empty_tables)
+        self.client = TestClient(default_app())
+$setup
+    def empty_tables(self):
+        for model in $cleared:
+            model.all().delete()
+
+    def valid_fields(self, **changes):
+        \"\"\"What a person would type into the form, with `changes` over it.\"\"\"
+        fields = {$fields}
+        fields.update(changes)
+        return fields
+
+    def submit(self, path, fields, files=None):
+        \"\"\"Open the form at `path`, then send it back with `fields` and its CSRF token.\"\"\"
+        form = self.client.get(path)
+        self.assertEqual(form.status, 200, form.text)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        return self.client.post(path, data=dict(fields, csrf_token=token), files=files)
+
+    def create_$var(self):
+        \"\"\"Create a $label through its form; return it as the database has it.\"\"\"
+        answer = self.submit('/$app/$table/new', self.valid_fields()$files)
+        self.assertEqual(answer.status, 303, answer.text)
+        return $Model.all().order_by('-id').first()
+
+    def test_a_valid_${table}_is_created_and_shown(self):
+        answer = self.submit('/$app/$table/new', self.valid_fields()$files)
+        self.assertEqual(answer.status, 303, answer.text)
+        $var = $Model.all().first()
+        self.assertTrue(answer.headers['Location'].endswith('/$app/$table/%d' % $var.id))
+        page = self.client.get('/$app/$table/%d' % $var.id)
+        self.assertEqual(page.status, 200)
+$shown$invalid
+    def test_the_list_shows_the_${table}_and_gives_it_as_json(self):
+        $var = self.create_$var()
+        page = self.client.get('/$app/$table')
+        self.assertEqual(page.status, 200)
+        self.assertIn('/$app/$table/%d' % $var.id, page.text)
+        data = self.client.get('/$app/$table?format=json').json
+        self.assertEqual((data['total'], data['items'][0]['id']), (1, $var.id))
+
+    def test_editing_a_${table}_saves_the_change(self):
+        $var = self.create_$var()
+        changed = self.valid_fields($change)
+        answer = self.submit('/$app/$table/%d/edit' % $var.id, changed)
+        self.assertEqual(answer.status, 303, answer.text)
+$changed
+    def test_deleting_a_${table}_asks_first_then_removes_it(self):
+        $var = self.create_$var()
+        answer = self.submit('/$app/$table/%d/delete' % $var.id, {})
+        self.assertEqual(answer.status, 303, answer.text)
+        self.assertIsNone($Model.get($var.id))
+        self.assertEqual(self.client.get('/$app/$table/%d' % $var.id).status, 404)
+
+    def test_a_missing_${table}_is_not_found(self):
+        self.assertEqual(self.client.get('/$app/$table/999999').status, 404)
+'''
+
 # --- the cms application (scaffold-cms) -------------------------------------------------------
 
 TEMPLATES['cms/__init__.py'] = '''\
@@ -1198,9 +1295,16 @@ MAX_LINE = 99
 def field_declaration(kokoropy, column):
     """A column as Python source, rendered by the ORM: "String(required=True)",
     "ForeignKey('category')"."""
+    return column_field(kokoropy, column).declaration()
+
+
+def column_field(kokoropy, column):
+    """The ORM field a column spec stands for, named but bound to no model."""
     field_class = getattr(kokoropy, FIELD_CLASSES[column.type])
     arguments = (column.target,) if column.type == 'ref' else ()
-    return field_class(*arguments, **dict((name, True) for name in column.options)).declaration()
+    field = field_class(*arguments, **dict((name, True) for name in column.options))
+    field.name = column.name
+    return field
 
 
 def model_class_name(table):
@@ -1305,6 +1409,169 @@ def crud_values(app, table, guard=None):
                 guard_import=guard[0] if guard else '', guard=guard[1] if guard else '')
 
 
+def crud_test_module(kokoropy, app, table, fields, values):
+    """The source of tests/test_<table>.py for a CRUD whose form shows `fields` (name, Field
+    pairs): TestClient tests of the list, create (valid and invalid), show, edit and delete."""
+    references = _reference_rows(kokoropy, app, table, fields)
+    model_import = 'applications.%s.models.%s' % (app, table)
+    imports = [import_line(model_import, [values['Model']])]
+    imports += [import_line(model.__module__, [model.__name__])
+                for _var, model, _source in references if model.__module__ != model_import]
+    setup = ''.join('        self.%s = %s\n' % (var, source) for var, _m, source in references)
+    form = [(name, field, _sample_form_source(field, name)) for name, field in fields]
+    uploads = [(name, field) for name, field, _s in form if _is_upload(field) and field.required]
+    return render('crud/test.py', imports=''.join(sorted(set(imports))), setup=setup,
+                  cleared=_tuple_source([values['Model']] + [model.__name__ for _v, model, _s
+                                                             in reversed(references)]),
+                  fields=_dict_source([(name, source) for name, _f, source in form
+                                       if source is not None], 18),
+                  files=', files=self.files()' if uploads else '',
+                  shown=_shown_check(form, values), invalid=_invalid_test(form, values, uploads),
+                  change=_change_source(form, values)[0], changed=_change_source(form, values)[1],
+                  **values) + (_files_method(uploads) if uploads else '')
+
+
+def _reference_rows(kokoropy, app, table, fields, seen=()):
+    """(attribute, Model, creating source) for the rows the form's references need, the ones
+    they need themselves first."""
+    rows = []
+    for name, field in fields:
+        if not isinstance(field, kokoropy.ForeignKey) or field.related_table in seen + (table,):
+            continue
+        model = find_model(kokoropy, app, field.related_table)
+        if model is None:
+            continue
+        required = [(n, f) for n, f in model._meta.fields.items() if f.editable and f.required]
+        rows += _reference_rows(kokoropy, app, model._meta.table, required, seen + (table,))
+        arguments = ', '.join('%s=%s' % (n, _sample_python_source(f, '%s %s' % (
+            model._meta.table.replace('_', ' '), n), rows)) for n, f in required)
+        rows.append((model._meta.table, model, '%s.create(%s)' % (model.__name__, arguments)))
+    return rows
+
+
+def _is_upload(field):
+    return field.type_name == 'upload'
+
+
+# Values a person might type, by field type (strings, as a browser sends them).
+_SAMPLE_TEXT = {'email': 'ann@example.com', 'password': 'correct horse battery staple',
+                'date': '2024-12-31', 'datetime': '2024-12-31T23:59', 'boolean': 'on',
+                'float': '2.5'}
+
+
+def _sample_form_source(field, name):
+    """Python source of what a person would type into the field (None: leave it out)."""
+    if field.type_name == 'foreignkey':
+        return 'str(self.%s.id)' % field.related_table
+    if _is_upload(field):
+        return None
+    if field.choices:
+        return repr(str(field.choices[0][0]))
+    if field.type_name == 'integer':
+        return repr(str(_sample_number(field, 1)))
+    if field.type_name in _SAMPLE_TEXT:
+        return repr(_SAMPLE_TEXT[field.type_name])
+    return repr(_sample_string(field, name))
+
+
+def _sample_python_source(field, name, rows):
+    """Python source of a valid value for Model.create() (references: the row made before)."""
+    if field.type_name == 'foreignkey':
+        return 'self.%s' % field.related_table
+    if _is_upload(field):
+        return repr('uploads/sample.png')
+    if field.type_name in ('boolean', 'integer', 'float'):
+        return {'boolean': 'True', 'float': '2.5'}.get(field.type_name) or \
+            repr(_sample_number(field, 1))
+    return _sample_form_source(field, name)
+
+
+def _sample_number(field, preferred):
+    low, high = getattr(field, 'min_value', None), getattr(field, 'max_value', None)
+    if low is not None and preferred < low:
+        return low
+    return high if high is not None and preferred > high else preferred
+
+
+def _sample_string(field, name):
+    text = 'Sample ' + name.replace('_', ' ')
+    low = getattr(field, 'min_length', None) or 0
+    high = getattr(field, 'max_length', None) or len(text)
+    return text.ljust(low, 'x')[:high]
+
+
+def _tuple_source(names):
+    return '(%s)' % (names[0] + ',' if len(names) == 1 else ', '.join(names))
+
+
+def _dict_source(pairs, indent):
+    """A dict display of (key, source) pairs, wrapped at MAX_LINE."""
+    items = ['%r: %s' % (key, source) for key, source in pairs]
+    lines, line = [], ''
+    for item in items:
+        if line and len(line) + len(item) + indent + 3 > MAX_LINE:
+            lines.append(line + ',')
+            line = item
+        else:
+            line = line + ', ' + item if line else item
+    lines.append(line)
+    return ('\n' + ' ' * indent).join(lines)
+
+
+def _shown_check(form, values):
+    """The show page holds the first typed text (nothing when the form has no plain text)."""
+    for name, field, source in form:
+        if field.type_name in ('string', 'text', 'email') and not field.choices:
+            return '        self.assertIn(%s, page.text)\n' % source
+    return ''
+
+
+def _invalid_test(form, values, uploads):
+    """A test sending a value the form refuses: a required text left empty, else a number,
+    date or email that is not one; none when no field can be refused."""
+    for name, field, source in form:
+        if source is None:
+            continue
+        if field.required and field.type_name not in ('boolean', 'foreignkey'):
+            bad, message = '', field.messages['required']
+        elif field.type_name in ('integer', 'float', 'date', 'datetime', 'email') and \
+                not field.choices:
+            bad, message = 'not-%s' % field.type_name, field.messages['type']
+        else:
+            continue
+        what = 'without_its_' + name if bad == '' else 'with_a_wrong_' + name
+        return render('crud/test_invalid.py', name=name, bad=repr(bad), what=what,
+                      message=repr(message.format(label=field.label)),
+                      files=', files=self.files()' if uploads else '', **values)
+    return ''
+
+
+def _change_source(form, values):
+    """(the edit test's changes, its check) on the first field holding text or a number."""
+    stored = '        self.assertEqual(%s.get(%s.id).%%s, %%r)\n' % (values['Model'], values['var'])
+    for name, field, source in form:
+        if field.choices or source is None:
+            continue
+        if field.type_name in ('string', 'text'):
+            new = _sample_string(field, 'changed ' + name)
+            return '%s=%r' % (name, new), stored % (name, new)
+        if field.type_name == 'integer':
+            new = _sample_number(field, 2)
+            return '%s=%r' % (name, str(new)), stored % (name, new)
+    return '', '        self.assertIsNotNone(%s.get(%s.id))\n' % (values['Model'], values['var'])
+
+
+def _files_method(uploads):
+    """The test class's files() method: a small PNG for each required upload."""
+    lines = ['', '    def files(self):',
+             '        """A file for each required upload (a 1x1 PNG)."""',
+             "        png = (b'\\x89PNG\\r\\n\\x1a\\n\\x00\\x00\\x00\\rIHDR\\x00\\x00\\x00\\x01'",
+             "               b'\\x00\\x00\\x00\\x01\\x08\\x06\\x00\\x00\\x00\\x1f\\x15\\xc4\\x89')",
+             '        return {%s}' % ', '.join("%r: ('%s.png', png, 'image/png')" % (name, name)
+                                            for name, _field in uploads), '']
+    return '\n'.join(lines)
+
+
 def _crud_urls(app, table):
     """The `urls` entries of a CRUD controller, one per line (wrapped when too long)."""
     rule = '/%s/%s' % (app, table)
@@ -1330,11 +1597,18 @@ def _plural(words):
     return words + 's'
 
 
-def add_crud_files(plan, app_folder, values, routes_text):
-    """Plan the controller, the four views and the routes.py lines of a CRUD."""
+def add_crud_files(plan, app_folder, values, routes_text, tests=None):
+    """Plan the controller, the four views and the routes.py lines of a CRUD, and its tests
+    (tests/test_<table>.py) when their source is given."""
     table = values['table']
     plan.add(os.path.join(app_folder, 'controllers', table + '.py'),
              render('crud/controller.py', **values))
+    if tests is not None:
+        tests_folder = os.path.join(app_folder, 'tests')
+        if not os.path.exists(os.path.join(tests_folder, '__init__.py')):
+            plan.add(os.path.join(tests_folder, '__init__.py'),
+                     render('crud/tests_init.py', **values))
+        plan.add(os.path.join(tests_folder, 'test_%s.py' % table), tests)
     for view in CRUD_VIEWS:
         plan.add(view_file(app_folder, table, view), render('crud/%s.tpl' % view, **values))
     plan.add(os.path.join(app_folder, 'routes.py'),
@@ -1492,6 +1766,12 @@ def prepare_database(kokoropy, config):
                          % ('Creating' if is_fresh else 'Preparing', _relative(path)))
         run_migrations(migrator.apply_pending)
         return
+    warn_pending_migrations(kokoropy, migrator)
+
+
+def warn_pending_migrations(kokoropy, migrator):
+    """One line on stderr when migrations are not applied yet (CommandError when a migration
+    file is broken)."""
     try:
         pending = migrator.pending()
     except kokoropy.MigrationError as exc:
@@ -1741,16 +2021,20 @@ def cmd_scaffold_crud(args):
         if columns:
             raise UsageError('%s exists already: leave out the columns to build the CRUD on it'
                              % _relative(model_file(app_folder, args.table)))
-        values['Model'] = model_class_in(kokoropy, args.app, args.table).__name__
+        model = model_class_in(kokoropy, args.app, args.table)
+        values['Model'] = model.__name__
+        fields = [(name, field) for name, field in model._meta.fields.items() if field.editable]
     elif not columns:
         raise UsageError('give the columns of the new table %r, e.g. name:string price:float'
                          % args.table)
     else:
         add_model_files(plan, kokoropy, args.app, app_folder, args.table, columns)
-    add_crud_files(plan, app_folder, values, routes_source(app_folder, plan))
+        fields = [(column.name, column_field(kokoropy, column)) for column in columns]
+    add_crud_files(plan, app_folder, values, routes_source(app_folder, plan),
+                   crud_test_module(kokoropy, args.app, args.table, fields, values))
     plan.write()
-    sys.stdout.write('Next: %s migration-upgrade %s, then open /%s/%s\n'
-                     % (PROG, args.app, args.app, args.table))
+    sys.stdout.write('Next: %s migration-upgrade %s, then open /%s/%s; its tests: %s test %s\n'
+                     % (PROG, args.app, args.app, args.table, PROG, args.app))
     return 0
 
 
@@ -2087,6 +2371,333 @@ def run_migrations(run, verb='applied'):
 def _print_migrations(done, verb):
     for migration, seconds in done:
         sys.stdout.write('%s %s (%.1f ms)\n' % (verb, migration.label, seconds * 1000))
+
+
+
+# --- the everyday toolbox: shell, routes, check, test ---------------------------------------
+
+@command('shell', 'a Python prompt with the site loaded: models by class name, db, url, client',
+         '%s shell -c "print(Product.all().count())"' % PROG, [
+             argument('-c', dest='code', metavar='CODE',
+                      help='run this Python code instead of a prompt')],
+         details="""
+Loads the configuration and every application, then opens an interactive prompt (the standard
+library's `code` module) where every model of the applications is there by its class name
+(Product.all()), with `db` (the database), `url`, `app`, `client` (a TestClient of the site) and
+the kokoropy module. When standard input is not a terminal, the code it holds is run instead:
+  echo "print(Product.all().count())" | %s shell""" % PROG)
+def cmd_shell(args):
+    """Open a prompt, or run -c or standard input, in the loaded site's namespace."""
+    import code
+    kokoropy = load_kokoropy()
+    namespace = shell_namespace(kokoropy, load_site(kokoropy))
+    if args.code is not None:
+        return _run_user_code(args.code, '<shell -c>', namespace)
+    if not sys.stdin.isatty():
+        return _run_user_code(sys.stdin.read(), '<stdin>', namespace)
+    models = sorted(name for name, value in namespace.items()
+                    if isinstance(value, type) and issubclass(value, kokoropy.Model))
+    banner = ('Kokoropy shell, Python %s. Models: %s.\nAlso: db, url, app, client, kokoropy. '
+              'Ctrl+D leaves.' % (sys.version.split()[0], ', '.join(models) or 'none yet'))
+    code.interact(banner=banner, local=namespace, exitmsg='')
+    return 0
+
+
+def load_site(kokoropy):
+    """Configure kokoropy from the project and load every application; return the app.
+    Applications that fail to load are reported on stderr by the loader, and left out;
+    pending migrations get a one-line warning (the database is not created just to look)."""
+    os.chdir(project_path())
+    config = configure(kokoropy)
+    warn_pending_migrations(kokoropy, project_migrator(kokoropy, config, create=False))
+    return kokoropy.load_project(project_path())
+
+
+def shell_namespace(kokoropy, app):
+    """What the shell offers: the models by class name, db, url, app, client, kokoropy.
+    Two applications' models with one class name are there as <app>_<Class> instead."""
+    namespace = {'kokoropy': kokoropy, 'app': app, 'db': kokoropy.default_database(),
+                 'url': kokoropy.url, 'client': kokoropy.TestClient(app),
+                 '__name__': '__console__'}
+    owners = collections.defaultdict(list)
+    for app_name, model in site_models(kokoropy, app):
+        owners[model.__name__].append((app_name, model))
+    for class_name, found in owners.items():
+        for app_name, model in found:
+            namespace[class_name if len(found) == 1 else
+                      '%s_%s' % (app_name, class_name)] = model
+    return namespace
+
+
+def site_models(kokoropy, app):
+    """(application, Model class) for every model module of the loaded applications."""
+    found = []
+    for loaded in getattr(app, 'applications', ()):
+        if not loaded.ok:
+            continue
+        for name in sorted(_listdir(os.path.join(loaded.path, 'models'))):
+            if name.endswith('.py') and name != '__init__.py':
+                found.extend((loaded.name, model)
+                             for model in _models_of(kokoropy, loaded.name, name[:-3]))
+    return found
+
+
+def _run_user_code(source, filename, namespace):
+    """Run the user's code; its exception is printed as Python prints it (exit status 1),
+    without this function's own frame."""
+    try:
+        compiled = compile(source, filename, 'exec')
+    except SyntaxError as exc:
+        traceback.print_exception(SyntaxError, exc, None)
+        return 1
+    try:
+        exec(compiled, namespace)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        return 1
+    return 0
+
+
+@command('routes', 'list every route: methods, path, name, application and handler',
+         '%s routes --app shop' % PROG, [
+             argument('--app', metavar='APP', help='only the routes of this application'),
+             argument('--json', action='store_true', help='print the routes as JSON')],
+         details="""
+Lists the routes of the loaded site in the order they are matched: the routes.py urls, the
+Autoroute_Controller actions and each application's assets. HEAD is answered by every GET
+route and OPTIONS by every path, so they are not listed.""")
+def cmd_routes(args):
+    """Print the site's routes as a table or as JSON."""
+    if args.app is not None:
+        existing_application(args.app)
+    kokoropy = load_kokoropy()
+    rows = [row for row in route_rows(load_site(kokoropy))
+            if args.app is None or row['application'] == args.app]
+    if args.json:
+        import json
+        sys.stdout.write(json.dumps(rows, indent=2) + '\n')
+        return 0
+    header = {'methods': 'METHODS', 'path': 'PATH', 'name': 'NAME',
+              'application': 'APPLICATION', 'handler': 'HANDLER'}
+    table = [header] + [dict(row, methods=','.join(row['methods']), name=row['name'] or '-',
+                             application=row['application'] or '-') for row in rows]
+    keys = ['methods', 'path', 'name', 'application', 'handler']
+    widths = [max(len(line[key]) for line in table) for key in keys[:-1]]
+    for line in table:
+        sys.stdout.write('  '.join(line[key].ljust(width) for key, width in
+                                   zip(keys, widths)) + '  ' + line['handler'] + '\n')
+    return 0
+
+
+def route_rows(app):
+    """One dict per route rule (its methods together), in matching order."""
+    rows, by_key = [], {}
+    for route in app.router.routes:
+        key = (route.rule, id(route.config), route.target)
+        if key in by_key:
+            by_key[key]['methods'].append(route.method)
+            continue
+        by_key[key] = row = {'methods': [route.method], 'path': route.rule, 'name': route.name,
+                             'application': route.config.get('app_name'),
+                             'handler': _handler_name(route.target)}
+        rows.append(row)
+    return rows
+
+
+def _handler_name(target):
+    """'module.function' of a route's target."""
+    name = getattr(target, '__qualname__', None) or getattr(target, '__name__', None)
+    if name is None or '<locals>' in name:
+        name = getattr(target, '__name__', None) or repr(target)
+    module = getattr(target, '__module__', None)
+    return '%s.%s' % (module, name) if module else name
+
+
+
+@command('check', 'tell whether the site is ready to serve; exit status 1 when it is not',
+         '%s check --host 0.0.0.0' % PROG, [
+             argument('--host', default='127.0.0.1',
+                      help='the address the site will listen on (default 127.0.0.1)')],
+         details="""
+Reports, each on a line with its fix: applications that fail to import, pending or broken
+migrations, models whose table lacks columns, a PostgreSQL URL without its driver installed,
+DEBUG on, no SECRET while the site is public (a BASE_URL with a host, or --host other than
+a loopback address), TRUSTED_PROXIES unset while a BASE_URL says a proxy is in front, and
+upload folders that can't be written. Exits 0 when all is well, 1 otherwise, so that a deploy
+script can stop on it.""")
+def cmd_check(args):
+    """Run every readiness check; print problems with their fixes."""
+    kokoropy = load_kokoropy()
+    os.chdir(project_path())
+    config = configure(kokoropy)
+    problems = []
+    for check in (_check_settings, _check_applications_and_schema):
+        problems.extend(check(kokoropy, config, args))
+    for problem, fix in problems:
+        sys.stdout.write('problem: %s\n    fix: %s\n' % (problem, fix))
+    if problems:
+        sys.stdout.write('%d problem(s): the site is not ready to serve.\n' % len(problems))
+        return 1
+    sys.stdout.write('All checks passed: the site is ready to serve.\n')
+    return 0
+
+
+def _check_settings(kokoropy, config, args):
+    """(problem, fix) pairs about the configuration alone."""
+    problems = []
+    url = str(config.get('database_url') or '')
+    if url.split(':', 1)[0].split('+', 1)[0] in ('postgresql', 'postgres'):
+        import importlib.util
+        if not any(importlib.util.find_spec(name) for name in ('psycopg', 'pg8000')):
+            problems.append(('DATABASE_URL is a PostgreSQL URL but neither driver is installed',
+                             'pip install "psycopg[binary]" (or pip install pg8000, pure Python)'))
+    if config.get('debug'):
+        problems.append(('DEBUG is on: tracebacks and source lines are shown to visitors',
+                         'remove DEBUG = True from applications/config.py and unset '
+                         'KOKOROPY_DEBUG'))
+    base_url = config.get('base_url') or '/'
+    is_public = base_url.startswith(('http://', 'https://')) or \
+        args.host not in ('127.0.0.1', 'localhost', '::1')
+    if is_public and not (config.get('secret') or os.environ.get('KOKOROPY_SECRET')):
+        problems.append(('no SECRET is set for a public site: each host would sign sessions '
+                         'with its own generated .runtime/secret',
+                         'set KOKOROPY_SECRET (the same on every host) or SECRET in '
+                         'applications/config.py'))
+    if base_url != '/' and not config.get('trusted_proxies'):
+        problems.append(('BASE_URL %s suggests a reverse proxy, but TRUSTED_PROXIES is 0: '
+                         'client addresses and https are not taken from it' % base_url,
+                         'set KOKOROPY_TRUSTED_PROXIES to the number of proxies in front'))
+    return problems
+
+
+def _check_applications_and_schema(kokoropy, config, args):
+    """(problem, fix) pairs about the applications, the migrations and the tables."""
+    app = kokoropy.Kokoro(**config)
+    with contextlib.redirect_stderr(io.StringIO()):    # reported below, with the fixes
+        loaded = kokoropy.load_applications(app, applications_path())
+    problems = [('application %s fails to load: %s: %s' % (
+        application.name, type(application.error).__name__, _one_line(application.error)),
+        'fix applications/%s (see: %s start --debug)' % (application.name, PROG))
+        for application in loaded if not application.ok]
+    try:
+        pending = project_migrator(kokoropy, config, create=False).pending()
+    except kokoropy.MigrationError as exc:
+        return problems + [('a migration is broken: %s' % _one_line(exc),
+                            'fix the migration file it names')]
+    problems += [('migration %s is not applied' % migration.label,
+                  '%s migration-upgrade %s' % (PROG, migration.application))
+                 for migration in pending]
+    models = site_models(kokoropy, app)
+    migrating = set(migration.application for migration in pending)
+    problems += _check_tables(kokoropy, [(app_name, model) for app_name, model in models
+                                         if app_name not in migrating])
+    return problems + _check_upload_folders(kokoropy, config, models)
+
+
+def _check_tables(kokoropy, models):
+    """A problem for each model whose table lacks some of its columns (the schema diff)."""
+    problems = []
+    for app_name, model in models:
+        database = model._database or kokoropy.default_database()
+        missing = [field.column for field in model.schema_diff(database)]
+        if missing:
+            table = model._meta.table
+            problems.append(('table %s lacks column(s) %s of %s.%s' % (
+                table, ', '.join(missing), model.__module__, model.__name__),
+                '%s scaffold-migration %s add_%s_columns %s, then migration-upgrade'
+                % (PROG, app_name, table, table)))
+    return problems
+
+
+def _check_upload_folders(kokoropy, config, models):
+    """A problem for each application with Upload fields whose uploads folder can't be written."""
+    problems = []
+    for app_name in sorted(set(app_name for app_name, model in models
+                               if any(isinstance(field, kokoropy.Upload)
+                                      for field in model._meta.fields.values()))):
+        folder = kokoropy._uploads_folder(config, app_name)
+        existing = folder
+        while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)      # the folder is made on the first upload
+        if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+            problems.append(('uploads of %s can\'t be written to %s' % (app_name, folder),
+                             'make %s writable by the server\'s user, or set UPLOAD_FOLDER'
+                             % existing))
+    return problems
+
+
+
+@command('test', "run the applications' tests on a temporary database", '%s test shop' % PROG, [
+    argument('app', nargs='?', metavar='APP', help='only this application'),
+    argument('-v', '--verbose', action='store_true', help='name each test as it runs')],
+    details="""
+Runs the tests in applications/*/tests/ (or APP's) with the standard library's unittest, on a
+temporary SQLite database with every migration applied and a temporary uploads folder, so they
+never touch the site's own data. scaffold-crud writes tests/test_TABLE.py for each CRUD.
+Exits 0 when every test passes, 1 otherwise.""")
+def cmd_test(args):
+    """Run the applications' tests on a temporary copy of the schema."""
+    import unittest
+    folders = test_folders(args.app)
+    if not folders:
+        sys.stdout.write('No tests: no application has a tests/ folder (scaffold-crud writes '
+                         'one).\n')
+        return 0
+    kokoropy = load_kokoropy()
+    with temporary_site(kokoropy):
+        loader = unittest.TestLoader()
+        suite = unittest.TestSuite(loader.discover(folder, top_level_dir=project_path())
+                                   for folder in folders)
+        result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2 if args.verbose else 1
+                                         ).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+def test_folders(app):
+    """The tests/ packages of APP, or of every application that has one."""
+    names = [app] if app else sorted(_listdir(applications_path()))
+    if app:
+        existing_application(app)
+    folders = [os.path.join(applications_path(), name, 'tests') for name in names]
+    found = [folder for folder in folders if os.path.isfile(os.path.join(folder, '__init__.py'))]
+    if app and not found:
+        raise UsageError('applications/%s/tests/ has no tests (a package with __init__.py); '
+                         'scaffold-crud writes one' % app)
+    return found
+
+
+@contextlib.contextmanager
+def temporary_site(kokoropy):
+    """The project configured on a temporary database (every migration applied), uploads and
+    runtime folder, its applications loaded; the environment and the files restored afterwards."""
+    import shutil
+    folder = tempfile.mkdtemp(prefix='rossian-test-')
+    url = 'sqlite:///' + os.path.join(folder, 'test.db')
+    settings = {'KOKOROPY_DATABASE_URL': url, 'KOKOROPY_TEST_DATABASE_URL': url,
+                'KOKOROPY_UPLOAD_FOLDER': os.path.join(folder, 'uploads'),
+                'KOKOROPY_RUNTIME_PATH': os.path.join(folder, 'runtime')}
+    saved = dict((name, os.environ.get(name)) for name in settings)
+    os.environ.update(settings)
+    try:
+        os.chdir(project_path())
+        config = configure(kokoropy)
+        migrator = project_migrator(kokoropy, config)
+        try:
+            migrator.apply_pending()
+        except kokoropy.MigrationError as exc:
+            raise CommandError('the migrations fail on a fresh database: %s' % _one_line(exc))
+        kokoropy.load_project(project_path())
+        yield
+    finally:
+        kokoropy.default_database().close()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == '__main__':

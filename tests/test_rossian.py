@@ -282,7 +282,7 @@ class ProjectTestCase(unittest.TestCase):
 
 COMMANDS = ['help', 'start', 'scaffold-application', 'scaffold-migration', 'scaffold-model',
             'scaffold-crud', 'scaffold-view', 'scaffold-cms', 'migration-upgrade',
-            'migration-downgrade', 'migration-log']
+            'migration-downgrade', 'migration-log', 'shell', 'routes', 'check', 'test']
 
 
 class HelpTest(ProjectTestCase):
