@@ -1005,8 +1005,11 @@ class Router:
         if rule_regex is not None:
             found = rule_regex.fullmatch(path)
         args = found.groupdict()    # wildcards are named groups; the marker group is not
-        for name, convert in conversions:
-            args[name] = convert(args[name])
+        try:
+            for name, convert in conversions:
+                args[name] = convert(args[name])
+        except ValueError:  # e.g. int() of more than 4300 digits (Python 3.11's limit)
+            raise RouteNotFound(method, path)
         return route, args
 
     def _current_index(self):
@@ -8519,8 +8522,16 @@ def _filter_value(field, operator_name, value):
     if operator_name in ('like', 'contains', 'startswith', 'endswith'):
         return str(value)
     if operator_name == 'in':
-        return tuple(None if item is None else field.to_db(item) for item in value)
-    return None if value is None else field.to_db(value)
+        return tuple(None if item is None else _bindable(field.to_db(item)) for item in value)
+    return None if value is None else _bindable(field.to_db(value))
+
+
+def _bindable(value):
+    """An int beyond 64 bits (from a URL, say) as an infinity of its sign: drivers cannot bind
+    it, and every comparison with a stored 64-bit integer keeps its answer."""
+    if value.__class__ is int and not -MAX_ROW_ID <= value <= MAX_ROW_ID:
+        return math.inf if value > 0 else -math.inf
+    return value
 
 
 def _resolve_q(model, q):
@@ -10578,7 +10589,10 @@ def _convert_argument(parameter, text, status):
     convert, pattern = converter
     if not pattern.match(text):
         raise HTTPError(status, 'Argument %r must be a number.' % parameter.name)
-    return convert(text)
+    try:
+        return convert(text)
+    except ValueError:  # int() of more than 4300 digits (Python 3.11's limit)
+        raise HTTPError(status, 'Argument %r is too long a number.' % parameter.name)
 
 
 # Menu helpers every template can call (section 7 adds the web ones).

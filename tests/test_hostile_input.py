@@ -195,6 +195,16 @@ class HugeIntegerTest(unittest.TestCase):
             self.assertIsNone(Shelf.get(value))
         self.assertEqual(Shelf.get(self.shelf.id).label, 'top')
 
+    def test_filters_with_integers_beyond_64_bits_keep_their_meaning(self):
+        shelf_id = self.shelf.id
+        self.assertIsNone(Shelf.where(id=10 ** 30).first())
+        self.assertIsNone(Shelf.all().get(10 ** 30))
+        self.assertEqual(Shelf.where(id__lt=10 ** 30).count(), 1)
+        self.assertEqual(Shelf.where(id__gt=-10 ** 400).count(), 1)
+        self.assertEqual(Shelf.where(id__gt=10 ** 30).count(), 0)
+        self.assertEqual(Shelf.where(id__ne=10 ** 30).count(), 1)
+        self.assertEqual(Shelf.where(id__in=[shelf_id, 10 ** 40]).count(), 1)
+
     def test_paginate_of_a_huge_page_is_empty(self):
         page = Shelf.all().paginate(10 ** 30, 10)
         self.assertEqual((page.items, page.total), ([], 1))
@@ -226,6 +236,19 @@ class HugeIntegerTest(unittest.TestCase):
         client = TestClient(app)
         self.assertEqual(client.get('/shelf/%d' % 10 ** 30).status, 404)
         self.assertEqual(client.get('/shelf/%d' % self.shelf.id).text, 'top')
+
+
+class LongNumberInPathTest(unittest.TestCase):
+    """Python 3.11+ refuses int() of more than 4300 digits: such a path matches no route."""
+
+    def test_int_wildcard_too_long_for_int_is_404(self):
+        app = Kokoro(csrf=False)
+        app.get('/n/<n:int>', callback=lambda n: str(n % 10))
+        client = TestClient(app)
+        has_limit = hasattr(sys, 'set_int_max_str_digits')
+        answer = client.get('/n/' + '9' * 5000)
+        self.assertEqual((answer.status, answer.errors), (404 if has_limit else 200, ''))
+        self.assertEqual(client.get('/n/' + '9' * 40).text, '9')
 
 
 class SignedTokenTest(unittest.TestCase):
