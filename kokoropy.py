@@ -710,12 +710,18 @@ def _parse_qs(text, max_fields=MAX_FORM_FIELDS):
     fields = FormsDict()
     if not text:
         return fields
-    end = _end_of_fields(text, max_fields)
+    if text.count('&') >= max_fields:
+        text = text[:_end_of_fields(text, max_fields)]
     values = fields._values
-    for piece in (text[:end] if end < len(text) else text).split('&'):
+    for piece in text.split('&'):
         if piece:
             key, _, value = piece.partition('=')
-            values.setdefault(_unquote_plus(key), []).append(_unquote_plus(value))
+            if '+' in piece or '%' in piece:
+                key, value = _unquote_plus(key), _unquote_plus(value)
+            if key in values:
+                values[key].append(value)
+            else:
+                values[key] = [value]
     return fields
 
 
