@@ -1764,7 +1764,9 @@ def prepare_database(kokoropy, config):
     if is_fresh or not migrator.database.tables():
         sys.stdout.write('%s the database %s and applying the migrations:\n'
                          % ('Creating' if is_fresh else 'Preparing', _relative(path)))
-        run_migrations(migrator.apply_pending)
+        for failure in upgrade_each_application(kokoropy, migrator)[1]:
+            sys.stderr.write('rossian: warning: %s; the other applications are served\n'
+                             % failure)
         return
     warn_pending_migrations(kokoropy, migrator)
 
@@ -1890,6 +1892,7 @@ def cmd_scaffold_migration(args):
     config = configure(kokoropy)
     if args.table is not None:
         check_table_name(kokoropy, args.table)
+        check_table_owner(args.app, args.table)
     columns = parse_columns(args.columns, _model_attributes(kokoropy))
     path = next_migration_file(app_folder, args.name)
     description = '%s (applications/%s).' % (_words(args.name).capitalize(), args.app)
@@ -1980,6 +1983,7 @@ def add_model_files(plan, kokoropy, app, app_folder, table, columns):
     if os.path.exists(model_file(app_folder, table)):
         raise UsageError('%s exists already' % _relative(model_file(app_folder, table)))
     check_references(app_folder, table, columns)
+    check_table_owner(app, table)
     creator = table_migration(table)
     if creator:
         raise UsageError('table %r is created by %s already' % (table, _relative(creator)))
@@ -2022,6 +2026,7 @@ def cmd_scaffold_crud(args):
             raise UsageError('%s exists already: leave out the columns to build the CRUD on it'
                              % _relative(model_file(app_folder, args.table)))
         model = model_class_in(kokoropy, args.app, args.table)
+        check_table_owner(args.app, model._meta.table)
         values['Model'] = model.__name__
         fields = [(name, field) for name, field in model._meta.fields.items() if field.editable]
     elif not columns:
@@ -2207,6 +2212,18 @@ def model_file(app_folder, table):
     return os.path.join(app_folder, 'models', table + '.py')
 
 
+def check_table_owner(app, table):
+    """Raise UsageError when another application's migration creates `table`: a table belongs
+    to the application whose migration creates it, and no other application's command writes
+    onto it."""
+    creator = table_migration(table)
+    owner = creator and os.path.basename(os.path.dirname(os.path.dirname(creator)))
+    if creator and owner != app:
+        raise UsageError('table %r belongs to application %s (%s): choose another name, set '
+                         'table_name, or give %s its own DATABASE_URL'
+                         % (table, owner, _relative(creator), app))
+
+
 def table_migration(table):
     """The migration file (of any application) that creates `table`, or None."""
     creates = re.compile(r'''create_table\(\s*['"]%s['"]''' % re.escape(table))
@@ -2297,7 +2314,12 @@ def cmd_migration_upgrade(args):
         existing_application(args.app)
     kokoropy = load_kokoropy()
     migrator = project_migrator(kokoropy, configure(kokoropy))
-    if not run_migrations(lambda: migrator.apply_pending(args.app, args.to)):
+    done, failures = upgrade_each_application(kokoropy, migrator, args.app, args.to)
+    for failure in failures:
+        sys.stderr.write('rossian: error: %s\n' % failure)
+    if failures:
+        return 1
+    if not done:
         sys.stdout.write('Nothing to apply: the database is up to date.\n')
     return 0
 
@@ -2353,6 +2375,22 @@ def project_migrator(kokoropy, config, create=True):
     exist yet is left uncreated (an empty in-memory database stands in for it)."""
     database = kokoropy.default_database() if create else existing_database(kokoropy, config)
     return kokoropy.Migrator(database or kokoropy.Database(':memory:'), applications_path())
+
+
+def upgrade_each_application(kokoropy, migrator, app=None, target=None):
+    """Apply the pending migrations application by application, printing each one: a failing
+    migration (rolled back whole) stops its own application only. Returns (the migrations
+    applied, one message per application that failed)."""
+    done, failures = [], []
+    for name in [app] if app else migrator.applications():
+        try:
+            applied = migrator.apply_pending(name, target)
+        except kokoropy.MigrationError as exc:
+            applied = getattr(exc, 'completed', ())
+            failures.append(_one_line(exc))
+        _print_migrations(applied, 'applied')
+        done.extend(applied)
+    return done, failures
 
 
 def run_migrations(run, verb='applied'):

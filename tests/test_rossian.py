@@ -467,13 +467,29 @@ class MigrationCommandTest(ProjectTestCase):
         self.assertFalse(os.path.exists(self.project.path('db')))  # looking creates nothing
         result = self.assertSucceeds('migration-upgrade')
         self.assertRegex(result.stdout,
-                         r'^applied example/migrations/0001_create_pokemon.py \(\d+\.\d ms\)$')
+                         r'^applied example/migrations/0001_create_pokemon.py \(\d+\.\d ms\)\n'
+                         r'applied example/migrations/0002_rename_pokemon_table.py '
+                         r'\(\d+\.\d ms\)\n$')
         self.assertIn('up to date', self.assertSucceeds('migration-upgrade').stdout)
         self.assertRegex(self.assertSucceeds('migration-log').stdout,
                          r'\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+example\s+0001_create_pokemon\n')
-        result = self.assertSucceeds('migration-downgrade', 'example')
-        self.assertRegex(result.stdout, r'^reverted example/migrations/0001_create_pokemon.py')
+        result = self.assertSucceeds('migration-downgrade', 'example', '--steps', '2')
+        self.assertRegex(result.stdout, r'^reverted example/migrations/0002_rename_pokemon_table'
+                                        r'.py .*\nreverted example/migrations/0001_create_pokemon')
+        self.assertEqual(self.project.columns('example_pokemon'), [])
+
+    def test_a_site_made_before_bundled_tables_took_their_prefix_keeps_its_rows(self):
+        self.assertSucceeds('migration-upgrade')
+        database = sqlite3.connect(self.project.path('db', 'kokoropy.db'))
+        database.execute("ALTER TABLE example_pokemon RENAME TO pokemon")
+        database.execute("UPDATE pokemon SET name = 'Mew' WHERE id = 1")
+        database.execute("DELETE FROM kokoropy_migrations WHERE version = 2")
+        database.commit()
+        database.close()
+        self.assertIn('0002_rename_pokemon_table', self.assertSucceeds('migration-upgrade').stdout)
         self.assertEqual(self.project.columns('pokemon'), [])
+        result = self.assertSucceeds('shell', '-c', 'print(Pokemon.get(1).name)')
+        self.assertEqual(result.stdout, 'Mew\n')
 
     def test_failing_migration_exits_1_with_one_line(self):
         self.assertSucceeds('scaffold-application', 'shop')
