@@ -1487,7 +1487,8 @@ class Request(object):
         if not data.strip():
             return None
         try:
-            value = _STRICT_JSON.decode(data.decode('utf-8'))
+            # UTF-8 only; a byte order mark may be ignored (RFC 8259 section 8.1).
+            value = _STRICT_JSON.decode(data.decode('utf-8-sig'))
             if b'\\u' in data or b'\\U' in data:
                 _check_json_text(value)
             return value
@@ -9996,7 +9997,7 @@ def _current_uploads_folder():
 
 
 # A value a Form stored: 'uploads/<random name>.<extension>', nothing that could climb out.
-_STORED_UPLOAD = re.compile(r'^%s/([0-9A-Za-z_-][0-9A-Za-z_.-]*)$' % re.escape(UPLOADS_FOLDER))
+_STORED_UPLOAD = re.compile(r'%s/([0-9A-Za-z_-][0-9A-Za-z_.-]*)\Z' % re.escape(UPLOADS_FOLDER))
 
 
 def _upload_file_path(stored):

@@ -143,6 +143,11 @@ class RequestInputTest(unittest.TestCase):
         answer = self.client.post('/json', json={'a': 1.5e300, 'b': -2, 'c': 0.1})
         self.assertEqual(answer.json, {'received': {'a': 1.5e300, 'b': -2, 'c': 0.1}})
 
+    def test_json_with_a_byte_order_mark_is_read(self):
+        answer = self.client.post('/json', data=b'\xef\xbb\xbf{"a": 1}',
+                                  headers={'Content-Type': 'application/json'})
+        self.assertEqual((answer.status, answer.json), (200, {'received': {'a': 1}}))
+
     def test_json_that_is_not_utf8_is_400(self):
         answer = self.client.post('/json', data=b'"\xff"',
                                   headers={'Content-Type': 'application/json'})
