@@ -859,7 +859,7 @@ class Router:
         }
         self._static = {}      # rule -> {method: Route}
         self._dynamic = {}     # method -> {rule: (_ParsedRule, Route)}, in add order
-        self._named = {}       # name -> (_ParsedRule, Route)
+        self._builders = {}    # name -> function(params) giving the path, see _path_builder()
         self._parsed = {}      # rule -> _ParsedRule, for rules added with the current filters
         self._index = {}       # method -> (buckets, wild); see _index_rules()
         self._dirty = False
@@ -935,18 +935,11 @@ class Router:
         path wildcards); params not in the rule become a sorted query string (None values are
         left out). Raises RouteBuildError for an unknown name or a missing or unfit value.
         """
-        if _name not in self._named:
+        try:
+            builder = self._builders[_name]
+        except KeyError:
             raise RouteBuildError('no route named %r' % (_name,))
-        parsed, route = self._named[_name]
-        pieces = []
-        for piece in parsed.build_pieces:
-            if isinstance(piece, str):
-                pieces.append(piece)
-            else:
-                pieces.append(_build_wildcard(route, piece, params.pop(piece[0], None)))
-        path = ''.join(pieces)
-        query = sorted((key, value) for key, value in params.items() if value is not None)
-        return path + '?' + urlencode(query, doseq=True) if query else path
+        return builder(params)
 
     def _add_route(self, parsed, method, target, name, config):
         route = Route(parsed.rule, method, target, name, config)
@@ -964,7 +957,7 @@ class Router:
         else:
             self.routes[self.routes.index(replaced)] = route
         if name is not None:
-            self._named[name] = (parsed, route)
+            self._builders[name] = _path_builder(parsed, route)
         return route
 
     def _parse(self, rule):
@@ -1079,7 +1072,7 @@ class _ParsedRule:
         self.flat_pattern += '(?:%s)' % regex
         self.wildcards.append((name, to_python))
         safe = '/' if filter_name == 'path' else ''
-        self.build_pieces.append((name, to_url, safe, re.compile(regex).fullmatch))
+        self.build_pieces.append((name, to_url, safe, re.compile(regex).fullmatch, regex))
 
 
 def _split_rule(rule):
@@ -1238,9 +1231,43 @@ def _search_chunks(chunks, path, added_before):
     return None
 
 
+def _path_builder(parsed, route):
+    """A function(params) giving the path of a named route, with the params its wildcards do
+    not take as a query string. Made once per route, so that url() does no parsing."""
+    if parsed.is_static:
+        path = ''.join(parsed.build_pieces)
+        return lambda params: path + _query_string(params) if params else path
+    encoders = [piece if isinstance(piece, str) else _wildcard_encoder(route, piece)
+                for piece in parsed.build_pieces]
+
+    def build(params):
+        path = ''.join([encode if encode.__class__ is str else encode(params)
+                        for encode in encoders])
+        return path + _query_string(params) if params else path
+    return build
+
+
+def _wildcard_encoder(route, piece):
+    """A function taking the value of one wildcard out of the params, percent-encoded."""
+    name, is_int = piece[0], piece[4] == _INT_PATTERN
+
+    def encode(params):
+        value = params.pop(name, None)
+        if is_int and value.__class__ is int:
+            return str(value)       # '-' and digits: always matches the rule, nothing to escape
+        return _build_wildcard(route, piece, value)
+    return encode
+
+
+def _query_string(params):
+    """'?a=1&b=2' of the params that are not None, sorted by name ('' when there are none)."""
+    query = sorted((key, value) for key, value in params.items() if value is not None)
+    return '?' + urlencode(query, doseq=True) if query else ''
+
+
 def _build_wildcard(route, piece, value):
     """Return the percent-encoded text of one wildcard value for Router.build()."""
-    name, to_url, safe, fits = piece
+    name, to_url, safe, fits = piece[:4]
     if value is None:
         raise RouteBuildError('route %r (%s) needs the parameter %r'
                               % (route.name, route.rule, name))
@@ -1362,6 +1389,17 @@ class Request(object):
     def script_name(self):
         """The decoded path of the application root (SCRIPT_NAME), without a trailing '/'."""
         return _wsgi_to_text(self.environ.get('SCRIPT_NAME', '')).rstrip('/')
+
+    @property
+    def url_root(self):
+        """script_name percent-encoded for a URL: what url() puts before each route's path.
+        Kept in the environ while SCRIPT_NAME stays the same: a page builds many URLs."""
+        environ = self.environ
+        raw = environ.get('SCRIPT_NAME', '')
+        cached = environ.get('kokoropy.url_root')
+        if cached is None or cached[0] is not raw:
+            cached = environ['kokoropy.url_root'] = (raw, _quote_path(self.script_name))
+        return cached[1]
 
     @property
     def fullpath(self):
@@ -2613,7 +2651,7 @@ class Kokoro(object):
         """The path (with the site's root) of the named route; extra params become a query."""
         current = _request_in_thread()
         if current is not None and current.environ.get('kokoropy.app') is self:
-            root = _quote_path(current.script_name)
+            root = current.url_root
         else:
             root = _quote_path(_prefix_of(self.config))
         return root + self.router.build(_name, **params)
@@ -3024,7 +3062,11 @@ def error(code, callback=None):
 def url(_name, **params):
     """Build the path of a named route of the current (or default) app, with the site root:
     `url('user', id=3)` -> '/site/user/3'. Raises RouteBuildError."""
-    return _app_of().url(_name, **params)
+    current = _request_in_thread()
+    app = current.environ.get('kokoropy.app') if current is not None else None
+    if app is None:
+        return default_app().url(_name, **params)
+    return current.url_root + app.router.build(_name, **params)     # Kokoro.url(), inlined
 
 
 def base_url(path=''):

@@ -2738,5 +2738,213 @@ def temporary_site(kokoropy):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+
+# --- moving a site's data: db-dump and db-load ---------------------------------------------
+
+DUMP_FORMAT = 'kokoropy-dump 1'
+
+
+@command('db-dump', "write every row of the applications' tables as JSON (to standard output)",
+         '%s db-dump > site.json' % PROG, [
+             argument('apps', nargs='*', metavar='APP', help='only these applications')],
+         details="""
+Writes one JSON document: for each application, the migration versions the database is at
+and every row of its models' tables (dates as ISO text, uploads as their stored names, the ids
+kept). db-load puts it into another database: this is how a site moves from db/kokoropy.db to
+PostgreSQL (see the README, "Outgrowing one machine").""")
+def cmd_db_dump(args):
+    """Print the applications' rows and migration versions as JSON."""
+    for app in args.apps:
+        existing_application(app)
+    kokoropy = load_kokoropy()
+    app = load_site(kokoropy)
+    migrator = project_migrator(kokoropy, configure(kokoropy), create=False)
+    dump = {'format': DUMP_FORMAT, 'applications': {}}
+    for app_name, models in _models_by_application(kokoropy, app, args.apps):
+        dump['applications'][app_name] = {
+            'migrations': sorted(row['version'] for row in migrator.log(app_name)),
+            'tables': dict((model._meta.table, _dump_table(model)) for model in models)}
+    _write_dump(dump, sys.stdout)
+    return 0
+
+
+def _write_dump(dump, out):
+    """The dump as JSON with one line per row, so that a large one stays readable."""
+    import json
+    text = json.dumps
+    out.write('{"format": %s,\n "applications": {' % text(dump['format']))
+    for i, (app_name, content) in enumerate(sorted(dump['applications'].items())):
+        out.write('%s\n  %s: {"migrations": %s, "tables": {'
+                  % (',' if i else '', text(app_name), text(content['migrations'])))
+        for j, (table, data) in enumerate(content['tables'].items()):
+            out.write('%s\n   %s: {"columns": %s, "rows": [' % (',' if j else '', text(table),
+                                                              text(data['columns'])))
+            out.write(','.join('\n    ' + text(row) for row in data['rows']))
+            out.write(']}')
+        out.write('}}')
+    out.write('}}\n')
+
+
+def _models_by_application(kokoropy, app, only=()):
+    """[(application, [Model ...])] of the loaded applications (or of `only`), each model's
+    table once, referenced tables before the tables referring to them."""
+    grouped = collections.OrderedDict()
+    for app_name, model in site_models(kokoropy, app):
+        if not only or app_name in only:
+            grouped.setdefault(app_name, collections.OrderedDict()).setdefault(
+                model._meta.table, model)
+    return [(name, _referenced_first(kokoropy, list(models.values())))
+            for name, models in grouped.items()]
+
+
+def _referenced_first(kokoropy, models):
+    """The models ordered so that each comes after the models its ForeignKeys refer to."""
+    by_table = dict((model._meta.table, model) for model in models)
+    ordered, visiting = [], set()
+
+    def visit(model):
+        if model in ordered or model in visiting:
+            return
+        visiting.add(model)
+        for field in model._meta.fields.values():
+            if isinstance(field, kokoropy.ForeignKey) and field.related_table in by_table:
+                visit(by_table[field.related_table])
+        ordered.append(model)
+    for model in models:
+        visit(model)
+    return ordered
+
+
+def _dump_table(model):
+    """{'columns': [...], 'rows': [[...], ...]} of every row of the model's table, by id."""
+    database = _model_database(model)
+    columns = database.columns(model._meta.table)
+    fields = dict((field.column, field) for field in model._meta.fields.values())
+    sql = database.dialect.select(model._meta.table, database.dialect.column_list(columns),
+                                  order=database.dialect.order_term('id', False))
+    rows = [[_json_value(fields.get(column), value) for column, value in zip(columns, row)]
+            for row in database.execute(sql).fetchall()]
+    return {'columns': columns, 'rows': rows}
+
+
+def _model_database(model):
+    import kokoropy
+    return model._database or kokoropy.default_database()
+
+
+def _json_value(field, value):
+    """A stored value as JSON: dates and times as ISO text, booleans as true/false."""
+    if field is not None and value is not None:
+        value = field.from_db(value)
+    if hasattr(value, 'isoformat'):
+        return value.isoformat(' ') if hasattr(value, 'hour') else value.isoformat()
+    return value
+
+
+@command('db-load', 'load a db-dump into the configured database, in one transaction',
+         '%s db-load site.json' % PROG, [
+             argument('file', metavar='FILE', help='a file written by db-dump'),
+             argument('--replace', action='store_true',
+                      help='delete the rows the tables hold first (else they must be empty)')],
+         details="""
+The configured database must be migrated to the versions the dump was taken at (else nothing
+is loaded and the differences are named). Rows keep their ids, so references stay; on
+PostgreSQL the id sequences move past the loaded ids. Tables that hold rows are refused unless
+--replace is given. Everything happens in one transaction: an error loads nothing.""")
+def cmd_db_load(args):
+    """Load a dump written by db-dump."""
+    dump = _read_dump(args.file)
+    kokoropy = load_kokoropy()
+    app = load_site(kokoropy)
+    migrator = project_migrator(kokoropy, configure(kokoropy), create=False)
+    plan = _load_plan(kokoropy, app, migrator, dump)
+    database = kokoropy.default_database()
+    _refuse_rows_present(plan, args.replace)
+    try:
+        with database.transaction():
+            if args.replace:
+                for model, _table in reversed(plan):
+                    _model_database(model).execute(database.dialect.delete(model._meta.table))
+            count = sum(_load_table(model, table) for model, table in plan)
+    except Exception as exc:
+        raise CommandError('nothing was loaded: %s: %s' % (type(exc).__name__, _one_line(exc)))
+    sys.stdout.write('Loaded %d rows into %d tables.\n' % (count, len(plan)))
+    return 0
+
+
+def _read_dump(path):
+    import json
+    try:
+        with open(path, encoding='utf-8') as f:
+            dump = json.load(f)
+    except OSError as exc:
+        raise UsageError('cannot read %s: %s' % (path, exc.strerror or exc))
+    except ValueError as exc:
+        raise UsageError('%s is not JSON: %s' % (path, exc))
+    if not isinstance(dump, dict) or dump.get('format') != DUMP_FORMAT:
+        raise UsageError('%s is not a file written by %s db-dump' % (path, PROG))
+    return dump
+
+
+def _load_plan(kokoropy, app, migrator, dump):
+    """[(Model, its table in the dump)] in loading order, after checking that every
+    application of the dump is here, at the same migrations, with those tables."""
+    models = dict(_models_by_application(kokoropy, app))
+    plan = []
+    for app_name, content in sorted(dump['applications'].items()):
+        if app_name not in models:
+            raise CommandError('the dump holds application %s, which is not in %s'
+                               % (app_name, _relative(applications_path())))
+        here = sorted(row['version'] for row in migrator.log(app_name))
+        if here != content['migrations']:
+            raise CommandError(
+                '%s is at migrations %s here but the dump was taken at %s: run %s '
+                'migration-upgrade (or -downgrade) %s to match it first'
+                % (app_name, _versions(here), _versions(content['migrations']), PROG, app_name))
+        for model in models[app_name]:
+            if model._meta.table in content['tables']:
+                plan.append((model, content['tables'][model._meta.table]))
+    return plan
+
+
+def _versions(versions):
+    return ', '.join('%04d' % version for version in versions) or 'none'
+
+
+def _refuse_rows_present(plan, replace):
+    if replace:
+        return
+    for model, _table in plan:
+        database = _model_database(model)
+        dialect = database.dialect
+        count = database.execute(dialect.count(dialect.select(
+            model._meta.table, dialect.column_list(['id'])))).fetchone()[0]
+        if count:
+            raise CommandError('table %s holds %d rows already: load into empty tables, or '
+                               'give --replace to delete them first' % (model._meta.table, count))
+
+
+def _load_table(model, table):
+    """Insert the dump's rows of one table, converted by the model's fields; the row count."""
+    database = _model_database(model)
+    fields = dict((field.column, field) for field in model._meta.fields.values())
+    columns = table['columns']
+    sql = database.dialect.insert(model._meta.table, columns)
+    for row in table['rows']:
+        database.execute(sql, [_stored_value(fields.get(column), value)
+                               for column, value in zip(columns, row)])
+    reset = getattr(database.dialect, 'reset_sequence', None)
+    if reset is not None and table['rows']:
+        database.execute(reset(model._meta.table))
+    return len(table['rows'])
+
+
+def _stored_value(field, value):
+    """A JSON value as the database stores it for the field."""
+    if field is None or value is None:
+        return value
+    return field.to_db(field.to_python(value))
+
+
 if __name__ == '__main__':
     sys.exit(main())

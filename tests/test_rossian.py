@@ -282,7 +282,8 @@ class ProjectTestCase(unittest.TestCase):
 
 COMMANDS = ['help', 'start', 'scaffold-application', 'scaffold-migration', 'scaffold-model',
             'scaffold-crud', 'scaffold-view', 'scaffold-cms', 'migration-upgrade',
-            'migration-downgrade', 'migration-log', 'shell', 'routes', 'check', 'test']
+            'migration-downgrade', 'migration-log', 'shell', 'routes', 'check', 'test',
+            'db-dump', 'db-load']
 
 
 class HelpTest(ProjectTestCase):

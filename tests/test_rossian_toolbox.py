@@ -193,5 +193,68 @@ class TestCommandTest(ToolboxTestCase):
         self.assertUsageError(['test', 'example'], 'applications/example/tests/ has no tests')
 
 
+SHOP_ROWS = """
+toys = Category.create(name='Toys')
+Product.create(name='Ball', price=2.5, category=toys)
+Product.create(name='Kite', price=None, category=toys)
+"""
+
+
+class DumpAndLoadTest(ToolboxTestCase):
+    OTHER = {'KOKOROPY_DATABASE_URL': 'sqlite:///db/other.db'}
+
+    def setUp(self):
+        ToolboxTestCase.setUp(self)
+        self.crud()
+        self.assertEqual(self.run_rossian('shell', input=SHOP_ROWS).returncode, 0)
+        self.dump = self.run_rossian('db-dump').stdout
+        self.project.write('site.json', self.dump)
+
+    def test_a_dump_loads_into_another_database_with_ids_and_references_kept(self):
+        dump = json.loads(self.dump)
+        self.assertEqual(dump['applications']['shop']['migrations'], [1, 2])
+        self.assertEqual(dump['applications']['shop']['tables']['product']['rows'][0][:5],
+                         [1, 'Ball', 2.5, None, 1])
+        self.assertEqual(self.run_rossian('migration-upgrade', env=self.OTHER).returncode, 0)
+        # The example's migration seeds its table: those rows give way to the dump's.
+        loaded = self.run_rossian('db-load', 'site.json', '--replace', env=self.OTHER)
+        self.assertEqual((loaded.returncode, loaded.stdout),
+                         (0, 'Loaded 9 rows into 3 tables.\n'), loaded.stderr)
+        self.assertEqual(self.run_rossian('db-dump', env=self.OTHER).stdout, self.dump)
+        after = self.run_rossian('shell', '-c', "p = Product.create(name='New', category=1); "
+                                 "print(p.id, Product.get(1).category.name)", env=self.OTHER)
+        self.assertEqual(after.stdout, '3 Toys\n', after.stderr)
+
+    def test_rows_already_there_are_refused_unless_replaced(self):
+        refused = self.run_rossian('db-load', 'site.json')
+        self.assertEqual(refused.returncode, 1)
+        self.assertEqual(refused.stderr, 'rossian: error: table example_pokemon holds 6 rows '
+                         'already: load into empty tables, or give --replace to delete them '
+                         'first\n')
+        self.run_rossian('shell', '-c', "Category.create(name='Extra')")
+        replaced = self.run_rossian('db-load', 'site.json', '--replace')
+        self.assertEqual(replaced.returncode, 0, replaced.stderr)
+        self.assertEqual(self.run_rossian('db-dump').stdout, self.dump)
+
+    def test_other_migration_versions_are_refused_and_nothing_is_loaded(self):
+        self.assertEqual(self.run_rossian('migration-upgrade', env=self.OTHER).returncode, 0)
+        self.assertEqual(self.run_rossian('migration-downgrade', 'shop',
+                                          env=self.OTHER).returncode, 0)
+        refused = self.run_rossian('db-load', 'site.json', env=self.OTHER)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn('shop is at migrations 0001 here but the dump was taken at 0001, 0002',
+                      refused.stderr)
+        count = self.run_rossian('shell', '-c', 'print(Category.all().count())', env=self.OTHER)
+        self.assertEqual(count.stdout, '0\n')
+
+    def test_a_file_that_is_not_a_dump_is_a_usage_error(self):
+        self.project.write('bad.json', '{"rows": []}')
+        self.assertUsageError(['db-load', 'bad.json'], 'is not a file written by')
+        self.project.write('bad.json', 'not json')
+        self.assertUsageError(['db-load', 'bad.json'], 'bad.json is not JSON')
+        self.assertUsageError(['db-load', 'missing.json'], 'cannot read missing.json')
+        self.assertUsageError(['db-dump', 'nope'], "no application 'nope'")
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -370,6 +370,19 @@ class BuildTests(unittest.TestCase):
                              ('price', {'x': float('nan')}), ('code', {'c': 'AB'})]:
             self.assertRaises(RouteBuildError, self.router.build, name, **params)
 
+    def test_int_wildcards_take_ints_and_their_text_alike(self):
+        build = self.router.build
+        self.assertEqual([build('user', id=value) for value in (12, '12', -3, '-3', 10 ** 30)],
+                         ['/user/12', '/user/12', '/user/-3', '/user/-3', '/user/' + '1' + '0' * 30])
+        for value in (True, 1.0, '1 ', '+1'):
+            self.assertRaises(RouteBuildError, build, 'user', id=value)
+
+    def test_an_int_filter_replaced_by_the_application_is_followed(self):
+        self.router.add_filter('int', r'[0-9]+', int, str)
+        self.router.add('/positive/<n:int>', 'GET', 'p', name='positive')
+        self.assertEqual(self.router.build('positive', n=4), '/positive/4')
+        self.assertRaises(RouteBuildError, self.router.build, 'positive', n=-4)
+
     def test_build_uses_the_latest_route_with_a_name(self):
         self.router.add('/v2/user/<id:int>', 'GET', 'user2', name='user')
         self.assertEqual(self.router.build('user', id=1), '/v2/user/1')
