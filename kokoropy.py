@@ -6806,8 +6806,8 @@ class Upload(String):
 
     type_name = 'upload'
     input_type = 'file'
-    # Plug-in (section 10): file_path(stored value) -> the file's path in the uploads folder of
-    # the application serving this request, or None (no request, or not a plain stored name).
+    # Plug-in (section 10): file_path(field, stored value) -> the file's path in the uploads
+    # folder of the application serving this request (else the model's), or None.
     file_path = None
 
     def __init__(self, allowed=None, max_length=255, keep_files=False, **options):
@@ -6822,7 +6822,7 @@ class Upload(String):
     def remove_on_commit(self, database, stored):
         """Remove the file `stored` names once `database`'s transaction commits (unless
         keep_files)."""
-        path = None if self.keep_files or not stored else self.file_path(stored)
+        path = None if self.keep_files or not stored else self.file_path(self, stored)
         if path is not None:
             database.on_commit(functools.partial(_remove_file, path))
 
@@ -10042,15 +10042,23 @@ def _current_uploads_folder():
 _STORED_UPLOAD = re.compile(r'%s/([0-9A-Za-z_-][0-9A-Za-z_.-]*)\Z' % re.escape(UPLOADS_FOLDER))
 
 
-def _upload_file_path(stored):
-    """Upload's plug-in: the path of a stored upload in the current application's uploads
-    folder, or None outside a request or for a value a Form did not write."""
+def _upload_file_path(field, stored):
+    """Upload's plug-in: the path of a stored upload in the uploads folder of the application
+    serving the request (where a Form writes it), else of the application whose models/
+    declare the field's model; None for a value a Form did not write, or no application."""
     match = _STORED_UPLOAD.match(str(stored))
     current = _request_in_thread()
-    app_name = current.app_name if current is not None else None
+    app_name = getattr(current, 'app_name', None) or _owning_application(field.model)
     if match is None or not app_name:
         return None
-    return os.path.join(_uploads_folder(current.app.config, app_name), match.group(1))
+    config = (current.app if current is not None else default_app()).config
+    return os.path.join(_uploads_folder(config, app_name), match.group(1))
+
+
+def _owning_application(model):
+    """'shop' for a model of applications/shop/models/, else None."""
+    parts = (getattr(model, '__module__', None) or '').split('.')
+    return parts[1] if len(parts) > 3 and parts[2] == 'models' else None
 
 
 Upload.file_path = staticmethod(_upload_file_path)

@@ -5,11 +5,12 @@ import shutil
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from kokoropy import (Database, Form, Kokoro, Model, String, TestClient, Upload,  # noqa: E402
-                      request)
+                      default_app, request)
 
 
 class Photo(Model):
@@ -22,6 +23,13 @@ class Record(Model):
     table_name = 'removal_record'
     title = String(max_length=40)
     scan = Upload(allowed=['png'], keep_files=True)
+
+
+class ShopPhoto(Model):
+    """A model as applications/shop/models/ would declare it."""
+    __module__ = 'applications.shop.models.photo'
+    table_name = 'removal_shop_photo'
+    image = Upload(allowed=['png'])
 
 
 PNG = b'\x89PNG\r\n\x1a\n'
@@ -83,8 +91,8 @@ class UploadRemovalTest(unittest.TestCase):
         self.project = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.project)
         self.db = Database(os.path.join(self.project, 'site.db'))
-        self.db.bind(Photo, Record)
-        self.db.create_tables(Photo, Record)
+        self.db.bind(Photo, Record, ShopPhoto)
+        self.db.create_tables(Photo, Record, ShopPhoto)
         self.addCleanup(self.db.close)
         self.app = Kokoro(project_path=self.project, secret='s', csrf=False)
         self.uploads = os.path.join(self.project, 'applications', 'shop', 'assets', 'uploads')
@@ -176,7 +184,18 @@ class UploadRemovalTest(unittest.TestCase):
             self.assertEqual(self.client.post('/photo/%d/delete' % photo.id).text, 'deleted')
         self.assertTrue(os.path.isfile(victim))
 
-    def test_deleting_outside_a_request_leaves_the_file(self):
+    def test_deleting_outside_a_request_removes_the_file_of_an_applications_model(self):
+        os.makedirs(self.uploads)
+        stored = os.path.join(self.uploads, 'abc.png')
+        with open(stored, 'wb') as f:
+            f.write(PNG)
+        photo = ShopPhoto.create(image='uploads/abc.png')
+        with mock.patch.dict(default_app().config, project_path=self.project,
+                             applications_path=None):
+            photo.delete()
+        self.assertFalse(os.path.exists(stored))
+
+    def test_deleting_outside_a_request_leaves_a_file_no_application_owns(self):
         photo_id = int(self.upload('/photo/new').text)
         stored = self.stored_file(Photo.get(photo_id).image)
         Photo.get(photo_id).delete()
