@@ -368,7 +368,7 @@ class DialectTest(unittest.TestCase):
 
 
 @unittest.skipUnless(has_postgresql_driver(), 'needs psycopg or pg8000')
-class DatabaseDownTest(unittest.TestCase):
+class PostgreSQLDownTest(unittest.TestCase):
     def test_requests_get_a_503_page_while_the_database_cannot_be_reached(self):
         database = Database('postgresql://site:secret@127.0.0.1:%d/site' % closed_port())
         self.addCleanup(database.close)
@@ -387,7 +387,7 @@ class DatabaseDownTest(unittest.TestCase):
 
 
 @unittest.skipIf(has_postgresql_driver(), 'a PostgreSQL driver is installed')
-class MissingDriverTest(unittest.TestCase):
+class PostgreSQLMissingDriverTest(unittest.TestCase):
     def test_a_postgresql_url_without_a_driver_names_both_install_commands(self):
         database = Database('postgresql://site@127.0.0.1/site')
         with self.assertRaises(ImportError) as caught:
@@ -397,7 +397,7 @@ class MissingDriverTest(unittest.TestCase):
 
 
 @unittest.skipUnless(postgresql_server_url(), 'KOKOROPY_TEST_POSTGRESQL is not set')
-class PostgresqlReconnectTest(unittest.TestCase):
+class PostgreSQLReconnectTest(unittest.TestCase):
     def setUp(self):
         self.url = fresh_postgresql_url()
         self.database = Database(self.url)

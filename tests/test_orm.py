@@ -399,6 +399,7 @@ class CrudTest(DatabaseTestCase):
     def test_saving_with_a_hand_set_id_inserts_it(self):
         Category(id=42, name='Answers').save()
         self.assertEqual(Category.get(42).name, 'Answers')
+        self.assertEqual(Category.create(name='Next').id, 43)  # ids go on after it
 
 
 class QueryTest(DatabaseTestCase):

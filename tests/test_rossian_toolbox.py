@@ -8,6 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from support import OnBothBackends, with_postgresql  # noqa: E402
 from test_rossian import ProjectTestCase  # noqa: E402
 
 
@@ -200,11 +201,16 @@ Product.create(name='Kite', price=None, category=toys)
 """
 
 
-class DumpAndLoadTest(ToolboxTestCase):
+class DumpAndLoadTest(OnBothBackends, ToolboxTestCase):
+    """A site's rows moved to another database: a sqlite file, or (the copy of this case
+    named ...OnPostgreSQL) a PostgreSQL database."""
+
     OTHER = {'KOKOROPY_DATABASE_URL': 'sqlite:///db/other.db'}
 
     def setUp(self):
         ToolboxTestCase.setUp(self)
+        if self.on_postgresql:
+            self.OTHER = {'KOKOROPY_DATABASE_URL': self.database_url()}
         self.crud()
         self.assertEqual(self.run_rossian('shell', input=SHOP_ROWS).returncode, 0)
         self.dump = self.run_rossian('db-dump').stdout
@@ -255,6 +261,8 @@ class DumpAndLoadTest(ToolboxTestCase):
         self.assertUsageError(['db-load', 'missing.json'], 'cannot read missing.json')
         self.assertUsageError(['db-dump', 'nope'], "no application 'nope'")
 
+
+with_postgresql(globals())
 
 if __name__ == '__main__':
     unittest.main()
