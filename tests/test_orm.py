@@ -546,6 +546,12 @@ class QueryTest(DatabaseTestCase):
             Category.where(name='Garden').update(name='Tools')
         self.assertEqual(caught.exception.errors, {'name': 'Name is already taken.'})
 
+    def test_contains_like_and_startswith_ignore_case_in_every_script(self):
+        Product.create(name='École Kit')
+        self.assertEqual(self.names(Product.where(name__contains='éCOLE')), ['École Kit'])
+        self.assertEqual(self.names(Product.where(name__like='%KIT')), ['École Kit'])
+        self.assertEqual(self.names(Product.where(name__startswith='éc')), ['École Kit'])
+
     def test_sql_shows_bound_parameters(self):
         sql, params = Product.where(name='Saw').order_by('-price').limit(3).sql()
         dialect = self.db.dialect
