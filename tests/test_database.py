@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import unittest
+import unittest.mock
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -276,6 +277,18 @@ class DefaultDatabaseTest(TempFolderTestCase):
         self.addCleanup(set_default_database, None)
         self.addCleanup(setattr, Author, '_database', Author._database)
         Author._database = None
+
+    def test_database_url_variables_select_the_database_and_kokoropy_wins(self):
+        url = 'postgresql://site@127.0.0.1/site'
+        with unittest.mock.patch.dict(os.environ, {'DATABASE_URL': url}):
+            os.environ.pop('KOKOROPY_DATABASE_URL', None)
+            self.assertEqual(kokoropy.load_config(self.folder)['database_url'], url)
+            os.environ['KOKOROPY_DATABASE_URL'] = 'sqlite:///db/mine.db'
+            self.assertEqual(kokoropy.load_config(self.folder)['database_url'],
+                             'sqlite:///db/mine.db')
+        self.config['database_url'] = url
+        self.assertEqual(repr(default_database()), '<Database %s>' % url)
+        self.assertFalse(os.listdir(self.folder))  # no sqlite file made
 
     def test_default_database_follows_config_relative_to_project(self):
         self.config['project_path'] = self.folder
