@@ -7890,7 +7890,7 @@ class ForeignKey(Field):
     `product.category` loads and caches the related row; assign an instance or an id. The
     related model gets a reverse attribute `related_name` (default: this model's table name +
     's', e.g. `category.products`) giving a Query. `on_delete` is 'CASCADE', 'SET NULL' or
-    'RESTRICT' (refused deletes raise RestrictedDeleteError); sqlite enforces it.
+    'RESTRICT' (refused deletes raise RestrictedDeleteError); the database enforces it.
     """
 
     type_name = 'foreignkey'
@@ -8189,7 +8189,8 @@ POSTGRES_SCHEMES = {'postgresql': None, 'postgres': None, 'postgresql+psycopg': 
 
 class RestrictedDeleteError(sqlite3.IntegrityError):
     """A delete was refused because rows of another model still refer to the row
-    (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first."""
+    (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first. It is a
+    sqlite3.IntegrityError on every backend, so code written against sqlite keeps working."""
 
 
 class DatabaseUnavailable(HTTPError):

@@ -399,6 +399,7 @@ class CrudTest(DatabaseTestCase):
     def test_saving_with_a_hand_set_id_inserts_it(self):
         Category(id=42, name='Answers').save()
         self.assertEqual(Category.get(42).name, 'Answers')
+        self.assertEqual(Category.create(name='Next').id, 43)  # ids go on after it
 
 
 class QueryTest(DatabaseTestCase):
@@ -544,6 +545,12 @@ class QueryTest(DatabaseTestCase):
         with self.assertRaises(ValidationError) as caught:
             Category.where(name='Garden').update(name='Tools')
         self.assertEqual(caught.exception.errors, {'name': 'Name is already taken.'})
+
+    def test_contains_like_and_startswith_ignore_case_in_every_script(self):
+        Product.create(name='École Kit')
+        self.assertEqual(self.names(Product.where(name__contains='éCOLE')), ['École Kit'])
+        self.assertEqual(self.names(Product.where(name__like='%KIT')), ['École Kit'])
+        self.assertEqual(self.names(Product.where(name__startswith='éc')), ['École Kit'])
 
     def test_sql_shows_bound_parameters(self):
         sql, params = Product.where(name='Saw').order_by('-price').limit(3).sql()
