@@ -8217,6 +8217,7 @@ class SqliteDialect:
 
     name = 'sqlite'
     param = '?'
+    float_param = '?'              # a float compared with an INTEGER column (the infinities)
     returning_clause = ''          # the new id comes from cursor.lastrowid
     true_sql, false_sql = '1', '0'
     limit_all = ' LIMIT -1'        # sqlite needs a LIMIT before an OFFSET
@@ -8367,7 +8368,8 @@ class SqliteDialect:
         if operator in self.like_patterns:
             escaped = value.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
             return (self.like(name) + " ESCAPE '\\'", (self.like_patterns[operator] % escaped,))
-        return '%s %s %s' % (name, self.comparisons[operator], self.param), (value,)
+        placeholder = self.float_param if value.__class__ is float else self.param
+        return '%s %s %s' % (name, self.comparisons[operator], placeholder), (value,)
 
     def like(self, name):
         """Case-insensitive LIKE (any script, as ILIKE) of a quoted column and a pattern."""
@@ -8684,6 +8686,9 @@ class PostgresDialect(SqliteDialect):
 
     name = 'postgresql'
     param = '%s'
+    # A driver may send a parameter untyped and let the server take the column's type, and
+    # 'inf' is no bigint: say it is a float (beyond-64-bit integers are bound as infinities).
+    float_param = 'CAST(%s AS DOUBLE PRECISION)'
     returning_clause = ' RETURNING "id"'
     true_sql, false_sql = 'TRUE', 'FALSE'
     limit_all = ''                  # PostgreSQL takes an OFFSET alone
@@ -10563,8 +10568,9 @@ def _filter_value(field, operator_name, value):
         return bool(value)
     if operator_name in ('like', 'contains', 'startswith', 'endswith'):
         return str(value)
-    if operator_name == 'in':
-        return tuple(None if item is None else _bindable(field.to_db(item)) for item in value)
+    if operator_name == 'in':     # a value beyond 64 bits equals no stored integer: left out
+        values = (None if item is None else _bindable(field.to_db(item)) for item in value)
+        return tuple(item for item in values if item not in (math.inf, -math.inf))
     return None if value is None else _bindable(field.to_db(value))
 
 

@@ -411,6 +411,18 @@ class QueryTest(DatabaseTestCase):
         self.assertEqual(self.names(Product.all()),
                          ['Hammer', 'Saw', 'Rake', 'Hose 50%_off', 'Shovel'])
 
+    def test_integers_beyond_64_bits_compare_as_numbers_do(self):
+        every = len(self.products)
+        for value in (10 ** 30, -10 ** 30):
+            above = value > 0
+            self.assertIsNone(Product.get(value))
+            self.assertEqual(Product.where(id=value).count(), 0)
+            self.assertEqual(Product.where(id__ne=value).count(), every)
+            self.assertEqual(Product.where(id__lt=value).count(), every if above else 0)
+            self.assertEqual(Product.where(id__gte=value).count(), 0 if above else every)
+            self.assertEqual(Product.where(id__in=[value, self.products[0].id]).count(), 1)
+            self.assertEqual(Product.where(id__in=[value]).count(), 0)
+
     def test_comparison_operators(self):
         by_price = Product.all().order_by('price')
         self.assertEqual(self.names(by_price.where(price=12.5)), ['Hammer'])
