@@ -692,7 +692,9 @@ class Router:
         }
         self._static = {}      # rule -> {method: Route}
         self._dynamic = {}     # method -> {rule: (_ParsedRule, Route)}, in add order
-        self._builders = {}    # name -> function(params) giving the path, see _path_builder()
+        # Read-only for callers: {route name: function(params) giving its path}; the function
+        # consumes the dict it is given (see _path_builder). url() calls them directly.
+        self.path_builders = {}
         self._parsed = {}      # rule -> _ParsedRule, for rules added with the current filters
         self._index = {}       # method -> (buckets, wild); see _index_rules()
         self._dirty = False
@@ -769,7 +771,7 @@ class Router:
         left out). Raises RouteBuildError for an unknown name or a missing or unfit value.
         """
         try:
-            builder = self._builders[_name]
+            builder = self.path_builders[_name]
         except KeyError:
             raise RouteBuildError('no route named %r' % (_name,))
         return builder(params)
@@ -790,7 +792,7 @@ class Router:
         else:
             self.routes[self.routes.index(replaced)] = route
         if name is not None:
-            self._builders[name] = _path_builder(parsed, route)
+            self.path_builders[name] = _path_builder(parsed, route)
         return route
 
     def _parse(self, rule):
@@ -1063,30 +1065,39 @@ def _search_chunks(chunks, path, added_before):
 
 def _path_builder(parsed, route):
     """A function(params) giving the path of a named route, with the params its wildcards do
-    not take as a query string. Made once per route, so that url() does no parsing."""
-    if parsed.is_static:
-        path = ''.join(parsed.build_pieces)
-        return lambda params: path + _query_string(params) if params else path
-    encoders = [piece if isinstance(piece, str) else _wildcard_encoder(route, piece)
-                for piece in parsed.build_pieces]
+    not take as a query string. Made once per route, so that url() does no parsing: the path
+    is its leading literal text, then per wildcard its value's text and the literal after it.
+    `params` is consumed (a caller passes a dict of its own, such as its **kwargs)."""
+    head, steps = _build_steps(parsed.build_pieces)
+    if not steps:
+        return lambda params: head + _query_string(params) if params else head
 
     def build(params):
-        path = ''.join([encode if encode.__class__ is str else encode(params)
-                        for encode in encoders])
+        path = head
+        for name, is_plain_int, piece, literal in steps:
+            value = params.pop(name, None)
+            if is_plain_int and value.__class__ is int:
+                path += str(value) + literal    # '-' and digits: matches, nothing to escape
+            else:
+                path += _build_wildcard(route, piece, value) + literal
         return path + _query_string(params) if params else path
     return build
 
 
-def _wildcard_encoder(route, piece):
-    """A function taking the value of one wildcard out of the params, percent-encoded."""
-    name, is_int = piece[0], piece[4] == _INT_PATTERN
-
-    def encode(params):
-        value = params.pop(name, None)
-        if is_int and value.__class__ is int:
-            return str(value)       # '-' and digits: always matches the rule, nothing to escape
-        return _build_wildcard(route, piece, value)
-    return encode
+def _build_steps(build_pieces):
+    """(leading literal, [(name, is plain int, piece, literal after it)]) of a rule's pieces.
+    A plain int is the built-in int filter's: str() of an int is its text, already safe."""
+    head, steps = '', []
+    for piece in build_pieces:
+        if isinstance(piece, str):
+            if steps:
+                steps[-1][3] += piece
+            else:
+                head += piece
+        else:
+            is_plain_int = piece[4] == _INT_PATTERN and piece[1] is to_str
+            steps.append([piece[0], is_plain_int, piece, ''])
+    return head, [tuple(step) for step in steps]
 
 
 def _query_string(params):
@@ -2834,11 +2845,16 @@ def error(code, callback=None):
 def url(_name, **params):
     """Build the path of a named route of the current (or default) app, with the site root:
     `url('user', id=3)` -> '/site/user/3'. Raises RouteBuildError."""
-    current = _request_in_thread()
+    # Kokoro.url() inlined, and Router.build() too: a page builds dozens of URLs, and each
+    # call passing **params on would copy them again.
+    current = getattr(_local, 'request', None)
     app = current.environ.get('kokoropy.app') if current is not None else None
     if app is None:
         return default_app().url(_name, **params)
-    return current.url_root + app.router.build(_name, **params)     # Kokoro.url(), inlined
+    builder = app.router.path_builders.get(_name)
+    if builder is None:
+        raise RouteBuildError('no route named %r' % (_name,))
+    return current.url_root + builder(params)
 
 
 def base_url(path=''):

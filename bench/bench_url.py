@@ -1,12 +1,12 @@
 """url() micro-benchmark: µs per URL built inside a request, Kokoropy against Bottle's get_url.
 
-Two named routes among 50 others: a static one and one with an int wildcard. Kokoropy's
+Two named routes among 50 others, under the site root /site: a static one and one with an int wildcard. Kokoropy's
 module-level url() is what templates and the scaffolded controllers call; Bottle's
 app.get_url() is its peer. Each timing loop runs inside a request handler (so the site root
 comes from the request, as on a real page), and the systems are timed interleaved, best of
 rounds.
 
-    bench/.venv/bin/python bench/bench_url.py [--rounds 9] [--count 20000]
+    bench/.venv/bin/python bench/bench_url.py [--rounds 40] [--count 5000]
 """
 import argparse
 import io
@@ -45,7 +45,7 @@ def timing_handler(build):
     return handler
 
 
-request_count = [20000]
+request_count = [5000]
 timings = []
 
 
@@ -95,8 +95,8 @@ def measure_once(app):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--rounds', type=int, default=9)
-    parser.add_argument('--count', type=int, default=20000)
+    parser.add_argument('--rounds', type=int, default=40)
+    parser.add_argument('--count', type=int, default=5000)
     options = parser.parse_args()
     request_count[0] = options.count
     systems = [('Kokoropy', build_kokoropy())]
@@ -113,13 +113,13 @@ def main():
                 best[(label, name)] = min(best.get((label, name), seconds), seconds)
     if len(urls) != 1:
         sys.exit('the systems build different URLs: %r' % (urls,))
-    sys.stderr.write('each system builds %s\n' % ', '.join(urls.pop()))
     names = [name for name, _ in systems]
     print('url() inside a request, µs per call (best of %d rounds of %d calls); Python %s, '
           '%s, %d CPUs, load %.1f, %s\n' % (options.rounds, options.count,
                                             platform.python_version(), platform.machine(),
                                             os.cpu_count(), os.getloadavg()[0],
                                             time.strftime('%Y-%m-%d')))
+    print('Each system builds %s.\n' % ', '.join(urls.pop()))
     print('| case | ' + ' | '.join(names) + ' | Kokoropy / Bottle |')
     print('|---' * (len(names) + 2) + '|')
     for label, _, _ in CASES:
