@@ -9068,17 +9068,22 @@ class Table:
         (label, href, is_danger). The first cell links to the row's page when it has one."""
         items = self.page.items
         related = _prefetch_related(items, self.fields)
+        columns = [(field, field.label) for field in self.fields.values()]   # once, not per row
+        buttons = [(label, make_url, label == 'Delete')
+                   for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
+                                           ('Delete', self.delete_url)) if make_url]
         rows = []
         for row in items:
+            # The first cell and the Show button link to the same page: one URL for both.
+            detail = self.detail_url(row) if self.detail_url else None
             cells = []
-            for field in self.fields.values():
-                kind, text, href = _display(row, field, related, limit=TABLE_TEXT_LIMIT)
-                if not cells and self.detail_url and href is None and text:
-                    href = self.detail_url(row)
-                cells.append(_TableCell(text, href, kind, field.label))
-            actions = [(label, make_url(row), label == 'Delete')
-                       for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
-                                               ('Delete', self.delete_url)) if make_url]
+            for field, label in columns:
+                kind, text, href = _display(row, field, related, TABLE_TEXT_LIMIT)
+                if href is None and not cells and text:
+                    href = detail
+                cells.append(_TableCell(text, href, kind, label))
+            actions = [(label, detail if label == 'Show' else make_url(row), is_danger)
+                       for label, make_url, is_danger in buttons]
             rows.append((cells, actions))
         return rows
 
@@ -9095,13 +9100,17 @@ class Table:
         page = self.page
         if page.pages <= 1:
             return []
-        links = [('Previous', self.link(page=page.prev_num) if page.has_prev else None, False)]
+        # link(page=n) for every n: q and sort are encoded once, the page number added to them.
+        search = self.link()
+        start = search + '&page=' if len(search) > 1 else '?page='
+        links = [('Previous', start + str(page.prev_num) if page.has_prev else None, False)]
         for number in page.iter_pages():
             if number is None:
                 links.append(('…', None, False))
             else:
-                links.append((str(number), self.link(page=number), number == page.page))
-        links.append(('Next', self.link(page=page.next_num) if page.has_next else None, False))
+                text = str(number)
+                links.append((text, start + text, number == page.page))
+        links.append(('Next', start + str(page.next_num) if page.has_next else None, False))
         return links
 
     def _empty_message(self):
@@ -9423,10 +9432,11 @@ def _display(row, field, related, limit=None):
     (a textarea's text), 'number', 'boolean', 'date', 'image' (text is its alt text, href its
     URL) and 'file' (a link). Texts longer than `limit` are cut. `related` maps ForeignKey
     names to {id: row} loaded beforehand (see _prefetch_related)."""
-    kind = _display_kind(field)
+    widget = _widget_kind(field)
     value = getattr(row, field.column, None)
-    if _widget_kind(field) == 'password':
+    if widget == 'password':
         return ('text', HIDDEN_PASSWORD if value else '', None)
+    kind = _DISPLAY_KINDS.get(widget, 'text')
     if value is None or value == '':
         return (kind, '', None)
     if kind == 'file':
@@ -9449,11 +9459,13 @@ def _display(row, field, related, limit=None):
 
 def _display_kind(field):
     """How a field's values are shown: see _display()."""
-    kind = _widget_kind(field)
-    if kind == 'file':
-        return 'file'       # 'image' is decided per value, by its extension
-    return {'textarea': 'long', 'number': 'number', 'checkbox': 'boolean', 'date': 'date',
-            'datetime-local': 'date'}.get(kind, 'text')
+    return _DISPLAY_KINDS.get(_widget_kind(field), 'text')
+
+
+# The display kind of each widget kind; 'text' for the others. A file's 'image' kind is
+# decided per value, by its extension.
+_DISPLAY_KINDS = {'textarea': 'long', 'number': 'number', 'checkbox': 'boolean', 'date': 'date',
+                  'datetime-local': 'date', 'file': 'file'}
 
 
 def _file_display(stored, image_alt):
