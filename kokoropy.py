@@ -9072,6 +9072,7 @@ class Table:
         buttons = [(label, make_url, label == 'Delete')
                    for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
                                            ('Delete', self.delete_url)) if make_url]
+        make_cell = _TableCell._make     # faster than _TableCell(...) for 80 cells a page
         rows = []
         for row in items:
             # The first cell and the Show button link to the same page: one URL for both.
@@ -9081,7 +9082,7 @@ class Table:
                 kind, text, href = _display(row, field, related, TABLE_TEXT_LIMIT)
                 if href is None and not cells and text:
                     href = detail
-                cells.append(_TableCell(text, href, kind, label))
+                cells.append(make_cell((text, href, kind, label)))
             actions = [(label, detail if label == 'Show' else make_url(row), is_danger)
                        for label, make_url, is_danger in buttons]
             rows.append((cells, actions))
@@ -9247,7 +9248,7 @@ FORM_VIEWS = {
 % if has_actions:
 <td class="table-actions"><div class="button-group">
 % for label, href, is_danger in actions:
-<a class="button button-small{{' button-danger' if is_danger else ''}}" href="{{href}}">{{label}}</a>
+<a class="button button-small{{!' button-danger' if is_danger else ''}}" href="{{href}}">{{label}}</a>
 % end
 </div></td>
 % end

@@ -373,7 +373,7 @@ def profile(app, count, top):
     """cProfile of `count` list pages: µs per page of each function (own and with callees)."""
     environ = base_environ(CASES[0][1], CASES[0][2])
     run_once(app, environ, 20)
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     run_once(app, environ, count)
     profiler.disable()
