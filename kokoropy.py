@@ -9028,7 +9028,8 @@ class Table:
                             columns=self._columns(), rows=self._rows(), pages=self._page_links(),
                             has_actions=bool(self.detail_url or self.edit_url or self.delete_url),
                             is_searchable=bool(self.search_fields), summary=self._summary(),
-                            empty_message=self._empty_message(), cell_classes=CELL_CLASSES)
+                            empty_message=self._empty_message(), cell_classes=CELL_CLASSES,
+                            class_attributes=_class_attributes())
 
     __html__ = render
 
@@ -9068,7 +9069,8 @@ class Table:
         (label, href, is_danger). The first cell links to the row's page when it has one."""
         items = self.page.items
         related = _prefetch_related(items, self.fields)
-        columns = [(field, field.label) for field in self.fields.values()]   # once, not per row
+        # What each column shows is worked out once, not once per row.
+        columns = [(_display_plan(field), field.label) for field in self.fields.values()]
         buttons = [(label, make_url, label == 'Delete')
                    for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
                                            ('Delete', self.delete_url)) if make_url]
@@ -9078,8 +9080,8 @@ class Table:
             # The first cell and the Show button link to the same page: one URL for both.
             detail = self.detail_url(row) if self.detail_url else None
             cells = []
-            for field, label in columns:
-                kind, text, href = _display(row, field, related, TABLE_TEXT_LIMIT)
+            for plan, label in columns:
+                kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
                 if href is None and not cells and text:
                     href = detail
                 cells.append(make_cell((text, href, kind, label)))
@@ -9118,6 +9120,11 @@ class Table:
         if self.q:
             return 'Nothing matches “%s”.' % self.q
         return 'There is nothing here yet.'
+
+
+def _class_attributes():
+    """{display kind: ' class="..."'} of CELL_CLASSES, for the table view's cells."""
+    return dict((kind, ' class="%s"' % css_class) for kind, css_class in CELL_CLASSES.items())
 
 
 def render_detail(instance, fields=None):
@@ -9236,7 +9243,7 @@ FORM_VIEWS = {
 % for cells, actions in rows:
 <tr>
 % for text, href, kind, label in cells:
-% css_class = ' class="%s"' % cell_classes[kind] if kind in cell_classes else ''
+% css_class = class_attributes.get(kind, '')
 % if kind == 'image':
 <td{{!css_class}} data-label="{{label}}"><a href="{{href}}"><img class="thumbnail" src="{{href}}" alt="{{text}}" loading="lazy"></a></td>
 % elif href:
@@ -9433,22 +9440,34 @@ def _display(row, field, related, limit=None):
     (a textarea's text), 'number', 'boolean', 'date', 'image' (text is its alt text, href its
     URL) and 'file' (a link). Texts longer than `limit` are cut. `related` maps ForeignKey
     names to {id: row} loaded beforehand (see _prefetch_related)."""
+    return _display_as(_display_plan(field), row, related, limit)
+
+
+def _display_plan(field):
+    """What _display() decides from the field alone, worked out once per table column:
+    (field, column, widget kind, display kind, is a ForeignKey, choices dict or None)."""
     widget = _widget_kind(field)
-    value = getattr(row, field.column, None)
+    return (field, field.column, widget, _DISPLAY_KINDS.get(widget, 'text'),
+            isinstance(field, ForeignKey), dict(field.choices) if field.choices else None)
+
+
+def _display_as(plan, row, related, limit):
+    """_display() of a row's value with the field's _display_plan()."""
+    field, column, widget, kind, is_reference, choices = plan
+    value = getattr(row, column, None)
     if widget == 'password':
         return ('text', HIDDEN_PASSWORD if value else '', None)
-    kind = _DISPLAY_KINDS.get(widget, 'text')
     if value is None or value == '':
         return (kind, '', None)
     if kind == 'file':
         return _file_display(value, '%s of %s' % (field.label, row))
     if kind == 'boolean':
         return (kind, 'Yes' if value else 'No', None)
-    if isinstance(field, ForeignKey):
+    if is_reference:
         target = related.get(field.name, {}).get(value) or getattr(row, field.name, None)
         text = str(target) if target is not None else '#%s' % value
-    elif field.choices:
-        text = str(dict(field.choices).get(value, value))
+    elif choices is not None:
+        text = str(choices.get(value, value))
     elif isinstance(value, datetime.datetime):
         text = value.strftime('%Y-%m-%d %H:%M')
     else:
