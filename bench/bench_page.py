@@ -6,7 +6,9 @@ categories and 1,000 products, and times its list page (page of 20, the index la
 headers, search box, pagination) as in-process WSGI calls. The peer is the same page written by
 hand on Bottle + SimpleTemplate + sqlite3: the same queries, a layout through rebase, the links
 built with Bottle's get_url, escaping on; its HTML is checked to be byte-identical to
-Kokoropy's before anything is timed. Systems are timed interleaved, best of rounds.
+Kokoropy's before anything is timed. Systems are timed interleaved, best of rounds, in CPU time
+of this process (time.process_time): on a shared, loaded machine wall-clock rounds are
+stretched by whoever else runs, CPU time much less.
 
     bench/.venv/bin/python bench/bench_page.py [--rounds 7] [--round-ms 200]
     bench/.venv/bin/python bench/bench_page.py --profile     # where each µs of the page goes

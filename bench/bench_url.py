@@ -4,7 +4,8 @@ Two named routes among 50 others, under the site root /site: a static one and on
 module-level url() is what templates and the scaffolded controllers call; Bottle's
 app.get_url() is its peer. Each timing loop runs inside a request handler (so the site root
 comes from the request, as on a real page), and the systems are timed interleaved, best of
-rounds.
+many short rounds, in CPU time of this process (time.process_time), which a loaded machine
+disturbs less than wall-clock time.
 
     bench/.venv/bin/python bench/bench_url.py [--rounds 40] [--count 5000]
 """
