@@ -11,7 +11,8 @@ of this process (time.process_time): on a shared, loaded machine wall-clock roun
 stretched by whoever else runs, CPU time much less.
 
     bench/.venv/bin/python bench/bench_page.py [--rounds 7] [--round-ms 200]
-    bench/.venv/bin/python bench/bench_page.py --profile     # where each µs of the page goes
+    bench/.venv/bin/python bench/bench_page.py --parts       # where each µs of the page goes
+    bench/.venv/bin/python bench/bench_page.py --profile     # the same under cProfile
     bench/.venv/bin/python bench/bench_page.py --wrk         # req/s on the built-in server
 
 The wrk run starts `rossian.py start` in the temporary project (wrk -t2 -c32 -d5s, best of
@@ -393,6 +394,60 @@ def profile(app, count, top):
             own / count * 1e6, cumulative / count * 1e6))
 
 
+# --- parts of the page -----------------------------------------------------------------------
+
+def parts(app, rounds):
+    """CPU µs of the parts of the list page (best of rounds), timed inside a request."""
+    import kokoropy
+    from applications.shop.controllers import product as controller
+    from applications.shop.models.product import Product
+    link = controller._link_to
+    timings = {}
+
+    def measure():
+        table = kokoropy.Table(Product, detail_url=link('show'), edit_url=link('edit'),
+                               delete_url=link('delete'))
+        row = table.page.items[0]
+        steps = [
+            ('the handler (controller function)', controller.product_list),
+            ('the page template: layout + table', lambda: kokoropy.template(
+                'shop/product_list', table=table)),
+            ('Table.render(): rows + table view', table.render),
+            ('Table._rows(): cells and buttons', table._rows),
+            ('60 url() calls (3 buttons x 20 rows)', lambda: [
+                make(row) for make in (link('show'), link('edit'), link('delete'))
+                for _ in range(20)]),
+            ('Table(): query and count', lambda: kokoropy.Table(
+                Product, detail_url=link('show'), edit_url=link('edit'),
+                delete_url=link('delete'))),
+        ]
+        for _ in range(rounds):
+            for label, step in steps:
+                seconds = run_steps(step, 20)
+                timings[label] = min(timings.get(label, seconds), seconds)
+        return 'measured'
+
+    app.route('/bench/parts', 'GET', measure)
+    call(app, base_environ('/bench/parts', ''))
+    environ = base_environ(CASES[0][1], CASES[0][2])
+    whole = min(run_once(app, environ, 20) / 20 for _ in range(rounds))
+    print('Parts of the list page (%s), CPU µs, best of %d rounds; load %.1f\n'
+          % (CASES[0][0], rounds, os.getloadavg()[0]))
+    print('| part | µs |')
+    print('|---|---:|')
+    print('| the whole WSGI call | %.0f |' % (whole * 1e6))
+    for label, seconds in sorted(timings.items(), key=lambda item: -item[1]):
+        print('| %s | %.0f |' % (label, seconds * 1e6))
+
+
+def run_steps(step, count):
+    clock = time.process_time
+    started = clock()
+    for _ in range(count):
+        step()
+    return (clock() - started) / count
+
+
 # --- wrk --------------------------------------------------------------------------------------
 
 def wrk_rounds(folder, rounds):
@@ -445,6 +500,7 @@ def main():
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--round-ms', type=float, default=200)
     parser.add_argument('--profile', action='store_true')
+    parser.add_argument('--parts', action='store_true')
     parser.add_argument('--profile-top', type=int, default=30)
     parser.add_argument('--wrk', action='store_true')
     options = parser.parse_args()
@@ -454,6 +510,9 @@ def main():
         systems = [('Kokoropy', load_kokoropy(folder))]
         if options.wrk:
             wrk_rounds(folder, options.rounds)
+            return
+        if options.parts:
+            parts(systems[0][1], options.rounds * 3)
             return
         if options.profile:
             profile(systems[0][1], 500, options.profile_top)
