@@ -21,7 +21,9 @@ Contents, in dependency order (each section uses only those above it):
 5. HTTP server                  the built-in threaded HTTP/1.1 server
 6. Sessions, flash and CSRF     signed-cookie sessions, flash messages, CSRF tokens
 7. Templates                    SimpleTemplate compiler with block inheritance
-8. Database and ORM             Database, dialect, fields, Model, Query
+8. Fields                       Field and its kinds: declarations, conversions, validation
+8b. Database and dialects       Database, SqliteDialect, PostgresDialect, transactions
+8c. Models and queries          Model, Query, Q, Page
 9. Migrations                   per-application schema migrations
 10. Model forms and tables      Form, tables rendered from a model
 11. Applications and config     Config loading, application discovery, Autoroute_Controller
@@ -5673,32 +5675,20 @@ TEMPLATE_GLOBALS.update(url=url, base_url=base_url, request=request, csrf_token=
 
 
 ###############################################################################
-# 8. Database and ORM
-# Database (one sqlite3 connection per thread, transactions, raw SQL, schema helpers), the
-# SqliteDialect that writes every SQL text, fields, Model, Query, Q and Page. Uses section 1
-# (base64 helpers) and, for default_database(), the configured default_app() of section 4.
+# 8. Fields
+# Field and its kinds (String, Text, Integer, Float, Boolean, Date, DateTime, Upload, Password,
+# Email, ForeignKey): a column's declaration, its conversions between form text, Python and the
+# stored value, and its validation. Uses section 1 (base64 helpers) and the standard library.
 ###############################################################################
 
-__all__ += ['Database', 'default_database', 'set_default_database', 'SqliteDialect',
-            'Field', 'String', 'Text', 'Integer', 'Float', 'Boolean', 'Date', 'DateTime',
-            'Upload', 'Password', 'Email', 'ForeignKey', 'Model', 'Query', 'Q', 'Page',
-            'ValidationError', 'FieldError', 'RestrictedDeleteError']
+__all__ += ['Field', 'String', 'Text', 'Integer', 'Float', 'Boolean', 'Date', 'DateTime',
+            'Upload', 'Password', 'Email', 'ForeignKey', 'ValidationError', 'FieldError']
 
-DEFAULT_DATABASE_URL = 'sqlite:///db/kokoropy.db'
-BUSY_TIMEOUT_SECONDS = 5.0
 # scrypt with n=2**14, r=8, p=1 (RFC 7914 section 2's interactive-login cost): 16 MiB, ~50 ms.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 # Used only where OpenSSL lacks scrypt; OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
 PBKDF2_ITERATIONS = 600000
-FILTER_OPERATORS = ('eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'like', 'contains',
-                    'startswith', 'endswith', 'isnull')
 ON_DELETE_RULES = ('CASCADE', 'SET NULL', 'RESTRICT')
-# Columns the ORM adds and manages itself; forms and plain saves leave position and trashed_at.
-AUTOMATIC_COLUMNS = ('id', 'created_at', 'updated_at', 'position', 'trashed_at')
-SAVE_HOOKS = ('before_save', 'after_save', 'before_insert', 'after_insert',
-              'before_update', 'after_update')
-DELETE_HOOKS = ('before_delete', 'after_delete')
-TRASH_HOOKS = ('before_trash', 'after_trash', 'before_untrash', 'after_untrash')
 
 
 class FieldError(ValueError):
@@ -5721,530 +5711,6 @@ class ValidationError(ValueError):
         owner = type(instance).__name__ if instance is not None else 'Data'
         ValueError.__init__(self, '%s is not valid: %s' % (owner, details))
 
-
-class RestrictedDeleteError(sqlite3.IntegrityError):
-    """A delete was refused because rows of another model still refer to the row
-    (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first."""
-
-
-class SqliteDialect:
-    """Writes every SQL text the ORM runs on sqlite: quoting, placeholders, types, statements.
-
-    The query builder and the schema helpers only compose the pieces returned here, and values
-    are always bound as parameters, so a second backend is a second dialect class.
-    """
-
-    name = 'sqlite'
-    placeholder = '?'
-    column_types = {'integer': 'INTEGER', 'boolean': 'INTEGER', 'foreignkey': 'INTEGER',
-                    'float': 'REAL'}
-    default_column_type = 'TEXT'
-    comparisons = {'eq': '=', 'ne': 'IS NOT', 'gt': '>', 'gte': '>=', 'lt': '<', 'lte': '<=',
-                   'like': 'LIKE'}
-    like_patterns = {'contains': '%%%s%%', 'startswith': '%s%%', 'endswith': '%%%s'}
-
-    def connect(self, target, timeout, is_uri=False, set_journal=False):
-        """Open a connection in autocommit mode (the ORM issues BEGIN itself) with foreign keys,
-        a busy timeout and, for files, write-ahead logging."""
-        connection = sqlite3.connect(target, timeout=timeout, isolation_level=None,
-                                     check_same_thread=False, uri=is_uri)
-        connection.execute('PRAGMA foreign_keys = ON')
-        if not is_uri:
-            if set_journal:
-                # WAL: readers never wait for the writer, and commits need no fsync of the db.
-                connection.execute('PRAGMA journal_mode = WAL')
-            # NORMAL is durable against corruption in WAL mode; a power cut may lose the
-            # latest commits only (https://sqlite.org/pragma.html#pragma_synchronous).
-            connection.execute('PRAGMA synchronous = NORMAL')
-        return connection
-
-    def quote(self, identifier):
-        """Return an identifier as a quoted SQL name (embedded quotes doubled)."""
-        identifier = str(identifier)
-        if not identifier or '\x00' in identifier:
-            raise ValueError('invalid SQL identifier %r' % identifier)
-        return '"%s"' % identifier.replace('"', '""')
-
-    def column_list(self, columns):
-        """Quoted, comma-separated column names."""
-        return ', '.join(self.quote(column) for column in columns)
-
-    def literal(self, value):
-        """SQL literal of a constant default (DDL only, where parameters are not allowed)."""
-        if isinstance(value, bool):
-            return '1' if value else '0'
-        if isinstance(value, (int, float)):
-            return repr(value)
-        return "'%s'" % str(value).replace("'", "''")
-
-    def column_type(self, field):
-        """The declared column type of a field."""
-        return self.column_types.get(field.type_name, self.default_column_type)
-
-    # --- statements ---------------------------------------------------------------------
-
-    def select(self, table, columns, where='', order='', limit=False, offset=False):
-        """SELECT text; `columns` is already quoted; limit and offset become parameters."""
-        sql = 'SELECT %s FROM %s' % (columns, self.quote(table))
-        if where:
-            sql += ' WHERE ' + where
-        if order:
-            sql += ' ORDER BY ' + order
-        if limit or offset:
-            sql += ' LIMIT ?' if limit else ' LIMIT -1'  # sqlite needs a LIMIT before OFFSET
-        if offset:
-            sql += ' OFFSET ?'
-        return sql
-
-    def count(self, select_sql):
-        """Count the rows of a SELECT."""
-        return 'SELECT COUNT(*) FROM (%s)' % select_sql
-
-    def insert(self, table, columns, computed=()):
-        """INSERT text binding `columns`; `computed` adds (column, SQL expression) pairs."""
-        names = [self.quote(column) for column in columns]
-        values = [self.placeholder] * len(names)
-        for column, expression in computed:
-            names.append(self.quote(column))
-            values.append(expression)
-        return 'INSERT INTO %s (%s) VALUES (%s)' % (self.quote(table), ', '.join(names),
-                                                    ', '.join(values))
-
-    def update(self, table, columns, where):
-        """UPDATE text setting each column to a parameter."""
-        assignments = ', '.join('%s = %s' % (self.quote(c), self.placeholder) for c in columns)
-        return 'UPDATE %s SET %s WHERE %s' % (self.quote(table), assignments, where)
-
-    def delete(self, table, where=''):
-        """DELETE text."""
-        sql = 'DELETE FROM %s' % self.quote(table)
-        return sql + ' WHERE ' + where if where else sql
-
-    def next_position(self, table, column):
-        """Expression giving one more than the largest position (1 for an empty table)."""
-        return '(SELECT COALESCE(MAX(%s), 0) + 1 FROM %s)' % (self.quote(column),
-                                                              self.quote(table))
-
-    def in_subquery(self, column, select_sql):
-        """Condition `column IN (select)`, used to delete or update a limited query."""
-        return '%s IN (%s)' % (self.quote(column), select_sql)
-
-    def condition(self, column, operator, value):
-        """SQL and parameters of one filter on `column` (an operator of FILTER_OPERATORS)."""
-        name = self.quote(column)
-        if operator == 'isnull':
-            return name + (' IS NULL' if value else ' IS NOT NULL'), ()
-        if operator == 'eq' and value is None:
-            return name + ' IS NULL', ()
-        if operator == 'in':
-            if not value:
-                return '0', ()  # "IN ()" is not SQL; an empty list matches no row
-            return '%s IN (%s)' % (name, ', '.join([self.placeholder] * len(value))), value
-        if operator in self.like_patterns:
-            escaped = value.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
-            return ("%s LIKE %s ESCAPE '\\'" % (name, self.placeholder),
-                    (self.like_patterns[operator] % escaped,))
-        return '%s %s %s' % (name, self.comparisons[operator], self.placeholder), (value,)
-
-    def order_term(self, column, descending):
-        """One ORDER BY term."""
-        return self.quote(column) + (' DESC' if descending else '')
-
-    # --- transactions -------------------------------------------------------------------
-
-    def begin(self):
-        """Start a transaction. IMMEDIATE takes the write lock at once, so two writers wait
-        for each other (busy timeout) instead of failing when a read turns into a write."""
-        return 'BEGIN IMMEDIATE'
-
-    def savepoint(self, name):
-        """Open a nested transaction."""
-        return 'SAVEPOINT ' + self.quote(name)
-
-    def release(self, name):
-        """Keep a nested transaction's changes."""
-        return 'RELEASE SAVEPOINT ' + self.quote(name)
-
-    def commit(self):
-        """End a transaction, keeping its changes."""
-        return 'COMMIT'
-
-    def rollback(self):
-        """End a transaction, undoing its changes."""
-        return 'ROLLBACK'
-
-    def rollback_to(self, name):
-        """Undo a nested transaction's changes."""
-        return 'ROLLBACK TO SAVEPOINT ' + self.quote(name)
-
-    # --- schema -------------------------------------------------------------------------
-
-    def column_definition(self, field):
-        """Column definition of a bound field, with its default and foreign key clause."""
-        sql = '%s %s' % (self.quote(field.column), self.column_type(field))
-        if field.primary_key:
-            return sql + ' PRIMARY KEY'
-        default = field.default
-        if default is not None and not callable(default):
-            db_value = field.to_db(default)
-            if isinstance(db_value, (str, int, float)):
-                sql += ' DEFAULT ' + self.literal(db_value)
-        if isinstance(field, ForeignKey):
-            sql += ' REFERENCES %s (%s) ON DELETE %s' % (
-                self.quote(field.related_table), self.quote('id'), field.on_delete)
-        return sql
-
-    def create_table(self, table, fields, if_not_exists=False):
-        """CREATE TABLE text from bound fields."""
-        return 'CREATE TABLE %s%s (%s)' % ('IF NOT EXISTS ' if if_not_exists else '',
-                                           self.quote(table),
-                                           ', '.join(self.column_definition(f) for f in fields))
-
-    def drop_table(self, table, if_exists=False):
-        """DROP TABLE text."""
-        return 'DROP TABLE %s%s' % ('IF EXISTS ' if if_exists else '', self.quote(table))
-
-    def rename_table(self, table, new_name):
-        """ALTER TABLE ... RENAME TO text."""
-        return 'ALTER TABLE %s RENAME TO %s' % (self.quote(table), self.quote(new_name))
-
-    def add_column(self, table, field):
-        """ALTER TABLE ... ADD COLUMN text."""
-        return 'ALTER TABLE %s ADD COLUMN %s' % (self.quote(table), self.column_definition(field))
-
-    def rename_column(self, table, old, new):
-        """ALTER TABLE ... RENAME COLUMN text (sqlite 3.25+)."""
-        return 'ALTER TABLE %s RENAME COLUMN %s TO %s' % (self.quote(table), self.quote(old),
-                                                          self.quote(new))
-
-    def create_index(self, name, table, columns, unique=False, if_not_exists=False):
-        """CREATE INDEX text."""
-        return 'CREATE %sINDEX %s%s ON %s (%s)' % ('UNIQUE ' if unique else '',
-                                                  'IF NOT EXISTS ' if if_not_exists else '',
-                                                  self.quote(name), self.quote(table),
-                                                  self.column_list(columns))
-
-    def drop_index(self, name, if_exists=False):
-        """DROP INDEX text."""
-        return 'DROP INDEX %s%s' % ('IF EXISTS ' if if_exists else '', self.quote(name))
-
-    def list_tables(self):
-        """Query listing the user tables."""
-        return ("SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-
-    def table_info(self, table):
-        """PRAGMA listing a table's columns (cid, name, type, notnull, default, pk)."""
-        return 'PRAGMA table_info(%s)' % self.quote(table)
-
-    def foreign_key_list(self, table):
-        """PRAGMA listing a table's foreign keys."""
-        return 'PRAGMA foreign_key_list(%s)' % self.quote(table)
-
-    def index_list(self, table):
-        """PRAGMA listing a table's indexes (seq, name, unique, origin, partial)."""
-        return 'PRAGMA index_list(%s)' % self.quote(table)
-
-    def index_info(self, index):
-        """PRAGMA listing an index's columns."""
-        return 'PRAGMA index_info(%s)' % self.quote(index)
-
-    def index_sql(self):
-        """Query giving the CREATE INDEX text of an index by name."""
-        return "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
-
-    def table_sql(self):
-        """Query giving the CREATE TABLE text of a table by name."""
-        return "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?"
-
-    def foreign_keys(self, enabled):
-        """PRAGMA switching foreign key enforcement (a no-op inside a transaction)."""
-        return 'PRAGMA foreign_keys = %s' % ('ON' if enabled else 'OFF')
-
-    def foreign_keys_enabled(self):
-        """PRAGMA telling whether foreign keys are enforced on this connection."""
-        return 'PRAGMA foreign_keys'
-
-    def copy_rows(self, source, source_columns, target, target_columns):
-        """INSERT ... SELECT copying columns of every row from one table to another."""
-        return 'INSERT INTO %s (%s) SELECT %s FROM %s' % (
-            self.quote(target), self.column_list(target_columns),
-            self.column_list(source_columns), self.quote(source))
-
-    def foreign_key_check(self):
-        """PRAGMA listing rows whose foreign key points to no row."""
-        return 'PRAGMA foreign_key_check'
-
-
-class Database:
-    """A sqlite database: one connection per thread, transactions, raw SQL and schema helpers.
-
-    `url` is 'sqlite:///relative/path.db', 'sqlite:////absolute/path.db', a plain path, or
-    ':memory:' (a private in-memory database shared by this object's threads, kept alive until
-    close(); use a file when several threads write at once). The folder of a file is created on
-    first use. Connections run in autocommit mode: statements outside transaction() commit one
-    by one, and `with db.transaction():` groups them (nested blocks are savepoints).
-    """
-
-    _memory_numbers = itertools.count(1)
-
-    def __init__(self, url=DEFAULT_DATABASE_URL, timeout=BUSY_TIMEOUT_SECONDS, dialect=None):
-        self.url = url
-        self.path = _sqlite_path(url)
-        self.timeout = timeout
-        self.dialect = dialect or SqliteDialect()
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._states = weakref.WeakSet()
-        self._statements = {}
-        self._journal_set = False
-        self._keeper = None
-        self._is_memory = self.path == ':memory:'
-        if self._is_memory:
-            self._target = 'file:kokoropy-memory-%d-%d?mode=memory&cache=shared' % (
-                os.getpid(), next(Database._memory_numbers))
-        else:
-            self._target = self.path
-
-    def __repr__(self):
-        return '<Database %s>' % self.path
-
-    def connection(self):
-        """This thread's sqlite3 connection, opened on first use."""
-        try:
-            return self._local.state.connection
-        except AttributeError:
-            return self._open_state().connection
-
-    def execute(self, sql, params=()):
-        """Run one SQL statement with bound parameters; return the cursor."""
-        return self.connection().execute(sql, params)
-
-    def executemany(self, sql, seq_of_params):
-        """Run one SQL statement once per parameter tuple; return the cursor."""
-        return self.connection().executemany(sql, seq_of_params)
-
-    def query(self, sql, params=()):
-        """Run a SELECT with bound parameters; return a list of sqlite3.Row (index or name)."""
-        cursor = self.connection().cursor()
-        cursor.row_factory = sqlite3.Row
-        return cursor.execute(sql, params).fetchall()
-
-    def transaction(self):
-        """Context manager grouping statements in a transaction: committed at the end of the
-        block, rolled back (and the exception re-raised) when the block raises. Nested blocks
-        are savepoints: an error inside rolls back only the nested block."""
-        return _Transaction(self)
-
-    @property
-    def in_transaction(self):
-        """True while this thread is inside a transaction() block."""
-        return self._state().depth > 0
-
-    def close(self):
-        """Close every thread's connection; the database reopens on next use."""
-        with self._lock:
-            states, self._states = list(self._states), weakref.WeakSet()
-            self._local = threading.local()
-            for state in states:
-                state.connection.close()
-            if self._keeper is not None:
-                self._keeper.connection.close()
-                self._keeper = None
-
-    def bind(self, *models):
-        """Make the given Model classes (and their subclasses) use this database."""
-        for model in models:
-            model._database = self
-
-    def create_tables(self, *models):
-        """Create the missing tables of the given models, parents before children (for tests
-        and scripts; applications use migrations)."""
-        for model in _dependency_order(models):
-            self.create_table(model._meta.table, model, if_not_exists=True)
-
-    def drop_tables(self, *models):
-        """Drop the tables of the given models if they exist, children before parents."""
-        with self.transaction():
-            for model in reversed(_dependency_order(models)):
-                self.execute(self.dialect.drop_table(model._meta.table, if_exists=True))
-
-    # --- schema helpers (also used by migrations) ---------------------------------------
-
-    def create_table(self, table, fields=None, if_not_exists=False):
-        """Create a table with `id`, the given fields, `created_at` and `updated_at`, and the
-        indexes its unique, indexed and foreign key fields imply.
-
-        `fields` is a dict (or list of pairs) of name -> Field, as declared in models, or a Model
-        class (all its columns).
-        """
-        _check_identifier(table, 'table name')
-        columns = _schema_fields(fields)
-        with self.transaction():
-            self.execute(self.dialect.create_table(table, columns, if_not_exists))
-            for field in columns:
-                self._create_field_index(table, field, if_not_exists)
-
-    def drop_table(self, table, if_exists=False):
-        """Drop a table and its indexes."""
-        self.execute(self.dialect.drop_table(table, if_exists))
-
-    def rename_table(self, table, new_name):
-        """Rename a table."""
-        _check_identifier(new_name, 'table name')
-        self.execute(self.dialect.rename_table(table, new_name))
-
-    def add_column(self, table, name, field):
-        """Add a column declared like a model field (existing rows get its constant default)."""
-        field = _schema_field(name, field)
-        with self.transaction():
-            self.execute(self.dialect.add_column(table, field))
-            self._create_field_index(table, field)
-
-    def rename_column(self, table, old, new):
-        """Rename a column, keeping data, indexes and foreign keys."""
-        _check_identifier(new, 'column name')
-        if sqlite3.sqlite_version_info >= (3, 25, 0):
-            self.execute(self.dialect.rename_column(table, old, new))
-        else:
-            self._rebuild(table, rename={old: new})
-
-    def drop_column(self, table, name):
-        """Remove a column by rebuilding the table (sqlite's documented procedure), keeping
-        the rows and the indexes that do not use the column."""
-        if name not in self.columns(table):
-            raise ValueError('table %r has no column %r' % (table, name))
-        self._rebuild(table, drop=name)
-
-    def create_index(self, table, columns, unique=False, name=None):
-        """Create an index on one column (a string) or several; return the index name."""
-        columns = [columns] if isinstance(columns, str) else list(columns)
-        name = name or '%s_%s_%s' % (table, '_'.join(columns), 'unique' if unique else 'idx')
-        self.execute(self.dialect.create_index(name, table, columns, unique))
-        return name
-
-    def drop_index(self, name, if_exists=False):
-        """Drop an index by name."""
-        self.execute(self.dialect.drop_index(name, if_exists))
-
-    def tables(self):
-        """The names of the user tables, sorted."""
-        return [row[0] for row in self.execute(self.dialect.list_tables())]
-
-    def table_exists(self, table):
-        """True when the table exists."""
-        return table in self.tables()
-
-    def columns(self, table):
-        """The column names of a table in order ([] when the table does not exist)."""
-        return [row[1] for row in self.execute(self.dialect.table_info(table))]
-
-    # --- internals ----------------------------------------------------------------------
-
-    def _state(self):
-        try:
-            return self._local.state
-        except AttributeError:
-            return self._open_state()
-
-    def _cursor(self):
-        """This thread's reusable cursor (see _ThreadState), for statements that complete."""
-        try:
-            return self._local.state.cursor
-        except AttributeError:
-            return self._open_state().cursor
-
-    def _open_state(self):
-        with self._lock:
-            if self._is_memory and self._keeper is None:
-                # A shared-cache memory database lives while one connection is open.
-                self._keeper = _ThreadState(self.dialect.connect(self._target, self.timeout,
-                                                                 True))
-            elif not self._is_memory:
-                folder = os.path.dirname(os.path.abspath(self._target))
-                os.makedirs(folder, exist_ok=True)
-            connection = self.dialect.connect(self._target, self.timeout, self._is_memory,
-                                              set_journal=not self._journal_set)
-            self._journal_set = True
-            state = self._local.state = _ThreadState(connection)
-            self._states.add(state)
-        return state
-
-    def _model_statements(self, model):
-        statements = self._statements.get(model)
-        if statements is None:
-            statements = self._statements[model] = _ModelStatements(model._meta, self.dialect)
-        return statements
-
-    def _create_field_index(self, table, field, if_not_exists=False):
-        unique = field.unique and not field.primary_key
-        if unique or (field.index and not field.primary_key) or isinstance(field, ForeignKey):
-            name = '%s_%s_%s' % (table, field.column, 'unique' if unique else 'idx')
-            self.execute(self.dialect.create_index(name, table, [field.column], unique,
-                                                   if_not_exists))
-
-    @contextlib.contextmanager
-    def _foreign_keys_disabled(self):
-        """Switch foreign key enforcement off around a schema change (sqlite ignores the switch
-        inside a transaction, so this must wrap the transaction)."""
-        if self.in_transaction:
-            raise RuntimeError('foreign keys can only be switched off outside a transaction')
-        connection = self.connection()
-        connection.execute(self.dialect.foreign_keys(False))
-        try:
-            yield
-        finally:
-            connection.execute(self.dialect.foreign_keys(True))
-
-    def _check_foreign_keys(self):
-        """Raise sqlite3.IntegrityError naming the first row whose foreign key points nowhere."""
-        problem = self.execute(self.dialect.foreign_key_check()).fetchone()
-        if problem is not None:
-            raise sqlite3.IntegrityError(
-                'foreign key check failed: row %s of table %r refers to a missing row of %r'
-                % (problem[1], problem[0], problem[2]))
-
-    def _rebuild(self, table, drop=None, rename=None):
-        """Rebuild a table without column `drop` and/or with columns renamed, in a transaction;
-        foreign keys must be off while the old table is dropped (it would cascade)."""
-        if not self.in_transaction:
-            with self._foreign_keys_disabled():
-                with self.transaction():
-                    _rebuild_table(self, table, drop, rename or {})
-                    self._check_foreign_keys()
-            return
-        enforced = self.execute(self.dialect.foreign_keys_enabled()).fetchone()[0]
-        if enforced and _is_referenced(self, table):
-            raise RuntimeError(
-                'cannot rebuild table %r inside a transaction while foreign keys are enforced: '
-                'other rows refer to it. Run it in a migration or outside transaction()' % table)
-        _rebuild_table(self, table, drop, rename or {})
-
-
-def default_database():
-    """The Database of default_app().config['database_url'] (relative paths are relative to
-    config['project_path']), created on first use and recreated when the setting changes;
-    or the one given to set_default_database()."""
-    global _default_database
-    if _explicit_default_database is not None:
-        return _explicit_default_database
-    current = _default_database
-    key = _configured_database_key()
-    if current is not None and current[0] == key:
-        return current[1]
-    with _default_database_lock:
-        if _default_database is None or _default_database[0] != key:
-            _default_database = (key, Database(key))
-        return _default_database[1]
-
-
-def set_default_database(database):
-    """Make `database` the one models use when not bound (None returns to the configured one)."""
-    global _explicit_default_database
-    _explicit_default_database = database
-
-
-# --- fields ---------------------------------------------------------------------------------
 
 class Field:
     """One column of a model: its declaration, conversions and validation.
@@ -6653,11 +6119,12 @@ class Float(Integer):
 
 
 class Boolean(Field):
-    """True or False (a checkbox); stored as 1 or 0. The default is False."""
+    """True or False (a checkbox); a BOOLEAN column (1 or 0 on sqlite). The default is False."""
 
     type_name = 'boolean'
     input_type = 'checkbox'
     is_data_descriptor = True
+    converts_to_db = True
     messages = dict(Field.messages, type='{label} must be yes or no.')
     true_words = frozenset(['1', 'true', 'on', 'yes', 'y', 't'])
     false_words = frozenset(['', '0', 'false', 'off', 'no', 'n', 'f'])
@@ -6705,6 +6172,10 @@ class Boolean(Field):
 
     def from_db(self, value):
         return None if value is None else bool(value)
+
+    def to_db(self, value):
+        # 1 and 0 pass validation; PostgreSQL's BOOLEAN column takes True and False only.
+        return value if value.__class__ is bool else bool(value)
 
     def declaration_options(self):
         options = Field.declaration_options(self)
@@ -6928,7 +6399,7 @@ class ForeignKey(Field):
 
     def __set__(self, instance, value):
         values = instance.__dict__
-        if isinstance(value, Model):
+        if _is_model_instance(value):
             if not isinstance(value, self.related_model):
                 raise TypeError('%s must be a %s, not a %s' % (
                     self._owner_name(), self.related_model.__name__, type(value).__name__))
@@ -6940,7 +6411,7 @@ class ForeignKey(Field):
 
     def to_python(self, raw):
         """The related row's id from a submitted value; '' gives None."""
-        if isinstance(raw, Model):
+        if _is_model_instance(raw):
             return raw.id
         if raw is None or isinstance(raw, bool):
             return None if raw is None else self._refuse()
@@ -6954,7 +6425,7 @@ class ForeignKey(Field):
         return int(text)
 
     def to_db(self, value):
-        return value.id if isinstance(value, Model) else value
+        return value.id if _is_model_instance(value) else value
 
     def validate(self, value):
         if value.__class__ is int and not self.choices:
@@ -6985,7 +6456,1490 @@ class ForeignKey(Field):
         return '%s.%s' % (self.model.__name__, self.name) if self.model else repr(self)
 
 
-# --- models ---------------------------------------------------------------------------------
+_MODELS = {}
+_PENDING_RELATIONS = []
+_registry_lock = threading.RLock()
+_clock = [(0, 0, '')]
+
+
+class _PlainPassword(str):
+    """A password assigned as plain text and not yet hashed (the next save hashes it)."""
+
+    __slots__ = ()
+
+
+def _label_from_name(name):
+    """'unit_price' -> 'Unit price'; 'id' -> 'ID'."""
+    if name == 'id':
+        return 'ID'
+    return name.replace('_', ' ').strip().capitalize()
+
+
+def _normalise_choices(choices):
+    """Choices as a list of (value, label) pairs."""
+    pairs = []
+    for choice in choices or ():
+        if isinstance(choice, (tuple, list)) and len(choice) == 2:
+            pairs.append((choice[0], choice[1]))
+        else:
+            pairs.append((choice, str(choice)))
+    return pairs
+
+
+def _time_ns_from_float():
+    """time.time_ns() for Python 3.6, to the microsecond (all that is stored)."""
+    return int(time.time() * 1000000) * 1000
+
+
+def _now_text(time_ns=getattr(time, 'time_ns', None) or _time_ns_from_float):
+    """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
+
+    Built by hand with the part up to the seconds cached for the current second: formatting a
+    datetime costs a third of a whole INSERT, and every save stamps updated_at. The
+    microseconds are digits of the nanosecond clock, zero-padded already.
+    """
+    nanoseconds = time_ns()
+    start, end, prefix = _clock[0]
+    if not start <= nanoseconds < end:
+        prefix = _clock_second(nanoseconds)
+    return prefix + str(nanoseconds)[-9:-3]
+
+
+def _clock_second(nanoseconds):
+    """Cache and return the 'YYYY-MM-DD HH:MM:SS.' text of the second holding `nanoseconds`."""
+    start = nanoseconds - nanoseconds % 1000000000
+    prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(start // 1000000000))
+    _clock[0] = (start, start + 1000000000, prefix)  # one tuple: no thread sees half of it
+    return prefix
+
+
+def _as_date(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _is_model_instance(value):
+    """True for an instance of a Model class (section 8c; recognised by its table info)."""
+    return getattr(type(value), '_meta', None) is not None
+
+
+def _find_model(name, near=None):
+    """The model class called `name` (the one in `near`'s module first) or whose table is
+    `name`; None when there is none."""
+    candidates = [ref() for ref in _MODELS.get(name, ())]
+    candidates = [model for model in candidates if model is not None]
+    if not candidates:
+        for refs in list(_MODELS.values()):
+            candidates += [ref() for ref in refs if ref() is not None and
+                           ref()._meta.table == name]
+    if near is not None:
+        local = [model for model in candidates if model.__module__ == near.__module__]
+        candidates = local or candidates
+    return candidates[-1] if candidates else None
+
+
+def _hash_password(plain):
+    """A salted hash of a password: 'scrypt$n$r$p$salt$hash', or 'pbkdf2_sha256$iterations$
+    salt$hash' where OpenSSL has no scrypt. The parameters are stored so they can be raised
+    later without breaking old hashes."""
+    secret = str(plain).encode('utf-8')
+    salt = secrets.token_bytes(16)
+    if hasattr(hashlib, 'scrypt'):
+        digest = hashlib.scrypt(secret, salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                                maxmem=64 * 1024 * 1024, dklen=32)
+        return 'scrypt$%d$%d$%d$%s$%s' % (SCRYPT_N, SCRYPT_R, SCRYPT_P, _b64encode(salt),
+                                          _b64encode(digest))
+    digest = hashlib.pbkdf2_hmac('sha256', secret, salt, PBKDF2_ITERATIONS)
+    return 'pbkdf2_sha256$%d$%s$%s' % (PBKDF2_ITERATIONS, _b64encode(salt), _b64encode(digest))
+
+
+def _verify_password(stored, plain):
+    """True when `plain` hashes to `stored` (made by _hash_password); False for other text."""
+    secret = str(plain).encode('utf-8')
+    parts = str(stored).split('$')
+    try:
+        if parts[0] == 'scrypt' and len(parts) == 6:
+            n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+            expected = _b64decode(parts[5])
+            digest = hashlib.scrypt(secret, salt=_b64decode(parts[4]), n=n, r=r, p=p,
+                                    maxmem=max(64 * 1024 * 1024, 256 * n * r),
+                                    dklen=len(expected))
+        elif parts[0] == 'pbkdf2_sha256' and len(parts) == 4:
+            expected = _b64decode(parts[3])
+            digest = hashlib.pbkdf2_hmac('sha256', secret, _b64decode(parts[2]), int(parts[1]))
+        else:
+            return False
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+_IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+
+
+def _check_identifier(name, what):
+    """Refuse table and column names that are not plain identifiers (they are quoted anyway;
+    this catches mistakes and hostile names early, with a clear message)."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ValueError('invalid %s %r: use letters, digits and _' % (what, name))
+
+
+###############################################################################
+# 8b. Database and dialects
+# Database (one connection per thread, transactions, raw SQL, schema helpers), the URL forms,
+# and one dialect class per backend that writes every SQL text and hides each driver's ways:
+# SqliteDialect (stdlib sqlite3), PostgresDialect (psycopg 3 or pg8000, imported on first use).
+# Uses section 8 (fields, for schema helpers), section 3 (HTTPError) and, for
+# default_database(), the configured default_app() of section 4.
+###############################################################################
+
+__all__ += ['Database', 'default_database', 'set_default_database', 'SqliteDialect',
+            'PostgresDialect', 'RestrictedDeleteError', 'DatabaseUnavailable']
+
+DEFAULT_DATABASE_URL = 'sqlite:///db/kokoropy.db'
+BUSY_TIMEOUT_SECONDS = 5.0
+# A request waits at most this long for PostgreSQL before its 503 page (?connect_timeout=N).
+CONNECT_TIMEOUT_SECONDS = 3
+# URL schemes -> the PostgreSQL driver they ask for (None: psycopg if installed, else pg8000).
+POSTGRES_SCHEMES = {'postgresql': None, 'postgres': None, 'postgresql+psycopg': 'psycopg',
+                    'postgresql+pg8000': 'pg8000'}
+
+
+class RestrictedDeleteError(sqlite3.IntegrityError):
+    """A delete was refused because rows of another model still refer to the row
+    (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first."""
+
+
+class DatabaseUnavailable(HTTPError):
+    """The database cannot be reached (down, restarting, refusing connections, the connection
+    lost). A request gets a 503 page; the next use of the database connects again, so the
+    site recovers by itself when the database is back."""
+
+    def __init__(self, message):
+        HTTPError.__init__(self, 503, 'The database is unavailable right now; please try '
+                           'again in a moment.', Retry_After='5')
+        self.message = message
+
+    def __str__(self):
+        return 'database unavailable: %s' % self.message
+
+
+class SqliteDialect:
+    """Writes every SQL text the ORM runs on sqlite and hides the sqlite3 module's ways:
+    quoting, placeholders, types, statements, errors, introspection, table rebuilds.
+
+    The query builder and the schema helpers only compose the pieces returned here, and values
+    are always bound as parameters; PostgresDialect is the same interface for PostgreSQL.
+    """
+
+    name = 'sqlite'
+    param = '?'
+    returning_clause = ''          # the new id comes from cursor.lastrowid
+    true_sql, false_sql = '1', '0'
+    limit_all = ' LIMIT -1'        # sqlite needs a LIMIT before an OFFSET
+    integrity_errors = (sqlite3.IntegrityError,)
+    column_types = {'integer': 'INTEGER', 'boolean': 'INTEGER', 'foreignkey': 'INTEGER',
+                    'float': 'REAL'}
+    default_column_type = 'TEXT'
+    comparisons = {'eq': '=', 'ne': 'IS NOT', 'gt': '>', 'gte': '>=', 'lt': '<', 'lte': '<='}
+    like_patterns = {'contains': '%%%s%%', 'startswith': '%s%%', 'endswith': '%%%s'}
+
+    def open(self, database):
+        """A new connection to the database's file (its folder created) or memory database;
+        a memory database is kept alive by one more connection, opened first."""
+        if database._is_memory and database._keeper is None:
+            # A shared-cache memory database lives while one connection is open.
+            database._keeper = _ThreadState(self.connect(database._target, database.timeout,
+                                                         True))
+        elif not database._is_memory:
+            os.makedirs(os.path.dirname(os.path.abspath(database._target)), exist_ok=True)
+        connection = self.connect(database._target, database.timeout, database._is_memory,
+                                  set_journal=not database._journal_set)
+        database._journal_set = True
+        return connection
+
+    def connect(self, target, timeout, is_uri=False, set_journal=False):
+        """Open a connection in autocommit mode (the ORM issues BEGIN itself) with foreign keys,
+        a busy timeout and, for files, write-ahead logging."""
+        connection = sqlite3.connect(target, timeout=timeout, isolation_level=None,
+                                     check_same_thread=False, uri=is_uri)
+        connection.execute('PRAGMA foreign_keys = ON')
+        # sqlite's LIKE folds ASCII only; this folds every script, as PostgreSQL's ILIKE does.
+        connection.create_function('kokoropy_lower', 1, _lower_text)
+        if not is_uri:
+            if set_journal:
+                # WAL: readers never wait for the writer, and commits need no fsync of the db.
+                connection.execute('PRAGMA journal_mode = WAL')
+            # NORMAL is durable against corruption in WAL mode; a power cut may lose the
+            # latest commits only (https://sqlite.org/pragma.html#pragma_synchronous).
+            connection.execute('PRAGMA synchronous = NORMAL')
+        return connection
+
+    def quote(self, identifier):
+        """Return an identifier as a quoted SQL name (embedded quotes doubled)."""
+        identifier = str(identifier)
+        if not identifier or '\x00' in identifier:
+            raise ValueError('invalid SQL identifier %r' % identifier)
+        return '"%s"' % identifier.replace('"', '""')
+
+    def column_list(self, columns):
+        """Quoted, comma-separated column names."""
+        return ', '.join(self.quote(column) for column in columns)
+
+    def literal(self, value):
+        """SQL literal of a constant default (DDL only, where parameters are not allowed)."""
+        if isinstance(value, bool):
+            return self.true_sql if value else self.false_sql
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return "'%s'" % str(value).replace("'", "''")
+
+    def column_type(self, field):
+        """The declared column type of a field."""
+        return self.column_types.get(field.type_name, self.default_column_type)
+
+    # --- statements ---------------------------------------------------------------------
+
+    def select(self, table, columns, where='', order='', limit=False, offset=False):
+        """SELECT text; `columns` is already quoted; limit and offset become parameters."""
+        sql = 'SELECT %s FROM %s' % (columns, self.quote(table))
+        if where:
+            sql += ' WHERE ' + where
+        if order:
+            sql += ' ORDER BY ' + order
+        if limit:
+            sql += ' LIMIT ' + self.param
+        elif offset:
+            sql += self.limit_all
+        if offset:
+            sql += ' OFFSET ' + self.param
+        return sql
+
+    def count(self, select_sql):
+        """Count the rows of a SELECT."""
+        return 'SELECT COUNT(*) FROM (%s) AS counted' % select_sql
+
+    def insert(self, table, columns, computed=(), returning=False):
+        """INSERT text binding `columns`; `computed` adds (column, SQL expression) pairs;
+        `returning` makes the statement give the new id (see inserted_id())."""
+        names = [self.quote(column) for column in columns]
+        values = [self.param] * len(names)
+        for column, expression in computed:
+            names.append(self.quote(column))
+            values.append(expression)
+        sql = 'INSERT INTO %s (%s) VALUES (%s)' % (self.quote(table), ', '.join(names),
+                                                   ', '.join(values))
+        return sql + self.returning_clause if returning else sql
+
+    # inserted_id(cursor): the id of the row an insert(returning=True) statement just added.
+    # A C-level getter: Model.create() calls it for every row.
+    inserted_id = staticmethod(operator.attrgetter('lastrowid'))
+
+    def update(self, table, columns, where):
+        """UPDATE text setting each column to a parameter."""
+        assignments = ', '.join('%s = %s' % (self.quote(c), self.param) for c in columns)
+        return 'UPDATE %s SET %s WHERE %s' % (self.quote(table), assignments,
+                                              where or self.true_sql)
+
+    def delete(self, table, where=''):
+        """DELETE text."""
+        sql = 'DELETE FROM %s' % self.quote(table)
+        return sql + ' WHERE ' + where if where else sql
+
+    def next_position(self, table, column):
+        """Expression giving one more than the largest position (1 for an empty table)."""
+        return '(SELECT COALESCE(MAX(%s), 0) + 1 FROM %s)' % (self.quote(column),
+                                                              self.quote(table))
+
+    def in_subquery(self, column, select_sql):
+        """Condition `column IN (select)`, used to delete or update a limited query."""
+        return '%s IN (%s)' % (self.quote(column), select_sql)
+
+    def combine(self, parts, connector='AND', negated=False):
+        """Conditions joined by AND or OR (always true when there are none), maybe negated."""
+        if not parts:
+            sql = self.true_sql
+        elif len(parts) == 1:
+            sql = parts[0]
+        else:
+            sql = '(%s)' % (' %s ' % connector).join(parts)
+        return 'NOT (%s)' % sql if negated else sql
+
+    def condition(self, column, operator, value):
+        """SQL and parameters of one filter on `column` (an operator of FILTER_OPERATORS)."""
+        name = self.quote(column)
+        if operator == 'isnull':
+            return name + (' IS NULL' if value else ' IS NOT NULL'), ()
+        if operator == 'eq' and value is None:
+            return name + ' IS NULL', ()
+        if operator == 'in':
+            if not value:
+                return self.false_sql, ()  # "IN ()" is not SQL; an empty list matches no row
+            return '%s IN (%s)' % (name, ', '.join([self.param] * len(value))), value
+        if operator == 'like':
+            return self.like(name), (value,)
+        if operator in self.like_patterns:
+            escaped = value.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
+            return (self.like(name) + " ESCAPE '\\'", (self.like_patterns[operator] % escaped,))
+        return '%s %s %s' % (name, self.comparisons[operator], self.param), (value,)
+
+    def like(self, name):
+        """Case-insensitive LIKE (any script, as ILIKE) of a quoted column and a pattern."""
+        return 'kokoropy_lower(%s) LIKE kokoropy_lower(%s)' % (name, self.param)
+
+    def order_term(self, column, descending):
+        """One ORDER BY term."""
+        return self.quote(column) + (' DESC' if descending else '')
+
+    # --- running statements -------------------------------------------------------------
+
+    def query(self, connection, sql, params):
+        """Rows of a SELECT that can be read by index or by column name."""
+        cursor = connection.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, params).fetchall()
+
+    def violation(self, exc):
+        """('unique', [columns]) or ('reference', None) for an integrity error of this
+        backend, else None. sqlite names the columns in its message only."""
+        message = str(exc)
+        if message.startswith('UNIQUE constraint failed:'):
+            return 'unique', [name.strip().split('.')[-1]
+                              for name in message.split(':', 1)[1].split(',')]
+        if 'FOREIGN KEY' in message:
+            return 'reference', None
+        return None
+
+    def in_transaction(self, connection):
+        """True while the connection has an open transaction."""
+        return connection.in_transaction
+
+    # reset_sequence(table): SQL moving the id sequence past the rows' ids after rows were
+    # inserted with their ids given; None where there is none (sqlite takes MAX(id) + 1).
+    reset_sequence = None
+
+    def lock_migrations(self, database):
+        """Make other hosts' migration runs wait for this transaction; BEGIN IMMEDIATE (see
+        begin()) already holds sqlite's write lock."""
+
+    # --- transactions -------------------------------------------------------------------
+
+    def begin(self):
+        """Start a transaction. IMMEDIATE takes the write lock at once, so two writers wait
+        for each other (busy timeout) instead of failing when a read turns into a write."""
+        return 'BEGIN IMMEDIATE'
+
+    def savepoint(self, name):
+        """Open a nested transaction."""
+        return 'SAVEPOINT ' + self.quote(name)
+
+    def release(self, name):
+        """Keep a nested transaction's changes."""
+        return 'RELEASE SAVEPOINT ' + self.quote(name)
+
+    def commit(self):
+        """End a transaction, keeping its changes."""
+        return 'COMMIT'
+
+    def rollback(self):
+        """End a transaction, undoing its changes."""
+        return 'ROLLBACK'
+
+    def rollback_to(self, name):
+        """Undo a nested transaction's changes."""
+        return 'ROLLBACK TO SAVEPOINT ' + self.quote(name)
+
+    # --- schema -------------------------------------------------------------------------
+
+    def column_definition(self, field):
+        """Column definition of a bound field, with its default and foreign key clause."""
+        if field.primary_key:
+            return self.primary_key(field)
+        sql = '%s %s' % (self.quote(field.column), self.column_type(field))
+        default = field.default
+        if default is not None and not callable(default):
+            db_value = field.to_db(default)
+            if isinstance(db_value, (str, int, float)):
+                sql += ' DEFAULT ' + self.literal(db_value)
+        if isinstance(field, ForeignKey):
+            sql += ' REFERENCES %s (%s) ON DELETE %s' % (
+                self.quote(field.related_table), self.quote('id'), field.on_delete)
+        return sql
+
+    def primary_key(self, field):
+        """The definition of the `id` column (an alias of sqlite's rowid)."""
+        return '%s INTEGER PRIMARY KEY' % self.quote(field.column)
+
+    def create_table(self, table, fields, if_not_exists=False):
+        """CREATE TABLE text from bound fields."""
+        return 'CREATE TABLE %s%s (%s)' % ('IF NOT EXISTS ' if if_not_exists else '',
+                                           self.quote(table),
+                                           ', '.join(self.column_definition(f) for f in fields))
+
+    def drop_table(self, table, if_exists=False):
+        """DROP TABLE text."""
+        return 'DROP TABLE %s%s' % ('IF EXISTS ' if if_exists else '', self.quote(table))
+
+    def rename_table(self, table, new_name):
+        """ALTER TABLE ... RENAME TO text."""
+        return 'ALTER TABLE %s RENAME TO %s' % (self.quote(table), self.quote(new_name))
+
+    def add_column(self, table, field):
+        """ALTER TABLE ... ADD COLUMN text."""
+        return 'ALTER TABLE %s ADD COLUMN %s' % (self.quote(table), self.column_definition(field))
+
+    def create_index(self, name, table, columns, unique=False, if_not_exists=False):
+        """CREATE INDEX text."""
+        return 'CREATE %sINDEX %s%s ON %s (%s)' % ('UNIQUE ' if unique else '',
+                                                  'IF NOT EXISTS ' if if_not_exists else '',
+                                                  self.quote(name), self.quote(table),
+                                                  self.column_list(columns))
+
+    def drop_index(self, name, if_exists=False):
+        """DROP INDEX text."""
+        return 'DROP INDEX %s%s' % ('IF EXISTS ' if if_exists else '', self.quote(name))
+
+    def rename_column(self, database, table, old, new):
+        """Rename a column: natively on sqlite 3.25+, else by rebuilding the table."""
+        if sqlite3.sqlite_version_info >= (3, 25, 0):
+            database.execute('ALTER TABLE %s RENAME COLUMN %s TO %s' % (
+                self.quote(table), self.quote(old), self.quote(new)))
+        else:
+            _rebuild(database, table, rename={old: new})
+
+    def drop_column(self, database, table, column):
+        """Remove a column by rebuilding the table (sqlite's documented procedure), keeping
+        the rows and the indexes that do not use the column."""
+        _rebuild(database, table, drop=column)
+
+    # --- introspection ------------------------------------------------------------------
+
+    def tables(self, database):
+        """The names of the user tables, sorted."""
+        return [row[0] for row in database.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")]
+
+    def columns(self, database, table):
+        """The column names of a table in order ([] when the table does not exist)."""
+        return [row[1] for row in database.execute('PRAGMA table_info(%s)' % self.quote(table))]
+
+    @contextlib.contextmanager
+    def schema_change(self, database):
+        """A transaction for a migration: foreign keys off (outside the transaction, as sqlite
+        requires) so that a table rebuild does not cascade, and all checked before commit."""
+        with _foreign_keys_disabled(database):
+            with database.transaction():
+                yield
+                _check_foreign_keys(database)
+
+
+def _lower_text(value):
+    """sqlite function kokoropy_lower(): Unicode lower case of text, other values unchanged."""
+    return value.lower() if isinstance(value, str) else value
+
+
+@contextlib.contextmanager
+def _foreign_keys_disabled(database):
+    """Switch sqlite's foreign key enforcement off around a schema change (sqlite ignores the
+    switch inside a transaction, so this must wrap the transaction)."""
+    if database.in_transaction:
+        raise RuntimeError('foreign keys can only be switched off outside a transaction')
+    connection = database.connection()
+    connection.execute('PRAGMA foreign_keys = OFF')
+    try:
+        yield
+    finally:
+        connection.execute('PRAGMA foreign_keys = ON')
+
+
+def _check_foreign_keys(database):
+    """Raise sqlite3.IntegrityError naming the first row whose foreign key points nowhere."""
+    problem = database.execute('PRAGMA foreign_key_check').fetchone()
+    if problem is not None:
+        raise sqlite3.IntegrityError(
+            'foreign key check failed: row %s of table %r refers to a missing row of %r'
+            % (problem[1], problem[0], problem[2]))
+
+
+def _rebuild(database, table, drop=None, rename=None):
+    """Rebuild a sqlite table without column `drop` and/or with columns renamed, in a
+    transaction; foreign keys must be off while the old table is dropped (it would cascade)."""
+    if not database.in_transaction:
+        with _foreign_keys_disabled(database):
+            with database.transaction():
+                _rebuild_table(database, table, drop, rename or {})
+                _check_foreign_keys(database)
+        return
+    enforced = database.execute('PRAGMA foreign_keys').fetchone()[0]
+    if enforced and _is_referenced(database, table):
+        raise RuntimeError(
+            'cannot rebuild table %r inside a transaction while foreign keys are enforced: '
+            'other rows refer to it. Run it in a migration or outside transaction()' % table)
+    _rebuild_table(database, table, drop, rename or {})
+
+
+def _is_referenced(database, table):
+    """True when a foreign key of any table (itself included) refers to `table`."""
+    for other in database.tables():
+        for row in database.execute('PRAGMA foreign_key_list(%s)' % database.dialect.quote(other)):
+            if row[2].lower() == table.lower():
+                return True
+    return False
+
+
+def _rebuild_table(database, table, drop, rename):
+    """sqlite's 12-step table change (https://sqlite.org/lang_altertable.html, section 7):
+    create the new table, copy the rows, drop the old one, rename, recreate the indexes."""
+    dialect = database.dialect
+    info = database.execute('PRAGMA table_info(%s)' % dialect.quote(table)).fetchall()
+    if not info:
+        raise ValueError('no table %r' % table)
+    kept = [row for row in info if row[1] != drop]
+    new_names = [rename.get(row[1], row[1]) for row in kept]
+    indexes = _index_definitions(database, table)
+    temporary = '_kokoropy_rebuild_' + table
+    database.execute(_rebuilt_table_sql(database, table, temporary, kept, drop, rename))
+    database.execute('INSERT INTO %s (%s) SELECT %s FROM %s' % (
+        dialect.quote(temporary), dialect.column_list(new_names),
+        dialect.column_list(row[1] for row in kept), dialect.quote(table)))
+    database.execute(dialect.drop_table(table))
+    database.execute(dialect.rename_table(temporary, table))
+    for name, unique, columns in indexes:
+        if drop in columns:
+            continue
+        columns = [rename.get(column, column) for column in columns]
+        database.execute(dialect.create_index(name, table, columns, unique))
+
+
+def _index_definitions(database, table):
+    """(name, unique, columns) of the named (not automatic) indexes of a table."""
+    dialect = database.dialect
+    found = []
+    for row in database.execute('PRAGMA index_list(%s)' % dialect.quote(table)).fetchall():
+        name, unique = row[1], bool(row[2])
+        if name.startswith('sqlite_autoindex'):
+            continue
+        columns = _index_columns(database, name)
+        found.append((name, unique, columns))
+    return found
+
+
+def _index_columns(database, index):
+    """The column names of a sqlite index, in order."""
+    sql = 'PRAGMA index_info(%s)' % database.dialect.quote(index)
+    return [info[2] for info in database.execute(sql)]
+
+
+def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
+    """CREATE TABLE text for the rebuilt table, from the old one's columns and foreign keys."""
+    dialect = database.dialect
+    original = database.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (table,)).fetchone()[0] or ''
+    autoincrement = ' AUTOINCREMENT' if 'AUTOINCREMENT' in original.upper() else ''
+    primary = [row for row in kept if row[5]]
+    references, constraints = _rebuilt_constraints(database, table, drop, rename)
+    parts = []
+    for cid, name, type_name, not_null, default, pk in kept:
+        sql = '%s %s' % (dialect.quote(rename.get(name, name)), type_name or '')
+        if pk and len(primary) == 1:
+            sql += ' PRIMARY KEY' + (autoincrement if type_name.upper() == 'INTEGER' else '')
+        if not_null:
+            sql += ' NOT NULL'
+        if default is not None:
+            sql += ' DEFAULT ' + default
+        parts.append(sql.strip() + references.get(name, ''))
+    if len(primary) > 1:
+        parts.append('PRIMARY KEY (%s)' % dialect.column_list(
+            rename.get(row[1], row[1]) for row in sorted(primary, key=lambda row: row[5])))
+    parts += constraints
+    return 'CREATE TABLE %s (%s)' % (dialect.quote(new_table), ', '.join(parts))
+
+
+def _rebuilt_constraints(database, table, drop, rename):
+    """The old table's foreign keys and UNIQUE constraints that do not use the dropped column:
+    ({column: ' REFERENCES ...'} for one-column keys, [table constraints] for the others)."""
+    dialect = database.dialect
+    references, parts, keys = {}, [], {}
+    for row in database.execute('PRAGMA foreign_key_list(%s)' % dialect.quote(table)).fetchall():
+        keys.setdefault(row[0], []).append(row)
+    for rows in keys.values():
+        sources = [row[3] for row in rows]
+        if drop in sources:
+            continue
+        targets = [row[4] for row in rows]
+        clause = ' REFERENCES %s%s%s ON DELETE %s' % (
+            dialect.quote(rows[0][2]),
+            ' (%s)' % dialect.column_list(targets) if all(targets) else '',
+            '' if rows[0][5] == 'NO ACTION' else ' ON UPDATE ' + rows[0][5], rows[0][6])
+        if len(sources) == 1:
+            references[sources[0]] = clause
+        else:
+            parts.append('FOREIGN KEY (%s)%s' % (
+                dialect.column_list(rename.get(s, s) for s in sources), clause))
+    for row in database.execute('PRAGMA index_list(%s)' % dialect.quote(table)).fetchall():
+        if row[1].startswith('sqlite_autoindex') and row[2]:
+            columns = _index_columns(database, row[1])
+            if drop not in columns:
+                parts.append('UNIQUE (%s)' % dialect.column_list(
+                    rename.get(c, c) for c in columns))
+    return references, parts
+
+
+class PostgresDialect(SqliteDialect):
+    """The SqliteDialect interface for PostgreSQL, through psycopg 3 or pg8000.
+
+    `driver` is 'psycopg', 'pg8000' or None (psycopg when installed, else pg8000); the module
+    is imported on the first connection, so a sqlite site never needs it. Differences kept
+    here: %s placeholders, RETURNING id, real BOOLEAN/DATE/TIMESTAMP columns, ILIKE, null-safe
+    IS DISTINCT FROM, information_schema introspection, native ALTER TABLE, an advisory lock
+    for migrations, and driver errors read by SQLSTATE.
+    """
+
+    name = 'postgresql'
+    param = '%s'
+    returning_clause = ' RETURNING "id"'
+    true_sql, false_sql = 'TRUE', 'FALSE'
+    limit_all = ''                  # PostgreSQL takes an OFFSET alone
+    column_types = {'integer': 'BIGINT', 'boolean': 'BOOLEAN', 'foreignkey': 'BIGINT',
+                    'float': 'DOUBLE PRECISION', 'date': 'DATE', 'datetime': 'TIMESTAMP'}
+    comparisons = dict(SqliteDialect.comparisons, ne='IS DISTINCT FROM')
+    # Any number the same for every host: pg_advisory_xact_lock's key for migration runs.
+    MIGRATION_LOCK_KEY = 0x6b6f6b6f
+
+    def __init__(self, driver=None):
+        self.driver_name = driver
+        self.driver = None
+        self.integrity_errors = ()  # the driver's error class, once it is imported
+
+    def open(self, database):
+        """Connect with the database's URL settings (DatabaseUnavailable when it fails)."""
+        if self.driver is None:
+            self.driver = _postgres_driver(self.driver_name)
+            self.integrity_errors = (self.driver.error,)
+        params = dict(database._target)
+        timeout = float(params.pop('connect_timeout', CONNECT_TIMEOUT_SECONDS))
+        try:
+            raw = self.driver.connect(params, timeout)
+        except (self.driver.error, OSError) as exc:
+            raise DatabaseUnavailable('cannot connect to %s: %s' % (
+                _redacted_url(database.url), _first_line(exc))) from exc
+        return _PostgresConnection(raw, self.driver, database._forget_state)
+
+    def inserted_id(self, cursor):
+        return cursor.fetchone()[0]
+
+    def like(self, name):
+        return '%s ILIKE %s' % (name, self.param)
+
+    def query(self, connection, sql, params):
+        cursor = connection.execute(sql, params)
+        names = [column[0] for column in cursor.description or ()]
+        return [_Row(names, row) for row in cursor.fetchall()]
+
+    def violation(self, exc):
+        state, detail = self.driver.sqlstate(exc), self.driver.detail(exc) or ''
+        kind = {'23505': 'unique', '23503': 'reference'}.get(state)
+        if kind is None:
+            return None
+        match = re.match(r'Key \((.+?)\)=', detail)
+        columns = [name.strip().strip('"') for name in match.group(1).split(',')] \
+            if match else None
+        return kind, columns
+
+    def lock_migrations(self, database):
+        """Two hosts running migration-upgrade at once: the second waits here until the first
+        commits, then sees its history rows (released at the end of the transaction)."""
+        database.execute('SELECT pg_advisory_xact_lock(%s)', (self.MIGRATION_LOCK_KEY,))
+
+    def begin(self):
+        return 'BEGIN'
+
+    def order_term(self, column, descending):
+        # sqlite sorts NULL below every value; the same order here (id is never NULL).
+        if column == 'id':
+            return SqliteDialect.order_term(self, column, descending)
+        return self.quote(column) + (' DESC NULLS LAST' if descending else ' NULLS FIRST')
+
+    def primary_key(self, field):
+        return '%s BIGSERIAL PRIMARY KEY' % self.quote(field.column)
+
+    def reset_sequence(self, table):
+        """SQL moving the id sequence past the table's ids (after rows inserted with ids)."""
+        return ("SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT COALESCE(MAX(%s), 0) "
+                "+ 1 FROM %s), false)" % (self.literal(self.quote(table)), self.quote('id'),
+                                          self.quote(table)))
+
+    def rename_column(self, database, table, old, new):
+        database.execute('ALTER TABLE %s RENAME COLUMN %s TO %s' % (
+            self.quote(table), self.quote(old), self.quote(new)))
+
+    def drop_column(self, database, table, column):
+        database.execute('ALTER TABLE %s DROP COLUMN %s' % (self.quote(table),
+                                                            self.quote(column)))
+
+    def tables(self, database):
+        return [row[0] for row in database.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name COLLATE \"C\"")]
+
+    def columns(self, database, table):
+        return [row[0] for row in database.execute(
+            'SELECT column_name FROM information_schema.columns WHERE table_schema = '
+            'current_schema() AND table_name = %s ORDER BY ordinal_position', (table,))]
+
+    def schema_change(self, database):
+        """DDL is transactional in PostgreSQL: one transaction is all a migration needs."""
+        return database.transaction()
+
+
+class _Row(tuple):
+    """A row readable by index or by column name, like sqlite3.Row."""
+
+    def __new__(cls, names, values):
+        row = tuple.__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self):
+        """The column names."""
+        return list(self._names)
+
+
+class _PostgresConnection:
+    """A driver's connection with the part of sqlite3's interface the ORM uses (execute(),
+    cursor(), executemany(), close(), in_transaction). A driver error that leaves the
+    connection broken calls `forget` (the thread connects again next time) and becomes
+    DatabaseUnavailable."""
+
+    def __init__(self, raw, driver, forget):
+        self.raw, self.driver, self.forget = raw, driver, forget
+        self.errors = (driver.error, OSError)  # pg8000 lets socket errors through
+        self.is_lost = False
+
+    def cursor(self):
+        try:
+            return _PostgresCursor(self, self.raw.cursor())
+        except self.errors as exc:
+            raise self.lost(exc) or exc
+
+    def execute(self, sql, params=()):
+        return self.cursor().execute(_format_placeholders(sql), params)
+
+    def executemany(self, sql, seq_of_params):
+        return self.cursor().executemany(_format_placeholders(sql), seq_of_params)
+
+    @property
+    def in_transaction(self):
+        return not self.is_lost and self.driver.in_transaction(self.raw)
+
+    def close(self):
+        try:
+            self.raw.close()
+        except Exception:  # closing a connection the server already dropped
+            pass
+
+    def lost(self, exc):
+        """DatabaseUnavailable for a driver error that broke the connection, else None."""
+        if not (isinstance(exc, OSError) or self.is_lost or self.driver.is_lost(exc, self.raw)):
+            return None
+        if not self.is_lost:
+            self.is_lost = True
+            self.forget()
+        self.close()
+        error = DatabaseUnavailable('connection lost: %s' % _first_line(exc))
+        error.__cause__ = exc
+        return error
+
+
+# A quoted string or name, a ? placeholder, or a % sign: what _format_placeholders() rewrites.
+_PLACEHOLDER_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+def _format_placeholders(sql):
+    """SQL written with ? placeholders (as for sqlite) in the drivers' %s style, so that raw
+    SQL and migrations run unchanged on PostgreSQL; the ORM's own SQL has no ? and passes."""
+    if '?' not in sql:
+        return sql
+    return _PLACEHOLDER_TOKENS.sub(_format_token, sql)
+
+
+def _format_token(match):
+    token = match.group(0)
+    return '%s' if token == '?' else token.replace('%', '%%')
+
+
+class _PostgresCursor:
+    """A driver's cursor whose execute() returns itself and gives tuples, as sqlite3's does."""
+
+    __slots__ = ('connection', 'raw')
+
+    def __init__(self, connection, raw):
+        self.connection, self.raw = connection, raw
+
+    def execute(self, sql, params=()):
+        try:
+            # Without parameters the text is sent as is, so a literal % needs no doubling.
+            self.raw.execute(sql, params if len(params) else self.connection.driver.no_params)
+        except self.connection.errors as exc:
+            raise self.connection.lost(exc) or exc
+        return self
+
+    def executemany(self, sql, seq_of_params):
+        try:
+            self.raw.executemany(sql, seq_of_params)
+        except self.connection.errors as exc:
+            raise self.connection.lost(exc) or exc
+        return self
+
+    def fetchone(self):
+        row = self.raw.fetchone()
+        return tuple(row) if row.__class__ is list else row
+
+    def fetchall(self):
+        rows = self.raw.fetchall()
+        return [tuple(row) for row in rows] if rows and rows[0].__class__ is list else rows
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self):
+        return self.raw.rowcount
+
+    @property
+    def description(self):
+        return self.raw.description
+
+
+def _postgres_driver(name=None):
+    """The adapter of psycopg 3 (tried first) or pg8000, importing the module now."""
+    if name not in (None, 'psycopg', 'pg8000'):
+        raise ValueError('unknown PostgreSQL driver %r: use psycopg or pg8000' % name)
+    for adapter in (_Psycopg, _Pg8000):
+        if name in (None, adapter.name):
+            try:
+                return adapter(importlib.import_module(adapter.module))
+            except ImportError:
+                continue
+    raise ImportError('PostgreSQL needs a driver: pip install "psycopg[binary]" '
+                      '(or pip install pg8000, pure Python)'
+                      if name is None else 'PostgreSQL driver %s is not installed: pip install %s'
+                      % (name, '"psycopg[binary]"' if name == 'psycopg' else name))
+
+
+def _is_disconnect_state(sqlstate):
+    """True for the SQLSTATEs of a connection the server ended: class 08 (connection
+    exception) and 57P01-57P03 (administrator or crash shutdown, cannot connect now)."""
+    return bool(sqlstate) and (sqlstate.startswith('08') or sqlstate in ('57P01', '57P02',
+                                                                          '57P03'))
+
+
+class _Psycopg:
+    """psycopg 3: autocommit connections (the ORM sends BEGIN itself)."""
+
+    name = module = 'psycopg'
+    no_params = None
+
+    def __init__(self, module):
+        self.module, self.error = module, module.Error
+
+    def connect(self, params, timeout):
+        return self.module.connect(autocommit=True, connect_timeout=max(1, int(timeout)),
+                                   **params)
+
+    def is_lost(self, exc, raw):
+        return raw.closed or raw.broken or _is_disconnect_state(self.sqlstate(exc))
+
+    def in_transaction(self, raw):
+        return raw.info.transaction_status != self.module.pq.TransactionStatus.IDLE
+
+    def sqlstate(self, exc):
+        return getattr(exc, 'sqlstate', None)
+
+    def detail(self, exc):
+        diag = getattr(exc, 'diag', None)
+        return diag.message_detail if diag is not None else None
+
+
+class _Pg8000:
+    """pg8000 (pure Python): its errors carry the server's fields in a dict."""
+
+    name = 'pg8000'
+    module = 'pg8000.dbapi'
+    no_params = ()
+    # libpq's names in the URL's ?query -> pg8000's connect() arguments.
+    OPTIONS = {'dbname': 'database', 'application_name': 'application_name',
+               'host': 'host', 'port': 'port', 'user': 'user', 'password': 'password'}
+
+    def __init__(self, module):
+        self.module, self.error = module, module.Error
+
+    def connect(self, params, timeout):
+        arguments = {}
+        for key, value in params.items():
+            if key == 'sslmode':
+                arguments['ssl_context'] = value not in ('disable', 'allow', 'prefer')
+            elif key in self.OPTIONS:
+                arguments[self.OPTIONS[key]] = value
+            else:
+                raise ValueError('database URL option %r is not supported by pg8000' % key)
+        arguments['port'] = int(arguments.get('port') or 5432)
+        raw = self.module.connect(timeout=timeout, **arguments)
+        raw.autocommit = True
+        # The timeout bounds connecting only: a long query must not fail after it.
+        sock = getattr(raw, '_usock', None)
+        if sock is not None:
+            sock.settimeout(None)
+        return raw
+
+    def is_lost(self, exc, raw):
+        return isinstance(exc, self.module.InterfaceError) or \
+            _is_disconnect_state(self.sqlstate(exc))
+
+    def in_transaction(self, raw):
+        return raw._in_transaction
+
+    def sqlstate(self, exc):
+        fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        return fields.get('C')
+
+    def detail(self, exc):
+        fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        return fields.get('D')
+
+
+class Database:
+    """A database: one connection per thread, transactions, raw SQL and schema helpers.
+
+    `url` is 'sqlite:///relative/path.db', 'sqlite:////absolute/path.db', a plain path,
+    ':memory:' (a private in-memory sqlite database shared by this object's threads, kept alive
+    until close(); use a file when several threads write at once), or a PostgreSQL URL:
+    'postgresql://user:password@host:5432/name?option=value' (also 'postgres://';
+    'postgresql+psycopg://' or 'postgresql+pg8000://' pick the driver). The folder of a sqlite
+    file is created on first use. Connections run in autocommit mode: statements outside
+    transaction() commit one by one, and `with db.transaction():` groups them (nested blocks
+    are savepoints). A PostgreSQL connection that fails or is lost raises DatabaseUnavailable
+    (a 503 page) and is opened again on next use.
+    """
+
+    _memory_numbers = itertools.count(1)
+
+    def __init__(self, url=DEFAULT_DATABASE_URL, timeout=BUSY_TIMEOUT_SECONDS, dialect=None):
+        self.url = url
+        self.timeout = timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._states = weakref.WeakSet()
+        self._statements = {}
+        self._journal_set = False
+        self._keeper = None
+        self.path = self._is_memory = None
+        postgres = _postgres_target(url)
+        if postgres is not None:
+            driver, self._target = postgres
+            self.dialect = dialect or PostgresDialect(driver)
+            return
+        self.path = _sqlite_path(url)
+        self.dialect = dialect or SqliteDialect()
+        self._is_memory = self.path == ':memory:'
+        if self._is_memory:
+            self._target = 'file:kokoropy-memory-%d-%d?mode=memory&cache=shared' % (
+                os.getpid(), next(Database._memory_numbers))
+        else:
+            self._target = self.path
+
+    def __repr__(self):
+        return '<Database %s>' % (self.path or _redacted_url(self.url))
+
+    def connection(self):
+        """This thread's connection, opened on first use."""
+        try:
+            return self._local.state.connection
+        except AttributeError:
+            return self._open_state().connection
+
+    def execute(self, sql, params=()):
+        """Run one SQL statement with bound parameters (placeholders: dialect.param); return
+        the cursor."""
+        return self.connection().execute(sql, params)
+
+    def executemany(self, sql, seq_of_params):
+        """Run one SQL statement once per parameter tuple; return the cursor."""
+        return self.connection().executemany(sql, seq_of_params)
+
+    def query(self, sql, params=()):
+        """Run a SELECT with bound parameters; return a list of rows read by index or name."""
+        return self.dialect.query(self.connection(), sql, params)
+
+    def transaction(self):
+        """Context manager grouping statements in a transaction: committed at the end of the
+        block, rolled back (and the exception re-raised) when the block raises. Nested blocks
+        are savepoints: an error inside rolls back only the nested block."""
+        return _Transaction(self)
+
+    def schema_change(self):
+        """Context manager of one migration: a transaction in which tables may be changed
+        (on sqlite foreign keys are off inside it and checked whole before the commit)."""
+        return self.dialect.schema_change(self)
+
+    @property
+    def in_transaction(self):
+        """True while this thread is inside a transaction() block."""
+        return self._state().depth > 0
+
+    def close(self):
+        """Close every thread's connection; the database reopens on next use."""
+        with self._lock:
+            states, self._states = list(self._states), weakref.WeakSet()
+            self._local = threading.local()
+            for state in states:
+                state.connection.close()
+            if self._keeper is not None:
+                self._keeper.connection.close()
+                self._keeper = None
+
+    def bind(self, *models):
+        """Make the given Model classes (and their subclasses) use this database."""
+        for model in models:
+            model._database = self
+
+    def create_tables(self, *models):
+        """Create the missing tables of the given models, parents before children (for tests
+        and scripts; applications use migrations)."""
+        for model in _dependency_order(models):
+            self.create_table(model._meta.table, model, if_not_exists=True)
+
+    def drop_tables(self, *models):
+        """Drop the tables of the given models if they exist, children before parents."""
+        with self.transaction():
+            for model in reversed(_dependency_order(models)):
+                self.execute(self.dialect.drop_table(model._meta.table, if_exists=True))
+
+    # --- schema helpers (also used by migrations) ---------------------------------------
+
+    def create_table(self, table, fields=None, if_not_exists=False):
+        """Create a table with `id`, the given fields, `created_at` and `updated_at`, and the
+        indexes its unique, indexed and foreign key fields imply.
+
+        `fields` is a dict (or list of pairs) of name -> Field, as declared in models, or a Model
+        class (all its columns).
+        """
+        _check_identifier(table, 'table name')
+        columns = _schema_fields(fields)
+        with self.transaction():
+            self.execute(self.dialect.create_table(table, columns, if_not_exists))
+            for field in columns:
+                self._create_field_index(table, field, if_not_exists)
+
+    def drop_table(self, table, if_exists=False):
+        """Drop a table and its indexes."""
+        self.execute(self.dialect.drop_table(table, if_exists))
+
+    def rename_table(self, table, new_name):
+        """Rename a table."""
+        _check_identifier(new_name, 'table name')
+        self.execute(self.dialect.rename_table(table, new_name))
+
+    def add_column(self, table, name, field):
+        """Add a column declared like a model field (existing rows get its constant default)."""
+        field = _schema_field(name, field)
+        with self.transaction():
+            self.execute(self.dialect.add_column(table, field))
+            self._create_field_index(table, field)
+
+    def rename_column(self, table, old, new):
+        """Rename a column, keeping data, indexes and foreign keys."""
+        _check_identifier(new, 'column name')
+        self.dialect.rename_column(self, table, old, new)
+
+    def drop_column(self, table, name):
+        """Remove a column, keeping the rows and the indexes that do not use it."""
+        if name not in self.columns(table):
+            raise ValueError('table %r has no column %r' % (table, name))
+        self.dialect.drop_column(self, table, name)
+
+    def create_index(self, table, columns, unique=False, name=None):
+        """Create an index on one column (a string) or several; return the index name."""
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        name = name or '%s_%s_%s' % (table, '_'.join(columns), 'unique' if unique else 'idx')
+        self.execute(self.dialect.create_index(name, table, columns, unique))
+        return name
+
+    def drop_index(self, name, if_exists=False):
+        """Drop an index by name."""
+        self.execute(self.dialect.drop_index(name, if_exists))
+
+    def tables(self):
+        """The names of the user tables, sorted."""
+        return self.dialect.tables(self)
+
+    def table_exists(self, table):
+        """True when the table exists."""
+        return table in self.tables()
+
+    def columns(self, table):
+        """The column names of a table in order ([] when the table does not exist)."""
+        return self.dialect.columns(self, table)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _state(self):
+        try:
+            return self._local.state
+        except AttributeError:
+            return self._open_state()
+
+    def _cursor(self):
+        """This thread's reusable cursor (see _ThreadState), for statements that complete."""
+        try:
+            return self._local.state.cursor
+        except AttributeError:
+            return self._open_state().cursor
+
+    def _open_state(self):
+        with self._lock:
+            connection = self.dialect.open(self)
+            state = self._local.state = _ThreadState(connection)
+            self._states.add(state)
+        return state
+
+    def _forget_state(self):
+        """Drop this thread's connection (it was lost): the next use opens a new one."""
+        state = self._local.__dict__.pop('state', None)
+        if state is not None:
+            self._states.discard(state)
+
+    def _model_statements(self, model):
+        statements = self._statements.get(model)
+        if statements is None:
+            statements = self._statements[model] = _ModelStatements(model._meta, self.dialect)
+        return statements
+
+    def _create_field_index(self, table, field, if_not_exists=False):
+        unique = field.unique and not field.primary_key
+        if unique or (field.index and not field.primary_key) or isinstance(field, ForeignKey):
+            name = '%s_%s_%s' % (table, field.column, 'unique' if unique else 'idx')
+            self.execute(self.dialect.create_index(name, table, [field.column], unique,
+                                                   if_not_exists))
+
+
+class _ThreadState:
+    """One thread's connection to a Database, its reusable cursor and its transaction depth.
+
+    The cursor serves the ORM's statements that always run to completion (INSERT, UPDATE, and
+    get()'s read, drained by fetchall()), so no statement stays open on it; creating a cursor
+    per statement would cost about a tenth of a one-row INSERT.
+    """
+
+    __slots__ = ('connection', 'cursor', 'depth', '__weakref__')
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.cursor = connection.cursor()
+        self.depth = 0
+
+    def __del__(self):
+        # Freed with its thread's thread-local data (or its Database): close the connection
+        # now rather than leave it to the garbage collector, which warns about it.
+        self.connection.close()
+
+
+class _Transaction:
+    """The context manager of Database.transaction(): BEGIN/COMMIT, or a savepoint."""
+
+    __slots__ = ('database', 'state', 'savepoint')
+
+    def __init__(self, database):
+        self.database = database
+
+    def __enter__(self):
+        state = self.state = self.database._state()
+        dialect = self.database.dialect
+        if state.depth == 0:
+            self.savepoint = None
+            state.connection.execute(dialect.begin())
+        else:
+            self.savepoint = 'kokoropy_savepoint_%d' % state.depth
+            state.connection.execute(dialect.savepoint(self.savepoint))
+        state.depth += 1
+        return self.database
+
+    def __exit__(self, exc_type, exc, traceback):
+        state, dialect = self.state, self.database.dialect
+        connection = state.connection
+        state.depth -= 1
+        if self.savepoint is not None:
+            if exc_type is DatabaseUnavailable:
+                return False  # the connection is gone, and the savepoint with it
+            if exc_type is not None:
+                connection.execute(dialect.rollback_to(self.savepoint))
+            connection.execute(dialect.release(self.savepoint))
+        elif exc_type is not None:
+            _rollback(connection, dialect)
+        else:
+            try:
+                connection.execute(dialect.commit())
+            except BaseException:
+                _rollback(connection, dialect)
+                raise
+        return False
+
+
+def _rollback(connection, dialect):
+    """Roll back the open transaction, if the backend has not already (sqlite may have; a
+    lost PostgreSQL connection has nothing left to undo)."""
+    try:
+        if dialect.in_transaction(connection):
+            connection.execute(dialect.rollback())
+    except DatabaseUnavailable:
+        pass
+
+
+def _sqlite_path(url):
+    """The filesystem path (or ':memory:') of a database URL or plain path."""
+    url = str(url)
+    if url in (':memory:', 'sqlite://', 'sqlite:///:memory:', ''):
+        return ':memory:'
+    if url.startswith('sqlite:///'):
+        return url[len('sqlite:///'):].split('?', 1)[0]
+    if '://' in url:
+        raise ValueError('unsupported database URL %r: use sqlite:///path/to/file.db or '
+                         'postgresql://user:password@host:5432/name' % _redacted_url(url))
+    return url
+
+
+def _postgres_target(url):
+    """(driver or None, connect parameters) of a PostgreSQL URL; None for other URLs.
+
+    The parts are percent-decoded ('p%40ss' is 'p@ss'); ?name=value options (sslmode,
+    application_name, connect_timeout, ...) are passed to the driver as libpq names them.
+    """
+    scheme, separator, _ = str(url).partition('://')
+    if not separator or scheme.lower() not in POSTGRES_SCHEMES:
+        return None
+    parts = urlsplit(str(url))
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError('invalid port in database URL %r' % _redacted_url(url))
+    params = {'host': unquote(parts.hostname or '') or 'localhost', 'port': port or 5432}
+    for key, value in (('user', parts.username), ('password', parts.password),
+                       ('dbname', parts.path.lstrip('/'))):
+        if value:
+            params[key] = unquote(value)
+    params.update(parse_qsl(parts.query))
+    return POSTGRES_SCHEMES[scheme.lower()], params
+
+
+def _redacted_url(url):
+    """The URL with its password replaced by ***, for messages and logs."""
+    return re.sub(r'(://[^:/@]*:)[^@/]*@', r'\1***@', str(url))
+
+
+def _first_line(exc):
+    """The first line of an exception's message (drivers add hints on later lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _auto_field(field_class, name, model=None):
+    field = field_class()
+    field.editable = False
+    if name == 'id':
+        field.primary_key = True
+    field.bind(model, name)
+    return field
+
+
+def _schema_field(name, field):
+    _check_identifier(name, 'column name')
+    if not isinstance(field, Field):
+        raise TypeError('%s must be declared with a Field such as String(), not %r'
+                        % (name, field))
+    bound = field.clone()
+    bound.bind(None, name)
+    return bound
+
+
+def _schema_fields(fields):
+    """Bound fields of create_table(): id, the given ones, created_at, updated_at."""
+    if isinstance(fields, type) and getattr(fields, '_meta', None) is not None:  # a Model
+        return list(fields._meta.fields.values())
+    items = list(fields.items()) if hasattr(fields, 'items') else list(fields or ())
+    given = [_schema_field(name, field) for name, field in items if name != 'id']
+    names = set(field.name for field in given)
+    automatic = [_auto_field(DateTime, name) for name in ('created_at', 'updated_at')
+                 if name not in names]
+    return [_auto_field(Integer, 'id')] + given + automatic
+
+
+def _dependency_order(models):
+    """Models with the ones they refer to first (self references ignored)."""
+    ordered, visiting = [], set()
+
+    def visit(model):
+        if model in ordered or model in visiting:
+            return
+        visiting.add(model)
+        for field in model._meta.foreign_keys:
+            target = _find_model(field.to, model) if not isinstance(field.to, type) else field.to
+            if target in models and target is not model:
+                visit(target)
+        ordered.append(model)
+
+    for model in models:
+        visit(model)
+    return ordered
+
+
+class _ModelStatements:
+    """The SQL of one model for one dialect, built once: the hot paths only bind values."""
+
+    def __init__(self, meta, dialect):
+        quote, table = dialect.quote, meta.table
+        self.dialect, self.meta = dialect, meta
+        self.columns = meta.columns
+        self.build_row = _row_builder(meta.columns)
+        self.column_list = dialect.column_list(meta.columns)
+        by_id = quote('id') + ' = ' + dialect.param
+        live = dialect.condition('trashed_at', 'isnull', True)[0] if meta.soft_delete else ''
+        self.get_with_trashed = dialect.select(table, self.column_list, by_id)
+        self.get = dialect.select(table, self.column_list, dialect.combine([by_id, live])
+                                  if live else by_id)
+        self.inserted_id = dialect.inserted_id
+        self.delete = dialect.delete(table, by_id)
+        self._insert_plans = {}
+        # created_at is written once, by the insert; position and trashed_at only by their
+        # own methods, so that saving a stale instance does not undo a move or a trash.
+        managed = ('id', 'created_at', 'position', 'trashed_at')
+        update_columns = [column for column in meta.columns if column not in managed]
+        self.update_plan = (dialect.update(table, update_columns, by_id),) + \
+            _value_getter(meta, update_columns)
+        self.unique_checks = dict(
+            (field.column, dialect.select(table, '1', dialect.combine([
+                dialect.condition(field.column, 'eq', 0)[0],
+                dialect.condition('id', 'ne', 0)[0]]), limit=True))
+            for field in meta.unique_fields)
+        self.set_trashed = dialect.update(table, ['trashed_at', 'updated_at'], by_id)
+        self.position_of = dialect.select(table, quote('position'), by_id)
+        self.positions = dialect.select(table, dialect.column_list(['id', 'position']), live,
+                                        '%s, %s' % (dialect.order_term('position', False),
+                                                    dialect.order_term('id', False)))
+        self.set_position = dialect.update(table, ['position'], by_id)
+        self.plain_insert = self.insert_plan(False, False)
+        self.related_checks = {}
+
+    def insert_plan(self, with_id, auto_position):
+        """(sql, getter, converters) inserting a row with or without its id and position."""
+        plan = self._insert_plans.get((with_id, auto_position))
+        if plan is None:
+            meta, dialect = self.meta, self.dialect
+            columns = [column for column in meta.columns
+                       if (with_id or column != 'id') and not (auto_position and
+                                                               column == 'position')]
+            computed = [('position', dialect.next_position(meta.table, 'position'))] \
+                if auto_position else []
+            plan = (dialect.insert(meta.table, columns, computed, returning=not with_id),) + \
+                _value_getter(meta, columns)
+            self._insert_plans[(with_id, auto_position)] = plan
+        return plan
+
+
+def _row_builder(columns):
+    """A function turning a row of `columns` into an instance dict: `lambda row: {'id': row[0],
+    'name': row[1], ...}`, compiled once per model. A dict display with constant keys builds
+    the dict in about half the time of dict(zip(columns, row)), on every get() and every row
+    a query returns. (Column names go in as repr() literals: no text of theirs becomes code.)"""
+    items = ', '.join('%r: row[%d]' % (column, index) for index, column in enumerate(columns))
+    return eval('lambda row: {%s}' % items)
+
+
+def _value_getter(meta, columns):
+    """(getter, converters): getter(instance dict) gives the values of `columns` in one C
+    call, converters the (index, to_db) pairs of the few fields that need converting."""
+    getter = operator.itemgetter(*columns)
+    if len(columns) == 1:
+        single = getter
+
+        def getter(values):  # itemgetter of one name returns a scalar, not a tuple
+            return (single(values),)
+    # The timestamps are already stored text: _insert() and _update() write them.
+    converters = [(index, meta.lookup[column].to_db) for index, column in enumerate(columns)
+                  if meta.lookup[column].converts_to_db
+                  and column not in ('created_at', 'updated_at')]
+    return getter, converters
+
+
+def _converted(values, converters):
+    """A list of `values` with the (index, to_db) converters applied to those not None."""
+    values = list(values)
+    for index, convert in converters:
+        if values[index] is not None:
+            values[index] = convert(values[index])
+    return values
+
+
+def default_database():
+    """The Database of default_app().config['database_url'] (relative paths are relative to
+    config['project_path']), created on first use and recreated when the setting changes;
+    or the one given to set_default_database()."""
+    global _default_database
+    if _explicit_default_database is not None:
+        return _explicit_default_database
+    current = _default_database
+    key = _configured_database_key()
+    if current is not None and current[0] == key:
+        return current[1]
+    with _default_database_lock:
+        if _default_database is None or _default_database[0] != key:
+            _default_database = (key, Database(key))
+        return _default_database[1]
+
+
+def set_default_database(database):
+    """Make `database` the one models use when not bound (None returns to the configured one)."""
+    global _explicit_default_database
+    _explicit_default_database = database
+
+
+_default_database = None
+_explicit_default_database = None
+_default_database_lock = threading.Lock()
+
+
+def _configured_database_key():
+    """The absolute sqlite path (or ':memory:'), or PostgreSQL URL, the default app's
+    configuration names."""
+    config = default_app().config
+    url = config.get('database_url') or DEFAULT_DATABASE_URL
+    if _postgres_target(url) is not None:
+        return url
+    path = _sqlite_path(url)
+    return path if path == ':memory:' else _under_project(config, path)
+
+
+###############################################################################
+# 8c. Models and queries
+# Model (declared fields, one row's save/delete/validate, hooks, soft delete, ordering), Query
+# (lazy chainable SELECT), Q and Page. Uses sections 8 and 8b.
+###############################################################################
+
+__all__ += ['Model', 'Query', 'Q', 'Page']
+
+FILTER_OPERATORS = ('eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'like', 'contains',
+                    'startswith', 'endswith', 'isnull')
+# Columns the ORM adds and manages itself; forms and plain saves leave position and trashed_at.
+AUTOMATIC_COLUMNS = ('id', 'created_at', 'updated_at', 'position', 'trashed_at')
+SAVE_HOOKS = ('before_save', 'after_save', 'before_insert', 'after_insert',
+              'before_update', 'after_update')
+DELETE_HOOKS = ('before_delete', 'after_delete')
+TRASH_HOOKS = ('before_trash', 'after_trash', 'before_untrash', 'after_untrash')
+
 
 class Model:
     """Base class of database models: subclass it and declare fields as class attributes.
@@ -7095,9 +8049,9 @@ class Model:
         sql, getter, converters = statements.plain_insert
         params = _converted(getter(row), converters) if converters else getter(row)
         try:
-            row['id'] = database._cursor().execute(sql, params).lastrowid
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(cls, exc, instance)
+            row['id'] = statements.inserted_id(database._cursor().execute(sql, params))
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, cls, exc, instance)
         return instance
 
     @classmethod
@@ -7353,10 +8307,13 @@ class Model:
         cursor = database._cursor()
         try:
             cursor.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(model, exc, self)
-        if not with_id:
-            values['id'] = cursor.lastrowid
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, model, exc, self)
+        if with_id:
+            if database.dialect.reset_sequence is not None:
+                database.execute(database.dialect.reset_sequence(self._meta.table))
+        else:
+            values['id'] = statements.inserted_id(cursor)
         if auto_position:
             values['position'] = cursor.execute(statements.position_of,
                                                 (values['id'],)).fetchall()[0][0]
@@ -7371,8 +8328,8 @@ class Model:
         params.append(values['id'])
         try:
             cursor = database._cursor().execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(model, exc, self)
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, model, exc, self)
         if cursor.rowcount == 0:
             self._insert(database, with_id=True)  # an id set by hand, or a deleted row
 
@@ -7382,8 +8339,8 @@ class Model:
         statements = database._model_statements(type(self))
         try:
             database.connection().execute(statements.delete, (self.__dict__.get('id'),))
-        except sqlite3.IntegrityError as exc:
-            raise _restricted_error(type(self), exc, self)
+        except database.dialect.integrity_errors as exc:
+            raise _restricted_error(database, type(self), exc, self)
         if self._meta.has_delete_hooks:
             self.after_delete()
 
@@ -7474,6 +8431,63 @@ class Model:
         self.__dict__['position'] = target
 
 
+_MISSING = object()
+
+
+def _integrity_error(database, model, exc, instance=None):
+    """A ValidationError, with validate()'s messages, for a unique or reference violation the
+    database reported (a race validate() could not see); else `exc` itself."""
+    found = database.dialect.violation(exc)
+    if found is None:
+        return exc
+    kind, columns = found
+    if kind == 'unique':
+        fields = [model._meta.lookup.get(column) for column in columns or ()]
+    else:  # the foreign keys named, or (sqlite names none) those holding a value
+        values = instance.__dict__ if instance is not None else {}
+        fields = [field for field in model._meta.foreign_keys
+                  if field.column in (columns or ()) or columns is None and
+                  (instance is None or values.get(field.column) is not None)]
+    errors = dict((field.name, field.message('unique' if kind == 'unique' else 'type'))
+                  for field in fields if field is not None)
+    if not errors:
+        return exc
+    error = ValidationError(errors, instance)
+    error.__cause__ = exc
+    return error
+
+
+def _restricted_error(database, model, exc, instance=None):
+    """A RestrictedDeleteError naming the models whose rows still refer to the deleted ones."""
+    found = database.dialect.violation(exc)
+    if found is None or found[0] != 'reference':
+        return exc
+    referrers = sorted(set('%s.%s' % (field.model.__name__, field.name)
+                           for refs in list(_MODELS.values()) for ref in refs
+                           if ref() is not None and ref()._meta is not None
+                           for field in ref()._meta.foreign_keys
+                           if field.on_delete == 'RESTRICT'
+                           and field.related_table == model._meta.table))
+    what = '%s #%s' % (model.__name__, instance.id) if instance is not None else \
+        'these %s rows' % model.__name__
+    error = RestrictedDeleteError(
+        'cannot delete %s: rows of %s still refer to it (on_delete=RESTRICT); delete or '
+        'reassign them first' % (what, ', '.join(referrers) or 'another table'))
+    error.__cause__ = exc
+    return error
+
+
+def _submitted_value(data, field):
+    """The value submitted for a field (by name, or by column for a ForeignKey)."""
+    for key in (field.name, field.column):
+        if key in data:
+            value = data.get(key)
+            if isinstance(value, (list, tuple)):
+                value = value[-1] if value else None
+            return value
+    return _MISSING
+
+
 class _ModelInfo:
     """What the ORM precomputes about one model class: fields, columns, names and flags."""
 
@@ -7529,55 +8543,88 @@ class _ModelInfo:
         self.display_field = strings[0] if strings else None
 
 
-class _ModelStatements:
-    """The SQL of one model for one dialect, built once: the hot paths only bind values."""
+def _snake_case(name):
+    """'ProductCategory' -> 'product_category', 'HTTPLog' -> 'http_log'."""
+    return re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', '_', name).lower()
 
-    def __init__(self, meta, dialect):
-        quote, table = dialect.quote, meta.table
-        self.dialect, self.meta = dialect, meta
-        self.columns = meta.columns
-        self.build_row = _row_builder(meta.columns)
-        self.column_list = dialect.column_list(meta.columns)
-        by_id = quote('id') + ' = ' + dialect.placeholder
-        live = dialect.condition('trashed_at', 'isnull', True)[0] if meta.soft_delete else ''
-        self.get_with_trashed = dialect.select(table, self.column_list, by_id)
-        self.get = dialect.select(table, self.column_list, by_id + ' AND ' + live if live
-                                  else by_id)
-        self.delete = dialect.delete(table, by_id)
-        self._insert_plans = {}
-        # created_at is written once, by the insert; position and trashed_at only by their
-        # own methods, so that saving a stale instance does not undo a move or a trash.
-        managed = ('id', 'created_at', 'position', 'trashed_at')
-        update_columns = [column for column in meta.columns if column not in managed]
-        self.update_plan = (dialect.update(table, update_columns, by_id),) + \
-            _value_getter(meta, update_columns)
-        self.unique_checks = dict(
-            (field.column, dialect.select(table, '1', '%s AND %s' % (
-                dialect.condition(field.column, 'eq', 0)[0],
-                dialect.condition('id', 'ne', 0)[0]), limit=True))
-            for field in meta.unique_fields)
-        self.set_trashed = dialect.update(table, ['trashed_at', 'updated_at'], by_id)
-        self.position_of = dialect.select(table, quote('position'), by_id)
-        self.positions = dialect.select(table, dialect.column_list(['id', 'position']), live,
-                                        '%s, %s' % (dialect.order_term('position', False),
-                                                    dialect.order_term('id', False)))
-        self.set_position = dialect.update(table, ['position'], by_id)
-        self.plain_insert = self.insert_plan(False, False)
-        self.related_checks = {}
 
-    def insert_plan(self, with_id, auto_position):
-        """(sql, getter, converters) inserting a row with or without its id and position."""
-        plan = self._insert_plans.get((with_id, auto_position))
-        if plan is None:
-            meta, dialect = self.meta, self.dialect
-            columns = [column for column in meta.columns
-                       if (with_id or column != 'id') and not (auto_position and
-                                                               column == 'position')]
-            computed = [('position', dialect.next_position(meta.table, 'position'))] \
-                if auto_position else []
-            plan = (dialect.insert(meta.table, columns, computed),) + _value_getter(meta, columns)
-            self._insert_plans[(with_id, auto_position)] = plan
-        return plan
+def _collect_fields(model, meta):
+    """The bound fields of a model class: id, declared ones (bases first), then the automatic
+    columns. Fields inherited from a concrete model are copied."""
+    declared = {}
+    for klass in reversed(model.__mro__):
+        for name, value in klass.__dict__.items():
+            if isinstance(value, Field) and (value.editable or value.model is None):
+                declared[name] = value  # (automatic columns of a parent model are skipped)
+    fields = {'id': _auto_field(Integer, 'id')}
+    for name, field in declared.items():
+        if name in AUTOMATIC_COLUMNS:
+            raise FieldError('%s.%s: %s is added automatically; do not declare it'
+                             % (model.__name__, name, name))
+        if name.startswith('_') or hasattr(Model, name):
+            raise FieldError('%s.%s: the name is used by Model itself; choose another'
+                             % (model.__name__, name))
+        fields[name] = field.clone() if field.model is not None else field
+    for name, field_class in (('created_at', DateTime), ('updated_at', DateTime),
+                              ('position', Integer), ('trashed_at', DateTime)):
+        if name == 'position' and not meta.ordered or name == 'trashed_at' and not \
+                meta.soft_delete:
+            continue
+        fields[name] = _auto_field(field_class, name)
+    columns = set()
+    for name, field in fields.items():
+        field.bind(model, name)
+        if field.column in columns:
+            raise FieldError('%s: two fields use the column %r' % (model.__name__, field.column))
+        columns.add(field.column)
+        setattr(model, name, field)
+    return fields
+
+
+def _overrides_any(model, hook_names):
+    return any(getattr(model, name) is not getattr(Model, name) for name in hook_names)
+
+
+def _register_model(model):
+    with _registry_lock:
+        _MODELS.setdefault(model.__name__, []).append(weakref.ref(model))
+        _PENDING_RELATIONS.extend(model._meta.foreign_keys)
+        _attach_pending_relations()
+
+
+def _attach_pending_relations():
+    """Give each ForeignKey's target its reverse attribute once the target exists."""
+    still_pending = []
+    for field in _PENDING_RELATIONS:
+        if field.model is None:
+            continue
+        target = field.to if isinstance(field.to, type) else _find_model(field.to, field.model)
+        if target is None or target._meta is None:
+            still_pending.append(field)
+        elif isinstance(field.to, type) or target.__name__ == field.to or \
+                target.__module__ == field.model.__module__:
+            _attach_reverse(target, field)
+        # else: a table name matched a model of another module; too loose to add attributes
+    _PENDING_RELATIONS[:] = still_pending
+
+
+def _attach_reverse(target, field):
+    name = field.reverse_name()
+    existing = target.__dict__.get(name)
+    if existing is not None and not isinstance(existing, _ReverseRelation) or \
+            existing is None and hasattr(target, name):
+        raise FieldError('%s.%s already exists: give ForeignKey %s a related_name'
+                         % (target.__name__, name, field._owner_name()))
+    if isinstance(existing, _ReverseRelation):
+        other = existing.foreign_key
+        # Two relations declared in one module clash for real; across modules the later one
+        # wins, so that reloaded modules and test modules reusing model names still import.
+        if other.model.__module__ == field.model.__module__ and \
+                (other.model.__name__, other.name) != (field.model.__name__, field.name):
+            raise FieldError('%s.%s is already the reverse of %s: give ForeignKey %s a '
+                             'related_name' % (target.__name__, name, other._owner_name(),
+                                               field._owner_name()))
+    setattr(target, name, _ReverseRelation(field))
 
 
 class _ReverseRelation:
@@ -7592,8 +8639,6 @@ class _ReverseRelation:
         field = self.foreign_key
         return Query(field.model).where(**{field.column: instance.__dict__.get('id')})
 
-
-# --- queries --------------------------------------------------------------------------------
 
 class Query:
     """A lazy, chainable SELECT over one model; it runs when iterated or asked for a result.
@@ -7706,8 +8751,8 @@ class Query:
         try:
             cursor = database.execute(database.dialect.delete(self.model._meta.table, where),
                                       params)
-        except sqlite3.IntegrityError as exc:
-            raise _restricted_error(self.model, exc)
+        except database.dialect.integrity_errors as exc:
+            raise _restricted_error(database, self.model, exc)
         return cursor.rowcount
 
     def update(self, **values):
@@ -7718,11 +8763,11 @@ class Query:
         database = self._database()
         columns, params = _update_assignments(self.model, values)
         where, where_params = self._target_rows(database)
-        sql = database.dialect.update(self.model._meta.table, columns, where or '1')
+        sql = database.dialect.update(self.model._meta.table, columns, where)
         try:
             return database.execute(sql, params + where_params).rowcount
-        except sqlite3.IntegrityError as exc:
-            raise _integrity_error(self.model, exc)
+        except database.dialect.integrity_errors as exc:
+            raise _integrity_error(database, self.model, exc)
 
     def sql(self):
         """(SQL text, parameters) the query would run: for debugging."""
@@ -7745,7 +8790,8 @@ class Query:
         database = self._database()
         statements = database._model_statements(self.model)
         sql, params = self._select_sql(database, statements.column_list)
-        rows = database.connection().execute(sql, params).fetchall()
+        # This thread's reused cursor: fetchall() drains it, so no statement stays open.
+        rows = database._cursor().execute(sql, params).fetchall()
         model, build_row, new = self.model, statements.build_row, object.__new__
         instances = []
         for row in rows:
@@ -7779,7 +8825,7 @@ class Query:
             params.extend(values)
         if self.model._meta.soft_delete and self._trashed != 'include':
             parts.append(dialect.condition('trashed_at', 'isnull', self._trashed == 'hide')[0])
-        return ' AND '.join(parts), params
+        return (dialect.combine(parts) if parts else ''), params
 
     def _target_rows(self, database):
         """WHERE text and parameters picking the rows update() and delete() change."""
@@ -7787,6 +8833,92 @@ class Query:
             return self._where_sql(database.dialect)
         select, params = self._select_sql(database, database.dialect.quote('id'))
         return database.dialect.in_subquery('id', select), params
+
+
+def _resolve_filter(model, key, value):
+    """('filter', column, operator, value) for `name` or `name__operator`, checked against
+    the model's fields; the value converted for the database."""
+    meta = model._meta
+    name, separator, operator_name = key.partition('__')
+    field = meta.lookup.get(name)
+    if field is None:
+        raise FieldError('%s has no field %r; valid fields: %s'
+                         % (model.__name__, name, ', '.join(meta.fields)))
+    operator_name = operator_name if separator else 'eq'
+    if operator_name not in FILTER_OPERATORS:
+        raise FieldError('unknown filter operator %r in %r (%s); use one of: %s'
+                         % (operator_name, key, model.__name__, ', '.join(FILTER_OPERATORS)))
+    return ('filter', field.column, operator_name, _filter_value(field, operator_name, value))
+
+
+def _filter_value(field, operator_name, value):
+    if operator_name == 'isnull':
+        return bool(value)
+    if operator_name in ('like', 'contains', 'startswith', 'endswith'):
+        return str(value)
+    if operator_name == 'in':
+        return tuple(None if item is None else field.to_db(item) for item in value)
+    return None if value is None else field.to_db(value)
+
+
+def _resolve_q(model, q):
+    if not isinstance(q, Q):
+        raise TypeError('where() takes Q objects and field=value filters, not %r' % (q,))
+    children = [_resolve_q(model, child) if isinstance(child, Q)
+                else _resolve_filter(model, child[0], child[1]) for child in q.children]
+    return ('group', q.connector, q.negated, children)
+
+
+def _compile_condition(condition, dialect):
+    """SQL text and parameters of a resolved filter or group."""
+    if condition[0] == 'filter':
+        return dialect.condition(condition[1], condition[2], condition[3])
+    _, connector, negated, children = condition
+    parts, params = [], []
+    for child in children:
+        sql, values = _compile_condition(child, dialect)
+        parts.append(sql)
+        params.extend(values)
+    return dialect.combine(parts, connector, negated), params
+
+
+def _resolve_order(model, name):
+    """(column, descending) for 'name' or '-name', checked against the model's fields."""
+    if not isinstance(name, str):
+        raise FieldError('order_by() takes field names, not %r' % (name,))
+    descending = name.startswith('-')
+    field = model._meta.lookup.get(name.lstrip('-'))
+    if field is None:
+        raise FieldError('%s has no field %r to order by; valid fields: %s'
+                         % (model.__name__, name.lstrip('-'), ', '.join(model._meta.fields)))
+    return field.column, descending
+
+
+def _update_assignments(model, values):
+    """Columns and bound values of Query.update(), updated_at included."""
+    columns, params = [], []
+    for name, value in values.items():
+        field = model._meta.lookup.get(name)
+        if field is None or field.primary_key:
+            raise FieldError('%s has no field %r to update; valid fields: %s'
+                             % (model.__name__, name, ', '.join(model._meta.fields)))
+        if isinstance(field, Password) and value is not None:
+            value = field.hash(value)
+        columns.append(field.column)
+        params.append(None if value is None else field.to_db(value))
+    if 'updated_at' not in columns:
+        columns.append('updated_at')
+        params.append(_now_text())
+    return columns, params
+
+
+def _non_negative(count, what):
+    if count is None:
+        return None
+    count = int(count)
+    if count < 0:
+        raise ValueError('%s must not be negative' % what)
+    return count
 
 
 class Q:
@@ -7860,617 +8992,11 @@ class Page:
                 last = number
 
 
-# --- private helpers ------------------------------------------------------------------------
-
-_MISSING = object()
-_MODELS = {}
-_PENDING_RELATIONS = []
-_registry_lock = threading.RLock()
-_default_database = None
-_explicit_default_database = None
-_default_database_lock = threading.Lock()
-_clock = [(0, 0, '')]
-
-
-class _PlainPassword(str):
-    """A password assigned as plain text and not yet hashed (the next save hashes it)."""
-
-    __slots__ = ()
-
-
-class _ThreadState:
-    """One thread's connection to a Database, its reusable cursor and its transaction depth.
-
-    The cursor serves the ORM's statements that always run to completion (INSERT, UPDATE, and
-    get()'s read, drained by fetchall()), so no statement stays open on it; creating a cursor
-    per statement would cost about a tenth of a one-row INSERT.
-    """
-
-    __slots__ = ('connection', 'cursor', 'depth', '__weakref__')
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.cursor = connection.cursor()
-        self.depth = 0
-
-    def __del__(self):
-        # Freed with its thread's thread-local data (or its Database): close the connection
-        # now rather than leave it to the garbage collector, which warns about it.
-        self.connection.close()
-
-
-class _Transaction:
-    """The context manager of Database.transaction(): BEGIN/COMMIT, or a savepoint."""
-
-    __slots__ = ('database', 'state', 'savepoint')
-
-    def __init__(self, database):
-        self.database = database
-
-    def __enter__(self):
-        state = self.state = self.database._state()
-        dialect = self.database.dialect
-        if state.depth == 0:
-            self.savepoint = None
-            state.connection.execute(dialect.begin())
-        else:
-            self.savepoint = 'kokoropy_savepoint_%d' % state.depth
-            state.connection.execute(dialect.savepoint(self.savepoint))
-        state.depth += 1
-        return self.database
-
-    def __exit__(self, exc_type, exc, traceback):
-        state, dialect = self.state, self.database.dialect
-        connection = state.connection
-        state.depth -= 1
-        if self.savepoint is not None:
-            if exc_type is not None:
-                connection.execute(dialect.rollback_to(self.savepoint))
-            connection.execute(dialect.release(self.savepoint))
-        elif exc_type is not None:
-            if connection.in_transaction:  # sqlite may have rolled back already
-                connection.execute(dialect.rollback())
-        else:
-            try:
-                connection.execute(dialect.commit())
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute(dialect.rollback())
-                raise
-        return False
-
-
-def _time_ns_from_float():
-    """time.time_ns() for Python 3.6, to the microsecond (all that is stored)."""
-    return int(time.time() * 1000000) * 1000
-
-
-def _now_text(time_ns=getattr(time, 'time_ns', None) or _time_ns_from_float):
-    """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
-
-    Built by hand with the part up to the seconds cached for the current second: formatting a
-    datetime costs a third of a whole INSERT, and every save stamps updated_at. The
-    microseconds are digits of the nanosecond clock, zero-padded already.
-    """
-    nanoseconds = time_ns()
-    start, end, prefix = _clock[0]
-    if not start <= nanoseconds < end:
-        prefix = _clock_second(nanoseconds)
-    return prefix + str(nanoseconds)[-9:-3]
-
-
-def _clock_second(nanoseconds):
-    """Cache and return the 'YYYY-MM-DD HH:MM:SS.' text of the second holding `nanoseconds`."""
-    start = nanoseconds - nanoseconds % 1000000000
-    prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(start // 1000000000))
-    _clock[0] = (start, start + 1000000000, prefix)  # one tuple: no thread sees half of it
-    return prefix
-
-
-def _as_date(value):
-    return value.date() if isinstance(value, datetime.datetime) else value
-
-
-def _sqlite_path(url):
-    """The filesystem path (or ':memory:') of a database URL or plain path."""
-    url = str(url)
-    if url in (':memory:', 'sqlite://', 'sqlite:///:memory:', ''):
-        return ':memory:'
-    if url.startswith('sqlite:///'):
-        return url[len('sqlite:///'):].split('?', 1)[0]
-    if '://' in url:
-        raise ValueError('unsupported database URL %r: use sqlite:///path/to/file.db' % url)
-    return url
-
-
-def _configured_database_key():
-    """The absolute path (or ':memory:') the default app's configuration names."""
-    config = default_app().config
-    path = _sqlite_path(config.get('database_url') or DEFAULT_DATABASE_URL)
-    return path if path == ':memory:' else _under_project(config, path)
-
-
-_IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-
-
-def _check_identifier(name, what):
-    """Refuse table and column names that are not plain identifiers (they are quoted anyway;
-    this catches mistakes and hostile names early, with a clear message)."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise ValueError('invalid %s %r: use letters, digits and _' % (what, name))
-
-
-def _snake_case(name):
-    """'ProductCategory' -> 'product_category', 'HTTPLog' -> 'http_log'."""
-    return re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', '_', name).lower()
-
-
-def _label_from_name(name):
-    """'unit_price' -> 'Unit price'; 'id' -> 'ID'."""
-    if name == 'id':
-        return 'ID'
-    return name.replace('_', ' ').strip().capitalize()
-
-
-def _normalise_choices(choices):
-    """Choices as a list of (value, label) pairs."""
-    pairs = []
-    for choice in choices or ():
-        if isinstance(choice, (tuple, list)) and len(choice) == 2:
-            pairs.append((choice[0], choice[1]))
-        else:
-            pairs.append((choice, str(choice)))
-    return pairs
-
-
-def _auto_field(field_class, name, model=None):
-    field = field_class()
-    field.editable = False
-    if name == 'id':
-        field.primary_key = True
-    field.bind(model, name)
-    return field
-
-
-def _collect_fields(model, meta):
-    """The bound fields of a model class: id, declared ones (bases first), then the automatic
-    columns. Fields inherited from a concrete model are copied."""
-    declared = {}
-    for klass in reversed(model.__mro__):
-        for name, value in klass.__dict__.items():
-            if isinstance(value, Field) and (value.editable or value.model is None):
-                declared[name] = value  # (automatic columns of a parent model are skipped)
-    fields = {'id': _auto_field(Integer, 'id')}
-    for name, field in declared.items():
-        if name in AUTOMATIC_COLUMNS:
-            raise FieldError('%s.%s: %s is added automatically; do not declare it'
-                             % (model.__name__, name, name))
-        if name.startswith('_') or hasattr(Model, name):
-            raise FieldError('%s.%s: the name is used by Model itself; choose another'
-                             % (model.__name__, name))
-        fields[name] = field.clone() if field.model is not None else field
-    for name, field_class in (('created_at', DateTime), ('updated_at', DateTime),
-                              ('position', Integer), ('trashed_at', DateTime)):
-        if name == 'position' and not meta.ordered or name == 'trashed_at' and not \
-                meta.soft_delete:
-            continue
-        fields[name] = _auto_field(field_class, name)
-    columns = set()
-    for name, field in fields.items():
-        field.bind(model, name)
-        if field.column in columns:
-            raise FieldError('%s: two fields use the column %r' % (model.__name__, field.column))
-        columns.add(field.column)
-        setattr(model, name, field)
-    return fields
-
-
-def _overrides_any(model, hook_names):
-    return any(getattr(model, name) is not getattr(Model, name) for name in hook_names)
-
-
-def _register_model(model):
-    with _registry_lock:
-        _MODELS.setdefault(model.__name__, []).append(weakref.ref(model))
-        _PENDING_RELATIONS.extend(model._meta.foreign_keys)
-        _attach_pending_relations()
-
-
-def _find_model(name, near=None):
-    """The model class called `name` (the one in `near`'s module first) or whose table is
-    `name`; None when there is none."""
-    candidates = [ref() for ref in _MODELS.get(name, ())]
-    candidates = [model for model in candidates if model is not None]
-    if not candidates:
-        for refs in list(_MODELS.values()):
-            candidates += [ref() for ref in refs if ref() is not None and
-                           ref()._meta.table == name]
-    if near is not None:
-        local = [model for model in candidates if model.__module__ == near.__module__]
-        candidates = local or candidates
-    return candidates[-1] if candidates else None
-
-
-def _attach_pending_relations():
-    """Give each ForeignKey's target its reverse attribute once the target exists."""
-    still_pending = []
-    for field in _PENDING_RELATIONS:
-        if field.model is None:
-            continue
-        target = field.to if isinstance(field.to, type) else _find_model(field.to, field.model)
-        if target is None or target._meta is None:
-            still_pending.append(field)
-        elif isinstance(field.to, type) or target.__name__ == field.to or \
-                target.__module__ == field.model.__module__:
-            _attach_reverse(target, field)
-        # else: a table name matched a model of another module; too loose to add attributes
-    _PENDING_RELATIONS[:] = still_pending
-
-
-def _attach_reverse(target, field):
-    name = field.reverse_name()
-    existing = target.__dict__.get(name)
-    if existing is not None and not isinstance(existing, _ReverseRelation) or \
-            existing is None and hasattr(target, name):
-        raise FieldError('%s.%s already exists: give ForeignKey %s a related_name'
-                         % (target.__name__, name, field._owner_name()))
-    if isinstance(existing, _ReverseRelation):
-        other = existing.foreign_key
-        # Two relations declared in one module clash for real; across modules the later one
-        # wins, so that reloaded modules and test modules reusing model names still import.
-        if other.model.__module__ == field.model.__module__ and \
-                (other.model.__name__, other.name) != (field.model.__name__, field.name):
-            raise FieldError('%s.%s is already the reverse of %s: give ForeignKey %s a '
-                             'related_name' % (target.__name__, name, other._owner_name(),
-                                               field._owner_name()))
-    setattr(target, name, _ReverseRelation(field))
-
-
-def _dependency_order(models):
-    """Models with the ones they refer to first (self references ignored)."""
-    ordered, visiting = [], set()
-
-    def visit(model):
-        if model in ordered or model in visiting:
-            return
-        visiting.add(model)
-        for field in model._meta.foreign_keys:
-            target = _find_model(field.to, model) if not isinstance(field.to, type) else field.to
-            if target in models and target is not model:
-                visit(target)
-        ordered.append(model)
-
-    for model in models:
-        visit(model)
-    return ordered
-
-
-def _row_builder(columns):
-    """A function turning a row of `columns` into an instance dict: `lambda row: {'id': row[0],
-    'name': row[1], ...}`, compiled once per model. A dict display with constant keys builds
-    the dict in about half the time of dict(zip(columns, row)), on every get() and every row
-    a query returns. (Column names go in as repr() literals: no text of theirs becomes code.)"""
-    items = ', '.join('%r: row[%d]' % (column, index) for index, column in enumerate(columns))
-    return eval('lambda row: {%s}' % items)
-
-
-def _value_getter(meta, columns):
-    """(getter, converters): getter(instance dict) gives the values of `columns` in one C
-    call, converters the (index, to_db) pairs of the few fields that need converting."""
-    getter = operator.itemgetter(*columns)
-    if len(columns) == 1:
-        single = getter
-
-        def getter(values):  # itemgetter of one name returns a scalar, not a tuple
-            return (single(values),)
-    # The timestamps are already stored text: _insert() and _update() write them.
-    converters = [(index, meta.lookup[column].to_db) for index, column in enumerate(columns)
-                  if meta.lookup[column].converts_to_db
-                  and column not in ('created_at', 'updated_at')]
-    return getter, converters
-
-
-def _converted(values, converters):
-    """A list of `values` with the (index, to_db) converters applied to those not None."""
-    values = list(values)
-    for index, convert in converters:
-        if values[index] is not None:
-            values[index] = convert(values[index])
-    return values
-
-
-def _resolve_filter(model, key, value):
-    """('filter', column, operator, value) for `name` or `name__operator`, checked against
-    the model's fields; the value converted for the database."""
-    meta = model._meta
-    name, separator, operator_name = key.partition('__')
-    field = meta.lookup.get(name)
-    if field is None:
-        raise FieldError('%s has no field %r; valid fields: %s'
-                         % (model.__name__, name, ', '.join(meta.fields)))
-    operator_name = operator_name if separator else 'eq'
-    if operator_name not in FILTER_OPERATORS:
-        raise FieldError('unknown filter operator %r in %r (%s); use one of: %s'
-                         % (operator_name, key, model.__name__, ', '.join(FILTER_OPERATORS)))
-    return ('filter', field.column, operator_name, _filter_value(field, operator_name, value))
-
-
-def _filter_value(field, operator_name, value):
-    if operator_name == 'isnull':
-        return bool(value)
-    if operator_name in ('like', 'contains', 'startswith', 'endswith'):
-        return str(value)
-    if operator_name == 'in':
-        return tuple(None if item is None else field.to_db(item) for item in value)
-    return None if value is None else field.to_db(value)
-
-
-def _resolve_q(model, q):
-    if not isinstance(q, Q):
-        raise TypeError('where() takes Q objects and field=value filters, not %r' % (q,))
-    children = [_resolve_q(model, child) if isinstance(child, Q)
-                else _resolve_filter(model, child[0], child[1]) for child in q.children]
-    return ('group', q.connector, q.negated, children)
-
-
-def _compile_condition(condition, dialect):
-    """SQL text and parameters of a resolved filter or group."""
-    if condition[0] == 'filter':
-        return dialect.condition(condition[1], condition[2], condition[3])
-    _, connector, negated, children = condition
-    parts, params = [], []
-    for child in children:
-        sql, values = _compile_condition(child, dialect)
-        parts.append(sql)
-        params.extend(values)
-    sql = '(%s)' % (' %s ' % connector).join(parts) if parts else '1'
-    return ('NOT ' + sql if negated else sql), params
-
-
-def _resolve_order(model, name):
-    """(column, descending) for 'name' or '-name', checked against the model's fields."""
-    if not isinstance(name, str):
-        raise FieldError('order_by() takes field names, not %r' % (name,))
-    descending = name.startswith('-')
-    field = model._meta.lookup.get(name.lstrip('-'))
-    if field is None:
-        raise FieldError('%s has no field %r to order by; valid fields: %s'
-                         % (model.__name__, name.lstrip('-'), ', '.join(model._meta.fields)))
-    return field.column, descending
-
-
-def _update_assignments(model, values):
-    """Columns and bound values of Query.update(), updated_at included."""
-    columns, params = [], []
-    for name, value in values.items():
-        field = model._meta.lookup.get(name)
-        if field is None or field.primary_key:
-            raise FieldError('%s has no field %r to update; valid fields: %s'
-                             % (model.__name__, name, ', '.join(model._meta.fields)))
-        if isinstance(field, Password) and value is not None:
-            value = field.hash(value)
-        columns.append(field.column)
-        params.append(None if value is None else field.to_db(value))
-    if 'updated_at' not in columns:
-        columns.append('updated_at')
-        params.append(_now_text())
-    return columns, params
-
-
-def _non_negative(count, what):
-    if count is None:
-        return None
-    count = int(count)
-    if count < 0:
-        raise ValueError('%s must not be negative' % what)
-    return count
-
-
-def _submitted_value(data, field):
-    """The value submitted for a field (by name, or by column for a ForeignKey)."""
-    for key in (field.name, field.column):
-        if key in data:
-            value = data.get(key)
-            if isinstance(value, (list, tuple)):
-                value = value[-1] if value else None
-            return value
-    return _MISSING
-
-
-def _integrity_error(model, exc, instance=None):
-    """A ValidationError for a unique column the database refused; else `exc` itself."""
-    message = str(exc)
-    if message.startswith('UNIQUE constraint failed:'):
-        errors = {}
-        for name in message.split(':', 1)[1].split(','):
-            field = model._meta.lookup.get(name.strip().split('.')[-1])
-            if field is not None:
-                errors[field.name] = field.message('unique')
-        if errors:
-            return ValidationError(errors, instance)
-    return exc
-
-
-def _restricted_error(model, exc, instance=None):
-    """A RestrictedDeleteError naming the models whose rows still refer to the deleted ones."""
-    if 'FOREIGN KEY' not in str(exc):
-        return exc
-    referrers = sorted(set('%s.%s' % (field.model.__name__, field.name)
-                           for refs in list(_MODELS.values()) for ref in refs
-                           if ref() is not None and ref()._meta is not None
-                           for field in ref()._meta.foreign_keys
-                           if field.on_delete == 'RESTRICT'
-                           and field.related_table == model._meta.table))
-    what = '%s #%s' % (model.__name__, instance.id) if instance is not None else \
-        'these %s rows' % model.__name__
-    error = RestrictedDeleteError(
-        'cannot delete %s: rows of %s still refer to it (on_delete=RESTRICT); delete or '
-        'reassign them first' % (what, ', '.join(referrers) or 'another table'))
-    error.__cause__ = exc
-    return error
-
-
-def _schema_field(name, field):
-    _check_identifier(name, 'column name')
-    if not isinstance(field, Field):
-        raise TypeError('%s must be declared with a Field such as String(), not %r'
-                        % (name, field))
-    bound = field.clone()
-    bound.bind(None, name)
-    return bound
-
-
-def _schema_fields(fields):
-    """Bound fields of create_table(): id, the given ones, created_at, updated_at."""
-    if isinstance(fields, type) and issubclass(fields, Model):
-        return list(fields._meta.fields.values())
-    items = list(fields.items()) if hasattr(fields, 'items') else list(fields or ())
-    given = [_schema_field(name, field) for name, field in items if name != 'id']
-    names = set(field.name for field in given)
-    automatic = [_auto_field(DateTime, name) for name in ('created_at', 'updated_at')
-                 if name not in names]
-    return [_auto_field(Integer, 'id')] + given + automatic
-
-
-def _is_referenced(database, table):
-    """True when a foreign key of any table (itself included) refers to `table`."""
-    for other in database.tables():
-        for row in database.execute(database.dialect.foreign_key_list(other)):
-            if row[2].lower() == table.lower():
-                return True
-    return False
-
-
-def _rebuild_table(database, table, drop, rename):
-    """sqlite's 12-step table change (https://sqlite.org/lang_altertable.html, section 7):
-    create the new table, copy the rows, drop the old one, rename, recreate the indexes."""
-    dialect = database.dialect
-    info = database.execute(dialect.table_info(table)).fetchall()
-    if not info:
-        raise ValueError('no table %r' % table)
-    kept = [row for row in info if row[1] != drop]
-    new_names = [rename.get(row[1], row[1]) for row in kept]
-    indexes = _index_definitions(database, table)
-    temporary = '_kokoropy_rebuild_' + table
-    database.execute(_rebuilt_table_sql(database, table, temporary, kept, drop, rename))
-    database.execute(dialect.copy_rows(table, [row[1] for row in kept], temporary, new_names))
-    database.execute(dialect.drop_table(table))
-    database.execute(dialect.rename_table(temporary, table))
-    for name, unique, columns in indexes:
-        if drop in columns:
-            continue
-        columns = [rename.get(column, column) for column in columns]
-        database.execute(dialect.create_index(name, table, columns, unique))
-
-
-def _index_definitions(database, table):
-    """(name, unique, columns) of the named (not automatic) indexes of a table."""
-    dialect = database.dialect
-    found = []
-    for row in database.execute(dialect.index_list(table)).fetchall():
-        name, unique = row[1], bool(row[2])
-        if name.startswith('sqlite_autoindex'):
-            continue
-        columns = [info[2] for info in database.execute(dialect.index_info(name))]
-        found.append((name, unique, columns))
-    return found
-
-
-def _rebuilt_table_sql(database, table, new_table, kept, drop, rename):
-    """CREATE TABLE text for the rebuilt table, from the old one's columns and foreign keys."""
-    dialect = database.dialect
-    original = database.execute(dialect.table_sql(), (table,)).fetchone()[0] or ''
-    autoincrement = ' AUTOINCREMENT' if 'AUTOINCREMENT' in original.upper() else ''
-    primary = [row for row in kept if row[5]]
-    references, constraints = _rebuilt_constraints(database, table, drop, rename)
-    parts = []
-    for cid, name, type_name, not_null, default, pk in kept:
-        sql = '%s %s' % (dialect.quote(rename.get(name, name)), type_name or '')
-        if pk and len(primary) == 1:
-            sql += ' PRIMARY KEY' + (autoincrement if type_name.upper() == 'INTEGER' else '')
-        if not_null:
-            sql += ' NOT NULL'
-        if default is not None:
-            sql += ' DEFAULT ' + default
-        parts.append(sql.strip() + references.get(name, ''))
-    if len(primary) > 1:
-        parts.append('PRIMARY KEY (%s)' % dialect.column_list(
-            rename.get(row[1], row[1]) for row in sorted(primary, key=lambda row: row[5])))
-    parts += constraints
-    return 'CREATE TABLE %s (%s)' % (dialect.quote(new_table), ', '.join(parts))
-
-
-def _rebuilt_constraints(database, table, drop, rename):
-    """The old table's foreign keys and UNIQUE constraints that do not use the dropped column:
-    ({column: ' REFERENCES ...'} for one-column keys, [table constraints] for the others)."""
-    dialect = database.dialect
-    references, parts, keys = {}, [], {}
-    for row in database.execute(dialect.foreign_key_list(table)).fetchall():
-        keys.setdefault(row[0], []).append(row)
-    for rows in keys.values():
-        sources = [row[3] for row in rows]
-        if drop in sources:
-            continue
-        targets = [row[4] for row in rows]
-        clause = ' REFERENCES %s%s%s ON DELETE %s' % (
-            dialect.quote(rows[0][2]),
-            ' (%s)' % dialect.column_list(targets) if all(targets) else '',
-            '' if rows[0][5] == 'NO ACTION' else ' ON UPDATE ' + rows[0][5], rows[0][6])
-        if len(sources) == 1:
-            references[sources[0]] = clause
-        else:
-            parts.append('FOREIGN KEY (%s)%s' % (
-                dialect.column_list(rename.get(s, s) for s in sources), clause))
-    for row in database.execute(dialect.index_list(table)).fetchall():
-        if row[1].startswith('sqlite_autoindex') and row[2]:
-            columns = [info[2] for info in database.execute(dialect.index_info(row[1]))]
-            if drop not in columns:
-                parts.append('UNIQUE (%s)' % dialect.column_list(
-                    rename.get(c, c) for c in columns))
-    return references, parts
-
-
-def _hash_password(plain):
-    """A salted hash of a password: 'scrypt$n$r$p$salt$hash', or 'pbkdf2_sha256$iterations$
-    salt$hash' where OpenSSL has no scrypt. The parameters are stored so they can be raised
-    later without breaking old hashes."""
-    secret = str(plain).encode('utf-8')
-    salt = secrets.token_bytes(16)
-    if hasattr(hashlib, 'scrypt'):
-        digest = hashlib.scrypt(secret, salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                                maxmem=64 * 1024 * 1024, dklen=32)
-        return 'scrypt$%d$%d$%d$%s$%s' % (SCRYPT_N, SCRYPT_R, SCRYPT_P, _b64encode(salt),
-                                          _b64encode(digest))
-    digest = hashlib.pbkdf2_hmac('sha256', secret, salt, PBKDF2_ITERATIONS)
-    return 'pbkdf2_sha256$%d$%s$%s' % (PBKDF2_ITERATIONS, _b64encode(salt), _b64encode(digest))
-
-
-def _verify_password(stored, plain):
-    """True when `plain` hashes to `stored` (made by _hash_password); False for other text."""
-    secret = str(plain).encode('utf-8')
-    parts = str(stored).split('$')
-    try:
-        if parts[0] == 'scrypt' and len(parts) == 6:
-            n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-            expected = _b64decode(parts[5])
-            digest = hashlib.scrypt(secret, salt=_b64decode(parts[4]), n=n, r=r, p=p,
-                                    maxmem=max(64 * 1024 * 1024, 256 * n * r),
-                                    dklen=len(expected))
-        elif parts[0] == 'pbkdf2_sha256' and len(parts) == 4:
-            expected = _b64decode(parts[3])
-            digest = hashlib.pbkdf2_hmac('sha256', secret, _b64decode(parts[2]), int(parts[1]))
-        else:
-            return False
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return hmac.compare_digest(digest, expected)
-
-
 ###############################################################################
 # 9. Migrations
 # Per-application schema migrations: applications/<app>/migrations/NNNN_name.py files with
 # upgrade(db) and downgrade(db), the kokoropy_migrations history table, and Migrator to list,
-# apply and undo them, each in one transaction. Uses section 8 (Database and its schema helpers).
+# apply and undo them, each in one transaction. Uses sections 8-8b (Database, its schema helpers).
 ###############################################################################
 
 __all__ += ['Migration', 'Migrator', 'MigrationError']
@@ -8642,31 +9168,42 @@ class Migrator:
         completed = []
         for migration in migrations:
             try:
-                completed.append((migration, self._run(migration, direction)))
+                seconds = self._run(migration, direction)
             except MigrationError as exc:
                 exc.completed = list(completed)
                 raise
+            if seconds is not None:
+                completed.append((migration, seconds))
         return completed
 
     def _run(self, migration, direction):
-        """Run one migration in one transaction with its history change; return seconds."""
+        """Run one migration in one transaction with its history change; return seconds, or
+        None when another host ran it meanwhile."""
         function = migration.function(direction)
         database = self.database
         started = time.perf_counter()
         try:
-            # Foreign keys off (outside the transaction, as sqlite requires) so that a table
-            # rebuild does not cascade; checked whole before commit.
-            with database._foreign_keys_disabled():
-                with database.transaction():
-                    function(database)
-                    self._record(migration, direction)
-                    database._check_foreign_keys()
-        except MigrationError:
+            with database.schema_change():
+                # Hosts upgrading at once queue here (an advisory lock on PostgreSQL, sqlite's
+                # write lock taken by BEGIN IMMEDIATE); the history, read again under the
+                # lock, then shows what the one before did, so nothing runs twice.
+                database.dialect.lock_migrations(database)
+                _create_history_table(database)
+                if self._is_applied(migration) != (direction == 'downgrade'):
+                    return None
+                function(database)
+                self._record(migration, direction)
+        except (MigrationError, DatabaseUnavailable):
             raise
         except Exception as exc:
             raise MigrationError('%s failed during %s and was rolled back: %s: %s' % (
                 migration.label, direction, type(exc).__name__, exc)) from exc
         return time.perf_counter() - started
+
+    def _is_applied(self, migration):
+        """True when the history has a row for the migration."""
+        return any(row['version'] == migration.version
+                   for row in self.log(migration.application))
 
     def _record(self, migration, direction):
         """Add (upgrade) or remove (downgrade) the migration's history row."""
@@ -8674,10 +9211,9 @@ class Migrator:
         if direction == 'downgrade':
             application = dialect.condition('application', 'eq', migration.application)
             version = dialect.condition('version', 'eq', migration.version)
-            database.execute(dialect.delete(MIGRATION_HISTORY_TABLE, '%s AND %s' % (
-                application[0], version[0])), application[1] + version[1])
+            database.execute(dialect.delete(MIGRATION_HISTORY_TABLE, dialect.combine(
+                [application[0], version[0]])), application[1] + version[1])
             return
-        _create_history_table(database)
         database.execute(dialect.insert(MIGRATION_HISTORY_TABLE, _HISTORY_COLUMNS),
                          (migration.application, migration.version, migration.name,
                           _now_text()))
@@ -9613,7 +10149,7 @@ def load_config(project_path, overrides=None):
     Sources, each overriding the one before: the defaults (CONFIG_DEFAULTS),
     `applications/config.py` (UPPERCASE names such as DEBUG = True), environment variables
     `KOKOROPY_<NAME>` (typed like the default: booleans from 1/0/true/false/yes/no, integers
-    from digits), then `overrides` (command-line flags; None values are ignored). Settings not
+    from digits; DATABASE_URL counts as KOKOROPY_DATABASE_URL, which wins), then `overrides` (command-line flags; None values are ignored). Settings not
     in CONFIG_DEFAULTS pass through unchecked. Raises ValueError naming the setting and the
     source for a value of the wrong type.
     """
@@ -9622,6 +10158,8 @@ def load_config(project_path, overrides=None):
     config_file = os.path.join(project_path, 'applications', CONFIG_FILE_NAME)
     for name, value in _read_config_file(config_file).items():
         config[name.lower()] = _checked_setting(name.lower(), value, 'applications/config.py')
+    if os.environ.get('DATABASE_URL'):  # the name hosting platforms set; KOKOROPY_ wins
+        config['database_url'] = os.environ['DATABASE_URL']
     for name in CONFIG_DEFAULTS:
         variable = CONFIG_ENV_PREFIX + name.upper()
         if variable in os.environ:

@@ -1681,8 +1681,9 @@ def _port_number(text):
     details="""
 Loads applications/config.py, KOKOROPY_* environment variables and these flags (flags win),
 loads every application under applications/ and serves them until Ctrl+C.
-On a fresh checkout, when the SQLite database file does not exist yet, it is created and every
-application's migrations are applied first; when it exists and migrations are pending, a warning
+On a fresh checkout, when the SQLite database file does not exist yet (or the PostgreSQL
+database of DATABASE_URL has no tables), it is created and every application's migrations are
+applied first; when it exists and migrations are pending, a warning
 names `python rossian.py migration-upgrade`.""")
 def cmd_start(args):
     """Load the configuration and the applications, prepare the database, and serve."""
@@ -1725,13 +1726,14 @@ def prepare_database(kokoropy, config):
     """Before serving: on a fresh checkout (no SQLite file yet, or one without tables) create
     the database and apply every migration; otherwise warn in one line about pending ones."""
     path = database_file(config)
-    if path is None:
+    if path is None and not is_server_database(config):
         return
-    is_fresh = not os.path.exists(path)
+    is_fresh = path is not None and not os.path.exists(path)
     migrator = project_migrator(kokoropy, config)
     if is_fresh or not migrator.database.tables():
-        sys.stdout.write('%s the database %s and applying the migrations:\n'
-                         % ('Creating' if is_fresh else 'Preparing', _relative(path)))
+        sys.stdout.write('%s the database %s and applying the migrations:\n' % (
+            'Creating' if is_fresh else 'Preparing',
+            _relative(path) if path else repr(migrator.database)))
         for failure in upgrade_each_application(kokoropy, migrator)[1]:
             sys.stderr.write('rossian: warning: %s; the other applications are served\n'
                              % failure)
@@ -1753,12 +1755,21 @@ def warn_pending_migrations(kokoropy, migrator):
 
 
 def database_file(config):
-    """The absolute path of the configured SQLite file, or None for an in-memory database."""
+    """The absolute path of the configured SQLite file, or None for an in-memory database or
+    a database server."""
+    if is_server_database(config):
+        return None
     url = str(config.get('database_url') or '')
     path = url[len('sqlite:///'):].split('?', 1)[0] if url.startswith('sqlite:///') else url
     if path in ('', ':memory:') or url == 'sqlite://':
         return None
     return os.path.join(config.get('project_path') or project_path(), path)
+
+
+def is_server_database(config):
+    """True when database_url names a database server (PostgreSQL), not a SQLite file."""
+    url = str(config.get('database_url') or '')
+    return '://' in url and not url.startswith('sqlite:')
 
 
 def _is_reloader_child():
@@ -2206,7 +2217,10 @@ def table_migration(table):
 
 
 def existing_database(kokoropy, config):
-    """The project's Database when its file exists (None: do not create it just to look)."""
+    """The project's Database when its file exists or it is a server's (None: do not create
+    a SQLite file just to look)."""
+    if is_server_database(config):
+        return kokoropy.default_database()
     path = database_file(config)
     if path is None or not os.path.exists(path):
         return None
@@ -2592,6 +2606,10 @@ def _check_applications_and_schema(kokoropy, config, args):
     except kokoropy.MigrationError as exc:
         return problems + [('a migration is broken: %s' % _one_line(exc),
                             'fix the migration file it names')]
+    except ImportError:
+        return problems  # no PostgreSQL driver: _check_settings() reported it
+    except kokoropy.DatabaseUnavailable as exc:
+        return problems + [(_one_line(exc), 'start the database server, or fix DATABASE_URL')]
     problems += [('migration %s is not applied' % migration.label,
                   '%s migration-upgrade %s' % (PROG, migration.application))
                  for migration in pending]

@@ -2,15 +2,19 @@
 create/drop tables, default_database() and concurrent writers."""
 import os
 import shutil
+import socket
 import sqlite3
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kokoropy  # noqa: E402
+from support import (  # noqa: E402
+    OnBothBackends, fresh_postgresql_url, postgresql_server_url, with_postgresql)
 from kokoropy import (  # noqa: E402
     Database, ForeignKey, Integer, Model, SqliteDialect, String, default_app,
     default_database, set_default_database)
@@ -35,13 +39,22 @@ class Counter(Model):
     number = Integer()
 
 
-class TempFolderTestCase(unittest.TestCase):
+def has_postgresql_driver():
+    try:
+        kokoropy._postgres_driver()
+    except ImportError:
+        return False
+    return True
+
+
+class TempFolderTestCase(OnBothBackends, unittest.TestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix='kokoropy-db-')
         self.addCleanup(shutil.rmtree, self.folder, True)
 
     def open(self, name='test.db'):
-        database = Database(os.path.join(self.folder, name))
+        """A database in the test's folder (on PostgreSQL: one emptied database)."""
+        database = Database(self.database_url(os.path.join(self.folder, name)))
         self.addCleanup(database.close)
         return database
 
@@ -54,12 +67,34 @@ class UrlTest(unittest.TestCase):
         self.assertEqual(Database(':memory:').path, ':memory:')
         self.assertEqual(Database('sqlite://').path, ':memory:')
 
-    def test_other_schemes_are_refused(self):
-        with self.assertRaisesRegex(ValueError, "unsupported database URL 'postgresql://x/y'"):
-            Database('postgresql://x/y')
+    def test_other_schemes_are_refused_without_showing_the_password(self):
+        with self.assertRaisesRegex(ValueError, "unsupported database URL "
+                                    "'mysql://me:\\*\\*\\*@x/y'"):
+            Database('mysql://me:secret@x/y')
+
+    def test_postgresql_urls_give_decoded_connect_parameters(self):
+        target = kokoropy._postgres_target
+        self.assertEqual(target('postgresql://me:p%40ss@db.example:6543/shop?sslmode=require'),
+                         (None, {'host': 'db.example', 'port': 6543, 'user': 'me',
+                                 'password': 'p@ss', 'dbname': 'shop', 'sslmode': 'require'}))
+        self.assertEqual(target('postgres://localhost/site'),
+                         (None, {'host': 'localhost', 'port': 5432, 'dbname': 'site'}))
+        self.assertEqual(target('postgresql+pg8000://u@h/d')[0], 'pg8000')
+        self.assertEqual(target('postgresql+psycopg://u@h/d')[0], 'psycopg')
+        self.assertIsNone(target('sqlite:///db/x.db'))
+        with self.assertRaisesRegex(ValueError, 'invalid port'):
+            target('postgresql://h:port/d')
+
+    def test_a_postgresql_database_creates_no_file_and_hides_its_password(self):
+        database = Database('postgresql://me:secret@127.0.0.1:1/none')
+        self.assertIsNone(database.path)
+        self.assertIsInstance(database.dialect, kokoropy.PostgresDialect)
+        self.assertEqual(repr(database), '<Database postgresql://me:***@127.0.0.1:1/none>')
 
 
 class ConnectionTest(TempFolderTestCase):
+    sqlite_only = True  # files, PRAGMAs and sqlite's locks
+
     def test_folder_is_created_on_first_use(self):
         database = Database(os.path.join(self.folder, 'deep', 'er', 'app.db'))
         self.addCleanup(database.close)
@@ -172,6 +207,8 @@ class TransactionTest(TempFolderTestCase):
 
 
 class TablesTest(TempFolderTestCase):
+    sqlite_only = True  # two database files
+
     def test_create_tables_in_dependency_order_and_drop_them(self):
         database = self.open()
         database.create_tables(Comment, Article, Author)
@@ -195,6 +232,8 @@ class TablesTest(TempFolderTestCase):
 
 
 class ReusedCursorTest(TempFolderTestCase):
+    sqlite_only = True  # files, PRAGMAs and sqlite's locks
+
     """The ORM reuses one cursor per thread; what it runs there must not stay open."""
 
     def test_get_leaves_no_read_open_that_would_hide_later_commits(self):
@@ -227,6 +266,8 @@ class ReusedCursorTest(TempFolderTestCase):
 
 
 class DefaultDatabaseTest(TempFolderTestCase):
+    sqlite_only = True  # files, PRAGMAs and sqlite's locks
+
     def setUp(self):
         TempFolderTestCase.setUp(self)
         self.config = default_app().config
@@ -301,11 +342,115 @@ class DialectTest(unittest.TestCase):
                          'UPDATE "t" SET "a" = ? WHERE "id" = ?')
         self.assertEqual(dialect.condition('a', 'in', (1, 2)), ('"a" IN (?, ?)', (1, 2)))
         self.assertEqual(dialect.condition('a', 'contains', '5%'),
-                         ('"a" LIKE ? ESCAPE \'\\\'', ('%5\\%%',)))
+                         ('kokoropy_lower("a") LIKE kokoropy_lower(?) ESCAPE \'\\\'',
+                          ('%5\\%%',)))
+        self.assertEqual(dialect.combine(['a', 'b'], 'OR', negated=True), 'NOT ((a OR b))')
+        self.assertEqual(dialect.condition('a', 'in', ()), ('0', ()))
+
+    def test_postgres_dialect_differs_only_where_postgresql_does(self):
+        dialect = kokoropy.PostgresDialect()
+        self.assertEqual(dialect.select('t', '"a"', '"a" = %s', '', True, True),
+                         'SELECT "a" FROM "t" WHERE "a" = %s LIMIT %s OFFSET %s')
+        self.assertEqual(dialect.select('t', '*', offset=True), 'SELECT * FROM "t" OFFSET %s')
+        self.assertEqual(dialect.insert('t', ['a'], returning=True),
+                         'INSERT INTO "t" ("a") VALUES (%s) RETURNING "id"')
+        self.assertEqual(dialect.condition('a', 'contains', 'x'),
+                         ('"a" ILIKE %s ESCAPE \'\\\'', ('%x%',)))
+        self.assertEqual(dialect.condition('a', 'ne', 1), ('"a" IS DISTINCT FROM %s', (1,)))
+        self.assertEqual(dialect.condition('a', 'in', ()), ('FALSE', ()))
+        self.assertEqual(dialect.update('t', ['a'], ''), 'UPDATE "t" SET "a" = %s WHERE TRUE')
+        self.assertEqual(dialect.column_definition(kokoropy._auto_field(Integer, 'id')),
+                         '"id" BIGSERIAL PRIMARY KEY')
 
     def test_quote_refuses_nul(self):
         with self.assertRaises(ValueError):
             SqliteDialect().quote('a\x00b')
+
+
+@unittest.skipUnless(has_postgresql_driver(), 'needs psycopg or pg8000')
+class DatabaseDownTest(unittest.TestCase):
+    def test_requests_get_a_503_page_while_the_database_cannot_be_reached(self):
+        database = Database('postgresql://site:secret@127.0.0.1:%d/site' % closed_port())
+        self.addCleanup(database.close)
+        database.bind(Author)
+        self.addCleanup(Author.__dict__.get('_database') and delattr, Author, '_database')
+        app = kokoropy.Kokoro()
+        app.route('/author/<id:int>', 'GET', lambda id: str(Author.get(id)))
+        answer = kokoropy.TestClient(app).get('/author/1')
+        self.assertEqual(answer.status, 503)
+        self.assertIn('The database is unavailable right now', answer.text)
+        self.assertNotIn('secret', answer.text)
+        self.assertNotIn('Traceback', answer.text)
+        with self.assertRaisesRegex(kokoropy.DatabaseUnavailable, r'^database unavailable: '
+                                    r'cannot connect to postgresql://site:\*\*\*@127'):
+            database.execute('SELECT 1')
+
+
+@unittest.skipIf(has_postgresql_driver(), 'a PostgreSQL driver is installed')
+class MissingDriverTest(unittest.TestCase):
+    def test_a_postgresql_url_without_a_driver_names_both_install_commands(self):
+        database = Database('postgresql://site@127.0.0.1/site')
+        with self.assertRaises(ImportError) as caught:
+            database.execute('SELECT 1')
+        self.assertEqual(str(caught.exception), 'PostgreSQL needs a driver: pip install '
+                         '"psycopg[binary]" (or pip install pg8000, pure Python)')
+
+
+@unittest.skipUnless(postgresql_server_url(), 'KOKOROPY_TEST_POSTGRESQL is not set')
+class PostgresqlReconnectTest(unittest.TestCase):
+    def setUp(self):
+        self.url = fresh_postgresql_url()
+        self.database = Database(self.url)
+        self.addCleanup(self.database.close)
+        self.database.bind(Author)
+        self.database.create_tables(Author)
+        Author.create(name='Ann')
+
+    def cut_connection(self):
+        """End this thread's connection from the server side, as a restart would."""
+        pid = self.database.execute('SELECT pg_backend_pid()').fetchone()[0]
+        admin = Database(self.url)
+        admin.execute('SELECT pg_terminate_backend(?)', (pid,))
+        for _ in range(100):  # the signal is asynchronous: wait until the backend has gone
+            if not admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = ?', (pid,)):
+                break
+            time.sleep(0.05)
+        admin.close()
+
+    def test_a_lost_connection_is_unavailable_once_then_reconnects(self):
+        self.cut_connection()
+        with self.assertRaises(kokoropy.DatabaseUnavailable):
+            Author.get(1)
+        self.assertEqual(Author.get(1).name, 'Ann')
+
+    def test_a_connection_lost_inside_a_transaction_leaves_no_half_state(self):
+        with self.assertRaises(kokoropy.DatabaseUnavailable):
+            with self.database.transaction():
+                Author.create(name='Bob')
+                self.cut_connection()
+                Author.create(name='Cy')
+        self.assertFalse(self.database.in_transaction)
+        self.assertEqual([author.name for author in Author.all().order_by('id')], ['Ann'])
+
+    def test_nested_transactions_are_savepoints(self):
+        with self.database.transaction():
+            Author.create(name='Bob')
+            with self.assertRaises(ValueError):
+                with self.database.transaction():
+                    Author.create(name='Cy')
+                    raise ValueError('undo Cy only')
+        self.assertEqual([author.name for author in Author.all().order_by('id')],
+                         ['Ann', 'Bob'])
+
+
+def closed_port():
+    """A local TCP port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import kokoropy  # noqa: E402
+from support import OnBothBackends, with_postgresql  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, Date, DateTime, Email, FieldError, Float, ForeignKey, Form, Integer,
     Kokoro, Model, Password, String, TestClient, Text, Upload, ValidationError,
@@ -74,16 +75,12 @@ MODELS = (Maker, Gadget, Part, Trap, Poster)
 
 
 def setUpModule():
-    global PROJECT, DATABASE
+    global PROJECT
     PROJECT = tempfile.mkdtemp()
     os.makedirs(os.path.join(PROJECT, 'applications', 'shop'))
-    DATABASE = Database('sqlite:///' + os.path.join(PROJECT, 'forms.db'))
-    DATABASE.bind(*MODELS)
-    DATABASE.create_tables(*MODELS)
 
 
 def tearDownModule():
-    DATABASE.close()
     shutil.rmtree(PROJECT)
 
 
@@ -95,10 +92,14 @@ def uploads_folder(app_name='shop'):
     return os.path.join(PROJECT, 'applications', app_name, 'assets', 'uploads')
 
 
-class FormCase(unittest.TestCase):
+class FormCase(OnBothBackends, unittest.TestCase):
     """Fresh tables and a Kokoro app whose routes belong to the application 'shop'."""
 
     def setUp(self):
+        database = Database(self.database_url('sqlite:///' + os.path.join(PROJECT, 'forms.db')))
+        self.addCleanup(database.close)
+        database.bind(*MODELS)
+        database.create_tables(*MODELS)
         for model in reversed(MODELS):
             model.all().delete()
         self.app = Kokoro(project_path=PROJECT, secret='forms-test-secret')
@@ -599,7 +600,7 @@ README_VIEW = '''\
 '''
 
 
-class CrudControllerTest(unittest.TestCase):
+class CrudControllerTest(OnBothBackends, unittest.TestCase):
     """The README's controller in a project of its own, with the bundled index layout."""
 
     def setUp(self):
@@ -621,7 +622,8 @@ class CrudControllerTest(unittest.TestCase):
         loaded = load_applications(self.app)
         self.assertTrue(all(application.ok for application in loaded), loaded)
         self.product = sys.modules['applications.shop.models.product'].Product
-        self.database = Database('sqlite:///' + os.path.join(self.project, 'shop.db'))
+        self.database = Database(self.database_url(
+            'sqlite:///' + os.path.join(self.project, 'shop.db')))
         self.addCleanup(self.database.close)
         self.database.bind(self.product)
         self.database.create_tables(self.product)
@@ -676,6 +678,9 @@ class CrudControllerTest(unittest.TestCase):
         self.assertEqual(deleted.status, 303)
         self.assertEqual(Product.all().count(), 0)
         self.assertEqual(client.get('/shop/product/show/%d' % kite.id).status, 404)
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

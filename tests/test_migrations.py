@@ -5,10 +5,13 @@ import sqlite3
 import sys
 import tempfile
 import textwrap
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import kokoropy  # noqa: E402
+from support import OnBothBackends, sqlite_only, with_postgresql  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, Email, Float, ForeignKey, Integer, Migration, MigrationError, Migrator,
     Model, String, ValidationError)
@@ -69,12 +72,28 @@ class Shop(Model):
     on_sale = Boolean()
 
 
-class MigrationTestCase(unittest.TestCase):
+# Slow enough that a second host starts while the first is inside the migration.
+SLOW_TALLY = '''
+import time
+from kokoropy import String
+
+def upgrade(db):
+    db.create_table('tally', {'note': String()})
+    time.sleep(0.3)
+    db.execute("INSERT INTO tally (note, created_at, updated_at) "
+               "VALUES ('once', '2024-01-01', '2024-01-01')")
+
+def downgrade(db):
+    db.drop_table('tally')
+'''
+
+
+class MigrationTestCase(OnBothBackends, unittest.TestCase):
     def setUp(self):
         self.project = tempfile.mkdtemp(prefix='kokoropy-migrations-')
         self.addCleanup(shutil.rmtree, self.project, True)
         self.applications = os.path.join(self.project, 'applications')
-        self.db = Database(os.path.join(self.project, 'db', 'test.db'))
+        self.db = Database(self.database_url(os.path.join(self.project, 'db', 'test.db')))
         self.addCleanup(self.db.close)
         self.migrator = Migrator(self.db, self.applications)
 
@@ -89,7 +108,20 @@ class MigrationTestCase(unittest.TestCase):
         self.write('shop', '0002_create_product.py', CREATE_PRODUCT)
         self.write('shop', '0003_add_price.py', ADD_PRICE)
 
+    def indexes(self, table):
+        """(name, is unique) of the table's indexes, but for the primary key's."""
+        if self.on_postgresql:
+            rows = self.db.execute("SELECT indexname, indexdef LIKE 'CREATE UNIQUE%%' "
+                                   "FROM pg_indexes WHERE tablename = %s AND indexname "
+                                   "NOT LIKE '%%_pkey'", (table,))
+            return sorted((name, int(unique)) for name, unique in rows)
+        return sorted((row[1], row[2]) for row in
+                      self.db.execute('PRAGMA index_list(%s)' % table))
+
     def schema(self):
+        if self.on_postgresql:
+            return [(table, self.db.columns(table), self.indexes(table))
+                    for table in self.db.tables()]
         rows = self.db.query("SELECT type, name, sql FROM sqlite_master "
                              "WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
         return [tuple(row) for row in rows]
@@ -162,7 +194,7 @@ class ApplyTest(MigrationTestCase):
         self.assertEqual([(f.name, f.declaration()) for f in missing], [('on_sale', 'Boolean()')])
         self.db.add_column('product', 'on_sale', missing[0])
         self.db.execute("INSERT INTO category (name, created_at, updated_at) "
-                        "VALUES ('Tools', '', '')")
+                        "VALUES ('Tools', '2024-01-01', '2024-01-01')")
         product = Shop.create(name='Hammer', category=1)
         self.assertEqual((product.stock, Shop.get(product.id).category_id), (0, 1))
         self.assertIsNone(self.db.query('SELECT price FROM product')[0][0])  # model wins
@@ -192,13 +224,37 @@ class ApplyTest(MigrationTestCase):
         self.assertEqual([row[1] for row in self.history()], [1, 2, 3])
         self.assertNotIn('broken', self.db.tables())
 
+    def test_two_hosts_upgrading_at_once_apply_each_migration_once(self):
+        self.write('shop', '0001_slow_tally.py', SLOW_TALLY)
+        done, failures = [], []
+
+        def host():
+            database = Database(self.db.url)
+            try:
+                done.append(Migrator(database, self.applications).apply_pending())
+            except Exception as exc:  # reported below, in the test's thread
+                failures.append(exc)
+            finally:
+                database.close()
+
+        hosts = [threading.Thread(target=host) for _ in range(2)]
+        for thread in hosts:
+            thread.start()
+        for thread in hosts:
+            thread.join(30)
+        self.assertEqual(failures, [])
+        self.assertEqual(sorted(len(applied) for applied in done), [0, 1])
+        self.assertEqual([row[0] for row in self.db.query('SELECT note FROM tally')], ['once'])
+        self.assertEqual(self.history(), [('shop', 1, 'slow_tally')])
+
     def test_sql_error_names_file_and_cause(self):
         self.write('shop', '0001_bad_sql.py',
                    'def upgrade(db):\n    db.execute("CREATE TABLE")\n'
                    'def downgrade(db):\n    pass\n')
         with self.assertRaisesRegex(MigrationError, r'^shop/migrations/0001_bad_sql.py failed '
                                                     r'during upgrade and was rolled back: '
-                                                    r'OperationalError: '):
+                                                    r'(OperationalError|SyntaxError|'
+                                                    r'DatabaseError): '):
             self.migrator.apply_pending()
         self.assertEqual(self.migrator.log(), [])
 
@@ -218,9 +274,9 @@ class DowngradeTest(MigrationTestCase):
         self.write_shop()
         self.migrator.apply_pending()
         self.db.execute("INSERT INTO category (name, created_at, updated_at) "
-                        "VALUES ('Tools', '', '')")
+                        "VALUES ('Tools', '2024-01-01', '2024-01-01')")
         self.db.execute("INSERT INTO product (name, category_id, created_at, updated_at, price)"
-                        " VALUES ('Hammer', 1, '', '', 9.5)")
+                        " VALUES ('Hammer', 1, '2024-01-01', '2024-01-01', 9.5)")
         upgraded = self.schema()
         ran = self.migrator.downgrade('shop')
         self.assertEqual([m.version for m, _ in ran], [3])
@@ -267,10 +323,6 @@ class SchemaHelperTest(MigrationTestCase):
         self.db.executemany("INSERT INTO product (name, code, category_id) VALUES (?, ?, 1)",
                             [('Hammer', 'H1'), ('Saw', 'S1')])
 
-    def indexes(self, table):
-        return sorted((row[1], row[2]) for row in
-                      self.db.execute('PRAGMA index_list(%s)' % table))
-
     def test_create_table_adds_automatic_columns_defaults_and_indexes(self):
         self.assertEqual(self.db.columns('product'), ['id', 'name', 'code', 'category_id',
                                                       'stock', 'created_at', 'updated_at'])
@@ -290,7 +342,7 @@ class SchemaHelperTest(MigrationTestCase):
         self.assertEqual(self.indexes('product'), [('product_category_id_idx', 0),
                                                    ('product_code_unique', 1)])
         self.assertEqual(self.db.query('SELECT text FROM review')[0][0], 'good')
-        with self.assertRaises(sqlite3.IntegrityError):
+        with self.assertRaises(self.db.dialect.integrity_errors):
             self.db.execute("INSERT INTO product (name, code) VALUES ('Dup', 'H1')")
         self.db.execute('DELETE FROM category')  # the foreign key still cascades
         self.assertEqual(self.db.query('SELECT COUNT(*) FROM product')[0][0], 0)
@@ -300,8 +352,9 @@ class SchemaHelperTest(MigrationTestCase):
         self.assertEqual([r[0] for r in self.db.query('SELECT sku FROM product ORDER BY id')],
                          ['H1', 'S1'])
 
+    @sqlite_only
     def test_rebuild_renames_when_sqlite_lacks_rename_column(self):
-        self.db._rebuild('product', rename={'code': 'sku'})
+        kokoropy._rebuild(self.db, 'product', rename={'code': 'sku'})
         self.assertEqual([r[0] for r in self.db.query('SELECT sku FROM product ORDER BY id')],
                          ['H1', 'S1'])
         self.assertIn(('product_code_unique', 1), self.indexes('product'))
@@ -320,6 +373,7 @@ class SchemaHelperTest(MigrationTestCase):
         with self.assertRaisesRegex(ValueError, "table 'product' has no column 'nope'"):
             self.db.drop_column('product', 'nope')
 
+    @sqlite_only
     def test_rebuild_of_referenced_table_inside_enforcing_transaction_is_refused(self):
         self.db.create_table('review', {'product': ForeignKey('product')})
         with self.assertRaisesRegex(RuntimeError, 'while foreign keys are enforced'):
@@ -344,6 +398,9 @@ class SchemaHelperTest(MigrationTestCase):
         migration = Migration('shop', 7, 'add_thing', '/x/shop/migrations/0007_add_thing.py')
         self.assertEqual(migration.label, 'shop/migrations/0007_add_thing.py')
         self.assertEqual(repr(migration), '<Migration shop/migrations/0007_add_thing.py>')
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from support import OnBothBackends, sqlite_only, with_postgresql  # noqa: E402
 from kokoropy import Database, Integer, Model, String, ValidationError  # noqa: E402
 
 CALLS = []
@@ -90,10 +91,10 @@ class Ranked(Model):
 MODELS = (Note, AuditLog, Post, Slide, Chapter, Ranked)
 
 
-class FeatureTestCase(unittest.TestCase):
+class FeatureTestCase(OnBothBackends, unittest.TestCase):
     def setUp(self):
         del CALLS[:]
-        self.db = Database(':memory:')
+        self.db = Database(self.database_url())
         self.db.bind(*MODELS)
         self.db.create_tables(*MODELS)
         self.addCleanup(self.db.close)
@@ -267,6 +268,9 @@ class OrderingTest(FeatureTestCase):
         for name, score in (('b', 1), ('a', 5), ('c', 5)):
             Ranked.create(name=name, score=score)
         self.assertEqual([r.name for r in Ranked.all()], ['a', 'c', 'b'])
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from support import OnBothBackends, sqlite_only, with_postgresql  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, Date, DateTime, Email, Field, FieldError, Float, ForeignKey, Integer,
     Model, Page, Password, Q, Query, RestrictedDeleteError, String, Text, Upload,
@@ -61,9 +62,9 @@ class OrderLine(Model):
 MODELS = (Category, Product, Review, Shelf, Book, Supplier, Account, OrderLine)
 
 
-class DatabaseTestCase(unittest.TestCase):
+class DatabaseTestCase(OnBothBackends, unittest.TestCase):
     def setUp(self):
-        self.db = Database(':memory:')
+        self.db = Database(self.database_url())
         self.db.bind(*MODELS)
         self.db.create_tables(*MODELS)
 
@@ -546,8 +547,9 @@ class QueryTest(DatabaseTestCase):
 
     def test_sql_shows_bound_parameters(self):
         sql, params = Product.where(name='Saw').order_by('-price').limit(3).sql()
-        self.assertTrue(sql.endswith('FROM "product" WHERE "name" = ? ORDER BY "price" DESC '
-                                     'LIMIT ?'), sql)
+        dialect = self.db.dialect
+        self.assertTrue(sql.endswith('FROM "product" WHERE "name" = %s ORDER BY %s LIMIT %s' % (
+            dialect.param, dialect.order_term('price', True), dialect.param)), sql)
         self.assertEqual(params, ['Saw', 3])
 
     def test_unknown_field_or_operator_is_a_clear_error(self):
@@ -664,9 +666,11 @@ class RelationTest(DatabaseTestCase):
             Product.all().delete()
         self.assertIsNotNone(Product.get(product.id))
 
-    def test_database_refuses_a_missing_parent(self):
-        with self.assertRaises(sqlite3.IntegrityError):
+    def test_database_refusing_a_missing_parent_gives_the_validation_message(self):
+        with self.assertRaises(ValidationError) as caught:
             Product(name='Hammer', category=77).save(validate=False)
+        self.assertEqual(caught.exception.errors,
+                         {'category': 'Category must be chosen from the list.'})
 
 
 class PasswordTest(DatabaseTestCase):
@@ -839,6 +843,7 @@ class CreateTest(DatabaseTestCase):
         gadget = Gadget.create(name='Lamp')
         created, updated = self.db.execute(
             'SELECT created_at, updated_at FROM gadget WHERE id = ?', (gadget.id,)).fetchone()
+        created, updated = DateTime().to_db(created), DateTime().to_db(updated)
         self.assertRegex(created, r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$')
         self.assertEqual(created, updated)
         self.assertEqual(gadget.created_at, DateTime().from_db(created))
@@ -876,6 +881,9 @@ class CreateTest(DatabaseTestCase):
         self.assertEqual(Booking.create(starts=1, ends=5).id, 1)
         slugged = Slugged.create(title='Hello There')
         self.assertEqual(Slugged.get(slugged.id).slug, 'hello-there')
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

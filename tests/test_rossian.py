@@ -57,6 +57,13 @@ class Project(object):
         self.folder = os.path.join(tempfile.mkdtemp(prefix='rossian-test-'), 'project')
         shutil.copytree(pristine_project(), self.folder)
         self.servers = []
+        self.database_url = None  # None: the project's own db/kokoropy.db
+        self.environment = {}     # added to the environment of rossian.py runs
+
+    def use_database(self, url):
+        """Make rossian.py runs (and the servers they start) use the database at `url`."""
+        self.database_url = url
+        self.environment['KOKOROPY_DATABASE_URL'] = url
 
     def remove(self):
         for server in self.servers:
@@ -68,7 +75,7 @@ class Project(object):
 
     def rossian(self, *arguments, **options):
         """Run rossian.py with arguments; return the CompletedProcess (text stdout/stderr)."""
-        environment = dict(os.environ)
+        environment = dict(os.environ, **self.environment)
         environment.pop('KOKOROPY_RELOADER_CHILD', None)
         return subprocess.run([sys.executable, self.path('rossian.py')] + list(arguments),
                               cwd=options.get('cwd', self.folder), env=environment,
@@ -95,6 +102,13 @@ class Project(object):
         return files
 
     def columns(self, table):
+        if self.database_url:
+            import kokoropy  # (the project's copy is what rossian.py runs; the API is the same)
+            database = kokoropy.Database(self.database_url)
+            try:
+                return database.columns(table)
+            finally:
+                database.close()
         connection = sqlite3.connect(self.path('db', 'kokoropy.db'))
         try:
             return [row[1] for row in connection.execute('PRAGMA table_info(%s)' % table)]
@@ -127,7 +141,7 @@ class Server(object):
     def __init__(self, project, *arguments):
         self.port = free_port()
         self.log = tempfile.TemporaryFile(mode='w+')
-        environment = dict(os.environ)
+        environment = dict(os.environ, **project.environment)
         environment.pop('KOKOROPY_RELOADER_CHILD', None)
         self.process = subprocess.Popen(
             [sys.executable, project.path('rossian.py'), 'start', '--port', str(self.port),

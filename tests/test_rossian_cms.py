@@ -8,6 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from support import OnBothBackends, backend_database_url, with_postgresql  # noqa: E402
 from test_rossian import Browser, Project, ProjectTestCase  # noqa: E402
 
 ADMIN_PASSWORD = 'correct horse battery'
@@ -24,11 +25,13 @@ urls = list(urls) + [('/shop/orders', orders)]
 '''
 
 
-class CmsOverHttpTest(unittest.TestCase):
+class CmsOverHttpTest(OnBothBackends, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.project = Project()
         try:
+            if cls.backend != 'sqlite':
+                cls.project.use_database(backend_database_url(cls.backend))
             for arguments in (['scaffold-cms', '--admin-password', ADMIN_PASSWORD],
                               ['scaffold-application', 'shop']):
                 result = cls.project.rossian(*arguments)
@@ -161,6 +164,9 @@ class ScaffoldCmsCommandTest(ProjectTestCase):
         self.assertParsesAsOldestPython()
         self.assertUsageError(['scaffold-cms', '--admin-password', ADMIN_PASSWORD],
                               "application 'cms' already exists")
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

@@ -5,14 +5,16 @@ import ast
 import json
 import os
 import re
-import sqlite3
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from support import OnBothBackends, backend_database_url, with_postgresql  # noqa: E402
 from test_rossian import Browser, Project, ProjectTestCase  # noqa: E402
 from support import parse_as_oldest_python  # noqa: E402
+
+import kokoropy  # noqa: E402
 
 EVERY_TYPE = ['name:string:required', 'description:text', 'stock:integer', 'price:float',
               'active:boolean', 'released:date', 'restocked:datetime', 'photo:upload',
@@ -33,11 +35,13 @@ def build_shop(project):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-class CrudOverHttpTest(unittest.TestCase):
+class CrudOverHttpTest(OnBothBackends, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.project = Project()
         try:
+            if cls.backend != 'sqlite':
+                cls.project.use_database(backend_database_url(cls.backend))
             build_shop(cls.project)
             cls.server = cls.project.start()
             cls.category_id = cls.create(Browser(cls.server), 'category', {'name': 'Toys'})
@@ -68,14 +72,21 @@ class CrudOverHttpTest(unittest.TestCase):
         fields.update(changes)
         return fields
 
+    def database(self):
+        """The project's database, opened here (closed at the end of the test)."""
+        database = kokoropy.Database(self.project.database_url or
+                                     self.project.path('db', 'kokoropy.db'))
+        self.addCleanup(database.close)
+        return database
+
     def row(self, product_id):
-        connection = sqlite3.connect(self.project.path('db', 'kokoropy.db'))
-        connection.row_factory = sqlite3.Row
-        try:
-            return connection.execute('SELECT * FROM product WHERE id = ?',
-                                      (product_id,)).fetchone()
-        finally:
-            connection.close()
+        rows = self.database().query('SELECT * FROM product WHERE id = ?', (product_id,))
+        return rows[0] if rows else None
+
+    def test_the_database_of_the_url_is_used_and_no_other_file_is_made(self):
+        self.assertEqual(os.path.exists(self.project.path('db', 'kokoropy.db')),
+                         not self.on_postgresql)
+        self.assertIn('product', self.database().tables())
 
     def test_form_has_a_widget_per_type_and_a_csrf_token(self):
         page = self.browser.get('/shop/product/new')
@@ -177,13 +188,10 @@ class CrudOverHttpTest(unittest.TestCase):
         self.assertEqual((listing['page'], listing['pages'], listing['total']), (1, 1, 1))
 
     def test_list_searches_sorts_and_pages(self):
-        connection = sqlite3.connect(self.project.path('db', 'kokoropy.db'))
-        with connection:
-            connection.executemany(
-                "INSERT INTO product (name, stock, created_at, updated_at) VALUES "
-                "(?, ?, '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
-                [('Bulk %02d' % number, number) for number in range(1, 26)])
-        connection.close()
+        self.database().executemany(
+            "INSERT INTO product (name, stock, created_at, updated_at) VALUES "
+            "(?, ?, '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
+            [('Bulk %02d' % number, number) for number in range(1, 26)])
         first = self.browser.get('/shop/product?q=Bulk&sort=-stock')
         self.assertEqual(first.status, 200)
         names = re.findall(r'>(Bulk \d\d)<', first.text)
@@ -210,7 +218,12 @@ class CrudOverHttpTest(unittest.TestCase):
                 self.assertTrue(allowed or 'example' in path, '%s imports %s' % (path, top))
 
 
-class CrudMigrationRoundTripTest(ProjectTestCase):
+class CrudMigrationRoundTripTest(OnBothBackends, ProjectTestCase):
+    def setUp(self):
+        ProjectTestCase.setUp(self)
+        if self.on_postgresql:
+            self.project.use_database(self.database_url())
+
     def test_downgrade_then_upgrade_drops_and_recreates_the_tables(self):
         build_shop(self.project)
         result = self.assertSucceeds('migration-downgrade', 'shop', '--steps', '2')
@@ -271,6 +284,9 @@ class CrudMigrationRoundTripTest(ProjectTestCase):
         self.project.write('applications/shop/routes.py', 'pages = []\n')
         self.assertUsageError(['scaffold-crud', 'shop', 'item', 'name:string'],
                               'routes.py must define urls = [...]')
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from support import OnBothBackends, with_postgresql  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, FieldError, Float, ForeignKey, Integer, Kokoro, Model, Password, Request,
     String, Table, TestClient, Text, Upload, render_detail)
@@ -36,16 +37,12 @@ class Book(Model):
 
 
 def setUpModule():
-    global PROJECT, DATABASE
+    global PROJECT
     PROJECT = tempfile.mkdtemp()
     os.makedirs(os.path.join(PROJECT, 'applications', 'library'))
-    DATABASE = Database('sqlite:///' + os.path.join(PROJECT, 'tables.db'))
-    DATABASE.bind(Shelf, Book)
-    DATABASE.create_tables(Shelf, Book)
 
 
 def tearDownModule():
-    DATABASE.close()
     shutil.rmtree(PROJECT)
 
 
@@ -53,10 +50,14 @@ def add_books(*titles, **values):
     return [Book.create(title=title, **values) for title in titles]
 
 
-class TableCase(unittest.TestCase):
+class TableCase(OnBothBackends, unittest.TestCase):
     """Empty tables and a Kokoro app whose routes belong to the application 'library'."""
 
     def setUp(self):
+        database = Database(self.database_url('sqlite:///' + os.path.join(PROJECT, 'tables.db')))
+        self.addCleanup(database.close)
+        database.bind(Shelf, Book)
+        database.create_tables(Shelf, Book)
         Book.all().delete()
         Shelf.all().delete()
         self.app = Kokoro(project_path=PROJECT, secret='tables-test-secret')
@@ -364,6 +365,9 @@ class ViewOverrideTest(TableCase):
         self.assertEqual(self.get(app_name='plain'), 'Title=%s;Pages=;' % ESCAPED)
         self.build = lambda: Table(Book, fields=['title'])
         self.assertTrue(self.get(app_name='library').startswith('<div class="toolbar">'))
+
+
+with_postgresql(globals())
 
 
 if __name__ == '__main__':
