@@ -9253,6 +9253,10 @@ HIDDEN_PASSWORD = '••••••'
 # stylesheet (index/assets/css/kokoropy.css) styles them. Plain text has none.
 CELL_CLASSES = {'number': 'numeric', 'long': 'cell-long', 'date': 'cell-date',
                 'boolean': 'cell-boolean', 'image': 'cell-image', 'file': 'cell-file'}
+# The display kind of each widget kind; 'text' for the others. A file's 'image' kind is
+# decided per value, by its extension.
+_DISPLAY_KINDS = {'textarea': 'long', 'number': 'number', 'checkbox': 'boolean', 'date': 'date',
+                  'datetime-local': 'date', 'file': 'file'}
 
 # One table cell: `text` (an image's alt text), `href` (the link or image URL, or None),
 # `kind` (a display kind, see _display) and `label` (its column's label, shown on phones).
@@ -10016,12 +10020,6 @@ def _display_as(plan, row, related, limit):
 def _display_kind(field):
     """How a field's values are shown: see _display()."""
     return _DISPLAY_KINDS.get(_widget_kind(field), 'text')
-
-
-# The display kind of each widget kind; 'text' for the others. A file's 'image' kind is
-# decided per value, by its extension.
-_DISPLAY_KINDS = {'textarea': 'long', 'number': 'number', 'checkbox': 'boolean', 'date': 'date',
-                  'datetime-local': 'date', 'file': 'file'}
 
 
 def _file_display(stored, image_alt):

@@ -194,6 +194,9 @@ def build_bottle(folder):
             f.write(source)
     database = sqlite3.connect(os.path.join(folder, 'db', 'kokoropy.db'),
                                check_same_thread=False)
+    # The search is case-insensitive beyond ASCII, as Kokoropy's (sqlite's LIKE is not).
+    database.create_function('lower_text', 1,
+                             lambda value: value.lower() if isinstance(value, str) else value)
     app = bottle.Bottle()
     request = bottle.request
     menu = [('example', 'Example'), ('shop', 'Shop')]
@@ -231,7 +234,8 @@ def query_products(database, q, sort, page):
     where, params = '', []
     if q:
         pattern = q.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
-        where, params = ' WHERE "name" LIKE ? ESCAPE \'\\\'', ['%' + pattern + '%']
+        where = ' WHERE lower_text("name") LIKE lower_text(?) ESCAPE \'\\\''
+        params = ['%' + pattern + '%']
     order = ''
     if sort:
         order = ' ORDER BY "%s"%s' % (SORT_COLUMNS[sort.lstrip('-')],
