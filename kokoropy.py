@@ -6364,11 +6364,15 @@ class ForeignKey(Field):
     def related_model(self):
         """The Model class referred to (raises FieldError when it is not defined)."""
         if isinstance(self.to, type):
+            if self.__dict__.get('_checked_to') is not self.to:
+                _check_same_database(self, self.to)
+                self._checked_to = self.to
             return self.to
         model = _find_model(self.to, self.model)
         if model is None:
             raise FieldError('ForeignKey %s refers to %r, which is not a defined model'
                              % (self._owner_name(), self.to))
+        _check_same_database(self, model)
         return model
 
     @property
@@ -6532,9 +6536,30 @@ def _find_model(name, near=None):
             candidates += [ref() for ref in refs if ref() is not None and
                            ref()._meta.table == name]
     if near is not None:
-        local = [model for model in candidates if model.__module__ == near.__module__]
+        application = _application_of_module(near.__module__)
+        local = [model for model in candidates if model.__module__ == near.__module__] or \
+            [model for model in candidates if application is not None and
+             _application_of_module(model.__module__) == application]
         candidates = local or candidates
     return candidates[-1] if candidates else None
+
+
+def _check_same_database(field, related):
+    """A reference holds an id of the same database: refuse one to a model whose application
+    keeps its tables in another database (an application's own DATABASE_URL)."""
+    own = getattr(field.model._meta, 'database_url', None)
+    other = getattr(related._meta, 'database_url', None)
+    if own != other:
+        raise FieldError('ForeignKey %s refers to %s.%s, whose rows live in another database '
+                         '(%s, not %s): a reference can only join tables of one database' % (
+                             field._owner_name(), related.__module__, related.__name__,
+                             other or 'the site database', own or 'the site database'))
+
+
+def _application_of_module(module_name):
+    """'demo' for 'applications.demo.models.pokemon'; None outside an application."""
+    parts = module_name.split('.')
+    return parts[1] if len(parts) > 2 and parts[0] == 'applications' else None
 
 
 def _hash_password(plain):
@@ -7912,6 +7937,71 @@ _explicit_default_database = None
 _default_database_lock = threading.Lock()
 
 
+def application_database(app_name, applications_path=None):
+    """The Database of an application that names its own in `DATABASE_URL = '...'` in its
+    __init__.py (its models, migrations and migration history live there), else None.
+
+    A relative sqlite path is relative to the project (the folder holding applications/).
+    Under `rossian.py test` (KOKOROPY_TEST_DATABASE_URL set), each such application gets a
+    temporary sqlite database of its own beside the test database instead.
+    """
+    folder = applications_path or _applications_folder(default_app().config)
+    url = _application_database_url(os.path.join(folder, app_name, '__init__.py'))
+    if url is None:
+        return None
+    testing = os.environ.get('KOKOROPY_TEST_DATABASE_URL')
+    if testing:
+        url = 'sqlite:///' + os.path.join(os.path.dirname(_sqlite_path(testing)),
+                                          'application-%s.db' % app_name)
+    key = url if _postgres_target(url) is not None else os.path.join(
+        os.path.dirname(os.path.abspath(folder)), _sqlite_path(url))
+    with _default_database_lock:
+        if key not in _application_databases:
+            _application_databases[key] = Database(key)
+        return _application_databases[key]
+
+
+_application_databases = {}     # absolute sqlite path or PostgreSQL URL -> Database
+
+
+def _application_database_url(init_path):
+    """The text of a module-level `DATABASE_URL = '...'` in an application's __init__.py.
+
+    Read from the source (not by importing it), so migrations and the command line find it
+    before the application is loaded; the value must be a string literal.
+    """
+    try:
+        mtime = os.stat(init_path).st_mtime_ns
+    except OSError:
+        return None
+    cached = _database_urls.get(init_path)
+    if cached is None or cached[0] != mtime:
+        with open(init_path, encoding='utf-8') as f:
+            source = f.read()
+        url = None
+        if 'DATABASE_URL' in source:
+            for node in ast.parse(source, init_path).body:
+                if isinstance(node, ast.Assign) and any(
+                        getattr(target, 'id', None) == 'DATABASE_URL' for target in node.targets):
+                    url = _literal_text(node.value, init_path)
+        cached = _database_urls[init_path] = (mtime, url)
+    return cached[1]
+
+
+_database_urls = {}     # __init__.py path -> (mtime_ns, DATABASE_URL or None)
+
+
+def _literal_text(node, path):
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        value = None
+    if not isinstance(value, str):
+        raise ValueError('%s, line %d: DATABASE_URL must be a string literal such as '
+                         "'sqlite:///db/demo.db'" % (path, node.lineno))
+    return value
+
+
 def _configured_database_key():
     """The absolute sqlite path (or ':memory:'), or PostgreSQL URL, the default app's
     configuration names."""
@@ -8500,6 +8590,7 @@ class _ModelInfo:
         self.ordered = bool(model.ordered)
         self.fields = _collect_fields(model, self)
         model._meta, model._fields = self, self.fields
+        self.database_url = _bind_to_application_database(model)
         self._index_fields()
         self.default_order = tuple(model.default_order) or (
             ('position', 'id') if self.ordered else ())
@@ -8541,6 +8632,21 @@ class _ModelInfo:
                             (f.validate,) for f in self.validated_fields]
         strings = [field for field in fields if field.type_name == 'string']
         self.display_field = strings[0] if strings else None
+
+
+def _bind_to_application_database(model):
+    """Bind a model of an application with its own DATABASE_URL to that database; return the
+    database's key (None: the site database)."""
+    app_name = _application_of_module(model.__module__)
+    package = sys.modules.get('applications.%s' % app_name) if app_name else None
+    init_path = getattr(package, '__file__', None)
+    if not init_path:
+        return None
+    database = application_database(app_name, os.path.dirname(os.path.dirname(init_path)))
+    if database is None:
+        return None
+    model._database = database
+    return database.url
 
 
 def _snake_case(name):
@@ -9129,9 +9235,27 @@ class Migrator:
             chosen.append(migration)
         return self._run_all(chosen, 'downgrade')
 
+    def database_for(self, application):
+        """The database holding an application's tables and history: its own DATABASE_URL's
+        (see application_database()), else this migrator's."""
+        return application_database(application, self.applications_path) or self.database
+
     def log(self, application=None):
-        """History rows as dicts (application, version, name, applied_at), oldest first."""
-        database = self.database
+        """History rows as dicts (application, version, name, applied_at), oldest first,
+        each application's from its own database."""
+        if application is not None:
+            return self._history(self.database_for(application), application)
+        rows = self._history(self.database, None)
+        for name in self.applications():
+            database = self.database_for(name)
+            if database is not self.database:
+                rows = [row for row in rows if row['application'] != name] + \
+                    self._history(database, name)
+        return sorted(rows, key=lambda row: (str(row['applied_at']), row['application'],
+                                             row['version']))
+
+    def _history(self, database, application):
+        """The history rows of one database (of one application, or all)."""
         dialect = database.dialect
         if not database.table_exists(MIGRATION_HISTORY_TABLE):
             return []
@@ -9180,7 +9304,7 @@ class Migrator:
         """Run one migration in one transaction with its history change; return seconds, or
         None when another host ran it meanwhile."""
         function = migration.function(direction)
-        database = self.database
+        database = self.database_for(migration.application)
         started = time.perf_counter()
         try:
             with database.schema_change():
@@ -9192,7 +9316,7 @@ class Migrator:
                 if self._is_applied(migration) != (direction == 'downgrade'):
                     return None
                 function(database)
-                self._record(migration, direction)
+                self._record(database, migration, direction)
         except (MigrationError, DatabaseUnavailable):
             raise
         except Exception as exc:
@@ -9205,9 +9329,9 @@ class Migrator:
         return any(row['version'] == migration.version
                    for row in self.log(migration.application))
 
-    def _record(self, migration, direction):
+    def _record(self, database, migration, direction):
         """Add (upgrade) or remove (downgrade) the migration's history row."""
-        database, dialect = self.database, self.database.dialect
+        dialect = database.dialect
         if direction == 'downgrade':
             application = dialect.condition('application', 'eq', migration.application)
             version = dialect.condition('version', 'eq', migration.version)

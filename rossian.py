@@ -1891,8 +1891,9 @@ def cmd_scaffold_migration(args):
 
 def _migration_for_columns(kokoropy, config, app, table, columns, description):
     """Create `table` with the columns, or add them when the table exists already."""
-    database = existing_database(kokoropy, config)
-    exists = (database is not None and database.table_exists(table)) or table_migration(table)
+    database = application_existing_database(kokoropy, config, app)
+    exists = (database is not None and database.table_exists(table)) or \
+        table_migration(table, app)
     if not exists:
         declarations = [(c.name, field_declaration(kokoropy, c)) for c in columns]
         return create_table_migration(table, declarations, description)
@@ -1911,7 +1912,7 @@ def _migration_from_model(kokoropy, config, app, table, description):
         raise UsageError('no model of table %r in applications/%s/models/; give the columns '
                          '(NAME:TYPE ...) or create the model first' % (table, app))
     check_no_pending(kokoropy, config, app)
-    database = existing_database(kokoropy, config)
+    database = application_existing_database(kokoropy, config, app)
     if database is None or not database.table_exists(table):
         declarations = [(f.name, f.declaration()) for f in model._meta.fields.values()
                         if f.editable]
@@ -1963,7 +1964,7 @@ def add_model_files(plan, kokoropy, app, app_folder, table, columns):
         raise UsageError('%s exists already' % _relative(model_file(app_folder, table)))
     check_references(app_folder, table, columns)
     check_table_owner(app, table)
-    creator = table_migration(table)
+    creator = table_migration(table, app)
     if creator:
         raise UsageError('table %r is created by %s already' % (table, _relative(creator)))
     migration = next_migration_file(app_folder, 'create_' + table)
@@ -2082,7 +2083,7 @@ def cmd_scaffold_cms(args):
     kokoropy = load_kokoropy()
     config = configure(kokoropy)
     for table in ('cms_group', 'cms_user', 'cms_page'):
-        creator = table_migration(table)
+        creator = table_migration(table, 'cms')
         if creator:
             raise UsageError('table %s is created by %s already' % (table, _relative(creator)))
     plan = FilePlan()
@@ -2192,10 +2193,10 @@ def model_file(app_folder, table):
 
 
 def check_table_owner(app, table):
-    """Raise UsageError when another application's migration creates `table`: a table belongs
-    to the application whose migration creates it, and no other application's command writes
-    onto it."""
-    creator = table_migration(table)
+    """Raise UsageError when another application's migration creates `table` in the database
+    `app` uses: a table belongs to the application whose migration creates it, and no other
+    application's command writes onto it."""
+    creator = table_migration(table, app)
     owner = creator and os.path.basename(os.path.dirname(os.path.dirname(creator)))
     if creator and owner != app:
         raise UsageError('table %r belongs to application %s (%s): choose another name, set '
@@ -2203,17 +2204,31 @@ def check_table_owner(app, table):
                          % (table, owner, _relative(creator), app))
 
 
-def table_migration(table):
-    """The migration file (of any application) that creates `table`, or None."""
+def table_migration(table, app):
+    """The migration file that creates `table` in the database application `app` uses (of
+    any application on that database), or None."""
     creates = re.compile(r'''create_table\(\s*['"]%s['"]''' % re.escape(table))
     root = applications_path()
-    for app in _listdir(root):
-        folder = os.path.join(root, app, 'migrations')
+    kokoropy = load_kokoropy()
+    database = kokoropy.application_database(app, root)
+    for other in _listdir(root):
+        if kokoropy.application_database(other, root) is not database:
+            continue
+        folder = os.path.join(root, other, 'migrations')
         for name in _listdir(folder):
             path = os.path.join(folder, name)
             if name.endswith('.py') and creates.search(_read(path)):
                 return path
     return None
+
+
+def application_existing_database(kokoropy, config, app):
+    """The database of application `app` (its own DATABASE_URL's, else the project's) when it
+    exists already; None when looking would create it."""
+    own = kokoropy.application_database(app, applications_path())
+    if own is None:
+        return existing_database(kokoropy, config)
+    return own if own.path is None or os.path.exists(own.path) else None
 
 
 def existing_database(kokoropy, config):

@@ -8,6 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import support  # noqa: E402
 from test_rossian import ProjectTestCase  # noqa: E402
 
 
@@ -254,6 +255,24 @@ class DumpAndLoadTest(ToolboxTestCase):
         self.assertUsageError(['db-load', 'bad.json'], 'bad.json is not JSON')
         self.assertUsageError(['db-load', 'missing.json'], 'cannot read missing.json')
         self.assertUsageError(['db-dump', 'nope'], "no application 'nope'")
+
+
+@unittest.skipUnless(support.postgresql_server_url(), 'KOKOROPY_TEST_POSTGRESQL is not set')
+class PostgresqlMoveTest(ToolboxTestCase):
+    def test_a_sqlite_site_moves_to_postgresql_and_takes_new_rows_after(self):
+        self.crud()
+        self.assertEqual(self.run_rossian('shell', input=SHOP_ROWS).returncode, 0)
+        dump = self.run_rossian('db-dump').stdout
+        self.project.write('site.json', dump)
+        server = {'KOKOROPY_DATABASE_URL': support.fresh_postgresql_url()}
+        self.assertEqual(self.run_rossian('migration-upgrade', env=server).returncode, 0)
+        loaded = self.run_rossian('db-load', 'site.json', '--replace', env=server)
+        self.assertEqual(loaded.stdout, 'Loaded 9 rows into 3 tables.\n', loaded.stderr)
+        self.assertEqual(self.run_rossian('db-dump', env=server).stdout, dump)
+        after = self.run_rossian('shell', '-c', "p = Product.create(name='New', category=1); "
+                                 "print(p.id, Product.get(1).category.name, "
+                                 "Category.create(name='Games').id)", env=server)
+        self.assertEqual(after.stdout, '3 Toys 2\n', after.stderr)
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@
 (the bundled example keeps its own rows in example_pokemon), an autorouted controller, a view
 with a block and rebase('index/views/base'), the same pages by manual routes, a custom 404."""
 import os
+import sqlite3
 import sys
 import unittest
 
@@ -192,6 +193,83 @@ class FailingMigrationTest(ProjectTestCase):
         self.assertIn('rossian: warning: aardvark/migrations/0001_broken.py failed during '
                       'upgrade and was rolled back: ValueError: no luck; the other '
                       'applications are served\n', server.output())
+
+
+class ApplicationDatabaseTest(ProjectTestCase):
+    """shop keeps `note` in the site database, blog keeps its own `note` in db/blog.db."""
+
+    def setUp(self):
+        ProjectTestCase.setUp(self)
+        self.assertSucceeds('scaffold-crud', 'shop', 'note', 'text:string:required')
+        self.assertSucceeds('scaffold-application', 'blog')
+        self.project.write('applications/blog/__init__.py',
+                           self.project.read('applications', 'blog', '__init__.py') +
+                           "DATABASE_URL = 'sqlite:///db/blog.db'\n")
+        self.assertSucceeds('scaffold-crud', 'blog', 'note', 'title:string:required')
+        self.assertSucceeds('migration-upgrade')
+
+    def tables(self, database):
+        connection = sqlite3.connect(self.project.path('db', database))
+        try:
+            return sorted(row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"))
+        finally:
+            connection.close()
+
+    def history(self, database):
+        connection = sqlite3.connect(self.project.path('db', database))
+        try:
+            return sorted(connection.execute('SELECT application, version FROM '
+                                             'kokoropy_migrations').fetchall())
+        finally:
+            connection.close()
+
+    def test_each_application_migrates_and_records_its_own_database(self):
+        self.assertEqual(self.tables('blog.db'), ['kokoropy_migrations', 'note'])
+        self.assertEqual(self.history('blog.db'), [('blog', 1)])
+        self.assertIn('note', self.tables('kokoropy.db'))
+        self.assertEqual(self.history('kokoropy.db'), [('example', 1), ('example', 2),
+                                                       ('shop', 1)])
+        self.assertEqual(self.project.columns('note'), ['id', 'text', 'created_at',
+                                                        'updated_at'])
+        log = self.assertSucceeds('migration-log').stdout
+        self.assertRegex(log, r'blog\s+0001_create_note')
+        self.assertRegex(log, r'shop\s+0001_create_note')
+        self.assertIn('reverted blog/migrations/0001_create_note.py',
+                      self.assertSucceeds('migration-downgrade', 'blog').stdout)
+        self.assertEqual(self.tables('blog.db'), ['kokoropy_migrations'])
+        self.assertIn('note', self.tables('kokoropy.db'))
+
+    def test_both_applications_serve_their_own_rows_through_their_pages(self):
+        server = self.project.start()
+        browser = Browser(server)
+        token = browser.csrf('/shop/note/new')
+        self.assertEqual(browser.post('/shop/note/new', {'text': 'in the site database',
+                                                         'csrf_token': token}).status, 303)
+        token = browser.csrf('/blog/note/new')
+        self.assertEqual(browser.post('/blog/note/new', {'title': 'in blog.db',
+                                                         'csrf_token': token}).status, 303)
+        self.assertIn('in the site database', browser.get('/shop/note').text)
+        self.assertNotIn('in blog.db', browser.get('/shop/note').text)
+        self.assertIn('in blog.db', browser.get('/blog/note').text)
+        counted = self.rossian('shell', '-c', 'print(shop_Note.all().count(), '
+                               'blog_Note.all().count(), blog_Note._database.path[-7:])')
+        self.assertEqual(counted.stdout, '1 1 blog.db\n', counted.stderr)
+        result = self.rossian('test')
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn('Ran 12 tests', result.stderr + result.stdout)
+
+    def test_a_reference_to_a_model_in_another_database_is_refused(self):
+        self.project.write('applications/blog/models/link.py',
+                           'from kokoropy import ForeignKey, Model\n'
+                           'from applications.shop.models.note import Note\n\n\n'
+                           'class Link(Model):\n    note = ForeignKey(Note)\n')
+        result = self.rossian('shell', '-c', 'from applications.blog.models.link import Link\n'
+                              'Link.note.related_model')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('FieldError: ForeignKey Link.note refers to applications.shop.models.note.'
+                      'Note, whose rows live in another database (the site database, not ',
+                      result.stderr)
 
 
 if __name__ == '__main__':
