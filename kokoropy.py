@@ -28,6 +28,7 @@ Contents, in dependency order (each section uses only those above it):
 10. Model forms and tables      Form, tables rendered from a model
 11. Applications and config     Config loading, application discovery, Autoroute_Controller
 12. Running                     run() and server adapters
+13. Bottle compatibility        Bottle (Kokoro with Bottle's defaults), its plugins and names
 """
 
 import _thread
@@ -58,6 +59,7 @@ import math
 import mimetypes
 import operator
 import os
+import queue
 import re
 import secrets
 import select as _select_module
@@ -79,11 +81,10 @@ import weakref
 import wsgiref.util
 import wsgiref.validate
 from collections.abc import MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.cookies import Morsel, SimpleCookie
 from urllib.parse import (SplitResult, parse_qsl, quote, unquote, unquote_to_bytes, urlencode,
-                          urlsplit)
+                          urljoin, urlsplit)
 
 
 __version__ = '0.1.0'
@@ -98,7 +99,7 @@ __all__ = ['__version__']
 # text/bytes conversion, JSON encoding, HMAC signing. Uses only the stdlib.
 ###############################################################################
 
-__all__ += ['Markup', 'html_escape']
+__all__ += ['Markup', 'html_escape', 'html_quote']
 
 
 class Markup(str):
@@ -134,6 +135,13 @@ def html_escape(value):
     return html.escape(str(value), quote=True)
 
 
+def html_quote(value):
+    """Escape and double-quote a value for an HTML attribute, keeping newlines and tabs as
+    character references (Bottle's html_quote)."""
+    text = html_escape(value).replace('\n', '&#10;').replace('\r', '&#13;').replace('\t', '&#9;')
+    return '"%s"' % text
+
+
 def to_bytes(value, encoding='utf-8'):
     """Return value as bytes, encoding text with `encoding`."""
     return value if isinstance(value, bytes) else str(value).encode(encoding)
@@ -147,11 +155,14 @@ def to_str(value, encoding='utf-8', errors='strict'):
 
 
 def json_default(value):
-    """JSON encoder fallback: dates as ISO 8601 text, Decimals as floats, objects by as_dict()."""
+    """JSON encoder fallback: dates as ISO 8601 text, Decimals as floats, objects by as_dict()
+    or to_dict()."""
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
+    if callable(getattr(type(value), 'to_dict', None)):   # MultiDict: each key's last value
+        return value.to_dict()
     if hasattr(value, 'as_dict'):
         return value.as_dict()
     if isinstance(value, (set, frozenset, tuple)):
@@ -234,7 +245,7 @@ def _token_timestamp(token):
 ###############################################################################
 
 __all__ += ['HeaderDict', 'MultiDict', 'FormsDict', 'http_date', 'parse_http_date',
-            'parse_range_header']
+            'parse_range_header', 'parse_auth', 'path_shift', 'PathShiftError']
 
 # Request body limits, shared by Request (section 3), Config (4) and KokoroServer (5).
 MAX_BODY_BYTES = 10 * 1024 * 1024       # default config['max_body_bytes']
@@ -334,6 +345,18 @@ class FormsDict(MultiDict):
         if name.startswith('__') and name.endswith('__'):
             raise AttributeError(name)
         return self.get(name, '')
+
+    # Bottle's names: there values arrive as latin-1 and need decoding; here they are
+    # decoded from UTF-8 already, so these only keep Bottle code working.
+
+    def decode(self, encoding=None):
+        """Return a copy (the values are text already)."""
+        return self.copy()
+
+    def getunicode(self, name, default=None, encoding=None):
+        """Return the value of `name` as text, or `default` when missing."""
+        value = self.get(name, default)
+        return value if value is default or isinstance(value, str) else to_str(value)
 
 
 class HeaderDict(MutableMapping):
@@ -478,6 +501,46 @@ def parse_range_header(header, size):
             end = size if not last else min(int(last) + 1, size)
             ranges.append((int(first), end))
     return ranges
+
+
+def parse_auth(header):
+    """Return (user, password) from an HTTP Basic Authorization header (RFC 7617), or None
+    when it is absent, of another scheme or malformed."""
+    scheme, _, data = (header or '').strip().partition(' ')
+    if scheme.lower() != 'basic':
+        return None
+    try:
+        user, colon, password = base64.b64decode(data.strip(), validate=True).decode(
+            'utf-8').partition(':')
+    except (ValueError, UnicodeError):     # binascii.Error is a ValueError
+        return None
+    return (user, password) if colon else None
+
+
+class PathShiftError(ValueError, AssertionError):
+    """path_shift() was asked to move more segments than there are (an AssertionError too, as
+    Bottle raises)."""
+
+
+def path_shift(script_name, path_info, shift=1):
+    """Move `shift` path segments from PATH_INFO to SCRIPT_NAME (negative: back); return the
+    new (script_name, path_info), as a mounted application sees them. Raises PathShiftError
+    when there are not enough segments to move."""
+    if shift == 0:
+        return script_name, path_info
+    script = [part for part in script_name.strip('/').split('/') if part]
+    path = [part for part in path_info.strip('/').split('/') if part]
+    if 0 < shift <= len(path):
+        script, path = script + path[:shift], path[shift:]
+    elif 0 < -shift <= len(script):
+        script, path = script[:shift], script[shift:] + path
+    else:
+        raise PathShiftError('cannot shift %d segments of %r and %r'
+                             % (shift, script_name, path_info))
+    new_path = '/' + '/'.join(path)
+    if path_info.endswith('/') and path:
+        new_path += '/'
+    return '/' + '/'.join(script), new_path
 
 
 def _parse_options_header(value):
@@ -660,17 +723,93 @@ class RouteBuildError(LookupError):
 class Route:
     """One rule bound to one method and a target; `.config` is free for other sections to fill.
 
-    Routes made by one Router.add() call (a list of methods) share one config dict.
+    Routes made by one Router.add() call (a list of methods) share one config dict. Bottle's
+    form `Route(app, rule, method, callback, name=None, plugins=None, skiplist=None,
+    **config)` is accepted too.
     """
 
     __slots__ = ('rule', 'method', 'target', 'name', 'config')
 
-    def __init__(self, rule, method, target, name=None, config=None):
+    def __init__(self, rule, method, target, name=None, config=None, *bottle_args,
+                 **bottle_config):
+        if hasattr(rule, 'router'):     # Bottle's form: the application comes first
+            rule, method, target, name, config = _bottle_route_arguments(
+                (rule, method, target, name, config) + bottle_args, bottle_config)
         self.rule, self.method, self.target, self.name = rule, method, target, name
         self.config = {} if config is None else config
 
     def __repr__(self):
         return '<Route %s %r -> %r>' % (self.method, self.rule, self.target)
+
+    # Bottle's Route names, for plugins written for Bottle (see Kokoro.install()).
+
+    @property
+    def callback(self):
+        """The handler as registered, before plugins wrapped it."""
+        return self.config.get('callback', self.target)
+
+    @property
+    def call(self):
+        """The handler with the plugins applied: what a request calls."""
+        return self.target
+
+    @property
+    def app(self):
+        """The application the route was registered on (None when added to a bare Router)."""
+        return self.config.get('app')
+
+    @property
+    def plugins(self):
+        """The plugins given to this route with apply=."""
+        return self.config.get('apply', [])
+
+    @property
+    def skiplist(self):
+        """The plugins (objects, classes or names, True for all) this route skips."""
+        return self.config.get('skip', [])
+
+    def get_undecorated_callback(self):
+        """The handler without the decorators wrapped around it: through __wrapped__, then,
+        as Bottle does, through the first function each closure holds."""
+        function = inspect.unwrap(self.callback)
+        function = getattr(function, '__func__', function)
+        while getattr(function, '__closure__', None):
+            inner = [cell.cell_contents for cell in function.__closure__
+                     if isinstance(cell.cell_contents, types.FunctionType)]
+            if not inner:
+                break
+            function = inspect.unwrap(inner[0])
+        return function
+
+    def get_callback_args(self):
+        """The names of the handler's parameters."""
+        return list(inspect.signature(self.get_undecorated_callback()).parameters)
+
+    def __getitem__(self, key):
+        # Bottle's first plugin API read a route as a dict: route['config'], route['rule'] ...
+        names = {'apply': 'plugins', 'skip': 'skiplist'}
+        if key not in ('rule', 'method', 'callback', 'name', 'app', 'config', 'apply', 'skip'):
+            raise KeyError(key)
+        return getattr(self, names.get(key, key))
+
+    def get_config(self, key, default=None):
+        """A setting from the route's config, else the application's, else `default`."""
+        if key in self.config:
+            return self.config[key]
+        app = self.app
+        return app.config.get(key, default) if app is not None else default
+
+
+def _bottle_route_arguments(arguments, options):
+    """(rule, method, target, name, config) from Bottle's Route(app, rule, method, callback,
+    name, plugins, skiplist, **config) arguments."""
+    padded = list(arguments) + [None] * (7 - len(arguments))
+    app, rule, method, callback, name, plugins, skiplist = padded[:7]
+    config = dict(options, app=app, callback=callback)
+    for key, value in (('apply', plugins), ('skip', skiplist)):
+        if value is not None:
+            config[key] = list(value) if isinstance(value, (list, tuple)) else [value]
+    return rule, method, callback, name if name is not None else options.get('name'), config
 
 
 class Router:
@@ -875,7 +1014,7 @@ class _ParsedRule:
                 self.build_pieces.append(quote(piece, safe="/:@!$&'()*+,;="))
             else:
                 self._add_wildcard(piece, filters)
-        self.is_static = not self.wildcards
+        self.is_static = all(isinstance(piece, str) for piece in self.build_pieces)
         # Dynamic rules whose first segment is literal are indexed by it (see _index_rules).
         head = rule.split('/', 2)
         is_literal = len(head) == 3 and head[0] == '' and '<' not in head[1]
@@ -900,6 +1039,11 @@ class _ParsedRule:
         else:
             raise RouteError('route %r: unknown filter %r (known: %s)' % (
                 self.rule, filter_name, ', '.join(sorted(set(filters) - {'default'}) + ['re'])))
+        if not name:        # Bottle's anonymous wildcard <:re:...>: matched, not passed on
+            self.pattern += '(?:%s)' % regex
+            self.flat_pattern += '(?:%s)' % regex
+            self.build_pieces.append((name, to_url, '', re.compile(regex).fullmatch))
+            return
         if any(name == known for known, _ in self.wildcards):
             raise RouteError('route %r: wildcard <%s> appears twice' % (self.rule, name))
         self.pattern += '(?P<%s>%s)' % (name, regex)
@@ -922,9 +1066,10 @@ def _split_rule(rule):
         if opening < 0:
             break
         closing = _wildcard_end(rule, opening + 1)
-        name, _, spec = rule[opening + 1:closing].partition(':')
+        name, named_colon, spec = rule[opening + 1:closing].partition(':')
         filter_name, colon, config = spec.partition(':')
-        if not name.isidentifier():
+        # An empty name is Bottle's anonymous wildcard, as in <:re:[0-9]+>; '<>' is a typo.
+        if (name or not named_colon) and not name.isidentifier():
             raise RouteError('route %r: wildcard name %r is not an identifier' % (rule, name))
         pieces.append((name, filter_name or 'default', config if colon else None))
         position = closing + 1
@@ -1149,6 +1294,8 @@ MAX_PART_HEADER_BYTES = 16 * 1024       # header block of one multipart part
 COPY_CHUNK = 64 * 1024
 MAX_COOKIE_BYTES = 4096                 # RFC 6265 section 6.1: what browsers keep at least
 
+_UNSET = object()     # an argument not given (where None is a meaningful value)
+
 # Per-thread state of the request being handled: .request (a Request) and .response (a
 # Response, created on first use). Section 4 binds it and exposes the `request`/`response`
 # proxies; static_file() and set_cookie() read it here.
@@ -1198,11 +1345,11 @@ class Request(object):
 
     Text values are decoded from UTF-8 (PEP 3333 carries bytes as latin-1 strings). Reading
     the body, forms, files or json enforces config['max_body_bytes'] (HTTPError 413) and
-    answers malformed input with HTTPError 400.
+    answers malformed input with HTTPError 400. `request['KEY']` reads the environ.
     """
 
-    def __init__(self, environ):
-        self.environ = environ
+    def __init__(self, environ=None):
+        self.environ = {} if environ is None else environ
 
     def __repr__(self):
         return '<Request %s %s>' % (self.method, self.url)
@@ -1296,15 +1443,19 @@ class Request(object):
 
     @_cached_in_environ
     def cookies(self):
-        """The request's cookies as a dict (the first of repeated names wins, RFC 6265 5.4)."""
-        return _parse_cookie_header(self.environ.get('HTTP_COOKIE', ''))
+        """The request's cookies as a dict, a missing one reading '' as an attribute
+        (`request.cookies.theme`). Of repeated names the first wins (RFC 6265 5.4 sends the
+        most specific path first); a Bottle app takes the last, as Bottle does."""
+        last_wins = getattr(self.app, 'last_cookie_wins', False)
+        return _parse_cookie_header(self.environ.get('HTTP_COOKIE', ''), last_wins)
 
-    def get_cookie(self, name, default=None, secret=None, max_age=None):
+    def get_cookie(self, name, default=None, secret=None, max_age=None, digestmod=None):
         """Return a cookie's value, or default when absent.
 
         With `secret`, the cookie must have been set by set_cookie(..., secret=) for this
         name (and be younger than `max_age` seconds when given); a tampered, foreign or
         expired cookie gives `default`. Signed values come back with their JSON type.
+        (`digestmod` is accepted for Bottle code; signatures are always HMAC-SHA256.)
         """
         value = self.cookies.get(name)
         if value is None or secret is None:
@@ -1393,7 +1544,7 @@ class Request(object):
         if host and _HOST.match(host):
             return host
         env = self.environ
-        host, port = env.get('SERVER_NAME', 'localhost'), env.get('SERVER_PORT', '80')
+        host, port = env.get('SERVER_NAME', '127.0.0.1'), env.get('SERVER_PORT', '80')
         default_port = '443' if env.get('wsgi.url_scheme') == 'https' else '80'
         return host if port == default_port else '%s:%s' % (host, port)
 
@@ -1412,6 +1563,13 @@ class Request(object):
     def is_xhr(self):
         """True for requests marked `X-Requested-With: XMLHttpRequest`."""
         return self.environ.get('HTTP_X_REQUESTED_WITH', '').lower() == 'xmlhttprequest'
+
+    is_ajax = is_xhr
+
+    @property
+    def chunked(self):
+        """True when the body came with Transfer-Encoding: chunked."""
+        return 'chunked' in self.environ.get('HTTP_TRANSFER_ENCODING', '').lower()
 
     @property
     def accepts_json(self):
@@ -1446,6 +1604,78 @@ class Request(object):
             session = environ['kokoropy.session'] = interface.open(self)
         return session
 
+    # -- Bottle's names ---------------------------------------------------
+
+    def bind(self, environ):
+        """Read another environ from now on."""
+        self.environ = environ
+
+    def copy(self):
+        """A Request over a copy of the environ."""
+        return Request(dict(self.environ))
+
+    def get(self, key, default=None):
+        """The environ value of `key`, or default."""
+        return self.environ.get(key, default)
+
+    def keys(self):
+        """The environ keys."""
+        return self.environ.keys()
+
+    def __getitem__(self, key):
+        return self.environ[key]
+
+    def __setitem__(self, key, value):
+        self.environ[key] = value
+        self._forget(key)
+
+    def __delitem__(self, key):
+        del self.environ[key]
+        self._forget(key)
+
+    def __contains__(self, key):
+        return key in self.environ
+
+    def __iter__(self):
+        return iter(self.environ)
+
+    def __len__(self):
+        return len(self.environ)
+
+    @property
+    def GET(self):
+        """The query fields (Bottle's name for `query`)."""
+        return self.query
+
+    @_cached_in_environ
+    def POST(self):
+        """Form fields and uploaded files together, as a FormsDict."""
+        fields = self.forms.copy()
+        for key, value in self.files.allitems():
+            fields.add(key, value)
+        return fields
+
+    @property
+    def auth(self):
+        """(user, password) of HTTP Basic authentication, (REMOTE_USER, None) when the server
+        authenticated the request, else None."""
+        credentials = parse_auth(self.environ.get('HTTP_AUTHORIZATION', ''))
+        if credentials is None and self.environ.get('REMOTE_USER'):
+            return self.environ['REMOTE_USER'], None
+        return credentials
+
+    def path_shift(self, shift=1):
+        """Move `shift` path segments from PATH_INFO to SCRIPT_NAME (negative: back)."""
+        script_name, path_info = path_shift(self.environ.get('SCRIPT_NAME', ''),
+                                            self.environ.get('PATH_INFO', '/'), shift)
+        self['SCRIPT_NAME'], self['PATH_INFO'] = script_name, path_info
+
+    def _forget(self, key):
+        """Drop what was parsed from environ[key], so that it is read again."""
+        for name in _PARSED_FROM.get(key, ('headers', 'cookies') if key.startswith('HTTP_')
+                                     else ()):
+            self.environ.pop('kokoropy.' + name, None)
+
     def _config(self, key):
         """A limit from the route's config, else the app's config, else the default."""
         return _request_setting(self.environ, key)
@@ -1477,6 +1707,15 @@ class Request(object):
         environ['kokoropy.forms'], environ['kokoropy.files'] = forms, files
         return forms, files
 
+
+# What Request parses from an environ key (and caches in the environ as 'kokoropy.<name>').
+_PARSED_FROM = {
+    'wsgi.input': ('_body_file', 'forms', 'files', 'params', 'json', 'POST'),
+    'CONTENT_TYPE': ('headers', 'forms', 'files', 'params', 'json', 'POST'),
+    'CONTENT_LENGTH': ('headers', '_body_file', 'forms', 'files', 'params', 'json', 'POST'),
+    'QUERY_STRING': ('query', 'params'),
+    'PATH_INFO': ('path',), 'SCRIPT_NAME': ('path',),
+}
 
 _REQUEST_DEFAULTS = {'max_body_bytes': MAX_BODY_BYTES, 'max_memfile_bytes': MAX_MEMFILE_BYTES,
                      'trusted_proxies': 0}
@@ -1558,6 +1797,7 @@ class Response(object):
     """
 
     default_status = 200
+    cookie_defaults = None      # outside a request: set_cookie()'s defaults (None: Kokoro's)
 
     def __init__(self, body='', status=None, headers=None, **more_headers):
         self._headers = _ResponseHeaderDict()
@@ -1626,23 +1866,26 @@ class Response(object):
         media_type = self.content_type.split(';', 1)[0].strip() or 'text/html'
         self.content_type = '%s; charset=%s' % (media_type, value)
 
-    def set_cookie(self, name, value, secret=None, max_age=None, expires=None, path='/',
-                   domain=None, secure=None, httponly=True, samesite='Lax'):
+    def set_cookie(self, name, value, secret=None, max_age=None, expires=None, path=_UNSET,
+                   domain=None, secure=None, httponly=None, samesite=_UNSET, same_site=_UNSET,
+                   digestmod=None):
         """Add a Set-Cookie header (replacing one for the same name, path and domain).
 
         With `secret` the value (any JSON value) is signed, see Request.get_cookie().
         `max_age` in seconds (or a timedelta); `expires` a timestamp, datetime or HTTP date.
-        `secure` defaults to True when the current request came over HTTPS; `samesite` may be
-        'Lax', 'Strict', 'None' or None. Raises ValueError for a bad name or an oversized cookie.
+        `samesite` (or Bottle's `same_site`) may be 'Lax', 'Strict', 'None' or None. Flags not
+        given take the serving app's `cookie_defaults`: for Kokoro Path=/, HttpOnly, SameSite=Lax
+        and Secure when the request came over HTTPS; for a Bottle app none (Bottle's defaults).
+        Raises ValueError for a bad name or an oversized cookie.
         """
+        path, httponly, samesite, secure = _cookie_flags(
+            path, httponly, same_site if samesite is _UNSET else samesite, secure,
+            self.cookie_defaults)
         if secret is not None:
             value = sign_value(to_bytes(json_dumps([name, value])), secret)
         elif not isinstance(value, str):
             raise TypeError('cookie %s: value must be text (or pass secret= to sign '
                             'any JSON value)' % (name,))
-        if secure is None:
-            current = _request_in_thread()
-            secure = current is not None and current.scheme == 'https'
         morsel = Morsel()
         try:
             morsel.set(name, value, SimpleCookie().value_encode(value)[1])
@@ -1658,7 +1901,55 @@ class Response(object):
         field[1:] = [old for old in field[1:] if not _same_cookie(old, header)]
         self._headers.add('Set-Cookie', header)
 
-    def delete_cookie(self, name, path='/', domain=None, **options):
+    @property
+    def expires(self):
+        """The Expires header as a naive UTC datetime (None when absent); set a datetime or a
+        timestamp."""
+        stamp = parse_http_date(self._headers.get('Expires', ''))
+        if stamp is None:
+            return None
+        return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).replace(tzinfo=None)
+
+    @expires.setter
+    def expires(self, value):
+        self._headers['Expires'] = http_date(value)
+
+    # -- Bottle's names ---------------------------------------------------
+
+    def set_header(self, name, value):
+        """Set header `name`, replacing its values."""
+        self._headers[name] = value
+
+    def add_header(self, name, value):
+        """Add a value to header `name` (for repeatable headers)."""
+        self._headers.add(name, value)
+
+    def get_header(self, name, default=None):
+        """The (last) value of header `name`, or default."""
+        return self._headers.get(name, default)
+
+    @property
+    def headerlist(self):
+        """The (name, value) header pairs as sent, Content-Type completed."""
+        return self._wsgi_headers(None, _HTML_TYPE)
+
+    def iter_headers(self):
+        """Iterate over the (name, value) pairs of headerlist."""
+        return iter(self.headerlist)
+
+    def __getitem__(self, name):
+        return self._headers[name]
+
+    def __setitem__(self, name, value):
+        self._headers[name] = value
+
+    def __delitem__(self, name):
+        del self._headers[name]
+
+    def __contains__(self, name):
+        return name in self._headers
+
+    def delete_cookie(self, name, path=_UNSET, domain=None, **options):
         """Tell the client to drop a cookie (Max-Age=0) set with the same path and domain."""
         options.setdefault('secure', False)
         self.set_cookie(name, '', max_age=0, expires=0, path=path, domain=domain, **options)
@@ -1698,6 +1989,28 @@ class Response(object):
 
 
 _DEFAULT_FRAME_OPTIONS = (_SECURITY_HEADERS[1][0], [_SECURITY_HEADERS[1][1]])
+# Cookie flags set_cookie() uses when not given, unless the serving app has its own.
+_COOKIE_DEFAULTS = {'path': '/', 'httponly': True, 'samesite': 'Lax', 'secure': None}
+
+
+def _cookie_flags(path, httponly, samesite, secure, own_defaults=None):
+    """(path, httponly, samesite, secure) with those not given taken from the serving app's
+    cookie_defaults, else `own_defaults`, else Kokoro's; secure None means 'when the request
+    came over HTTPS'."""
+    current = _request_in_thread()
+    defaults = getattr(getattr(current, 'app', None), 'cookie_defaults', None) or \
+        own_defaults or _COOKIE_DEFAULTS
+    if path is _UNSET:
+        path = defaults['path']
+    if httponly is None:
+        httponly = defaults['httponly']
+    if samesite is _UNSET:
+        samesite = defaults['samesite']
+    if secure is None:
+        secure = defaults['secure']
+    if secure is None:
+        secure = current is not None and current.scheme == 'https'
+    return path, httponly, samesite, secure
 
 
 class HTTPResponse(Response, Exception):
@@ -1728,37 +2041,55 @@ def abort(code=500, text=None):
     raise HTTPError(code, text)
 
 
-def redirect(url, code=303):
-    """Stop the request now and send the client to `url` (303 See Other by default).
+def redirect(url, code=None):
+    """Stop the request now and send the client to `url`: 303 See Other by default, 302 Found
+    for HTTP/1.0 clients (which do not know 303).
 
     The URL goes into Location percent-encoded: CR, LF, NUL, spaces and non-ASCII become
     %XX, so no URL can split or inject headers. Cookies already set on `response` are kept.
+    The URL is made absolute first unless the serving app says otherwise (Kokoro does not,
+    Bottle does, as does a request bound without an app).
     """
-    raise HTTPResponse('', code, Location=_safe_url(to_str(url)))
+    current = _request_in_thread()
+    environ = getattr(current, 'environ', {})
+    if code is None:
+        code = 302 if environ.get('SERVER_PROTOCOL') == 'HTTP/1.0' else 303
+    url = to_str(url)
+    if current is not None and getattr(current.app, 'absolute_redirects', True):
+        url = urljoin(current.url, url)
+    raise HTTPResponse('', code, Location=_safe_url(url))
 
 
-def static_file(filename, root, mimetype=None, download=False, charset='utf-8',
-                headers=None):
+def static_file(filename, root, mimetype=None, download=False, charset='UTF-8',
+                headers=None, etag=None):
     """Return an HTTPResponse serving `filename` from folder `root`, or an HTTPError.
 
     Never serves anything outside `root`: '..', absolute paths, backslashes, NUL bytes and
     symlinks leading out give 403; a missing file 404. Sends Last-Modified, ETag and
     Accept-Ranges; answers If-None-Match / If-Modified-Since with 304, a single byte Range
-    with 206 (416 when unsatisfiable). `mimetype` is guessed from the name when None;
-    `download=True` (or a file name) adds Content-Disposition: attachment.
+    with 206 (416 when unsatisfiable). `mimetype` is guessed (None, True or 'auto') from the
+    name, or from the download name when `download` is one; `download=True` (or a file name)
+    adds Content-Disposition: attachment. A Date header is added, as Bottle does. `etag` is
+    a precomputed ETag, or False for none (default: from the file's mtime and size).
     """
     path = _resolve_static_path(filename, root)
     if isinstance(path, HTTPError):
         return path
     stat = os.stat(path)
     answer = HTTPResponse('', 200, headers)
-    answer.headers['Content-Type'] = _guess_mimetype(path, mimetype, charset)
+    named = download if isinstance(download, str) else path
+    if mimetype is True or mimetype == 'auto':
+        mimetype = None
+    answer.headers['Content-Type'] = _guess_mimetype(named, mimetype, charset)
+    answer.headers['Date'] = http_date(time.time())
     if download:
         name = os.path.basename(path) if download is True else download
         answer.headers['Content-Disposition'] = _content_disposition(name)
-    etag = '"%x-%x"' % (stat.st_mtime_ns, stat.st_size)
+    if etag is None:
+        etag = '"%x-%x"' % (stat.st_mtime_ns, stat.st_size)
     answer.headers['Last-Modified'] = http_date(stat.st_mtime)
-    answer.headers['ETag'] = etag
+    if etag:
+        answer.headers['ETag'] = etag
     answer.headers['Accept-Ranges'] = 'bytes'
     environ = getattr(_request_in_thread(), 'environ', {})
     method = environ.get('REQUEST_METHOD', 'GET')
@@ -1825,9 +2156,11 @@ def _read_body(environ, length, limit, memfile_limit):
     if length is not None and length > limit:
         raise HTTPError(413, 'The request body is larger than %d bytes.' % limit)
     is_exact = length is not None
+    stream = environ.get('wsgi.input')
     if not is_exact:
         length = limit + 1 if environ.get('wsgi.input_terminated') else 0
-    stream = environ.get('wsgi.input')
+        if not length and 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
+            return _read_chunked_body(stream, limit, memfile_limit)
     body = io.BytesIO() if length <= memfile_limit else tempfile.TemporaryFile()
     received = 0
     try:
@@ -1848,6 +2181,57 @@ def _read_body(environ, length, limit, memfile_limit):
         raise
     body.seek(0)
     return body
+
+
+def _read_chunked_body(stream, limit, memfile_limit):
+    """Decode a chunked body (RFC 9112 section 7.1) that a server passed through as it came,
+    into a seekable file. HTTPError 400 when malformed, 413 beyond `limit`."""
+    body = io.BytesIO()
+    received = 0
+    try:
+        while True:
+            size = _chunk_size(stream)
+            if size == 0:
+                break
+            received += size
+            if received > limit:
+                raise HTTPError(413, 'The request body is larger than %d bytes.' % limit)
+            if received > memfile_limit and isinstance(body, io.BytesIO):
+                body = _spool_to_disk(body)
+            _copy_exactly(stream, body, size)
+            if _read_input(stream, 2) != b'\r\n':
+                raise HTTPError(400, 'Malformed chunked body: a chunk does not end with CRLF.')
+        while _chunk_line(stream) not in (b'', b'\r\n', b'\n'):
+            pass    # trailer fields: ignored
+    except BaseException:
+        body.close()
+        raise
+    body.seek(0)
+    return body
+
+
+def _chunk_size(stream):
+    size, _, _ = _chunk_line(stream).partition(b';')     # chunk extensions are ignored
+    size = size.strip()
+    if not size or len(size) > 16 or size.strip(b'0123456789abcdefABCDEF'):
+        raise HTTPError(400, 'Malformed chunked body: bad chunk size %r.' % size[:20])
+    return int(size, 16)
+
+
+def _chunk_line(stream):
+    line = stream.readline(1024)
+    if line and not line.endswith(b'\n'):
+        raise HTTPError(400, 'Malformed chunked body: a chunk line is too long or cut short.')
+    return line
+
+
+def _copy_exactly(stream, target, size):
+    while size > 0:
+        chunk = _read_input(stream, min(COPY_CHUNK, size))
+        if not chunk:
+            raise HTTPError(400, 'Malformed chunked body: it ends inside a chunk.')
+        target.write(chunk)
+        size -= len(chunk)
 
 
 def _read_input(stream, size):
@@ -2020,12 +2404,21 @@ def _safe_filename(raw_filename):
     return name or 'upload'
 
 
-def _parse_cookie_header(header):
-    cookies = {}
+class _Cookies(dict):
+    """The request's cookies: a dict whose attributes read cookies ('' when missing)."""
+
+    def __getattr__(self, name):
+        if name.startswith('__') and name.endswith('__'):
+            raise AttributeError(name)
+        return self.get(name, '')
+
+
+def _parse_cookie_header(header, last_wins=False):
+    cookies = _Cookies()
     for item in header.split(';'):
         name, equals, value = item.partition('=')
         name, value = name.strip(), value.strip()
-        if not equals or not name or name in cookies:
+        if not equals or not name or (name in cookies and not last_wins):
             continue
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = _unquote_cookie(value[1:-1])
@@ -2193,6 +2586,8 @@ class _Chunks(object):
 def _chunk_bytes(chunk, charset):
     if isinstance(chunk, bytes):
         return chunk
+    if chunk is None:       # Bottle lets generators yield None: nothing to send
+        return b''
     if isinstance(chunk, str):
         return chunk.encode(charset)
     if isinstance(chunk, (bytearray, memoryview)):
@@ -2297,7 +2692,8 @@ def _close_request_files(environ):
 # base_url(), and TestClient to drive any WSGI app in-process. Uses sections 1-3.
 ###############################################################################
 
-__all__ += ['Config', 'Kokoro', 'default_app', 'route', 'get', 'post', 'put', 'patch',
+__all__ += ['ConfigDict', 'Config', 'Kokoro', 'default_app', 'install', 'uninstall', 'mount',
+            'yieldroutes', 'route', 'get', 'post', 'put', 'patch',
             'delete', 'hook', 'error', 'url', 'base_url', 'request', 'response', 'TestClient',
             'TestResponse']
 
@@ -2306,8 +2702,93 @@ SESSION_MAX_AGE = 14 * 24 * 3600                # default config['session_max_ag
 MAX_REDIRECTS = 10
 
 
-class Config(dict):
-    """An application's settings: a dict holding a default for every documented key.
+class ConfigDict(dict):
+    """A dict of settings whose dotted keys form namespaces ('db.host'), loadable from INI
+    files, nested dicts and modules, with metadata per key (Bottle's ConfigDict).
+
+    Meta field 'filter' (a callable) converts every value set for its key.
+    """
+
+    def __init__(self, *args, **kwargs):
+        dict.__init__(self)
+        self._meta = {}
+        self.update(*args, **kwargs)
+
+    def load_config(self, filename, **options):
+        """Load an INI file (or a list of them): `[section]` keys become 'section.key',
+        keys of `[bottle]` and `[ROOT]` stay at the top; names are lower-cased. `options` go
+        to configparser.ConfigParser (default: values may be empty, ${section:key}
+        interpolation)."""
+        import configparser
+        options.setdefault('allow_no_value', True)
+        options.setdefault('interpolation', configparser.ExtendedInterpolation())
+        parser = configparser.ConfigParser(**options)
+        parser.read(filename)
+        for section in parser.sections():
+            for key in parser.options(section):
+                name = key if section in ('bottle', 'ROOT') else section + '.' + key
+                self[name.lower()] = parser.get(section, key)
+        return self
+
+    def load_dict(self, source, namespace=''):
+        """Load a dict; nested dicts become namespaces: {'db': {'host': 'x'}} sets 'db.host'.
+        Raises TypeError for a key that is not text."""
+        for key, value in source.items():
+            if not isinstance(key, str):
+                raise TypeError('config key %r is not text' % (key,))
+            name = (namespace + '.' + key).strip('.')
+            if isinstance(value, dict):
+                self.load_dict(value, name)
+            else:
+                self[name] = value
+        return self
+
+    def load_module(self, name, squash=True):
+        """Load the upper-case names of the module `name` (nested dicts as namespaces unless
+        squash is false)."""
+        module = importlib.import_module(name)
+        values = {key: getattr(module, key) for key in dir(module) if key.isupper()}
+        if squash:
+            return self.load_dict(values)
+        self.update(values)
+        return self
+
+    def update(self, *args, **kwargs):
+        """dict.update(); a first argument that is text is a namespace for the keys:
+        `config.update('db', host='x')` sets 'db.host'."""
+        prefix = ''
+        if args and isinstance(args[0], str):
+            prefix, args = args[0].strip('.') + '.', args[1:]
+        for key, value in dict(*args, **kwargs).items():
+            self[prefix + key] = value
+
+    def setdefault(self, key, value=None):
+        """Set `key` to value unless present; return its value."""
+        if key not in self:
+            self[key] = value
+        return self[key]
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError('config key %r is not text' % (key,))
+        convert = self._meta.get(key, {}).get('filter')
+        dict.__setitem__(self, key, value if convert is None else convert(value))
+
+    def meta_get(self, key, metafield, default=None):
+        """The meta field `metafield` of `key` (such as 'help' or 'filter'), or default."""
+        return self._meta.get(key, {}).get(metafield, default)
+
+    def meta_set(self, key, metafield, value):
+        """Set the meta field `metafield` of `key`."""
+        self._meta.setdefault(key, {})[metafield] = value
+
+    def meta_list(self, key):
+        """The names of the meta fields set for `key`."""
+        return self._meta.get(key, {}).keys()
+
+
+class Config(ConfigDict):
+    """An application's settings: a ConfigDict holding a default for every documented key.
 
     debug (False): tracebacks on error pages. secret (None): signs cookies and sessions.
     base_url ('/'): serve every route under this prefix. project_path (the working folder at
@@ -2328,7 +2809,7 @@ class Config(dict):
     }
 
     def __init__(self, values=None, **overrides):
-        dict.__init__(self, self.DEFAULTS)
+        ConfigDict.__init__(self, self.DEFAULTS)
         self['project_path'] = os.getcwd()
         if values:
             self.update(values)
@@ -2350,15 +2831,23 @@ class Kokoro(object):
     prefix moves from PATH_INFO to SCRIPT_NAME), '/' redirects to '/site/' and other paths
     outside it are 404. A server-given SCRIPT_NAME plays the same role.
 
+    config['catchall'] = False (not set: True) lets a handler's exception reach the server
+    or a debugging middleware instead of becoming a 500 page.
+
     Plug-ins (section 6): `session_interface` (open(request), save(request, response)) and
     `csrf_check(request, route)`, called before the handler unless the target is csrf_exempt.
     """
 
     session_interface = None
     csrf_check = None
+    # Behaviours a Bottle app (section 13) changes: Request.cookies, redirect(), set_cookie().
+    last_cookie_wins = False
+    absolute_redirects = False
+    cookie_defaults = _COOKIE_DEFAULTS
 
     def __init__(self, config=None, **overrides):
         self.config = Config(config, **overrides)
+        self.plugins = []
         self.router = Router()
         self.error_handler = {}
         self.hooks = {name: [] for name in HOOK_NAMES}
@@ -2370,41 +2859,49 @@ class Kokoro(object):
 
     # -- registration ------------------------------------------------------
 
-    def route(self, path, method='GET', callback=None, name=None, app_name=None, **config):
-        """Route `path` (a rule or a list of rules) for `method` (or a list, or 'ANY') to
-        `callback`; used as a decorator when callback is None. `name` makes the route
-        buildable by url(); `app_name` and other keywords land in route.config, where
+    def route(self, path=None, method='GET', callback=None, name=None, apply=None, skip=None,
+              app_name=None, **config):
+        """Route `path` (a rule or a list of rules; None: rules from the callback's
+        signature, see yieldroutes()) for `method` (or a list, or 'ANY') to `callback`; used
+        as a decorator when callback is None (also bare: `@app.route`). `name` makes the route
+        buildable by url(). `apply` is a plugin (or list) for this route besides the installed
+        ones, `skip` plugins (objects, classes or names; True: all) not to apply; see
+        install(). `app_name` and other keywords land in route.config, where
         `max_body_bytes` and `max_memfile_bytes` override the config for this route.
         """
+        if callable(path):
+            path, callback = None, path
+
         def register(callback):
-            rules = [path] if isinstance(path, str) else list(path)
+            rules = [path] if isinstance(path, str) else list(path or yieldroutes(callback))
             for rule in rules:
                 added = self.router.add(rule, method, callback, name=name)
-                added.config.update(config, app_name=app_name)
+                added.config.update(config, app_name=app_name)   # shared by its methods
+                self._plug(added, apply, skip)
             return callback
         return register if callback is None else register(callback)
 
-    def get(self, path, callback=None, **options):
+    def get(self, path=None, callback=None, **options):
         """Route GET (and so HEAD) requests for `path`; see route()."""
         return self.route(path, 'GET', callback, **options)
 
-    def post(self, path, callback=None, **options):
+    def post(self, path=None, callback=None, **options):
         """Route POST requests for `path`; see route()."""
         return self.route(path, 'POST', callback, **options)
 
-    def put(self, path, callback=None, **options):
+    def put(self, path=None, callback=None, **options):
         """Route PUT requests for `path`; see route()."""
         return self.route(path, 'PUT', callback, **options)
 
-    def patch(self, path, callback=None, **options):
+    def patch(self, path=None, callback=None, **options):
         """Route PATCH requests for `path`; see route()."""
         return self.route(path, 'PATCH', callback, **options)
 
-    def delete(self, path, callback=None, **options):
+    def delete(self, path=None, callback=None, **options):
         """Route DELETE requests for `path`; see route()."""
         return self.route(path, 'DELETE', callback, **options)
 
-    def error(self, code, callback=None):
+    def error(self, code=500, callback=None):
         """Register callback(error) to render the page of HTTP status `code` (decorator when
         callback is None). Its return value is the body; `response` is the error answer."""
         def register(callback):
@@ -2441,6 +2938,123 @@ class Kokoro(object):
             root = _quote_path(_prefix_of(self.config))
         return root + self.router.build(_name, **params)
 
+    get_url = url
+
+    @property
+    def routes(self):
+        """Every Route of the application, in the order added."""
+        return self.router.routes
+
+    @property
+    def catchall(self):
+        """config['catchall']: False lets a handler's exception reach the server."""
+        return self.config.get('catchall', True)
+
+    # -- plugins and other applications ------------------------------------
+
+    def install(self, plugin):
+        """Apply `plugin` to every route, now and added later; return it.
+
+        A plugin is a decorator (callback -> callback) or an object with apply(callback,
+        route) and optionally setup(app), called here, close(), called by uninstall(), and a
+        `name` (a later plugin with the same name replaces it). The first installed is the
+        outermost. Raises TypeError for anything else.
+        """
+        if hasattr(plugin, 'setup'):
+            plugin.setup(self)
+        if not callable(plugin) and not hasattr(plugin, 'apply'):
+            raise TypeError('a plugin must be callable or have an apply() method: %r'
+                            % (plugin,))
+        self.plugins.append(plugin)
+        self.reset()
+        return plugin
+
+    def uninstall(self, plugin):
+        """Remove plugins: this object, every instance of this class, every plugin with this
+        name, or all of them for True; close() each. Return the list removed."""
+        removed = [installed for installed in self.plugins if plugin is True or
+                   installed is plugin or type(installed) is plugin or
+                   (isinstance(plugin, str) and getattr(installed, 'name', None) == plugin)]
+        for installed in removed:
+            self.plugins.remove(installed)
+            if hasattr(installed, 'close'):
+                installed.close()
+        if removed:
+            self.reset()
+        return removed
+
+    def reset(self, route=None):
+        """Apply the plugins again to every route (or to one Route, or the route at an index)."""
+        routes = self.routes if route is None else \
+            [route if isinstance(route, Route) else self.routes[route]]
+        for each in routes:
+            each.target = self._apply_plugins(each)
+
+    def close(self):
+        """Close every installed plugin that has close()."""
+        for plugin in self.plugins:
+            if hasattr(plugin, 'close'):
+                plugin.close()
+
+    def mount(self, prefix, app, **options):
+        """Serve the WSGI application `app` (another Kokoro or Bottle, or any WSGI app) under
+        the path `prefix`: it sees the prefix in SCRIPT_NAME and the rest in PATH_INFO, and
+        answers with its own routes, hooks, error pages and plugins. Options go to route().
+        Raises ValueError unless prefix starts with '/' and is not '/'."""
+        segments = [segment for segment in prefix.split('/') if segment]
+        if not prefix.startswith('/') or not segments:
+            raise ValueError('mount prefix %r must start with "/" and not be "/"' % (prefix,))
+        rule = '/' + '/'.join(segments)
+        options.setdefault('skip', True)
+        options.setdefault('method', 'ANY')
+        options.setdefault('mountpoint.prefix', prefix)      # in route.config, as in Bottle
+        options.setdefault('mountpoint.target', app)
+        handler = _MountPoint(app, len(segments))
+        rules = [rule + '/', rule + '/<_mounted_path:path>']
+        self.route(rules if prefix.endswith('/') else rules + [rule], callback=handler, **options)
+
+    def merge(self, routes):
+        """Add the routes of another application (or a list of Routes) to this one; they keep
+        their handlers, plugins and owner."""
+        for route in getattr(routes, 'routes', routes):
+            self.add_route(route)
+
+    def add_route(self, route):
+        """Add a Route (from another Router or application) as it is."""
+        added = self.router.add(route.rule, route.method, route.target, route.name, route.config)
+        return added
+
+    def _plug(self, route, apply, skip):
+        """Record the app and the route's own plugins; apply plugins (none: nothing to do)."""
+        config = route.config
+        config['app'] = self
+        if apply is not None:
+            config['apply'] = list(apply) if isinstance(apply, (list, tuple)) else [apply]
+        if skip is not None:
+            config['skip'] = list(skip) if isinstance(skip, (list, tuple)) else [skip]
+        if self._has_plugins(config):
+            # Every method of the rule (one add() call) shares this config.
+            for sibling in self.routes:
+                if sibling.config is config:
+                    sibling.target = self._apply_plugins(sibling)
+
+    def _has_plugins(self, route_config):
+        return bool(self.plugins) or 'apply' in route_config
+
+    def _apply_plugins(self, route):
+        """The route's callback wrapped by its plugins (Bottle's order and skip rules)."""
+        original = route.config.setdefault('callback', route.target)
+        callback = original
+        for plugin in _selected_plugins(self.plugins + route.plugins, route.skiplist):
+            callback = plugin.apply(callback, route) if hasattr(plugin, 'apply') else \
+                plugin(callback)
+        if callback is not original:
+            try:
+                functools.update_wrapper(callback, original)   # keeps csrf_exempt and names
+            except (AttributeError, TypeError):
+                pass
+        return callback
+
     # -- WSGI --------------------------------------------------------------
 
     def __call__(self, environ, start_response):
@@ -2460,6 +3074,8 @@ class Kokoro(object):
         except HTTPResponse as answer:
             result = answer
         except Exception as exc:
+            if not self.config.get('catchall', True):
+                raise       # to the server, or a debugging middleware around the app
             result = self._internal_error(environ, exc)
             local.response = None   # headers and cookies of a failed handler are not sent
         if local.response is None and not self._after_request and \
@@ -2694,6 +3310,68 @@ def _default_message(code):
         return 'The request could not be completed.'
 
 
+def _selected_plugins(plugins, skiplist):
+    """The plugins to apply, innermost first: the last installed first, a name only once (the
+    latest), none of those the route skips by object, class or name, none at all for True."""
+    if True in skiplist:
+        return []
+    selected, names = [], set()
+    for plugin in reversed(plugins):
+        name = getattr(plugin, 'name', None)
+        if (name and (name in skiplist or name in names)) or plugin in skiplist or \
+                type(plugin) in skiplist:
+            continue
+        if name:
+            names.add(name)
+        selected.append(plugin)
+    return selected
+
+
+class _MountPoint(object):
+    """The handler of a mounted WSGI application: calls it with `depth` path segments moved
+    to SCRIPT_NAME and returns its answer as an HTTPResponse."""
+
+    def __init__(self, app, depth):
+        self.app, self.depth = app, depth
+        # The mounted application checks its own requests (an instance attribute, so that a
+        # wrapper made with functools.wraps keeps it).
+        self.csrf_exempt = True
+
+    def __call__(self, **wildcards):
+        parent_request, parent_response = _local.request, _local.response
+        environ = {key: value for key, value in parent_request.environ.items()
+                   if not key.startswith('kokoropy.') or key in _SHARED_BODY_KEYS}
+        environ['SCRIPT_NAME'], environ['PATH_INFO'] = path_shift(
+            environ.get('SCRIPT_NAME', ''), environ.get('PATH_INFO', '/'), self.depth)
+        started, written = [], []
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, headers]
+            return written.append
+        try:
+            body = self.app(environ, start_response)
+            if not started:     # PEP 3333 allows start_response at the first iteration
+                body = itertools.chain([next(iter(body), b'')], body)
+        finally:
+            _local.request, _local.response = parent_request, parent_response
+        return _mounted_answer(started, itertools.chain(written, body) if written else body)
+
+
+# What a mounted application reuses of a body its parent already read.
+_SHARED_BODY_KEYS = frozenset(['kokoropy._body_file', 'kokoropy.forms', 'kokoropy.files'])
+
+
+def _mounted_answer(started, body):
+    # As an iterator (closing the mounted app's iterable): a list body would read as JSON.
+    answer = HTTPResponse(_Chunks(None, iter(body), body, 'utf-8'), started[0])
+    answer._headers = _ResponseHeaderDict()     # exactly the mounted app's headers
+    for name, value in started[1]:
+        answer._headers.add(name, value)
+    return answer
+
+
 def _prefix_of(config):
     """config['base_url'] as a prefix without trailing slash: '/site/' -> '/site', '/' -> ''."""
     base = (config.get('base_url') or '/').strip('/')
@@ -2723,6 +3401,29 @@ class _LocalRequest(object):
     def __repr__(self):
         return '<request %r>' % (getattr(_local, 'request', None),)
 
+    def bind(self, environ=None):
+        """Make this thread's request a new Request over `environ` (Bottle's request.bind)."""
+        _local.request = Request(environ)
+
+    # `request['KEY']` and the rest of the environ access (special methods skip __getattr__).
+    def __getitem__(self, key):
+        return _thread_request('environ')[key]
+
+    def __setitem__(self, key, value):
+        _thread_request('environ')[key] = value
+
+    def __delitem__(self, key):
+        del _thread_request('environ')[key]
+
+    def __contains__(self, key):
+        return key in _thread_request('environ')
+
+    def __iter__(self):
+        return iter(_thread_request('environ'))
+
+    def __len__(self):
+        return len(_thread_request('environ'))
+
 
 class _LocalResponse(object):
     """`response`: the Response being built for this thread's request (set status, headers,
@@ -2739,6 +3440,23 @@ class _LocalResponse(object):
 
     def __repr__(self):
         return '<response %r>' % (getattr(_local, 'response', None),)
+
+    def bind(self, body='', status=None, headers=None, **more_headers):
+        """Make this thread's response a new Response (Bottle's response.bind)."""
+        _local.response = Response(body, status, headers, **more_headers)
+
+    # `response['X-Name']` (special methods skip __getattr__).
+    def __getitem__(self, name):
+        return _thread_response()[name]
+
+    def __setitem__(self, name, value):
+        _thread_response()[name] = value
+
+    def __delitem__(self, name):
+        del _thread_response()[name]
+
+    def __contains__(self, name):
+        return name in _thread_response()
 
 
 def _thread_request(name):
@@ -2804,32 +3522,33 @@ def _uploads_folder(config, app_name):
     return os.path.join(_applications_folder(config), app_name, 'assets', UPLOADS_FOLDER)
 
 
-def route(path, method='GET', callback=None, name=None, app_name=None, **config):
+def route(path=None, method='GET', callback=None, name=None, apply=None, skip=None,
+          app_name=None, **config):
     """Route on the default app; see Kokoro.route()."""
-    return default_app().route(path, method, callback, name, app_name, **config)
+    return default_app().route(path, method, callback, name, apply, skip, app_name, **config)
 
 
-def get(path, callback=None, **options):
+def get(path=None, callback=None, **options):
     """Route GET requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'GET', callback, **options)
 
 
-def post(path, callback=None, **options):
+def post(path=None, callback=None, **options):
     """Route POST requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'POST', callback, **options)
 
 
-def put(path, callback=None, **options):
+def put(path=None, callback=None, **options):
     """Route PUT requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'PUT', callback, **options)
 
 
-def patch(path, callback=None, **options):
+def patch(path=None, callback=None, **options):
     """Route PATCH requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'PATCH', callback, **options)
 
 
-def delete(path, callback=None, **options):
+def delete(path=None, callback=None, **options):
     """Route DELETE requests on the default app; see Kokoro.route()."""
     return default_app().route(path, 'DELETE', callback, **options)
 
@@ -2839,9 +3558,40 @@ def hook(name):
     return default_app().hook(name)
 
 
-def error(code, callback=None):
+def error(code=500, callback=None):
     """Register an error page on the default app; see Kokoro.error()."""
     return default_app().error(code, callback)
+
+
+def install(plugin):
+    """Install a plugin on the default app; see Kokoro.install()."""
+    return default_app().install(plugin)
+
+
+def uninstall(plugin):
+    """Uninstall plugins from the default app; see Kokoro.uninstall()."""
+    return default_app().uninstall(plugin)
+
+
+def mount(prefix, app, **options):
+    """Mount a WSGI application on the default app; see Kokoro.mount()."""
+    return default_app().mount(prefix, app, **options)
+
+
+def yieldroutes(func):
+    """Yield the rules a handler answers by its signature, as route() with no path does:
+    `def show(id, page=1)` gives '/show/<id>' and '/show/<id>/<page>'; '__' in the name
+    is a '/'."""
+    path = '/' + func.__name__.replace('__', '/').lstrip('/')
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    parameters = [parameter for parameter in inspect.signature(func).parameters.values()
+                  if parameter.kind in positional]
+    required = [p.name for p in parameters if p.default is p.empty]
+    path += ''.join('/<%s>' % name for name in required)
+    yield path
+    for parameter in parameters[len(required):]:
+        path += '/<%s>' % parameter.name
+        yield path
 
 
 def url(_name, **params):
@@ -2868,6 +3618,13 @@ def base_url(path=''):
         root = _quote_path(current.script_name + '/')
         return '%s://%s%s%s' % (current.scheme, current.host, root, path.lstrip('/'))
     return _prefix_of(default_app().config) + '/' + path.lstrip('/')
+
+
+# The module-level shortcuts say what the methods they call say.
+for _name in ('route', 'get', 'post', 'put', 'patch', 'delete', 'error', 'hook', 'install',
+              'uninstall', 'mount', 'url'):
+    globals()[_name].__doc__ = getattr(Kokoro, _name).__doc__
+del _name
 
 
 # ----------------------------------------------------------------------------- TestClient
@@ -3117,9 +3874,10 @@ def _encode_multipart(data, files):
 
 ###############################################################################
 # 5. HTTP server
-# KokoroServer: a threaded HTTP/1.1 server for any WSGI application. parse_request_head() turns
-# the bytes of a request head into a RequestHead (pure, RFC 9112); a selector thread reads heads
-# without blocking and a bounded pool of workers runs the application. Uses section 1 only.
+# KokoroServer: a threaded HTTP/1.1 server for any WSGI application. parse_request_head(),
+# ContentLengthReader and ChunkedDecoder turn bytes into a request head and body (pure, RFC 9112);
+# a selector thread reads whole requests without blocking and a bounded pool of workers runs the
+# application, in arrival order. Uses section 1 only.
 ###############################################################################
 
 __all__ += ['KokoroServer']
@@ -3129,13 +3887,17 @@ MAX_HEADER_BYTES = 64 * 1024           # larger header section: 431 (RFC 6585 se
 MAX_HEADER_COUNT = 100                 # more header lines: 431
 MAX_CHUNK_LINE_BYTES = 4 * 1024        # chunk-size line with extensions (RFC 9112 section 7.1)
 MIN_BODY_BYTES_PER_SECOND = 1024       # a body slower than this on average gets 408
-DRAIN_LIMIT_BYTES = 64 * 1024          # unread body we discard to keep a connection alive
 LINGER_SECONDS = 2.0                   # after an error response, read and discard this long
-SPOOL_BYTES = 1024 * 1024              # chunked bodies above this go to a temporary file
-# A worker that has just answered waits this long for the next request on the same connection
-# when no other request waits for a worker: busy keep-alive clients then skip a round trip
-# through the selector thread, while idle ones still cost no worker.
-KEEP_ALIVE_GRACE_SECONDS = 0.002
+LINGER_DISCARD_BYTES = 1024 * 1024     # ... or until this much was thrown away
+# Descriptors kept free when max_connections comes from RLIMIT_NOFILE: for the database, the
+# log, spooled bodies, templates; each worker thread gets two more (a file it sends, a database).
+RESERVED_DESCRIPTORS = 64
+DEFAULT_MAX_CONNECTIONS = 1000         # the most, and the number where no limit is known
+ACCEPT_BACKOFF_SECONDS = 0.25          # out of descriptors: stop accepting this long
+ERROR_LOG_INTERVAL_SECONDS = 5.0       # a repeating server error is logged once this often
+# Bodies being received, all together, hold at most this much memory; more go to temporary
+# files, so that many clients sending bodies at once cannot exhaust memory.
+MAX_BODY_MEMORY_BYTES = 64 * 1024 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # CTLs other than HTAB, and a CR not followed by LF (RFC 9110 section 5.5, RFC 9112 section 2.2).
@@ -3360,31 +4122,178 @@ def _parse_content_length(lengths):
     return int(value)
 
 
+class ContentLengthReader(object):
+    """Counts off a Content-Length request body (RFC 9112 section 6.2) as its bytes arrive.
+
+    Works on bytes, not on a socket. feed(data) returns (body, rest): the bytes of `data` that
+    belong to the body, and None while more is to come, else the bytes after the body (the next
+    pipelined request). feed(b'') says the client closed the connection: before the end of the
+    body that raises HTTPParseError 400.
+    """
+
+    __slots__ = ('remaining',)
+
+    def __init__(self, length):
+        self.remaining = length
+
+    def feed(self, data):
+        """Take the next bytes received; return (body bytes, rest or None)."""
+        remaining = self.remaining
+        if not data:
+            if remaining:
+                raise HTTPParseError(400, 'connection closed %d bytes before the end of the body'
+                                     % remaining)
+            return b'', b''
+        if len(data) < remaining:
+            self.remaining = remaining - len(data)
+            return data, None
+        self.remaining = 0
+        return data[:remaining], data[remaining:]
+
+
+class ChunkedDecoder(object):
+    """Decodes a chunked request body (RFC 9112 section 7.1) as its bytes arrive.
+
+    Works on bytes, with the feed() protocol of ContentLengthReader. Chunk extensions are
+    checked and ignored, trailer fields checked and dropped (RFC 9112 section 7.1.2). Raises
+    HTTPParseError: 400 for bad framing or an early end, 413 when the body would pass
+    `max_bytes` (said as soon as a chunk size announces it). `size` counts the body so far.
+    """
+
+    __slots__ = ('max_bytes', 'size', '_state', '_left', '_pending', '_extra_bytes')
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._state = _CHUNK_SIZE_LINE
+        self._left = 0           # bytes of the current chunk still to come
+        self._pending = b''      # the start of a line whose end has not arrived yet
+        self._extra_bytes = 0    # chunk extensions and trailer fields so far
+
+    def feed(self, data):
+        """Take the next bytes received; return (body bytes, rest or None)."""
+        if not data:
+            raise HTTPParseError(400, 'connection closed before the end of the chunked body')
+        if self._pending:
+            data = self._pending + data
+            self._pending = b''
+        parts = []
+        position, end = 0, len(data)
+        while position < end and self._state is not _CHUNKED_DONE:
+            if self._state is _CHUNK_DATA:
+                piece = data[position:position + self._left]
+                parts.append(piece)
+                position += len(piece)
+                self._left -= len(piece)
+                if not self._left:
+                    self._state = _CHUNK_DATA_END
+                continue
+            line_end = data.find(b'\n', position)
+            if line_end < 0:
+                self._keep_partial_line(data[position:])
+                break
+            self._take_line(data[position:line_end + 1])
+            position = line_end + 1
+        body = parts[0] if len(parts) == 1 else b''.join(parts)
+        return body, (data[position:] if self._state is _CHUNKED_DONE else None)
+
+    def _line_limit(self):
+        return MAX_HEADER_BYTES if self._state is _CHUNK_TRAILER else MAX_CHUNK_LINE_BYTES
+
+    def _keep_partial_line(self, start):
+        if len(start) > self._line_limit() + 1:
+            raise HTTPParseError(400, 'chunk line longer than %d bytes' % self._line_limit())
+        self._pending = start
+
+    def _take_line(self, line):
+        """Act on one whole line (with its LF) of chunk framing."""
+        # RFC 9112 section 7.1: chunk framing lines end in CRLF. A bare LF or CR is how a
+        # front end and this server could be made to disagree about where a body ends.
+        text = line[:-2]
+        if len(line) > self._line_limit() + 2 or line[-2:-1] != b'\r' \
+                or _FORBIDDEN_HEAD_BYTES.search(text):
+            raise HTTPParseError(400, 'invalid chunk size line' if self._state is _CHUNK_SIZE_LINE
+                                 else 'invalid chunk framing line')
+        if self._state is _CHUNK_SIZE_LINE:
+            self._start_chunk(text)
+        elif self._state is _CHUNK_DATA_END:
+            if text:
+                raise HTTPParseError(400, 'chunk data not followed by CRLF')
+            self._state = _CHUNK_SIZE_LINE
+        elif text:
+            name, colon, _ = text.partition(b':')
+            if not colon or not _TOKEN.match(name.decode('latin-1')):
+                raise HTTPParseError(400, 'invalid trailer section')
+            self._count_extra_bytes(len(text))
+        else:
+            self._state = _CHUNKED_DONE
+
+    def _start_chunk(self, text):
+        # chunk = chunk-size [ chunk-ext ] CRLF; BWS may come before the ';' of an extension.
+        size_text, _, extensions = text.partition(b';')
+        size_text = size_text.rstrip(b' \t')
+        if not _CHUNK_SIZE.match(size_text):
+            raise HTTPParseError(400, 'invalid chunk size line')
+        self._count_extra_bytes(len(extensions))
+        size = int(size_text, 16)
+        if not size:
+            self._state = _CHUNK_TRAILER
+            return
+        if self.size + size > self.max_bytes:
+            raise HTTPParseError(413, 'request body larger than %d bytes' % self.max_bytes)
+        self.size += size
+        self._left = size
+        self._state = _CHUNK_DATA
+
+    def _count_extra_bytes(self, size):
+        # Extensions and trailers carry nothing we use: bound them as a header section is.
+        self._extra_bytes += size
+        if self._extra_bytes > MAX_HEADER_BYTES:
+            raise HTTPParseError(400, 'chunk extensions and trailer fields larger than %d bytes'
+                                 % MAX_HEADER_BYTES)
+
+
+# The states of a ChunkedDecoder: where the next byte belongs.
+_CHUNK_SIZE_LINE = 'size line'
+_CHUNK_DATA = 'data'
+_CHUNK_DATA_END = 'CRLF after data'
+_CHUNK_TRAILER = 'trailer section'
+_CHUNKED_DONE = 'done'
+
+
 class KokoroServer(object):
     """The built-in HTTP/1.1 server: runs a WSGI application with a bounded pool of threads.
 
     The thread that calls serve_forever() runs a selector loop that owns the listening socket and
-    every connection that is idle or still sending its request head, so idle keep-alive and slow
-    clients cost a socket, never a thread; each has `head_timeout` seconds to finish its head and
-    `idle_timeout` seconds of keep-alive. A complete head goes to one of `threads` workers, which
-    reads the body, runs the application, writes the response and gives a kept-alive connection
-    back. Port 0 picks a free port; `server.port` is the one bound. Binding raises OSError.
+    every connection that is idle or still sending its request, head and body: idle keep-alive
+    and slow clients cost a socket, never a thread. A complete request goes to one of `threads`
+    workers, in the order the requests were completed, which runs the application, writes the
+    response and gives a kept-alive connection back to the loop. Port 0 picks a free port;
+    `server.port` is the one bound. Binding raises OSError.
+
+    Limits: `head_timeout` seconds for a request head, `idle_timeout` of keep-alive,
+    `body_timeout` for a whole body (which must also keep MIN_BODY_BYTES_PER_SECOND on average
+    and never pause `io_timeout`), `io_timeout` for each wait while writing a response. Bodies
+    over `max_body_bytes` get 413; a body is kept in memory up to `max_memfile_bytes` and in a
+    temporary file beyond. `max_connections` (default: what RLIMIT_NOFILE leaves room for, at
+    most DEFAULT_MAX_CONNECTIONS) more connections get a prompt 503.
 
     Because of the GIL, more threads make CPU-bound handlers slower (they contend); raise
-    `threads` for handlers that wait on slow I/O. `max_body_bytes` larger bodies get 413;
-    `io_timeout` bounds each wait while reading a body or writing a response.
+    `threads` for handlers that wait on slow I/O.
     """
 
-    def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=1000,
+    def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=None,
                  max_body_bytes=MAX_BODY_BYTES, head_timeout=10.0, idle_timeout=15.0,
                  io_timeout=30.0, shutdown_timeout=5.0, quiet=False, backlog=1024,
-                 url_scheme='http'):
+                 url_scheme='http', body_timeout=120.0, max_memfile_bytes=MAX_MEMFILE_BYTES):
         self.app = app
         self.threads = threads
-        self.max_connections = max_connections
+        self.max_connections = max_connections or _default_max_connections(threads)
         self.max_body_bytes = max_body_bytes
+        self.max_memfile_bytes = max_memfile_bytes
         self.head_timeout = head_timeout
         self.idle_timeout = idle_timeout
+        self.body_timeout = body_timeout
         self.io_timeout = io_timeout
         self.shutdown_timeout = shutdown_timeout
         self.quiet = quiet
@@ -3399,9 +4308,10 @@ class KokoroServer(object):
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._wake_writer.setblocking(False)
+        self._reserve_fd = _open_reserve_descriptor()
         self._returned = collections.deque()
         self._is_wake_pending = False
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix='kokoropy')
+        self._pool = _WorkerPool(threads)
         self._work_lock = threading.Lock()
         self._work_count = 0
         self._state_lock = threading.Lock()
@@ -3410,6 +4320,11 @@ class KokoroServer(object):
         self._grace_seconds = shutdown_timeout
         self._stopped = threading.Event()
         self._sweep_interval = max(0.02, min(1.0, head_timeout / 4.0, idle_timeout / 4.0))
+        self._connection_count = 0       # open client connections (the selector thread's)
+        self._accept_resumes_at = None   # while accepting is paused for lack of descriptors
+        self._error_log_times = {}       # kind of error -> (last logged, repeats not logged)
+        self._body_memory = [0]          # bytes of bodies being received held in memory
+        self._turn = 0                   # counts connections accepted or given back
 
     def serve_forever(self):
         """Accept and serve connections until shutdown() is called. Returns True when every
@@ -3419,8 +4334,8 @@ class KokoroServer(object):
                 return True
             self._loop_thread = threading.get_ident()
         try:
-            self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
             self._selector.register(self._wake_reader, selectors.EVENT_READ, _SERVER_WAKE)
+            self._resume_accepting()
             self._select_loop()
             self._finish_in_flight()
         finally:
@@ -3455,14 +4370,22 @@ class KokoroServer(object):
         select = self._selector.select
         next_sweep = time.monotonic() + self._sweep_interval
         while not self._is_stopping:
-            for key, _ in select(self._sweep_interval):
+            paused = self._accept_resumes_at is not None
+            events = select(ACCEPT_BACKOFF_SECONDS if paused else self._sweep_interval)
+            if len(events) > 1:
+                # Least recently served first, whatever order the selector gives (poll and
+                # select give descriptor order: the lowest would always go first).
+                events.sort(key=_event_turn)
+            for key, _ in events:
                 try:
                     self._handle_event(key.data)
                 except Exception:  # a bug must cost one connection, never the server
                     self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
-                    if type(key.data) is _ServerConnection:
-                        self._unregister_and_close(key.data)
+                    if type(key.data) is _ServerConnection and not key.data.is_busy:
+                        self._close(key.data)
             now = time.monotonic()
+            if paused and now >= self._accept_resumes_at:
+                self._resume_accepting()
             if now >= next_sweep:
                 self._close_expired(now)
                 next_sweep = now + self._sweep_interval
@@ -3473,7 +4396,7 @@ class KokoroServer(object):
         elif data is _SERVER_WAKE:
             self._take_back_connections()
         else:
-            self._read_head(data)
+            self._read(data)
 
     def _accept(self):
         for _ in range(64):
@@ -3481,10 +4404,14 @@ class KokoroServer(object):
                 sock, address = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # e.g. EMFILE: keep serving the connections we have
-                self._log_error('kokoropy: accept failed: %s\n' % exc)
+            except OSError as exc:
+                self._accept_failed(exc)
                 return
-            if self._connection_count() >= self.max_connections:
+            if self._connection_count >= self.max_connections:
+                if not self.quiet:
+                    self._log_throttled('full', 'kokoropy: %d connections open, the most '
+                                        'allowed (max_connections): new clients get 503\n'
+                                        % self.max_connections)
                 _refuse_connection(sock)
                 continue
             sock.setblocking(False)
@@ -3494,44 +4421,115 @@ class KokoroServer(object):
                 pass
             conn = _ServerConnection(sock, address, time.monotonic() + self.head_timeout)
             self._selector.register(sock, selectors.EVENT_READ, conn)
+            self._turn += 1
+            conn.turn = self._turn
+            self._connection_count += 1
 
-    def _connection_count(self):
-        return len(self._selector.get_map()) - 2 + self._work_count + len(self._returned)
+    def _accept_failed(self, exc):
+        """accept() failed, most likely for lack of descriptors (EMFILE, ENFILE). The waiting
+        clients get 503 through the reserve descriptor; when even that fails, accepting pauses
+        for ACCEPT_BACKOFF_SECONDS, since the listener stays readable and the loop would spin."""
+        self._log_throttled('accept', 'kokoropy: accept failed: %s (%d connections open)\n'
+                            % (exc, self._connection_count))
+        if exc.errno in (errno.EMFILE, errno.ENFILE) and self._refuse_with_reserve():
+            return
+        self._selector.unregister(self._listener)
+        self._accept_resumes_at = time.monotonic() + ACCEPT_BACKOFF_SECONDS
 
-    def _read_head(self, conn):
+    def _refuse_with_reserve(self):
+        """Close the reserve descriptor to accept waiting clients one at a time, answering
+        each 503 and closing it; True when that worked and the reserve is back."""
+        if self._reserve_fd is None:
+            return False
+        os.close(self._reserve_fd)
+        self._reserve_fd = None
+        try:
+            for _ in range(64):
+                _refuse_connection(self._listener.accept()[0])
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # still no descriptor: another thread took the one we freed
+            return False
+        finally:
+            self._reserve_fd = _open_reserve_descriptor()
+        return self._reserve_fd is not None
+
+    def _resume_accepting(self):
+        self._selector.register(self._listener, selectors.EVENT_READ, _SERVER_ACCEPT)
+        self._accept_resumes_at = None
+        if self._reserve_fd is None:
+            self._reserve_fd = _open_reserve_descriptor()
+
+    def _read(self, conn):
+        if conn.is_busy:
+            self._read_while_busy(conn)
+            return
         try:
             data = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             data = b''
-        if not data or (conn.is_lingering and conn.discard(len(data))):
-            self._unregister_and_close(conn)
-            return
         if conn.is_lingering:
-            return
-        if conn.buffer:
-            if type(conn.buffer) is bytes:
-                conn.buffer = bytearray(conn.buffer)
-            conn.buffer += data
+            if not data or conn.discard(len(data)):
+                self._close(conn)
         else:
-            data = data.lstrip(b'\r\n')  # RFC 9112 section 2.2: skip empty lines before a request
-            if not data:
+            self._advance(conn, data)
+
+    def _read_while_busy(self, conn):
+        """The client sent more while a worker answers it: keep a pipelined request (up to
+        the size of a head) for later; past that, or at the end of the stream, stop watching
+        the socket until the worker is done, or the loop would spin on it."""
+        if len(conn.buffer) < MAX_HEADER_BYTES:
+            try:
+                data = conn.sock.recv(_RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
                 return
-            conn.buffer = data
-            if not conn.has_request_started:
-                conn.has_request_started = True
-                conn.deadline = time.monotonic() + self.head_timeout
+            except OSError:
+                data = b''
+            if data:
+                conn.buffer = conn.buffer + data
+                return
+        self._selector.unregister(conn.sock)
+        conn.is_watched = False
+
+    def _advance(self, conn, data):
+        """Take bytes received on a connection (b'': it was closed; None: parse what is
+        buffered) into its request head or body; dispatch the request once complete."""
         try:
-            found = self._take_head(conn)
+            if conn.reader is not None:
+                self._take_body(conn, data)
+            elif data or data is None:
+                self._take_head(conn, data)
+            else:
+                self._close(conn)
         except HTTPParseError as exc:
             self._reject(conn, exc.status, exc.reason)
-            return
-        if found is not None:
-            self._selector.unregister(conn.sock)
-            self._dispatch(conn, found[0], found[1])
+        except OSError as exc:  # no temporary file for the body: out of descriptors or disk
+            self._log_throttled('spool', 'kokoropy: cannot spool a request body: %s\n' % exc)
+            self._reject(conn, 503, 'the server cannot take this request body now')
 
-    def _take_head(self, conn):
+    def _take_head(self, conn, data):
+        if data:
+            if conn.buffer:
+                if type(conn.buffer) is bytes:
+                    conn.buffer = bytearray(conn.buffer)
+                conn.buffer += data
+            else:
+                data = data.lstrip(b'\r\n')  # RFC 9112 section 2.2: skip empty lines first
+                if not data:
+                    return
+                conn.buffer = data
+                if not conn.has_request_started:
+                    conn.has_request_started = True
+                    conn.deadline = time.monotonic() + self.head_timeout
+        elif not conn.buffer:
+            return
+        found = self._parse_head(conn)
+        if found is not None:
+            self._start_body(conn, found[0], found[1])
+
+    def _parse_head(self, conn):
         """Return (head, rest) when conn.buffer holds a whole head, None when more is needed."""
         buffer = conn.buffer
         match = _HEAD_END.search(buffer, conn.scan_from)
@@ -3546,14 +4544,64 @@ class KokoroServer(object):
         conn.scan_from = 0
         return head, bytes(buffer[match.end():])
 
-    def _dispatch(self, conn, head, rest):
+    def _start_body(self, conn, head, rest):
+        """Read the body of `head` here, in the loop, so that a slow body costs a socket and
+        never a worker; a request without one goes to a worker at once."""
+        if head.is_chunked:
+            reader = ChunkedDecoder(self.max_body_bytes)
+        elif head.content_length:
+            reader = ContentLengthReader(head.content_length)
+        else:
+            self._dispatch(conn, head, io.BytesIO(), rest)
+            return
+        conn.head, conn.reader = head, reader
+        conn.body = _BodyBuffer(self.max_memfile_bytes, self._body_memory)
+        conn.body_started = time.monotonic()
+        if head.expects_continue and not rest:
+            # RFC 9110 section 10.1.1: the client waits for this before it sends the body.
+            try:
+                conn.sock.send(b'HTTP/1.1 100 Continue\r\n\r\n')
+            except OSError:
+                pass  # the client is gone: the next read says so
+        if rest:
+            self._take_body(conn, rest)
+        else:
+            self._set_body_deadline(conn)
+
+    def _take_body(self, conn, data):
+        body, rest = conn.reader.feed(data)
+        if body:
+            conn.body.write(body)
+        if rest is None:
+            self._set_body_deadline(conn)
+            return
+        head, spool = conn.head, conn.body
+        conn.head = conn.reader = conn.body = None
+        self._dispatch(conn, head, spool.open(), rest)
+
+    def _set_body_deadline(self, conn):
+        # The average rate bounds how long a trickling body holds its socket and memory;
+        # io_timeout bounds each silence, body_timeout the whole body whatever its rate.
+        now = time.monotonic()
+        started = conn.body_started
+        conn.deadline = min(started + self.body_timeout, now + self.io_timeout,
+                            started + self.io_timeout
+                            + conn.body.size / float(MIN_BODY_BYTES_PER_SECOND))
+
+    def _dispatch(self, conn, head, body, rest):
+        """Hand a complete request to the pool, whose queue keeps the order requests came in.
+        The socket stays registered (no system call), but no request is read while busy."""
+        conn.buffer = rest
+        conn.is_busy = True
         with self._work_lock:
             self._work_count += 1
         try:
-            self._pool.submit(self._serve_connection, conn, head, rest)
+            self._pool.submit(self._serve_connection, conn, head, body)
         except RuntimeError:  # the pool is shut down: we are stopping
             self._end_work()
-            conn.close()
+            body.close()
+            conn.is_busy = False
+            self._close(conn)
 
     def _reject(self, conn, status, reason):
         """Answer a request refused in the selector thread, then close the connection."""
@@ -3562,6 +4610,7 @@ class KokoroServer(object):
             conn.sock.send(_error_response(status, reason))
         except OSError:
             pass
+        conn.drop_body()
         conn.start_lingering()
 
     def _take_back_connections(self):
@@ -3576,120 +4625,100 @@ class KokoroServer(object):
         self._is_wake_pending = False
         returned = self._returned
         while returned:
-            conn = returned.popleft()
-            if self._is_stopping and not conn.is_lingering:
-                conn.close()
-            else:
-                self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+            self._take_back(returned.popleft())
+
+    def _take_back(self, conn):
+        """Watch a connection a worker is done with for its next request, or close it."""
+        conn.is_busy = False
+        if conn.is_done or (self._is_stopping and not conn.is_lingering):
+            self._close(conn)
+            return
+        if not conn.is_watched:
+            self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+            conn.is_watched = True
+        self._turn += 1
+        conn.turn = self._turn
+        if conn.is_lingering:
+            return
+        conn.buffer = conn.buffer.lstrip(b'\r\n')
+        conn.has_request_started = bool(conn.buffer)
+        conn.deadline = time.monotonic() + (self.head_timeout if conn.has_request_started
+                                            else self.idle_timeout)
+        if conn.buffer:
+            self._advance(conn, None)  # a pipelined request: to the back of the queue
 
     def _close_expired(self, now):
         for key in list(self._selector.get_map().values()):
             conn = key.data
-            if type(conn) is not _ServerConnection or conn.deadline > now:
+            if type(conn) is not _ServerConnection or conn.deadline > now or conn.is_busy:
                 continue
             if conn.has_request_started and not conn.is_lingering:
-                # Slowloris defence: a head not finished in time gets 408 (RFC 9110 15.5.9).
-                self._log_access(conn.address, '-', 408, 0, 0.0)
-                try:
-                    conn.sock.send(_error_response(408, 'request head not received in time'))
-                except OSError:
-                    pass
-            self._unregister_and_close(conn)
+                # Slowloris defence: a request not received in time gets 408 (RFC 9110 15.5.9).
+                part = 'head' if conn.reader is None else 'body'
+                self._reject(conn, 408, 'request %s not received in time' % part)
+            else:
+                self._close(conn)
 
-    def _unregister_and_close(self, conn):
-        try:
+    def _close(self, conn):
+        """Close a connection that no worker holds (once: an event of the same batch may
+        still name it)."""
+        if conn.sock.fileno() < 0:
+            return
+        if conn.is_watched:
+            conn.is_watched = False
             self._selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
         conn.close()
+        self._connection_count -= 1
 
     def _finish_in_flight(self):
         """After shutdown(): close idle connections, wait for workers, up to the grace time."""
-        self._selector.unregister(self._listener)
+        if self._accept_resumes_at is None:
+            self._selector.unregister(self._listener)
         self._listener.close()
         for key in list(self._selector.get_map().values()):
-            if type(key.data) is _ServerConnection:
-                self._unregister_and_close(key.data)
+            if type(key.data) is _ServerConnection and not key.data.is_busy:
+                self._close(key.data)
         deadline = time.monotonic() + self._grace_seconds
         while self._work_count and time.monotonic() < deadline:
             self._selector.select(0.05)
             self._take_back_connections()
         self._take_back_connections()
         for key in list(self._selector.get_map().values()):
-            if type(key.data) is _ServerConnection:
-                self._unregister_and_close(key.data)
+            if type(key.data) is _ServerConnection and not key.data.is_busy:
+                self._close(key.data)
 
     def _close_everything(self):
-        self._pool.shutdown(wait=False)
+        self._pool.shutdown()
         for closeable in (self._listener, self._selector, self._wake_reader, self._wake_writer):
             try:
                 closeable.close()
             except (OSError, RuntimeError):
                 pass
+        if self._reserve_fd is not None:
+            os.close(self._reserve_fd)
+            self._reserve_fd = None
 
     # -- worker threads -----------------------------------------------------------------------
 
-    def _serve_connection(self, conn, head, rest):
-        """Answer the request whose head was read, then any pipelined ones already received;
-        then give a kept-alive (or lingering) connection back to the selector thread."""
+    def _serve_connection(self, conn, head, body):
+        """Answer one complete request, then give the connection back to the selector thread,
+        which closes it or waits for its next request: a pipelined one waits its turn there."""
         try:
-            conn.buffer = rest
-            keep_alive = True
-            while keep_alive and head is not None:
-                keep_alive = self._serve_one(conn, head) and not self._is_stopping
-                if keep_alive:
-                    head = self._next_head(conn)
-            if keep_alive or conn.is_lingering:
-                self._give_back(conn)
-            else:
-                conn.close()
+            conn.is_done = not self._serve_one(conn, head, body) and not conn.is_lingering
         except _ClientDisconnected:
-            conn.close()
+            conn.is_done = True
         except Exception:
             self._log_error('kokoropy: internal server error\n' + traceback.format_exc())
-            conn.close()
+            conn.is_done = True
         except BaseException:  # SystemExit from an application: still free the socket
-            conn.close()
+            conn.is_done = True
             raise
         finally:
+            body.close()
+            self._give_back(conn)
             self._end_work()
 
-    def _next_head(self, conn):
-        """The next request on a kept-alive connection when it is already received, or arrives
-        within KEEP_ALIVE_GRACE_SECONDS while no other request waits for a worker; else None."""
-        head = self._next_buffered_head(conn)
-        if head is not None or conn.is_lingering or self._work_count > self.threads:
-            return head
-        if not _wait_for_socket(conn.sock, False, KEEP_ALIVE_GRACE_SECONDS):
-            return None
-        try:
-            data = conn.sock.recv(_RECV_BYTES)
-        except OSError as exc:
-            raise _ClientDisconnected(str(exc))
-        if not data:
-            raise _ClientDisconnected('the client closed the connection')
-        conn.buffer = conn.buffer + data if conn.buffer else data
-        return self._next_buffered_head(conn)
-
-    def _next_buffered_head(self, conn):
-        """Parse a pipelined request already in conn.buffer; None when there is none complete."""
-        conn.buffer = conn.buffer.lstrip(b'\r\n')
-        conn.has_request_started = bool(conn.buffer)
-        if not conn.buffer:
-            return None
-        try:
-            found = self._take_head(conn)
-        except HTTPParseError as exc:
-            self._log_access(conn.address, '-', exc.status, 0, 0.0)
-            _send_all(conn.sock, _error_response(exc.status, exc.reason), self.io_timeout)
-            conn.start_lingering()
-            return None
-        if found is None:
-            return None
-        conn.buffer = found[1]
-        return found[0]
-
-    def _serve_one(self, conn, head):
+    def _serve_one(self, conn, head, body):
         """Serve one request on a worker; return True when the connection may be kept alive.
 
         A connection not kept alive is left lingering (see _ServerConnection.start_lingering).
@@ -3698,43 +4727,36 @@ class KokoroServer(object):
         started = time.perf_counter()
         exchange = _Exchange(self, conn, head)
         try:
-            self._respond(exchange)
+            self._respond(exchange, body)
         except _ClientDisconnected as exc:
             if not self.quiet:
                 self._log_error('kokoropy: connection to %s closed mid-request: %s\n'
                                 % (conn.address, exc))
             raise
         finally:
-            exchange.close_body()
             if exchange.status_code:
                 self._log_access(conn.address, '%s %s %s' % (head.method, head.target,
                                  head.version), exchange.status_code, exchange.bytes_sent,
                                  (time.perf_counter() - started) * 1000.0)
-        if exchange.keep_alive and exchange.discard_unread_body():
+        if exchange.keep_alive:
             return True
         conn.start_lingering()
         return False
 
-    def _respond(self, exchange):
-        """Run the application for one request; answer 4xx/500 in its place when it fails."""
+    def _respond(self, exchange, body):
+        """Run the application for one request; answer 500 in its place when it fails."""
         try:
-            environ = self._make_environ(exchange.conn, exchange.head, exchange.open_body())
+            environ = self._make_environ(exchange.conn, exchange.head, body)
             exchange.run_application(self.app, environ)
         except _ClientDisconnected:
             raise
         except Exception as exc:
-            # A body that could not be read explains whatever the application did next.
-            failure = exc if isinstance(exc, _RequestBodyError) else exchange.body_failure
-            if failure is None:
-                self._log_error('kokoropy: error in the application for %s %s\n%s' % (
-                    exchange.head.method, exchange.head.target, traceback.format_exc()))
+            self._log_error('kokoropy: error in the application for %s %s\n%s' % (
+                exchange.head.method, exchange.head.target, traceback.format_exc()))
             if exchange.is_head_sent:
                 # Too late for an error status: closing tells the client the response is cut.
                 raise _ClientDisconnected('response cut short by %r' % exc)
-            if failure is None:
-                exchange.send_error(500, None)
-            else:
-                exchange.send_error(failure.status, failure.reason)
+            exchange.send_error(500, None)
 
     def _make_environ(self, conn, head, body):
         """Build the PEP 3333 environ of a request."""
@@ -3775,10 +4797,6 @@ class KokoroServer(object):
 
     def _give_back(self, conn):
         """Hand a connection from a worker back to the selector thread and wake it."""
-        now = time.monotonic()
-        if not conn.is_lingering:
-            conn.deadline = now + (self.head_timeout if conn.has_request_started
-                                   else self.idle_timeout)
         self._returned.append(conn)
         if not self._is_wake_pending:
             self._wake()
@@ -3804,6 +4822,20 @@ class KokoroServer(object):
     def _log_error(self, text):
         sys.stderr.write(text)
 
+    def _log_throttled(self, kind, text):
+        """Log an error of the selector thread at most once every ERROR_LOG_INTERVAL_SECONDS
+        per `kind`, saying how many were left out: a lasting condition (no descriptors left)
+        must not flood the log, even with quiet=True."""
+        now = time.monotonic()
+        last, left_out = self._error_log_times.get(kind, (None, 0))
+        if last is not None and now - last < ERROR_LOG_INTERVAL_SECONDS:
+            self._error_log_times[kind] = (last, left_out + 1)
+            return
+        self._error_log_times[kind] = (now, 0)
+        if left_out:
+            text = '%s (and %d more since the last report)\n' % (text.rstrip('\n'), left_out)
+        self._log_error(text)
+
 
 class _ClientDisconnected(ConnectionError):
     """The client went away or stopped reading or sending in time: close, answer nothing.
@@ -3811,20 +4843,13 @@ class _ClientDisconnected(ConnectionError):
     A ConnectionError, so that an application reading wsgi.input sees an ordinary one."""
 
 
-class _RequestBodyError(Exception):
-    """The request body is malformed, too large or too slow: answer `status` and close."""
-
-    def __init__(self, status, reason):
-        Exception.__init__(self, '%d %s' % (status, reason))
-        self.status = status
-        self.reason = reason
-
-
 class _ServerConnection(object):
-    """A client socket and the received bytes no request has consumed yet."""
+    """A client socket, the received bytes no request has consumed yet, and the request whose
+    body is being received (its head, reader and body buffer)."""
 
     __slots__ = ('sock', 'address', 'port', 'buffer', 'scan_from', 'deadline',
-                 'has_request_started', 'is_lingering', 'discarded')
+                 'has_request_started', 'is_lingering', 'discarded', 'head', 'reader', 'body',
+                 'body_started', 'is_busy', 'is_watched', 'is_done', 'turn')
 
     def __init__(self, sock, address, deadline):
         self.sock = sock
@@ -3836,6 +4861,12 @@ class _ServerConnection(object):
         self.has_request_started = False
         self.is_lingering = False
         self.discarded = 0
+        self.head = self.reader = self.body = None
+        self.body_started = 0.0
+        self.is_busy = False     # a worker answers its request; the selector thread reads on
+        self.is_watched = True   # registered with the selector
+        self.is_done = False     # the worker says: close it
+        self.turn = 0            # when it was accepted or last given back by a worker
 
     def start_lingering(self):
         """After an error response: stop sending and read for a while before closing, so the
@@ -3850,22 +4881,77 @@ class _ServerConnection(object):
     def discard(self, size):
         """Count bytes thrown away while lingering; True when enough were thrown away."""
         self.discarded += size
-        return self.discarded > MAX_HEADER_BYTES + DRAIN_LIMIT_BYTES * 16
+        return self.discarded > LINGER_DISCARD_BYTES
+
+    def drop_body(self):
+        """Forget a body being received (and remove its temporary file)."""
+        if self.body is not None:
+            self.body.close()
+        self.head = self.reader = self.body = None
 
     def close(self):
+        self.drop_body()
         try:
             self.sock.close()
         except OSError:
             pass
 
 
+class _BodyBuffer(object):
+    """A request body as it arrives: in memory up to `memory_limit` bytes, and while all the
+    bodies being received hold less than their shared `budget` (a one-item list: bytes held),
+    beyond that in a temporary file (which costs a descriptor, not memory)."""
+
+    __slots__ = ('memory_limit', 'budget', 'size', 'parts', 'file')
+
+    def __init__(self, memory_limit, budget):
+        self.memory_limit = memory_limit
+        self.budget = budget
+        self.size = 0
+        self.parts = []
+        self.file = None
+
+    def write(self, data):
+        """Append bytes; raises OSError when the temporary file cannot be made or written."""
+        if self.file is None and (self.size + len(data) > self.memory_limit or
+                                  self.budget[0] + len(data) > MAX_BODY_MEMORY_BYTES):
+            self.file = tempfile.TemporaryFile()
+            self.file.write(b''.join(self.parts))
+            self._release()
+        if self.file is None:
+            self.parts.append(data)
+            self.budget[0] += len(data)
+        else:
+            self.file.write(data)
+        self.size += len(data)
+
+    def open(self):
+        """Return the whole body as a binary file positioned at its start (wsgi.input); it is
+        no longer counted in the budget."""
+        if self.file is None:
+            body = b''.join(self.parts)
+            self._release()
+            return io.BytesIO(body)
+        self.file.seek(0)
+        return self.file
+
+    def close(self):
+        self._release()
+        if self.file is not None:
+            self.file.close()
+
+    def _release(self):
+        if self.parts:
+            self.budget[0] -= self.size
+        self.parts = None
+
+
 class _Exchange(object):
-    """One request and its response on a worker thread: wsgi.input, start_response, framing."""
+    """One request's response on a worker thread: start_response, write and the framing."""
 
     __slots__ = ('server', 'conn', 'sock', 'head', 'status', 'status_code', 'header_text',
                  'content_length', 'keep_alive', 'is_head_sent', 'is_chunked',
-                 'is_body_suppressed', 'bytes_sent', 'body', 'body_failure',
-                 'is_continue_pending')
+                 'is_body_suppressed', 'bytes_sent')
 
     def __init__(self, server, conn, head):
         self.server = server
@@ -3881,69 +4967,6 @@ class _Exchange(object):
         self.is_chunked = False
         self.is_body_suppressed = head.method == 'HEAD'
         self.bytes_sent = 0
-        self.body = None
-        self.body_failure = None
-        self.is_continue_pending = head.expects_continue
-
-    # -- the request body ---------------------------------------------------------------------
-
-    def open_body(self):
-        """Return wsgi.input. A chunked body is de-chunked now, so that bad framing and size get
-        their 4xx before the application runs, unless the client waits for 100 Continue."""
-        head = self.head
-        if head.is_chunked:
-            decode = _ChunkedDecoder(self).decode
-            self.body = _DeferredInput(decode) if head.expects_continue else decode()
-            return self.body
-        if head.content_length:
-            self.body = _ContentLengthBody(self, head.content_length)
-            return io.BufferedReader(self.body, _RECV_BYTES)
-        return io.BytesIO()
-
-    def send_continue(self):
-        """Send the interim 100 Continue a waiting client needs before it sends its body."""
-        self.is_continue_pending = False
-        if not self.is_head_sent:
-            try:
-                _send_all(self.sock, b'HTTP/1.1 100 Continue\r\n\r\n', self.server.io_timeout)
-            except _ClientDisconnected as exc:
-                raise self.fail_body(None, str(exc))
-
-    def fail_body(self, status, reason):
-        """Record why the body could not be read and return the exception to raise: the
-        response becomes `status` whatever the application makes of it (None: disconnected)."""
-        self.body_failure = _RequestBodyError(status or 400, reason)
-        if status is None:
-            return _ClientDisconnected(reason)
-        return self.body_failure
-
-    def close_body(self):
-        """Close a de-chunked body's spooled file (a Content-Length body reads the socket)."""
-        body = self.body
-        if type(body) is _DeferredInput:
-            body = body._stream
-        if body is not None and hasattr(body, 'close') and type(body) is not _ContentLengthBody:
-            body.close()
-
-    def discard_unread_body(self):
-        """Read what the application left of the body, so the connection can serve the next
-        request; False when that is not worth it or not possible (close instead)."""
-        body = self.body
-        if body is None or self.body_failure is not None:
-            return self.body_failure is None
-        if type(body) is _DeferredInput:
-            return body.is_open
-        if type(body) is not _ContentLengthBody or not body.remaining:
-            return True
-        if self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES:
-            return False
-        scratch = bytearray(min(body.remaining, _RECV_BYTES))
-        try:
-            while body.remaining:
-                body.readinto(scratch)
-        except (_ClientDisconnected, _RequestBodyError):
-            return False
-        return True
 
     # -- the response -------------------------------------------------------------------------
 
@@ -4033,8 +5056,6 @@ class _Exchange(object):
     def _check_ready(self):
         if self.status is None:
             raise AssertionError('the application sent a body before calling start_response()')
-        if self.body_failure is not None:
-            raise self.body_failure
 
     def _send_whole(self, body):
         """Send a response whose whole body is known, in one sendall with its head."""
@@ -4103,7 +5124,7 @@ class _Exchange(object):
             framing = 'Transfer-Encoding: chunked\r\n'
         else:
             self.keep_alive = False  # HTTP/1.0 without a length: the body ends at close
-        if not self.keep_alive or self.server._is_stopping or self._is_body_in_the_way():
+        if not self.keep_alive or self.server._is_stopping:
             self.keep_alive = False
             framing += 'Connection: close\r\n'
         elif self.head.version == 'HTTP/1.0':
@@ -4112,215 +5133,50 @@ class _Exchange(object):
         return ('HTTP/1.1 %s\r\n%s%s%s\r\n' % (self.status, self.header_text, framing,
                                                _date_line())).encode('latin-1')
 
-    def _is_body_in_the_way(self):
-        """True when an unread request body will stop the connection from being reused:
-        the client still waits for 100 Continue, or too much is left to discard."""
-        body = self.body
-        if body is None:
-            return False
-        if type(body) is _DeferredInput:
-            return not body.is_open
-        return type(body) is _ContentLengthBody and body.remaining and (
-            self.is_continue_pending or body.remaining > DRAIN_LIMIT_BYTES)
-
     def _send(self, data):
         _send_all(self.sock, data, self.server.io_timeout)
 
 
-class _BodyReceiver(object):
-    """Receives request body bytes on a worker: sends 100 Continue first when the client waits
-    for it, turns timeouts and trickling into 408 and a vanished client into a disconnect."""
+class _WorkerPool(object):
+    """`size` daemon threads that run the calls given to submit() in the order given (FIFO).
+    Leaner than concurrent.futures: no Future per call, nobody waits for results."""
 
-    __slots__ = ('exchange', 'sock', 'started', 'received', 'timeout')
+    def __init__(self, size):
+        self._queue = _FifoQueue()
+        self._is_shut_down = False
+        for number in range(size):
+            thread = threading.Thread(target=self._work, name='kokoropy-%d' % number)
+            thread.daemon = True  # a handler stuck at exit must not keep the process alive
+            thread.start()
+        self._size = size
 
-    def __init__(self, exchange):
-        self.exchange = exchange
-        self.sock = exchange.sock
-        self.started = None  # the clock starts at the first read, not when the app starts
-        self.received = 0
-        self.timeout = exchange.server.io_timeout
+    def submit(self, function, *args):
+        """Queue function(*args); raises RuntimeError after shutdown()."""
+        if self._is_shut_down:
+            raise RuntimeError('the worker pool is shut down')
+        self._queue.put((function, args))
 
-    def recv_into(self, buffer, size):
-        exchange = self.exchange
-        if exchange.is_continue_pending:
-            exchange.send_continue()
-        # A minimum average rate bounds how long a trickling body can hold a worker.
-        if self.started is None:
-            self.started = time.monotonic()
-        allowed = self.timeout + self.received / float(MIN_BODY_BYTES_PER_SECOND)
-        if time.monotonic() - self.started > allowed:
-            raise exchange.fail_body(408, 'request body arrived too slowly')
+    def shutdown(self):
+        """Let each thread end once it is done with the calls queued so far."""
+        if not self._is_shut_down:
+            self._is_shut_down = True
+            for _ in range(self._size):
+                self._queue.put(None)
+
+    def _work(self):
+        get = self._queue.get
         while True:
-            try:
-                size = self.sock.recv_into(buffer, size)
-                break
-            except BlockingIOError:
-                if not _wait_for_socket(self.sock, False, self.timeout):
-                    raise exchange.fail_body(408, 'request body timed out')
-            except OSError as exc:
-                raise exchange.fail_body(None, 'client disconnected: %s' % exc)
-        if not size:
-            raise exchange.fail_body(None, 'client disconnected before the end of the body')
-        self.received += size
-        return size
-
-    def recv(self, size):
-        buffer = bytearray(size)
-        return bytes(buffer[:self.recv_into(buffer, size)])
-
-
-class _ContentLengthBody(io.RawIOBase):
-    """The raw stream of a Content-Length body: bytes already received, then the socket. It
-    never reads past the body, so a pipelined request stays in the connection's buffer."""
-
-    def __init__(self, exchange, length):
-        io.RawIOBase.__init__(self)
-        conn = exchange.conn
-        self._early = conn.buffer[:length]
-        conn.buffer = conn.buffer[length:]
-        self.remaining = length - len(self._early)
-        self._receiver = _BodyReceiver(exchange)
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        if self._early:
-            size = min(len(buffer), len(self._early))
-            buffer[:size] = self._early[:size]
-            self._early = self._early[size:]
-            return size
-        if not self.remaining:
-            return 0
-        size = self._receiver.recv_into(buffer, min(len(buffer), self.remaining))
-        self.remaining -= size
-        return size
-
-
-class _ChunkedDecoder(object):
-    """De-chunks a request body (RFC 9112 section 7.1) into a spooled file, within limits."""
-
-    def __init__(self, exchange):
-        self._exchange = exchange
-        self._conn = exchange.conn
-        self._receiver = _BodyReceiver(exchange)
-        self._buffer = bytes(exchange.conn.buffer)
-        self._position = 0
-        self._limit = exchange.server.max_body_bytes
-
-    def decode(self):
-        """Read the whole chunked body; return it as a file positioned at its start."""
-        spool = tempfile.SpooledTemporaryFile(SPOOL_BYTES)
-        try:
-            self._decode_into(spool)
-        except BaseException:
-            spool.close()
-            raise
-        spool.seek(0)
-        return spool
-
-    def _decode_into(self, spool):
-        total = 0
-        while True:
-            size = self._chunk_size(self._line(MAX_CHUNK_LINE_BYTES))
-            if not size:
-                break
-            total += size
-            if total > self._limit:
-                raise self._fail(413, 'request body larger than %d bytes' % self._limit)
-            self._copy(size, spool)
-            if self._take(2) != b'\r\n':
-                raise self._fail(400, 'chunk data not followed by CRLF')
-        self._skip_trailer_section()
-        self._conn.buffer = self._buffer[self._position:]
-
-    def _fail(self, status, reason):
-        return self._exchange.fail_body(status, reason)
-
-    def _chunk_size(self, line):
-        # chunk = chunk-size [ chunk-ext ] CRLF; extensions are allowed and ignored.
-        size_text = line.split(b';', 1)[0].rstrip(b' \t')
-        if not _CHUNK_SIZE.match(size_text) or _FORBIDDEN_HEAD_BYTES.search(line):
-            raise self._fail(400, 'invalid chunk size line')
-        return int(size_text, 16)
-
-    def _skip_trailer_section(self):
-        # RFC 9112 section 7.1.2: trailer fields may be discarded; they must still be well formed.
-        total = 0
-        while True:
-            line = self._line(MAX_HEADER_BYTES)
-            if not line:
+            item = get()
+            if item is None:
                 return
-            total += len(line)
-            name, colon, _ = line.partition(b':')
-            if total > MAX_HEADER_BYTES or not colon or not _TOKEN.match(name.decode('latin-1')) \
-                    or _FORBIDDEN_HEAD_BYTES.search(line):
-                raise self._fail(400, 'invalid trailer section')
-
-    def _line(self, limit):
-        """Return the next line without its line ending."""
-        while True:
-            end = self._buffer.find(b'\n', self._position)
-            if end >= 0:
-                break
-            if len(self._buffer) - self._position > limit:
-                raise self._fail(400, 'chunk line longer than %d bytes' % limit)
-            self._receive()
-        line = self._buffer[self._position:end]
-        self._position = end + 1
-        if len(line) > limit + 1:
-            raise self._fail(400, 'chunk line longer than %d bytes' % limit)
-        return line[:-1] if line.endswith(b'\r') else line
-
-    def _copy(self, size, spool):
-        while size:
-            if self._position >= len(self._buffer):
-                self._receive()
-            piece = self._buffer[self._position:self._position + size]
-            spool.write(piece)
-            self._position += len(piece)
-            size -= len(piece)
-
-    def _take(self, size):
-        while len(self._buffer) - self._position < size:
-            self._receive()
-        data = self._buffer[self._position:self._position + size]
-        self._position += size
-        return data
-
-    def _receive(self):
-        data = self._receiver.recv(_RECV_BYTES)
-        self._buffer = self._buffer[self._position:] + data
-        self._position = 0
+            try:
+                item[0](*item[1])  # the server's calls log their own errors
+            except BaseException:  # SystemExit from an application ends a request, not a thread
+                pass
 
 
-class _DeferredInput(object):
-    """wsgi.input that reads its body on first use: for a client waiting for 100 Continue."""
-
-    def __init__(self, open_stream):
-        self._open_stream = open_stream
-        self._stream = None
-
-    @property
-    def is_open(self):
-        return self._stream is not None
-
-    def _opened(self):
-        if self._stream is None:
-            self._stream = self._open_stream()
-        return self._stream
-
-    def read(self, size=-1):
-        return self._opened().read(size)
-
-    def readline(self, size=-1):
-        return self._opened().readline(size)
-
-    def readlines(self, hint=-1):
-        return self._opened().readlines(hint)
-
-    def __iter__(self):
-        return iter(self._opened())
+# queue.SimpleQueue (Python 3.7+) is a lock-free C queue; queue.Queue does the same, slower.
+_FifoQueue = getattr(queue, 'SimpleQueue', queue.Queue)
 
 
 class _ServerFileWrapper(object):
@@ -4342,6 +5198,13 @@ class _ServerFileWrapper(object):
         close = getattr(self.filelike, 'close', None)
         if close is not None:
             close()
+
+
+def _event_turn(event):
+    """Sort key of a selector event: the listener and the wake-up socket first, then
+    connections by when they were accepted or last served."""
+    data = event[0].data
+    return data.turn if type(data) is _ServerConnection else 0
 
 
 _SERVER_ACCEPT = object()   # selector key data of the listening socket
@@ -4416,9 +5279,34 @@ def _refuse_connection(sock):
     try:
         sock.setblocking(False)
         sock.send(_error_response(503, 'too many connections; try again'))
+        sock.shutdown(socket.SHUT_WR)
+        sock.recv(_RECV_BYTES)  # a request already received: read, so that close() is no reset
     except OSError:
         pass
     sock.close()
+
+
+def _default_max_connections(threads):
+    """The number of connections the descriptor limit (RLIMIT_NOFILE) leaves room for, keeping
+    RESERVED_DESCRIPTORS and two per worker thread free; at most DEFAULT_MAX_CONNECTIONS, which
+    is also the answer where the limit is unknown (the resource module is Unix-only)."""
+    try:
+        import resource
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return DEFAULT_MAX_CONNECTIONS
+    if soft_limit == resource.RLIM_INFINITY:
+        return DEFAULT_MAX_CONNECTIONS
+    return max(1, min(DEFAULT_MAX_CONNECTIONS, soft_limit - RESERVED_DESCRIPTORS - 2 * threads))
+
+
+def _open_reserve_descriptor():
+    """Open a descriptor kept only to be closed when no other is left: it lets the server
+    accept a waiting client, answer 503 and close, where accept() alone fails with EMFILE."""
+    try:
+        return os.open(os.devnull, os.O_RDONLY)
+    except OSError:
+        return None
 
 
 def _listen(host, port, backlog):
@@ -4824,25 +5712,107 @@ class TemplateError(Exception):
         if line is not None:
             text += '\n    %s' % line.strip()
         Exception.__init__(self, text)
+        self.message = text
+
+    def __str__(self):
+        return self.message
 
 
-class SimpleTemplate(object):
+class TemplateSyntaxError(TemplateError, SyntaxError):
+    """A template that does not compile: a TemplateError that is also a SyntaxError (as in
+    Bottle, where a template's syntax error is Python's), naming the file and line."""
+
+    def __init__(self, message, filename=None, lineno=None, line=None):
+        TemplateError.__init__(self, message, filename, lineno, line)
+        self.msg, self.text, self.offset = message, line, None
+
+
+class BaseTemplate(object):
+    """The interface every template class offers, as Bottle's adapters do:
+    `Class(source=None, name=None, lookup=None, encoding='utf8', **settings)` and
+    `.render(*dicts, **variables)`. Class attributes: `extensions` tried after a bare name,
+    `settings` (set with global_config()) given to every new template, `defaults` (variables
+    every render sees, under its own). Subclasses implement prepare() and render().
+    """
+
+    extensions = list(TEMPLATE_EXTENSIONS)
+    settings = {}
+    defaults = {}
+
+    def __init__(self, source=None, name=None, lookup=None, encoding='utf8', **settings):
+        self.name = name
+        self.filename = getattr(source, 'filename', None)
+        self.source = source.read() if hasattr(source, 'read') else source
+        self.lookup = [os.path.abspath(folder) for folder in lookup or ()]
+        self.encoding = encoding
+        self.settings = dict(type(self).settings)
+        self.settings.update(settings)
+        if self.source is None and self.name:
+            self.filename = self.search(self.name, self.lookup) or \
+                _find_template_file(self.name, tuple(self.lookup))
+        if self.source is None and not self.filename:
+            raise TemplateError('no template source or name given')
+        self.prepare(**self.settings)
+
+    @classmethod
+    def search(cls, name, lookup=None):
+        """The path of template `name` in the `lookup` folders (tried bare, then with each
+        of `extensions`), or None. A name may not climb out of its folder."""
+        for folder in lookup or ():
+            root = os.path.join(os.path.abspath(folder), '')
+            path = os.path.abspath(os.path.join(root, name))
+            if not path.startswith(root):
+                continue
+            for candidate in [path] + ['%s.%s' % (path, ext) for ext in cls.extensions]:
+                if os.path.isfile(candidate):
+                    return candidate
+        return None
+
+    @classmethod
+    def global_config(cls, key, *value):
+        """Read setting `key` of this class, or set it for templates created from now on."""
+        if not value:
+            return cls.settings[key]
+        cls.settings = dict(cls.settings)   # this class's own copy, not its parent's
+        cls.settings[key] = value[0]
+
+    def prepare(self, **settings):
+        """Get ready to render (parse, compile ...) with the template's settings."""
+        raise NotImplementedError
+
+    def render(self, *args, **kwargs):
+        """Return the text of the template rendered with the dicts' and keywords' variables."""
+        raise NotImplementedError
+
+    def _variables(self, args, kwargs):
+        variables = dict(self.defaults)
+        for mapping in args:
+            variables.update(mapping)
+        variables.update(kwargs)
+        return variables
+
+
+class SimpleTemplate(BaseTemplate):
     r"""A template in Bottle's SimpleTemplate syntax, compiled once to Python code.
 
     `SimpleTemplate(source=None, name=None, lookup=None, encoding='utf8', **settings)`: give the
     source text (or a file object), or a `name` looked up in the `lookup` folders and then in the
     applications' views (see template()). Settings: `noescape=True` swaps `{{x}}` and `{{!x}}`;
-    `escape_func` replaces the HTML escaping. Raises TemplateError when the name is not found or
-    the source does not compile.
+    `escape_func` replaces the HTML escaping; `syntax` changes the five markers
+    (default '<% %> % {{ }}': block start and end, line start, inline start and end). Raises
+    TemplateError when the name is not found; the source is compiled on first use, when a
+    TemplateSyntaxError (also a SyntaxError) names the line that does not compile.
 
     Syntax: `{{expr}}` prints html_escape(expr) (None prints '', Markup is kept), `{{!expr}}`
     prints it raw; a line starting with `%` (after any indentation) is Python, `<% ... %>` holds
-    several lines of it; `% end` closes `if/for/while/with/try/def/class`; `%%` or `\%` at the
+    several lines of it; `% end` closes `if/for/while/with/try/def/class`, and `; end` closes a
+    one-line block (`% for i in l: a += i; end`); a code line left open by a bracket, a
+    backslash or a triple-quoted string continues on the following lines; `%%` or `\%` at the
     start of a line prints a literal `%`; a text line ending in `\\` before a code line joins
-    the next line. In code: `include(name, **kw)`, `rebase(name, **kw)` (the output so far
-    becomes `base` of that layout), `extends(name, **kw)` (the same), `defined(name)`,
-    `get(name, default)`, `setdefault(name, value)`. Names assigned by template code are shared
-    with its layout and includes, as in Bottle.
+    the next line. In code: `include(name, **kw)` (returns the included template's names),
+    `rebase(name, **kw)` (the output so far becomes `base` of that layout), `extends(name,
+    **kw)` (the same), `defined(name)`, `get(name, default)`, `setdefault(name, value)`. Names
+    assigned by template code are shared with its layout and includes, as in Bottle.
 
     Blocks: a layout marks `{% block name %}default{% endblock %}`; a template that rebases on
     (extends) it replaces any block by defining one with the same name, `{% parent %}` inserting
@@ -4851,57 +5821,79 @@ class SimpleTemplate(object):
     tags prints nothing. Names assigned inside a block are shared too (as everywhere).
 
     Differences from Bottle: `'` is escaped as `&#x27;` (html_escape, where Bottle writes
-    `&#039;`); an unclosed `% if` or a stray `% end` is a TemplateError; `%%` at the start of a
-    line prints `%` (Bottle 0.11) as `\%` does (Bottle 0.12+).
+    `&#039;`); an unclosed `% if` or a stray `% end` is a TemplateSyntaxError; `%%` at the
+    start of a line prints `%` (Bottle 0.11) as `\%` does (Bottle 0.12+).
     """
 
-    def __init__(self, source=None, name=None, lookup=None, encoding='utf8', **settings):
-        self.name = name
-        self.lookup = tuple(os.path.abspath(folder) for folder in lookup or ())
-        self.encoding = encoding
-        self.settings = settings
-        self.filename = getattr(source, 'filename', None)
-        if hasattr(source, 'read'):
-            source = source.read()
+    def prepare(self, escape_func=None, noescape=False, syntax=None, **unknown):
+        """Check the settings and choose the output functions; compiling waits for first use."""
+        explicit = sorted(set(unknown) - set(type(self).settings))
+        if explicit:
+            raise TemplateError('unknown template setting(s): %s' % ', '.join(explicit))
+        self.syntax = syntax
+        _Syntax.get(syntax)
+        self.cache = {}         # name -> template, consulted first by include()
+        self.__dict__.pop('_compiled_template', None)   # prepare() again compiles again
+        source = self.source
         if source is None:
-            if not name:
-                raise TemplateError('no template source or name given')
-            self.filename = _find_template_file(name, self.lookup)
-            source = _read_template_file(self.filename, encoding)
-        if isinstance(source, bytes):
-            source = source.decode(encoding)
+            source = _read_template_file(self.filename, self.encoding)
+        elif isinstance(source, bytes):
+            self.encoding = _source_encoding(source, self.encoding)
+            source = source.decode(self.encoding)
         self.source = source
-        label = self.filename or name or '<string>'
-        self._compiled = compile_template(source, label)
-        self._helpers = _output_helpers(settings)
+        self._helpers = _output_helpers(escape_func, noescape)
+
+    @property
+    def _compiled(self):
+        compiled = self.__dict__.get('_compiled_template')
+        if compiled is None:
+            label = self.filename or self.name or '<string>'
+            compiled = self.__dict__['_compiled_template'] = \
+                compile_template(self.source, label, self.syntax)
+        return compiled
 
     @property
     def code(self):
         """The generated Python source (for debugging templates)."""
         return self._compiled.python_source
 
+    @property
+    def co(self):
+        """The compiled code object of the template body; compiles on first use."""
+        return self._compiled.main_code
+
     def render(self, *args, **kwargs):
         """Render with the variables of the dict arguments and keywords; return the text."""
-        variables = {}
-        for mapping in args:
-            variables.update(mapping)
-        variables.update(kwargs)
         out = []
-        _render_chain(self, out, variables)
+        _render_chain(self, out, self._variables(args, kwargs))
         return ''.join(out)
 
 
+# PEP 263 (as Bottle reads it): a `%#coding: name` code line among the first two lines of a
+# template given as bytes names its encoding.
+_CODING_RE = re.compile(br'^[ \t]*%[ \t]*#.*?coding[:=][ \t]*([-\w.]+)')
+
+
+def _source_encoding(source, default):
+    for line in source.split(b'\n', 2)[:2]:
+        found = _CODING_RE.match(line)
+        if found:
+            return found.group(1).decode('ascii')
+    return default
+
+
 def template(_name_or_source, *dicts, template_lookup=None, template_settings=None,
-             **variables):
+             template_adapter=None, **variables):
     """Render a template, given by name or as source text, with the variables of `dicts` and
     the keywords; return the text.
 
-    A string containing a newline, `{{` or `%` is template source; otherwise a name such as
+    A string containing a newline, `{`, `$` or `%` is template source; otherwise a name such as
     'base', 'base.tpl', 'index/base', 'index/views/base.tpl' or an absolute path, searched in:
     the `template_lookup` folders, the current application's views/, `app/views/` for a name
     'app/...', applications/index/views/, then TEMPLATE_PATH (see SimpleTemplate for settings).
     Compiled templates are cached; with config `debug` or `reload_templates` a changed file is
-    compiled again. Raises TemplateError.
+    compiled again. `template_adapter` renders with another BaseTemplate class, such as
+    Jinja2Template or MakoTemplate (see jinja2_template()). Raises TemplateError.
     """
     lookup = tuple(os.path.abspath(folder) for folder in template_lookup or ())
     settings = template_settings or {}
@@ -4909,7 +5901,9 @@ def template(_name_or_source, *dicts, template_lookup=None, template_settings=No
     for mapping in dicts:
         merged.update(mapping)
     merged.update(variables)
-    if isinstance(_name_or_source, SimpleTemplate):
+    if template_adapter is not None and template_adapter is not SimpleTemplate:
+        compiled = _adapter_template(template_adapter, _name_or_source, lookup, settings)
+    elif isinstance(_name_or_source, SimpleTemplate):
         compiled = _name_or_source
     elif _is_template_source(_name_or_source):
         compiled = _template_from_source(_name_or_source, lookup, settings)
@@ -4919,7 +5913,8 @@ def template(_name_or_source, *dicts, template_lookup=None, template_settings=No
 
 
 def view(_name, **defaults):
-    """Decorator: render template `name` with the dict a handler returns (over `defaults`).
+    """Decorator: render template `name` with the dict a handler returns (over `defaults`,
+    which may hold template()'s template_adapter, template_lookup and template_settings).
 
     A handler returning None renders the template with `defaults` (as in Bottle); any other
     result (a string, a response ...) is returned unchanged.
@@ -4951,42 +5946,78 @@ def load_view(_app, _name, **variables):
 # `{% endblock name %}` and `{% parent %}` are the only tags (other `{% %}` text is printed).
 # (A string prefix such as r or b is matched as plain code just before the quote.)
 _STRING = r'''(?:'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")'''
-_INLINE_RE = re.compile(r'\{\{((?:%s|[^\'"\n])*?)\}\}'
-                        r'|\{%%[ \t]*(block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)[ \t]*%%\}'
-                        % _STRING)
+_BLOCK_TAG = r'\{%[ \t]*(block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)[ \t]*%\}'
 _TAGS_ONLY_RE = re.compile(r'^[ \t]*(?:\{%[ \t]*(?:block[ \t]+\w+|endblock(?:[ \t]+\w+)?|parent)'
                            r'[ \t]*%\}[ \t]*)+\r?\n?$')
-# Inside Python code: strings, comments, brackets and the `%>` ending a `<% %>` block.
-_PYTHON_RE = re.compile(r'(%s)|(#.*)|([\[({])|([\])}])|(%%>[ \t]*\r?\n?$)' % _STRING)
+# One `%` code line as Python: triple-quoted strings (which may run over the following lines),
+# one-line strings, comments and brackets, so that a statement left open continues below.
+_CODE_LINE_RE = re.compile(r'''('{3}(?:[^\\]|\\.)*?'{3}|"{3}(?:[^\\]|\\.)*?"{3})|('{3}|"{3})'''
+                           r'|(%s)|(#[^\n]*)|([\[({])|([\])}])' % _STRING, re.DOTALL)
+# `; end` closing a one-line block: `% if x: a = 1; end` (Bottle's one-line blocks).
+_TRAILING_END_RE = re.compile(r';[ \t]*end[ \t]*$')
 _CONTINUATION = ('\\\\\n', '\\\\\r\n')
+DEFAULT_SYNTAX = '<% %> % {{ }}'
 
 
-def tokenize_template(source):
+class _Syntax(object):
+    """The five markers of a template syntax ('<% %> % {{ }}': block start, block end, line
+    start, inline start, inline end) and the regexes built from them."""
+
+    _cache = {}
+
+    def __init__(self, markers):
+        self.block_start, self.block_close, self.line_start, self.inline_start, \
+            self.inline_end = markers
+        self.inline_re = re.compile(r'%s((?:%s|[^\'"\n])*?)%s|%s' % (
+            re.escape(self.inline_start), _STRING, re.escape(self.inline_end), _BLOCK_TAG))
+        self.python_re = re.compile(r'(%s)|(#.*)|([\[({])|([\])}])|(%s[ \t]*\r?\n?$)'
+                                    % (_STRING, re.escape(self.block_close)))
+        self.escapes = (self.line_start * 2, '\\' + self.line_start, '\\' + self.block_start)
+
+    @classmethod
+    def get(cls, syntax):
+        """The _Syntax for a syntax string or sequence (None: DEFAULT_SYNTAX).
+        Raises TemplateError unless it has five markers."""
+        syntax = syntax or DEFAULT_SYNTAX
+        markers = tuple(syntax.split() if isinstance(syntax, str) else syntax)
+        found = cls._cache.get(markers)
+        if found is None:
+            if len(markers) != 5:
+                raise TemplateError('syntax %r needs five markers, like %r'
+                                    % (syntax, DEFAULT_SYNTAX))
+            found = cls._cache[markers] = cls(markers)
+        return found
+
+
+def tokenize_template(source, syntax=None):
     """Split template source into Tokens (kind, value, lineno).
 
     Kinds: 'text', 'expr' (escaped), 'raw', 'code' (one Python statement), 'code_cont' (a line
     continuing an open bracket in a `<% %>` block), 'block' (name), 'endblock' (name or ''),
-    'parent'. Raises TemplateError for a `<%` without `%>` or an empty `{{ }}`.
+    'parent'. `syntax` changes the markers (see SimpleTemplate). Raises TemplateError for a
+    `<%` without `%>` or an empty `{{ }}`.
     """
+    syntax = _Syntax.get(syntax)
     tokens = []
     lines = _split_lines(source)
     index = 0
     while index < len(lines):
-        line, kind = lines[index], _line_kind(lines[index])
+        line, kind = lines[index], _line_kind(lines[index], syntax)
         if kind == 'code':
-            tokens.append(_Token('code', line.strip()[1:].strip(), index + 1))
+            index = _read_code_line(lines, index, tokens, syntax)
+            continue
         elif kind == 'code_block':
-            index = _read_code_block(lines, index, tokens)
+            index = _read_code_block(lines, index, tokens, syntax)
             continue
         elif kind == 'tags':
-            _scan_inline(line.strip(), index + 1, tokens)
+            _scan_inline(line.strip(), index + 1, tokens, syntax)
         else:
             if kind == 'escaped':       # drop the first of '%%', or the backslash of '\%'
                 indent = len(line) - len(line.lstrip(' \t'))
                 line = line[:indent] + line[indent + 1:]
-            if line.endswith(_CONTINUATION) and _joins_next_line(lines, index + 1):
+            if line.endswith(_CONTINUATION) and _joins_next_line(lines, index + 1, syntax):
                 line = line[:line.rindex('\\\\')]
-            _scan_inline(line, index + 1, tokens)
+            _scan_inline(line, index + 1, tokens, syntax)
         index += 1
     return tokens
 
@@ -5001,32 +6032,98 @@ def _split_lines(source):
     return lines
 
 
-def _line_kind(line):
+def _line_kind(line, syntax):
     stripped = line.lstrip(' \t')
-    if stripped.startswith(('%%', '\\%', '\\<%')):
+    if stripped.startswith(syntax.escapes):
         return 'escaped'
-    if stripped.startswith('%'):
+    if stripped.startswith(syntax.line_start):
         return 'code'
-    if stripped.startswith('<%'):
+    if stripped.startswith(syntax.block_start):
         return 'code_block'
     if '{%' in line and _TAGS_ONLY_RE.match(line):
         return 'tags'
     return 'text'
 
 
-def _joins_next_line(lines, next_index):
+def _joins_next_line(lines, next_index, syntax):
     # Bottle's rule: '\\' at the end of a text line removes the newline before code.
-    return next_index >= len(lines) or _line_kind(lines[next_index]) in ('code', 'code_block',
-                                                                         'tags')
+    return next_index >= len(lines) or \
+        _line_kind(lines[next_index], syntax) in ('code', 'code_block', 'tags')
 
 
-def _read_code_block(lines, index, tokens):
+def _read_code_line(lines, index, tokens, syntax):
+    """Tokenize the code line at lines[index] as one statement, with the lines it runs over:
+    following code lines while a bracket or a trailing backslash leaves it open, any lines
+    while a triple-quoted string is open. Return the next line's index."""
+    first = index
+    code = _code_of_line(lines[index], syntax)
+    while True:
+        state = _open_state(code)
+        index += 1
+        if state is None or index >= len(lines):
+            break
+        if state != 'string':
+            if _line_kind(lines[index], syntax) != 'code':
+                break
+            code += '\n' + _code_of_line(lines[index], syntax)
+        else:
+            code += '\n' + lines[index].rstrip('\r\n')
+    tokens.append(_Token('code', code.strip(), first + 1))
+    return index
+
+
+def _code_of_line(line, syntax):
+    return line.strip()[len(syntax.line_start):].strip()
+
+
+def _open_state(code):
+    """How a statement is left open at its end: 'string' (in a triple-quoted string),
+    'bracket', 'backslash', or None when it is complete."""
+    depth = 0
+    for match in _CODE_LINE_RE.finditer(code):
+        if match.group(2):
+            return 'string'
+        depth += 1 if match.group(5) else -1 if match.group(6) else 0
+    if depth > 0:
+        return 'bracket'
+    return 'backslash' if code.rstrip(' \t\r').endswith('\\') else None
+
+
+def _statement_skeleton(code):
+    """The statement with strings emptied and comments removed, to look for `: body` and
+    `; end` where no string can fool the search."""
+    return _CODE_LINE_RE.sub(lambda match: '""' if match.group(1) or match.group(3) else
+                             '' if match.group(4) else match.group(0), code).rstrip()
+
+
+def _without_comment(code):
+    """The statement without its trailing comment."""
+    for match in _CODE_LINE_RE.finditer(code):
+        if match.group(4):
+            return code[:match.start()].rstrip()
+    return code
+
+
+def _has_inline_body(skeleton):
+    """True when a block statement's skeleton has code after its colon (`if x: a = 1`)."""
+    depth = 0
+    for position, char in enumerate(skeleton):
+        if char in '([{':
+            depth += 1
+        elif char in ')]}':
+            depth -= 1
+        elif char == ':' and depth == 0:
+            return bool(skeleton[position + 1:].strip())
+    return False
+
+
+def _read_code_block(lines, index, tokens, syntax):
     """Tokenize the `<% ... %>` block starting at lines[index]; return the next line's index."""
     first = index
-    text = lines[index].lstrip(' \t')[2:]
+    text = lines[index].lstrip(' \t')[len(syntax.block_start):]
     depth = 0
     while True:
-        code, next_depth, closed = _scan_python(text, depth)
+        code, next_depth, closed = _scan_python(text, depth, syntax)
         if code.strip():
             # A line starting inside open brackets continues the statement above it.
             tokens.append(_Token('code_cont' if depth else 'code', code.strip(), index + 1))
@@ -5035,19 +6132,22 @@ def _read_code_block(lines, index, tokens):
         if closed:
             return index
         if index >= len(lines):
-            raise TemplateError('"<%" is never closed by "%>"', None, first + 1, lines[first])
+            raise TemplateError('"%s" is never closed by "%s"'
+                                % (syntax.block_start, syntax.block_close),
+                                None, first + 1, lines[first])
         text = lines[index]
 
 
-def _scan_python(text, depth):
+def _scan_python(text, depth, syntax):
     """Return (code, bracket depth after it, whether `%>` closed the block) for one line."""
     closed = False
     end = len(text)
-    for match in _PYTHON_RE.finditer(text):
+    for match in syntax.python_re.finditer(text):
         comment, opening, closing, close_tag = match.group(2, 3, 4, 5)
         if comment is not None:
             end = match.start()
-            closed = comment.rstrip().endswith('%>')   # Bottle allows '%>' ending a comment
+            # Bottle allows '%>' ending a comment
+            closed = comment.rstrip().endswith(syntax.block_close)
             break
         if opening:
             depth += 1
@@ -5059,10 +6159,10 @@ def _scan_python(text, depth):
     return text[:end], depth, closed
 
 
-def _scan_inline(text, lineno, tokens):
+def _scan_inline(text, lineno, tokens, syntax):
     """Append text, expr/raw and block-tag tokens for one line of template text."""
     position = 0
-    for match in _INLINE_RE.finditer(text):
+    for match in syntax.inline_re.finditer(text):
         if match.start() > position:
             tokens.append(_Token('text', text[position:match.start()], lineno))
         position = match.end()
@@ -5075,7 +6175,8 @@ def _scan_inline(text, lineno, tokens):
         kind = 'raw' if expression.startswith('!') else 'expr'
         expression = expression.lstrip('!').strip()
         if not expression:
-            raise TemplateError('empty "{{ }}"', None, lineno, text)
+            raise TemplateError('empty "%s %s"' % (syntax.inline_start, syntax.inline_end),
+                                None, lineno, text)
         tokens.append(_Token(kind, expression, lineno))
     if position < len(text):
         tokens.append(_Token('text', text[position:], lineno))
@@ -5133,7 +6234,11 @@ class _FunctionWriter(object):
         self.pieces_line = None     # template line of the expressions in self.pieces
 
     def write(self, statement, lineno, dedent=0):
-        self.lines.append(('    ' * (1 + len(self.open) - dedent) + statement, lineno))
+        # A statement running over several template lines keeps one generated line per
+        # template line (its later lines are inside brackets or a string: no indent needed).
+        first, *rest = statement.split('\n')
+        self.lines.append(('    ' * (1 + len(self.open) - dedent) + first, lineno))
+        self.lines.extend((text, lineno + offset) for offset, text in enumerate(rest, 1))
         if self.open and not dedent:
             self.open[-1][2] = True
 
@@ -5197,27 +6302,39 @@ class _CodeGenerator(object):
         writer, statement, lineno = self.writers[-1], token.value, token.lineno
         writer.flush()
         if _END_RE.match(statement):
-            if not writer.open:
-                raise TemplateError('"%% %s" closes nothing: no if/for/while/... is open'
-                                    % statement, None, lineno)
-            writer.close_python_block()
+            self._close_python_block(writer, statement, lineno)
             return
         legacy = _LEGACY_CALL_RE.match(statement)
         if legacy:
             function, name, arguments = legacy.groups()
             statement = '%s(%r%s)' % (function, name, ', ' + arguments if arguments else '')
+        skeleton = _statement_skeleton(statement)
+        closes = _TRAILING_END_RE.search(skeleton) is not None
+        if closes:          # `% for i in l: a += i; end`: the block opens and closes here
+            statement = _TRAILING_END_RE.sub('', _without_comment(statement)).rstrip()
+            skeleton = _TRAILING_END_RE.sub('', skeleton).rstrip()
+        has_body = _has_inline_body(skeleton)
         if _BLOCK_CONTINUE_RE.match(statement):
             if not writer.open:
                 raise TemplateError('"%% %s" without an open if/for/try' % statement, None, lineno)
             if not writer.open[-1][2]:
                 writer.write('pass', lineno)
             writer.write(statement, lineno, dedent=1)
-            writer.open[-1][2] = False
+            writer.open[-1][2] = has_body
         elif _BLOCK_START_RE.match(statement):
             writer.write(statement, lineno)
-            writer.open.append([statement, lineno, False])
+            writer.open.append([statement, lineno, has_body])
         else:
             writer.write(statement, lineno)
+        if closes:
+            self._close_python_block(writer, 'end', lineno)
+
+    @staticmethod
+    def _close_python_block(writer, statement, lineno):
+        if not writer.open:
+            raise TemplateError('"%% %s" closes nothing: no if/for/while/... is open'
+                                % statement, None, lineno)
+        writer.close_python_block()
 
     def on_block(self, token):
         writer, name = self.writers[-1], token.value
@@ -5281,12 +6398,12 @@ _CompiledTemplate = collections.namedtuple(
 _GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent'])
 
 
-def compile_template(source, filename='<string>'):
+def compile_template(source, filename='<string>', syntax=None):
     """Compile template source into a CompiledTemplate holding code objects.
 
     Runs tokenize_template(), generate_template_code(), then Python's compiler; names that the
     template code assigns are declared global so that they live in the render namespace, as in
-    Bottle. Raises TemplateError naming `filename`, the template line and its text.
+    Bottle. Raises TemplateSyntaxError naming `filename`, the template line and its text.
     """
     if source.startswith('\ufeff'):
         source = source[1:]
@@ -5295,19 +6412,20 @@ def compile_template(source, filename='<string>'):
     # generated line N.
     code_filename = '<template %s>' % filename
     try:
-        generated = generate_template_code(tokenize_template(source))
+        generated = generate_template_code(tokenize_template(source, syntax))
         tree = ast.parse(generated.source, code_filename)
         _declare_globals(tree)
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
-        raise _located_error(exc.problem, filename, source_lines, exc.lineno) from None
+        raise _located_error(exc.problem, filename, source_lines, exc.lineno,
+                             TemplateSyntaxError) from None
     except ValueError as exc:       # a null byte inside a Python expression
-        raise TemplateError(str(exc), filename) from exc
+        raise TemplateSyntaxError(str(exc), filename) from exc
     except SyntaxError as exc:
         line_map = generated.line_map
         lineno = line_map[min(exc.lineno, len(line_map) - 1)] if exc.lineno else None
         raise _located_error('SyntaxError: %s' % exc.msg, filename, source_lines,
-                             lineno) from exc
+                             lineno, TemplateSyntaxError) from exc
     functions = {'__builtins__': builtins}
     exec(code, functions)       # defines the functions only; no template code runs here
     block_codes = tuple((name, functions['_block_%d' % index].__code__)
@@ -5352,9 +6470,9 @@ def _assigned_names(statements):
     return names - declared
 
 
-def _located_error(problem, filename, source_lines, lineno):
+def _located_error(problem, filename, source_lines, lineno, error_class=None):
     line = source_lines[lineno - 1] if lineno and lineno <= len(source_lines) else None
-    return TemplateError(problem, filename, lineno, line)
+    return (error_class or TemplateError)(problem, filename, lineno, line)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -5419,18 +6537,24 @@ class _Execution(object):
                 env.pop(name, None)
 
     def include(self, name, **kwargs):
-        """Render template `name` here, with this template's variables updated by kwargs."""
-        child = _load_template(name, self.template.lookup, self.template.settings)
+        """Render template `name` here, with this template's variables updated by kwargs;
+        return the included template's namespace (its names, as in Bottle)."""
+        child = self._load(name)
         variables = dict(self.env)
         variables.update(kwargs)
-        out = []
-        _render_chain(child, out, variables)
-        self.state.out.extend(out)
+        # Into the shared output, so that functions the included template defines print where
+        # they are called, as in Bottle.
+        return _render_chain(child, self.state.out, variables, len(self.state.out))
 
     def rebase(self, name, **kwargs):
         """After this template, render layout `name` with this output as `base`."""
-        self.rebase_to = (_load_template(name, self.template.lookup, self.template.settings),
-                          kwargs)
+        self.rebase_to = (self._load(name), kwargs)
+
+    def _load(self, name):
+        found = getattr(self.template, 'cache', {}).get(name)
+        if found is None:
+            found = _load_template(name, tuple(self.template.lookup), self.template.settings)
+        return found
 
     def render_block(self, name, out):
         _call_block(self.state.blocks[name], 0, out)
@@ -5451,8 +6575,10 @@ class _Execution(object):
             saved[position:position] = piece
 
 
-def _render_chain(template_object, out, variables):
-    """Run a template and then the layouts it rebases on, sharing output and blocks."""
+def _render_chain(template_object, out, variables, start=0):
+    """Run a template and then the layouts it rebases on, appending to `out` and sharing
+    blocks; return the namespace of the last one run. A layout's `base` is the output from
+    position `start` on."""
     state = _RenderState(out)
     executions = []
     try:
@@ -5461,12 +6587,12 @@ def _render_chain(template_object, out, variables):
             executions.append(execution)
             rebase_to = execution.run(variables)
             if rebase_to is None:
-                return
+                return execution.env
             template_object, kwargs = rebase_to
             variables = dict(execution.env)
             variables.update(kwargs)
-            variables['base'] = ''.join(out)
-            del out[:]
+            variables['base'] = ''.join(out[start:])
+            del out[start:]
         raise TemplateError('more than %d levels of rebase/extends: do the templates rebase on '
                             'each other?' % MAX_REBASE_DEPTH, template_object._compiled.filename)
     finally:
@@ -5512,25 +6638,13 @@ def _to_text(value):
     return value if type(value) is str else to_str(value)
 
 
-_KNOWN_SETTINGS = frozenset(['noescape', 'escape_func', 'syntax'])
-_DEFAULT_SYNTAX = '<% %> % {{ }}'
-
-
-def _output_helpers(settings):
+def _output_helpers(escape_func=None, noescape=False):
     """The (escape, raw) functions behind {{x}} and {{!x}} for these settings."""
-    unknown = sorted(set(settings) - _KNOWN_SETTINGS)
-    if unknown:
-        raise TemplateError('unknown template setting(s): %s' % ', '.join(unknown))
-    syntax = settings.get('syntax')
-    if syntax is not None and (syntax.split() if isinstance(syntax, str) else list(syntax)) \
-            != _DEFAULT_SYNTAX.split():
-        raise TemplateError('only the default syntax %r is supported' % _DEFAULT_SYNTAX)
     escape, raw = html_escape, _to_text
-    escape_func = settings.get('escape_func')
     if escape_func is not None:
         def escape(value):
             return escape_func(_to_text(value))
-    if settings.get('noescape'):
+    if noescape:
         escape, raw = raw, escape
     return (escape, raw)
 
@@ -5590,7 +6704,8 @@ def _settings_key(settings):
 
 
 def _is_template_source(text):
-    return isinstance(text, str) and ('\n' in text or '{{' in text or '%' in text)
+    # Bottle's rule: a name never holds a newline, '{', '%' or '$'.
+    return isinstance(text, str) and ('\n' in text or '{' in text or '%' in text or '$' in text)
 
 
 def _mtime(path):
@@ -5666,6 +6781,99 @@ def _lookup_cache_key():
     config, application = _lookup_context()
     where = (application, config.get('project_path'), config.get('applications_path'))
     return where, bool(config.get('debug') or config.get('reload_templates'))
+
+
+# --- other template engines ------------------------------------------------------------------
+
+__all__ += ['BaseTemplate', 'TemplateSyntaxError', 'Jinja2Template', 'MakoTemplate',
+            'jinja2_template', 'jinja2_view', 'mako_template', 'mako_view']
+
+_ADAPTER_TEMPLATES = {}     # (adapter, name or source, lookup, settings) -> template
+
+
+def _adapter_template(adapter, name_or_source, lookup, settings):
+    """The cached `adapter` template (a BaseTemplate subclass) for a name or source text."""
+    if isinstance(name_or_source, BaseTemplate):
+        return name_or_source
+    key = (adapter, name_or_source, lookup, _settings_key(settings))
+    found = _ADAPTER_TEMPLATES.get(key)
+    if found is None:
+        if _is_template_source(name_or_source):
+            found = adapter(source=name_or_source, lookup=lookup, **settings)
+        else:
+            found = adapter(name=name_or_source, lookup=lookup, **settings)
+        with _CACHE_LOCK:
+            while len(_ADAPTER_TEMPLATES) >= MAX_SOURCE_CACHE:
+                del _ADAPTER_TEMPLATES[next(iter(_ADAPTER_TEMPLATES))]
+            _ADAPTER_TEMPLATES[key] = found
+    return found
+
+
+def _import_engine(module, package):
+    """Import an optional template engine, or raise TemplateError saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise TemplateError('%s is not installed: pip install %s' % (package, package)) from None
+
+
+class Jinja2Template(BaseTemplate):
+    """A Jinja2 template (pip install jinja2) behind template()'s interface. Settings go to
+    jinja2.Environment, plus `filters`, `tests` and `globals` dicts. Unlike Bottle's adapter,
+    autoescape is on unless the settings turn it off (secure by default)."""
+
+    def prepare(self, filters=None, tests=None, globals=None, **options):
+        """Build the Environment (templates it extends come from the same lookup folders)."""
+        jinja2 = _import_engine('jinja2', 'jinja2')
+        options.setdefault('autoescape', True)
+        self.env = jinja2.Environment(loader=jinja2.FunctionLoader(self._source_of), **options)
+        self.env.filters.update(filters or {})
+        self.env.tests.update(tests or {})
+        self.env.globals.update(globals or {})
+        if self.source:
+            self.tpl = self.env.from_string(self.source)
+        else:
+            self.tpl = self.env.get_template(self.filename)
+
+    def render(self, *args, **kwargs):
+        """Render with the dicts' and keywords' variables over `defaults`."""
+        return self.tpl.render(**self._variables(args, kwargs))
+
+    def _source_of(self, name):
+        path = name if name == self.filename else self.search(name, self.lookup)
+        if path is None:
+            return None
+        with open(path, encoding=self.encoding) as template_file:
+            return template_file.read(), path, lambda: False
+
+
+class MakoTemplate(BaseTemplate):
+    """A Mako template (pip install mako) behind template()'s interface; settings go to
+    mako's Template and TemplateLookup. Unlike Bottle's adapter, `${x}` is HTML-escaped
+    (default_filters ['h']) unless the settings choose other filters."""
+
+    def prepare(self, **options):
+        """Build the template and a TemplateLookup over the lookup folders."""
+        TemplateLookup = _import_engine('mako.lookup', 'mako').TemplateLookup
+        Template = _import_engine('mako.template', 'mako').Template
+        options.setdefault('input_encoding', self.encoding)
+        options.setdefault('default_filters', ['h'])
+        lookup = TemplateLookup(directories=self.lookup, **options)
+        if self.source:
+            self.tpl = Template(self.source, lookup=lookup, **options)
+        else:
+            self.tpl = Template(uri=self.name, filename=self.filename, lookup=lookup,
+                                **options)
+
+    def render(self, *args, **kwargs):
+        """Render with the dicts' and keywords' variables over `defaults`."""
+        return self.tpl.render(**self._variables(args, kwargs))
+
+
+jinja2_template = functools.partial(template, template_adapter=Jinja2Template)
+jinja2_view = functools.partial(view, template_adapter=Jinja2Template)
+mako_template = functools.partial(template, template_adapter=MakoTemplate)
+mako_view = functools.partial(view, template_adapter=MakoTemplate)
 
 
 # The web helpers every template can call without importing them.
@@ -10871,8 +12079,10 @@ def run(app=None, host='127.0.0.1', port=8080, server='kokoro', debug=False, rel
     config = getattr(app, 'config', None)
     if debug and config is not None:
         config['debug'] = True
-    if server == 'kokoro' and config is not None and config.get('max_body_bytes'):
-        options.setdefault('max_body_bytes', config['max_body_bytes'])
+    if server == 'kokoro' and config is not None:
+        for name in ('max_body_bytes', 'max_memfile_bytes'):
+            if config.get(name):
+                options.setdefault(name, config[name])
     adapter = _open_server(server, app, host, port, quiet, options)
     if not quiet:
         sys.stderr.write('Kokoropy serving on http://%s:%d/ (Ctrl-C to stop)\n'
@@ -11144,3 +12354,411 @@ def _child_arguments():
     if sys.argv[0] in ('-c', ''):
         raise RuntimeError('the reloader cannot restart "python -c"; put the code in a file')
     return [sys.executable] + options + sys.argv
+
+
+###############################################################################
+# 13. Bottle compatibility
+# `import kokoropy as bottle` runs a Bottle 0.13 application: Bottle is Kokoro with Bottle's
+# defaults, plus Bottle's default plugins, application stack and public helper names. Where
+# Bottle is unsafe (pickled cookies, X-Forwarded-For trusted) Kokoropy stays safe: see README,
+# "Coming from Bottle". Uses every section above.
+###############################################################################
+
+__all__ += ['Bottle', 'JSONPlugin', 'TemplatePlugin', 'BottleException', 'PluginError', 'app',
+            'debug', 'auth_basic', 'WSGIHeaderDict', 'BaseRequest', 'BaseResponse',
+            'LocalRequest', 'LocalResponse', 'StplSyntaxError', 'TEMPLATES', 'HTTP_CODES',
+            'parse_date', 'tob', 'touni', 'tonat', 'makelist', 'load', 'load_app',
+            'RouteSyntaxError']
+
+# Every status code with its reason phrase, as Bottle offers them.
+HTTP_CODES = {status.value: status.phrase for status in HTTPStatus}
+HTTP_CODES[418] = "I'm a teapot"
+StplSyntaxError = TemplateSyntaxError
+RouteSyntaxError = RouteError
+parse_date = parse_http_date
+
+
+class BaseRequest(Request):
+    """A Request that follows Bottle where no application decides: of repeated cookies the
+    last wins."""
+
+    @_cached_in_environ
+    def cookies(self):
+        """The request's cookies (see Request.cookies); the last of repeated names wins."""
+        last_wins = getattr(self.app, 'last_cookie_wins', True)
+        return _parse_cookie_header(self.environ.get('HTTP_COOKIE', ''), last_wins)
+
+
+class BaseResponse(Response):
+    """A Response that follows Bottle where no application decides: set_cookie() adds only
+    the flags given, and the charset defaults to 'UTF-8'."""
+
+    cookie_defaults = {'path': None, 'httponly': False, 'samesite': None, 'secure': False}
+
+    @property
+    def charset(self):
+        """The Content-Type's charset ('UTF-8' when it names none)."""
+        return _parse_options_header(self.content_type)[1].get('charset') or 'UTF-8'
+
+    @charset.setter
+    def charset(self, value):
+        Response.charset.fset(self, value)
+
+
+LocalRequest, LocalResponse = BaseRequest, BaseResponse
+
+
+class BottleException(Exception):
+    """Base of the errors Bottle code may catch by Bottle's names."""
+
+
+class PluginError(BottleException):
+    """A plugin cannot be installed (raised by plugins' setup())."""
+
+
+class Bottle(Kokoro):
+    """Kokoro with Bottle 0.13's defaults, for Bottle applications: `app = Bottle()`.
+
+    Differences from Kokoro: CSRF checks are off (config['csrf'] = True turns them on); the
+    JSONPlugin and TemplatePlugin are installed; a list of strings is joined, and a generator
+    may yield empty or None items and an HTTPResponse first; cookies get only the flags given
+    (no HttpOnly or SameSite by default), the last of repeated request cookies wins;
+    redirect() sends an absolute Location; a missing page is a 404 whose body is
+    "Not found: '/path'", without the trailing-slash redirect.
+    """
+
+    last_cookie_wins = True
+    absolute_redirects = True
+    cookie_defaults = BaseResponse.cookie_defaults
+
+    def __init__(self, config=None, catchall=True, autojson=True, **overrides):
+        overrides.setdefault('csrf', False)
+        overrides.setdefault('catchall', catchall)
+        Kokoro.__init__(self, config, **overrides)
+        if autojson:
+            self.install(JSONPlugin())
+        self.install(TemplatePlugin())
+
+    def __repr__(self):
+        return '<Bottle with %d routes>' % len(self.router.routes)
+
+    def __call__(self, environ, start_response):
+        def start_bottle_response(status, headers, exc_info=None):
+            # Bottle's spelling of the default type; Kokoro's fast path keeps its own.
+            headers = [(name, _BOTTLE_HTML_TYPE) if value == _HTML_TYPE else (name, value)
+                       for name, value in headers]
+            return start_response(status, headers, exc_info)
+        return Kokoro.__call__(self, environ, start_bottle_response)
+
+    def __enter__(self):
+        """`with app:` makes this the default application inside the block."""
+        return app.push(self)
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        _default_app.remove(self)
+
+    def route(self, path=None, method='GET', callback=None, name=None, apply=None, skip=None,
+              app_name=None, **config):
+        """Kokoro.route(), also reading Bottle 0.10's rules: '/user/:name' and
+        '/id/:id#[0-9]+#' mean '/user/<name>' and '/id/<id:re:[0-9]+>'."""
+        if isinstance(path, str):
+            path = _modern_rule(path)
+        elif path is not None and not callable(path):
+            path = [_modern_rule(rule) for rule in path]
+        return Kokoro.route(self, path, method, callback, name, apply, skip, app_name, **config)
+
+    def run(self, plugins=None, config=None, interval=None, **options):
+        """Serve this application; see run(). Bottle's `plugins` are installed, `config` merged
+        into app.config; `interval` (the reloader's poll) is not needed here."""
+        for plugin in plugins or ():
+            self.install(plugin)
+        self.config.update(config or {})
+        run(self, **options)
+
+    def _has_plugins(self, route_config):
+        return True         # Bottle's output rules wrap every handler
+
+    def _apply_plugins(self, route):
+        return _bottle_output(Kokoro._apply_plugins(self, route))
+
+    def add_hook(self, name, func):
+        """Kokoro.add_hook(), with after_request hooks run last added first, as in Bottle."""
+        Kokoro.add_hook(self, name, func)
+        if name == 'after_request':
+            hooks = self.hooks[name]
+            hooks.insert(0, hooks.pop())
+        return func
+
+    def _not_found(self, environ, method, path):
+        return HTTPError(404, 'Not found: %r' % (path,))
+
+    def _error_page(self, error, current):
+        """Bottle's default error page: 'Error: 404 Not Found', the URL and the message (the
+        exception and traceback too in debug mode); JSON for clients that prefer it."""
+        if current.accepts_json:
+            return Kokoro._error_page(self, error, current)
+        error.headers['Content-Type'] = _HTML_TYPE
+        message = error.body if isinstance(error.body, str) and error.body else \
+            error.status_line.partition(' ')[2]       # 'Internal Server Error', as Bottle
+        details = ''
+        if self.config.get('debug') and error.exception is not None:
+            details += '<h2>Exception:</h2>\n<pre>%s</pre>\n' % html_escape(repr(error.exception))
+        if self.config.get('debug') and error.traceback:
+            details += '<h2>Traceback:</h2>\n<pre>%s</pre>\n' % html_escape(error.traceback)
+        title = html_escape(error.status_line)
+        return ('<!DOCTYPE html>\n<html><head><title>Error: %s</title></head><body>\n'
+                '<h1>Error: %s</h1>\n<p>Sorry, the requested URL <tt>%s</tt> caused an '
+                'error:</p>\n<pre>%s</pre>\n%s</body></html>\n'
+                % (title, title, html_escape(repr(current.url)), html_escape(message), details))
+
+
+_BOTTLE_HTML_TYPE = 'text/html; charset=UTF-8'
+# Bottle 0.10's wildcards, outside any <wildcard>: ':name' or ':name#regex#'; '\\:' is a colon.
+_OLD_WILDCARD = re.compile(r'(<[^>]*>)|\\:|:([a-zA-Z_][a-zA-Z_0-9]*)(?:#(.*?)#)?')
+
+
+def _modern_rule(rule):
+    """A rule with Bottle 0.10's ':name' wildcards written as '<name>'."""
+    if ':' not in rule:
+        return rule
+
+    def modern(match):
+        wildcard, name, regex = match.groups()
+        if wildcard or not name:
+            return wildcard or ':'
+        return '<%s:re:%s>' % (name, regex) if regex else '<%s>' % name
+    return _OLD_WILDCARD.sub(modern, rule)
+
+
+def _bottle_output(callback):
+    """Wrap a handler so that its result follows Bottle's rules (see Bottle)."""
+    @functools.wraps(callback)
+    def handler(*args, **kwargs):
+        return _bottle_result(callback(*args, **kwargs))
+    return handler
+
+
+def _bottle_result(result):
+    kind = type(result)
+    if kind is str or kind is bytes or kind is dict or result is None:
+        return result
+    if isinstance(result, (list, tuple)):
+        if result and isinstance(result[0], (str, bytes)):
+            return result[0][:0].join(result)
+        return result if result else ''
+    if isinstance(result, (Response, bytearray, memoryview)) or hasattr(result, 'read'):
+        return result
+    try:
+        iterator = iter(result)
+    except TypeError:
+        return result
+    return _first_item_peeked(result, iterator)
+
+
+def _first_item_peeked(source, iterator):
+    """Read a generator up to its first non-empty item: an HTTPResponse there is the answer,
+    else the items follow (an HTTPResponse raised there is one too)."""
+    for first in iterator:
+        if isinstance(first, HTTPResponse):
+            _close_quietly(source)
+            return first
+        if first:
+            charset = response.charset
+            return _Chunks(_chunk_bytes(first, charset), iterator, source, charset)
+    _close_quietly(source)
+    return ''
+
+
+class JSONPlugin(object):
+    """Bottle's default plugin turning a dict (also as an HTTPResponse body) into JSON, with
+    `json_dumps` (default: json.dumps, dates and Decimals handled)."""
+
+    name = 'json'
+    api = 2
+
+    def __init__(self, json_dumps=None):
+        self.json_dumps = json_dumps or functools.partial(json.dumps, default=json_default)
+
+    def apply(self, callback, route):
+        """Wrap `callback` (unchanged when json_dumps is false)."""
+        dumps = self.json_dumps
+        if not dumps:
+            return callback
+
+        def handler(*args, **kwargs):
+            try:
+                result = callback(*args, **kwargs)
+            except HTTPResponse as answer:
+                result = answer
+            if isinstance(result, dict):
+                response.content_type = _JSON_TYPE
+                return dumps(result)
+            if isinstance(result, HTTPResponse) and isinstance(result.body, dict):
+                result.body = dumps(result.body)
+                result.content_type = _JSON_TYPE
+            return result
+        return handler
+
+
+class TemplatePlugin(object):
+    """Bottle's default plugin for the route option `template`: a name, or (name, defaults),
+    renders the dict the handler returns, as view() does."""
+
+    name = 'template'
+    api = 2
+
+    def apply(self, callback, route):
+        """Wrap `callback` in view() when the route names a template."""
+        chosen = route.config.get('template')
+        if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
+            return view(chosen[0], **chosen[1])(callback)
+        if isinstance(chosen, str):
+            return view(chosen)(callback)
+        return callback
+
+
+class _AppStack(object):
+    """`app`: the stack of default applications. app() is the current one (default_app());
+    app.push() makes a new Bottle (or the given app) the default; app.pop() removes it."""
+
+    def __call__(self):
+        return default_app()
+
+    def push(self, value=None):
+        """Make `value` (default: a new Bottle) the default application; return it."""
+        if value is None:
+            value = Bottle()
+        _default_app.append(value)
+        return value
+
+    new_app = push
+
+    def pop(self):
+        """Remove the current default application and return it."""
+        return _default_app.pop()
+
+    def __len__(self):
+        return len(_default_app)
+
+    def __iter__(self):
+        return iter(list(_default_app))
+
+
+app = _AppStack()
+default_app.push, default_app.pop = app.push, app.pop     # Bottle's default_app is the stack
+
+
+def debug(mode=True):
+    """Turn debug mode (tracebacks on error pages, templates reloaded) on or off for the
+    default applications and every application created from now on."""
+    Config.DEFAULTS['debug'] = bool(mode)
+    for each in _default_app:
+        each.config['debug'] = bool(mode)
+
+
+def auth_basic(check, realm='private', text='Access denied'):
+    """Decorator: answer 401 with a Basic challenge (RFC 7617) unless the request carries
+    credentials for which check(user, password) is true."""
+    challenge = 'Basic realm="%s"' % realm.replace('\\', '\\\\').replace('"', '\\"')
+
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            user, password = request.auth or (None, None)
+            if user is None or not check(user, password):
+                return HTTPError(401, text, WWW_Authenticate=challenge)
+            return func(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+class WSGIHeaderDict(MutableMapping):
+    """A read-only, case-insensitive view of the request headers in a WSGI environ, values
+    decoded as UTF-8 (raw() gives them as the server passed them)."""
+
+    def __init__(self, environ):
+        self.environ = environ
+
+    def raw(self, key, default=None):
+        """The header value as in the environ (a PEP 3333 latin-1 string), or default."""
+        return self.environ.get(_environ_key(key), default)
+
+    def __getitem__(self, key):
+        value = self.environ[_environ_key(key)]
+        try:
+            return _wsgi_to_text(value)
+        except UnicodeError:
+            return value
+
+    def __setitem__(self, key, value):
+        raise TypeError('%s is read-only' % type(self).__name__)
+
+    __delitem__ = __setitem__
+
+    def __iter__(self):
+        for key in list(self.environ):
+            if key.startswith('HTTP_'):
+                yield key[5:].replace('_', '-').title()
+            elif key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+                yield key.replace('_', '-').title()
+
+    def __len__(self):
+        return len(list(iter(self)))
+
+    def __contains__(self, key):
+        return isinstance(key, str) and _environ_key(key) in self.environ
+
+
+class _TemplateCaches(object):
+    """`TEMPLATES`: clear() forgets every compiled template (Bottle's TEMPLATES.clear())."""
+
+    def clear(self):
+        """Forget every cached template: they are compiled again on next use."""
+        for cache in (_FILE_TEMPLATES, _NAMED_TEMPLATES, _SOURCE_TEMPLATES, _ADAPTER_TEMPLATES):
+            cache.clear()
+
+
+TEMPLATES = _TemplateCaches()
+
+
+def tob(value, encoding='utf-8'):
+    """Text as bytes (None gives b'')."""
+    return b'' if value is None else to_bytes(value, encoding)
+
+
+def touni(value, encoding='utf-8', errors='strict'):
+    """Bytes as text (None gives '')."""
+    return to_str(value, encoding, errors)
+
+
+tonat = touni
+
+
+def makelist(data):
+    """A list of `data`: a list, tuple or set as a list, nothing ('' or None) as [], else
+    [data]."""
+    if isinstance(data, (tuple, list, set)):
+        return list(data)
+    return [data] if data else []
+
+
+def load(target):
+    """Import 'package.module' and return it, or 'package.module:name.attr' and return that
+    attribute. (Bottle also evaluates expressions after the colon; only dotted names are
+    allowed here.) Raises ImportError or AttributeError."""
+    module_name, _, attributes = target.partition(':')
+    found = importlib.import_module(module_name)
+    for attribute in filter(None, attributes.split('.')):
+        found = getattr(found, attribute)
+    return found
+
+
+def load_app(target):
+    """Load a WSGI application: 'module:app' returns that object; 'module' returns the default
+    application the module registered its routes on (a new Bottle pushed for it)."""
+    pushed = app.push()
+    try:
+        found = load(target)
+    finally:
+        _default_app.remove(pushed)
+    return found if callable(found) else pushed

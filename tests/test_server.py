@@ -1,12 +1,15 @@
-"""Tests for section 5, the built-in HTTP server: parse_request_head() without sockets, then a
-live KokoroServer on a free port of 127.0.0.1 serving plain WSGI functions."""
+"""Tests for section 5, the built-in HTTP server: parse_request_head(), ContentLengthReader and
+ChunkedDecoder without sockets, then a live KokoroServer on a free port of 127.0.0.1 serving
+plain WSGI functions."""
 import io
 import os
+import select
 import socket
 import struct
 import subprocess
 import sys
 import threading
+import time
 import unittest
 import weakref
 
@@ -15,7 +18,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import kokoropy  # noqa: E402
-from kokoropy import HTTPParseError, Kokoro, KokoroServer, parse_request_head  # noqa: E402
+from kokoropy import (ChunkedDecoder, ContentLengthReader, HTTPParseError, Kokoro,  # noqa: E402
+                      KokoroServer, parse_request_head)
 from kokoropy import request as request_proxy  # noqa: E402
 
 
@@ -156,6 +160,135 @@ class ParseRequestHeadTests(unittest.TestCase):
         self.assertEqual(parse_status(b'POST / HTTP/1.1\r\nHost: h\r\nExpect: coffee\r\n'), 417)
         self.assertFalse(parse_request_head(b'POST / HTTP/1.0\r\nExpect: 100-continue\r\n')
                          .expects_continue)
+
+
+def feed_pieces(reader, pieces):
+    """Feed the pieces to reader until it gives a rest; return (body, rest and the pieces
+    not fed), or (body so far, None). A piece b'' means the client closed the connection."""
+    body = b''
+    for number, piece in enumerate(pieces):
+        part, rest = reader.feed(piece)
+        body += part
+        if rest is not None:
+            return body, rest + b''.join(pieces[number + 1:])
+    return body, None
+
+
+def feed_status(reader, pieces):
+    """Return the HTTPParseError status that feeding `pieces` to reader raises."""
+    try:
+        feed_pieces(reader, pieces)
+    except HTTPParseError as exc:
+        return exc.status
+    raise AssertionError('%r decoded without error' % (pieces,))
+
+
+def every_split(data):
+    """data in one piece, byte by byte, and cut at each position in two."""
+    yield [data]
+    yield [data[i:i + 1] for i in range(len(data))]
+    for i in range(1, len(data)):
+        yield [data[:i], data[i:]]
+
+
+class ContentLengthReaderTests(unittest.TestCase):
+
+    def test_body_and_what_follows_it_however_the_bytes_are_split(self):
+        # (Content-Length, bytes received, body, rest)
+        cases = [
+            (5, b'hello', b'hello', b''),
+            (5, b'helloGET / HTTP/1.1\r\n', b'hello', b'GET / HTTP/1.1\r\n'),
+            (1, b'ab', b'a', b'b'),
+        ]
+        for length, data, body, rest in cases:
+            for pieces in every_split(data):
+                self.assertEqual(feed_pieces(ContentLengthReader(length), pieces), (body, rest),
+                                 pieces)
+
+    def test_a_body_still_arriving_gives_its_bytes_and_no_rest(self):
+        reader = ContentLengthReader(10)
+        self.assertEqual(reader.feed(b'abc'), (b'abc', None))
+        self.assertEqual(reader.remaining, 7)
+
+    def test_connection_closed_before_the_end_of_the_body_gives_400(self):
+        for pieces in ([b''], [b'abc', b''], [b'abcd', b'']):
+            self.assertEqual(feed_status(ContentLengthReader(5), pieces), 400, pieces)
+
+    def test_connection_closed_after_the_body_is_no_error(self):
+        self.assertEqual(feed_pieces(ContentLengthReader(2), [b'ab']), (b'ab', b''))
+
+
+class ChunkedDecoderTests(unittest.TestCase):
+
+    def test_bodies_decode_however_the_bytes_are_split(self):
+        # (bytes received, body, rest)
+        cases = [
+            (b'0\r\n\r\n', b'', b''),
+            (b'5\r\nhello\r\n0\r\n\r\n', b'hello', b''),
+            (b'5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', b'hello world', b''),
+            (b'A\r\n0123456789\r\n0\r\n\r\n', b'0123456789', b''),
+            (b'0005\r\nhello\r\n000\r\n\r\n', b'hello', b''),                  # leading zeros
+            (b'5;name=value;x\r\nhello\r\n0;last\r\n\r\n', b'hello', b''),    # extensions
+            (b'5 ;a="q;\\"x"\r\nhello\r\n0\r\n\r\n', b'hello', b''),          # BWS, quoted
+            (b'2\r\nhi\r\n0\r\nX-Sum: 1\r\nY: 2\r\n\r\n', b'hi', b''),          # trailers
+            (b'2\r\nhi\r\n0\r\n\r\nGET / HTTP/1.1\r\n', b'hi', b'GET / HTTP/1.1\r\n'),
+            (b'3\r\n\r\n\n\r\n0\r\n\r\n', b'\r\n\n', b''),                      # CRLF as data
+        ]
+        for data, body, rest in cases:
+            for pieces in every_split(data):
+                self.assertEqual(feed_pieces(ChunkedDecoder(100), pieces), (body, rest),
+                                 pieces)
+
+    def test_partial_chunks_give_their_bytes_as_they_come(self):
+        decoder = ChunkedDecoder(100)
+        self.assertEqual(decoder.feed(b'5\r\nhel'), (b'hel', None))
+        self.assertEqual(decoder.feed(b'lo\r'), (b'lo', None))
+        self.assertEqual(decoder.feed(b'\n0\r\n'), (b'', None))
+        self.assertEqual(decoder.feed(b'\r\n'), (b'', b''))
+        self.assertEqual(decoder.size, 5)
+
+    def test_malformed_framing_gives_400(self):
+        cases = [
+            b'zz\r\nhello\r\n0\r\n\r\n',            # size not hex
+            b'-1\r\nhello\r\n0\r\n\r\n',            # negative
+            b'0x5\r\nhello\r\n0\r\n\r\n',           # 0x prefix
+            b' 5\r\nhello\r\n0\r\n\r\n',            # space before the size
+            b'+5\r\nhello\r\n0\r\n\r\n',            # sign
+            b'\r\nhello\r\n0\r\n\r\n',              # no size
+            b'1' * 17 + b'\r\n',                    # 17 hex digits
+            b'5\nhello\r\n0\r\n\r\n',               # bare LF after the size
+            b'5\r\nhello\n0\r\n\r\n',               # bare LF after the data
+            b'2\r\nhello\r\n0\r\n\r\n',             # chunk longer than its size
+            b'5\r\nhelloXY0\r\n\r\n',               # no CRLF after the data
+            b'5;a=\x00\r\nhello\r\n0\r\n\r\n',      # NUL in an extension
+            b'5;a=\rb\r\nhello\r\n0\r\n\r\n',       # bare CR in an extension
+            b'5;' + b'e' * 5000 + b'\r\n',          # size line over 4 KiB
+            b'5;' + b'e' * 5000,                    # ... refused before its end arrives
+            b'2\r\nhi\r\n0\r\nnot a trailer\r\n\r\n',
+            b'2\r\nhi\r\n0\r\nBad Name: v\r\n\r\n',
+            b'2\r\nhi\r\n0\r\nX: v\n\r\n',          # bare LF in the trailer section
+            b'2\r\nhi\r\n0\r\n' + b'X: ' + b'v' * 70000 + b'\r\n\r\n',
+        ]
+        for data in cases:
+            self.assertEqual(feed_status(ChunkedDecoder(100), [data]), 400, data[:40])
+
+    def test_extensions_and_trailers_are_bounded_together(self):
+        chunk = b'1;' + b'e' * 4000 + b'\r\nx\r\n'
+        self.assertEqual(feed_status(ChunkedDecoder(100), [chunk * 17]), 400)
+        self.assertEqual(feed_pieces(ChunkedDecoder(100), [chunk * 15 + b'0\r\n\r\n']),
+                         (b'x' * 15, b''))
+
+    def test_body_over_the_limit_gives_413_as_soon_as_a_size_says_so(self):
+        self.assertEqual(feed_status(ChunkedDecoder(10), [b'b\r\n']), 413)
+        self.assertEqual(feed_status(ChunkedDecoder(10), [b'ffffffffffffffff\r\n']), 413)
+        self.assertEqual(feed_status(ChunkedDecoder(10), [b'6\r\nhello!\r\n5\r\n']), 413)
+        self.assertEqual(feed_pieces(ChunkedDecoder(10), [b'a\r\n0123456789\r\n0\r\n\r\n']),
+                         (b'0123456789', b''))
+
+    def test_connection_closed_before_the_last_chunk_gives_400(self):
+        for pieces in ([b''], [b'5\r\nhel', b''], [b'5\r\nhello\r\n', b''],
+                       [b'0\r\n', b''], [b'0\r\nX: 1\r\n', b'']):
+            self.assertEqual(feed_status(ChunkedDecoder(100), pieces), 400, pieces)
 
 
 # -- a live server --------------------------------------------------------------------------
@@ -531,13 +664,25 @@ class ContinueTests(unittest.TestCase):
             sock.sendall(b'3\r\nabc\r\n0\r\n\r\n')
             self.assertEqual(read_response(sock)[2], b'abc')
 
-    def test_no_100_continue_when_the_app_does_not_read(self):
+    def test_100_continue_is_sent_and_the_body_read_even_when_the_app_ignores_it(self):
+        # The server reads every body before the application runs (RFC 9110 section 10.1.1
+        # allows a 100 and reading on), so the connection stays usable.
         with self.live.connect() as sock:
             sock.sendall(b'POST /ignore HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n'
                          b'Expect: 100-continue\r\n\r\n')
+            self.assertEqual(sock.recv(100), b'HTTP/1.1 100 Continue\r\n\r\n')
+            sock.sendall(b'data')
             status, headers, body = read_response(sock)
-            self.assertEqual((status, body, headers['interim']), (200, b'not read', []))
-            self.assertEqual(headers['connection'], 'close')
+            self.assertEqual((status, body, headers.get('connection')), (200, b'not read', None))
+            sock.sendall(b'POST /read HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok')
+            self.assertEqual(read_response(sock)[:3:2], (200, b'ok'))
+
+    def test_body_sent_without_waiting_for_100_gets_no_100(self):
+        with self.live.connect() as sock:
+            sock.sendall(b'POST /read HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n'
+                         b'Expect: 100-continue\r\n\r\ndata')
+            status, headers, body = read_response(sock)
+            self.assertEqual((status, body, headers['interim']), (200, b'data', []))
 
     def test_too_large_body_with_expect_gets_413_instead_of_100(self):
         with self.live.connect() as sock:
@@ -545,6 +690,235 @@ class ContinueTests(unittest.TestCase):
                          b'Expect: 100-continue\r\n\r\n')
             status, headers, _ = read_response(sock)
             self.assertEqual((status, headers['interim']), (413, []))
+
+
+def input_app(environ, start_response):
+    """Answers with the body it read and, in X-Input, the type of wsgi.input."""
+    stream = environ['wsgi.input']
+    body = stream.read()
+    start_response('200 OK', [('X-Input', type(stream).__name__)])
+    return [body]
+
+
+class BodyInTheLoopTests(unittest.TestCase):
+    """Bodies are read by the selector thread; a worker gets only a complete request."""
+
+    def test_a_trickling_body_holds_no_worker(self):
+        live = LiveServer(input_app, threads=1)
+        try:
+            with live.connect() as slow:
+                slow.sendall(b'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc')
+                for _ in range(3):  # the only worker is free for other clients meanwhile
+                    self.assertEqual(request(live.port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[0],
+                                     200)
+                slow.sendall(b'defghij')
+                self.assertEqual(read_response(slow)[::2], (200, b'abcdefghij'))
+        finally:
+            live.stop()
+
+    def test_small_bodies_stay_in_memory_and_large_ones_go_to_a_temporary_file(self):
+        live = LiveServer(input_app, max_memfile_bytes=100)
+        try:
+            for size, is_in_memory in ((100, True), (101, False), (5000, False)):
+                data = bytes(bytearray(range(256))) * (size // 256) + b'z' * (size % 256)
+                status, headers, body = request(
+                    live.port, b'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s'
+                    % (size, data))
+                self.assertEqual((status, body), (200, data))
+                self.assertEqual(headers['x-input'] == 'BytesIO', is_in_memory, size)
+            chunked = b'40\r\n' + b'c' * 64 + b'\r\n'
+            status, headers, body = request(live.port, b'POST / HTTP/1.1\r\nHost: h\r\n'
+                                            b'Transfer-Encoding: chunked\r\n\r\n'
+                                            + chunked * 3 + b'0\r\n\r\n')
+            self.assertEqual((status, body), (200, b'c' * 192))
+            self.assertNotEqual(headers['x-input'], 'BytesIO')
+        finally:
+            live.stop()
+
+    def test_body_past_body_timeout_gets_408_whatever_its_rate(self):
+        live = LiveServer(input_app, body_timeout=0.3, head_timeout=0.2)
+        try:
+            with live.connect() as sock:
+                sock.sendall(b'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n')
+                try:
+                    for _ in range(60):  # far above the minimum rate, for up to 3 s
+                        sock.sendall(b'x' * 1000)
+                        if select_readable(sock, 0.05):
+                            break
+                except OSError:
+                    pass
+                status, headers, body = read_response(sock)
+            self.assertEqual((status, body), (408, b'408 Request Timeout: request body not '
+                                                   b'received in time\n'))
+        finally:
+            live.stop()
+
+    def test_requests_are_served_in_arrival_order_across_connections(self):
+        # One worker, held by the first request: a request pipelined behind it on the same
+        # connection arrives after another client's, and is served after it.
+        seen, release = [], threading.Event()
+
+        def app(environ, start_response):
+            seen.append(environ['PATH_INFO'])
+            if environ['PATH_INFO'] == '/hold':
+                release.wait(5)
+            start_response('200 OK', [])
+            return [b'ok']
+        live = LiveServer(app, threads=1)
+        try:
+            with live.connect() as first, live.connect() as second:
+                first.sendall(b'GET /hold HTTP/1.1\r\nHost: h\r\n\r\n')
+                wait_until(lambda: seen == ['/hold'])
+                second.sendall(b'GET /second HTTP/1.1\r\nHost: h\r\n\r\n')
+                wait_until(lambda: live.server._work_count == 2)
+                first.sendall(b'GET /pipelined HTTP/1.1\r\nHost: h\r\n\r\n')
+                release.set()
+                self.assertEqual([read_response(first)[0], read_response(first)[0],
+                                  read_response(second)[0]], [200, 200, 200])
+        finally:
+            live.stop()
+        self.assertEqual(seen, ['/hold', '/second', '/pipelined'])
+
+
+class BodyBufferTests(unittest.TestCase):
+
+    def setUp(self):
+        self.saved = kokoropy.MAX_BODY_MEMORY_BYTES
+        kokoropy.MAX_BODY_MEMORY_BYTES = 150
+
+    def tearDown(self):
+        kokoropy.MAX_BODY_MEMORY_BYTES = self.saved
+
+    def test_bodies_share_a_memory_budget_and_spill_to_files_beyond_it(self):
+        budget = [0]
+        first, second = kokoropy._BodyBuffer(100, budget), kokoropy._BodyBuffer(100, budget)
+        first.write(b'a' * 100)
+        second.write(b'b' * 40)
+        self.assertEqual((budget, first.file, second.file), ([140], None, None))
+        second.write(b'b' * 20)  # 160 bytes would pass the budget: to a file
+        self.assertIsNotNone(second.file)
+        self.assertEqual(budget, [100])
+        self.assertEqual(second.open().read(), b'b' * 60)
+        self.assertEqual(first.open().read(), b'a' * 100)
+        self.assertEqual(budget, [0])
+        first.close()
+        second.close()
+        self.assertEqual(budget, [0])
+
+    def test_a_body_dropped_while_arriving_gives_its_memory_back(self):
+        budget = [0]
+        body = kokoropy._BodyBuffer(100, budget)
+        body.write(b'x' * 30)
+        body.close()
+        self.assertEqual(budget, [0])
+
+
+def select_readable(sock, timeout):
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
+def wait_until(condition, timeout=5.0):
+    """Poll `condition` until it holds; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError('condition not met within %g s' % timeout)
+        time.sleep(0.005)
+
+
+# A server in a subprocess under a descriptor limit: prints its max_connections and port.
+LIMITED_SERVER = '''
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[2]), int(sys.argv[2])))
+import kokoropy
+
+def app(environ, start_response):
+    start_response('200 OK', [])
+    return [b'ok']
+
+server = kokoropy.KokoroServer(app, port=0, threads=2, quiet=True, **eval(sys.argv[3]))
+print(server.max_connections, server.port, flush=True)
+server.serve_forever()
+'''
+
+
+@unittest.skipUnless(os.name == 'posix', 'RLIMIT_NOFILE is Unix-only')
+class DescriptorLimitTests(unittest.TestCase):
+
+    def start(self, limit, **options):
+        process = subprocess.Popen([sys.executable, '-c', LIMITED_SERVER, ROOT, str(limit),
+                                    repr(options)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        self.addCleanup(process.wait, 10)
+        self.addCleanup(process.stderr.close)
+        self.addCleanup(process.stdout.close)
+        self.addCleanup(process.kill)
+        max_connections, port = map(int, process.stdout.readline().split())
+        return process, max_connections, port
+
+    def test_max_connections_leaves_descriptors_for_workers_and_files(self):
+        _, max_connections, _ = self.start(256)
+        self.assertEqual(max_connections, 256 - kokoropy.RESERVED_DESCRIPTORS - 2 * 2)
+
+    def test_clients_over_max_connections_get_503_at_once(self):
+        _, max_connections, port = self.start(100)
+        clients = [socket.create_connection(('127.0.0.1', port), timeout=5)
+                   for _ in range(max_connections)]
+        try:
+            self.assertEqual(request(port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[0], 503)
+            clients.pop().close()
+            wait_until(lambda: request(port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[0] == 200)
+        finally:
+            for sock in clients:
+                sock.close()
+
+    def test_out_of_descriptors_new_clients_get_503_and_one_log_line(self):
+        process, _, port = self.start(64, max_connections=1000)
+        clients = []
+        try:
+            for _ in range(100):  # more than the server has descriptors for
+                clients.append(socket.create_connection(('127.0.0.1', port), timeout=5))
+            statuses = [request(port, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")[0] for _ in range(3)]
+            self.assertEqual(statuses, [503] * 3)
+            for sock in clients:
+                sock.close()
+            wait_until(lambda: request(port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[0] == 200)
+        finally:
+            for sock in clients:
+                sock.close()
+            process.terminate()
+        log = process.stderr.read().decode()
+        self.assertEqual(log.count('accept failed'), 1, log)
+        self.assertIn('Too many open files', log)
+        self.assertNotIn('Traceback', log)
+
+    def test_repeated_server_errors_are_logged_once_per_interval(self):
+        server = KokoroServer(echo_app, port=0)
+        try:
+            with CapturedStderr() as captured:
+                for _ in range(1000):
+                    server._log_throttled('accept', 'kokoropy: accept failed\n')
+                last_logged, _ = server._error_log_times['accept']
+                server._error_log_times['accept'] = (
+                    last_logged - kokoropy.ERROR_LOG_INTERVAL_SECONDS, 999)
+                server._log_throttled('accept', 'kokoropy: accept failed\n')
+        finally:
+            server.shutdown()
+        self.assertEqual(captured.text, 'kokoropy: accept failed\nkokoropy: accept failed '
+                                        '(and 999 more since the last report)\n')
+
+
+class CapturedStderr(object):
+    """Collects what is written to sys.stderr inside the with block in `text`."""
+
+    def __enter__(self):
+        self.saved, sys.stderr = sys.stderr, io.StringIO()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.text = sys.stderr.getvalue()
+        sys.stderr = self.saved
 
 
 class TimeoutTests(unittest.TestCase):
@@ -638,6 +1012,21 @@ class FaultTests(unittest.TestCase):
             with QuietStderr():
                 status, _, body = request(live.port, b'GET /boom HTTP/1.1\r\nHost: h\r\n\r\n')
             self.assertEqual((status, body), (500, b'500 Internal Server Error\n'))
+            self.assertEqual(request(live.port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[2], b'fine')
+        finally:
+            live.stop()
+
+    def test_app_raising_system_exit_costs_its_connection_not_the_worker(self):
+        def app(environ, start_response):
+            if environ['PATH_INFO'] == '/exit':
+                raise SystemExit(3)
+            start_response('200 OK', [])
+            return [b'fine']
+        live = LiveServer(app, threads=1)
+        try:
+            with live.connect() as sock:
+                sock.sendall(b'GET /exit HTTP/1.1\r\nHost: h\r\n\r\n')
+                self.assertTrue(is_closed_by_server(sock))
             self.assertEqual(request(live.port, b'GET / HTTP/1.1\r\nHost: h\r\n\r\n')[2], b'fine')
         finally:
             live.stop()

@@ -46,7 +46,7 @@ class StaticFileTest(unittest.TestCase):
         answer = self.client.get('/static/data.txt')
         self.assertEqual(answer.status, 200)
         self.assertEqual(answer.body, CONTENT)
-        self.assertEqual(answer.headers['Content-Type'], 'text/plain; charset=utf-8')
+        self.assertEqual(answer.headers['Content-Type'], 'text/plain; charset=UTF-8')
         self.assertEqual(answer.headers['Content-Length'], '20')
         self.assertEqual(answer.headers['Last-Modified'], 'Tue, 14 Nov 2023 22:13:20 GMT')
         self.assertEqual(answer.headers['Accept-Ranges'], 'bytes')
@@ -54,7 +54,7 @@ class StaticFileTest(unittest.TestCase):
 
     def test_mimetype_is_guessed_or_given(self):
         self.assertEqual(self.client.get('/static/css/site.css').headers['Content-Type'],
-                         'text/css; charset=utf-8')
+                         'text/css; charset=UTF-8')
         self.app.get('/typed', lambda: static_file('data.txt', self.root, mimetype='x/y'))
         self.assertEqual(self.client.get('/typed').headers['Content-Type'], 'x/y')
         with open(os.path.join(self.root, 'archive.tar.gz'), 'wb') as f:

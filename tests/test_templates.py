@@ -18,6 +18,11 @@ def render(source, **variables):
     return SimpleTemplate(source).render(**variables)
 
 
+def compile_source(source):
+    """Compile template source now (SimpleTemplate compiles on first use, as Bottle's does)."""
+    return SimpleTemplate(source).co
+
+
 def write_files(folder, files):
     """Write {relative path: text} under folder."""
     for name, text in files.items():
@@ -317,52 +322,52 @@ class ErrorTest(FolderTestCase):
         self.assertIn('not found', str(error))
 
     def test_syntax_error_names_template_line(self):
-        error = self.assert_error(lambda: SimpleTemplate('ok\n% x = = 1\nok'), 2, '% x = = 1',
+        error = self.assert_error(lambda: compile_source('ok\n% x = = 1\nok'), 2, '% x = = 1',
                                   'SyntaxError')
         self.assertIsInstance(error.__cause__, SyntaxError)
 
     def test_syntax_error_in_expression(self):
-        self.assert_error(lambda: SimpleTemplate('a\n\n<b>{{ 1 + }}</b>'), 3, '<b>{{ 1 + }}</b>',
+        self.assert_error(lambda: compile_source('a\n\n<b>{{ 1 + }}</b>'), 3, '<b>{{ 1 + }}</b>',
                           'SyntaxError')
 
     def test_unclosed_if_names_its_line(self):
-        self.assert_error(lambda: SimpleTemplate('a\n% for x in y:\n% if x:\n{{x}}\n% end\n'),
+        self.assert_error(lambda: compile_source('a\n% for x in y:\n% if x:\n{{x}}\n% end\n'),
                           2, '% for x in y:', 'never closed by "% end"')
 
     def test_stray_end(self):
-        self.assert_error(lambda: SimpleTemplate('a\n% if 1:\n% end\n% end\n'), 4, '% end',
+        self.assert_error(lambda: compile_source('a\n% if 1:\n% end\n% end\n'), 4, '% end',
                           'closes nothing')
 
     def test_else_without_if(self):
-        self.assert_error(lambda: SimpleTemplate('a\n% else:\n'), 2, '% else:', 'without an open')
+        self.assert_error(lambda: compile_source('a\n% else:\n'), 2, '% else:', 'without an open')
 
     def test_unclosed_block(self):
-        self.assert_error(lambda: SimpleTemplate('a\n{% block main %}\nb\n'), 2,
+        self.assert_error(lambda: compile_source('a\n{% block main %}\nb\n'), 2,
                           '{% block main %}', 'never closed by {% endblock %}')
 
     def test_unclosed_if_inside_block(self):
-        self.assert_error(lambda: SimpleTemplate('{% block a %}\n% if x:\n{% endblock %}\n'), 2,
+        self.assert_error(lambda: compile_source('{% block a %}\n% if x:\n{% endblock %}\n'), 2,
                           '% if x:', 'never closed')
 
     def test_stray_endblock_and_mismatched_name(self):
-        self.assert_error(lambda: SimpleTemplate('a\n{% endblock %}'), 2, '{% endblock %}',
+        self.assert_error(lambda: compile_source('a\n{% endblock %}'), 2, '{% endblock %}',
                           'without an open')
-        self.assert_error(lambda: SimpleTemplate('{% block a %}\n{% endblock b %}'), 2,
+        self.assert_error(lambda: compile_source('{% block a %}\n{% endblock b %}'), 2,
                           '{% endblock b %}', 'closes {% block a %} of line 1')
 
     def test_duplicate_block_and_parent_outside_block(self):
-        self.assert_error(lambda: SimpleTemplate('{% block a %}{% endblock %}\n'
+        self.assert_error(lambda: compile_source('{% block a %}{% endblock %}\n'
                                                  '{% block a %}{% endblock %}'),
                           2, '{% block a %}{% endblock %}', 'defined twice')
-        self.assert_error(lambda: SimpleTemplate('x\n{% parent %}'), 2, '{% parent %}',
+        self.assert_error(lambda: compile_source('x\n{% parent %}'), 2, '{% parent %}',
                           'outside')
 
     def test_unclosed_code_block(self):
-        self.assert_error(lambda: SimpleTemplate('a\n<% x = 1\ny = 2\n'), 2, '<% x = 1',
+        self.assert_error(lambda: compile_source('a\n<% x = 1\ny = 2\n'), 2, '<% x = 1',
                           'never closed by "%>"')
 
     def test_empty_expression(self):
-        self.assert_error(lambda: SimpleTemplate('a {{ }}'), 1, 'a {{ }}', 'empty')
+        self.assert_error(lambda: compile_source('a {{ }}'), 1, 'a {{ }}', 'empty')
 
     def test_http_errors_raised_in_templates_pass_through(self):
         with self.assertRaises(kokoropy.HTTPError):
@@ -532,6 +537,144 @@ class BottleCompatibilityTest(unittest.TestCase):
                                  case['expected'])
                 tpl = SimpleTemplate(name=name, lookup=[folder])
                 self.assertEqual(tpl.render(**case['variables']), case['expected'])
+
+
+class BottleSyntaxTest(FolderTestCase):
+    """The SimpleTemplate forms Bottle 0.13 documents beyond the basics."""
+
+    files = {
+        'card.tpl': '% def card(title):\n<div>{{title}}</div>\n% end\n% answer = 42\n',
+        'page.tpl': "% names = include('card')\n% names['card']('Hi')\n{{names['answer']}}\n",
+        'wrap.tpl': '[{{!base}}]',
+        'inner.tpl': "% rebase('wrap')\ninner",
+        'outer.tpl': "before\n% include('inner')\nafter\n",
+    }
+
+    def test_one_line_if_block_closed_by_end(self):
+        self.assertEqual(render('% if x: a = 1; end\n{{a}}', x=True, a=0), '1')
+        self.assertEqual(render('% if x: a = 1; end\n{{a}}', x=False, a=0), '0')
+
+    def test_one_line_for_block_closed_by_end(self):
+        self.assertEqual(render("% for i in l: a += str(i); end\n{{a}}", l=[1, 2, 3], a=''),
+                         '123')
+
+    def test_one_line_if_and_else_closed_by_end(self):
+        source = '% if x: a = "yes"\n% else: a = "no"; end\n{{a}}'
+        self.assertEqual((render(source, x=1), render(source, x=0)), ('yes', 'no'))
+
+    def test_end_inside_a_string_does_not_close(self):
+        self.assertEqual(render("% if x: a = '; end'\n% end\n{{a}}", x=1), '; end')
+
+    def test_comprehension_running_over_code_lines(self):
+        self.assertEqual(render('% squares = [n * n\n%    for n in range(4)]\n{{squares}}'),
+                         '[0, 1, 4, 9]')
+
+    def test_dict_running_over_code_lines(self):
+        self.assertEqual(render("% d = {'a': 1,\n%      'b': 2}\n{{sorted(d)}}"),
+                         "[&#x27;a&#x27;, &#x27;b&#x27;]")
+
+    def test_triple_quoted_string_running_over_lines(self):
+        self.assertEqual(render('% s = """one\n  two"""\n{{s}}'), 'one\n  two')
+
+    def test_backslash_continues_a_code_line(self):
+        self.assertEqual(render('% if 1 \\\n%    and 1:\nyes\n% end\n'), 'yes\n')
+
+    def test_include_returns_the_included_namespace(self):
+        self.assertEqual(self.render_file('page'), '<div>Hi</div>\n42\n')
+
+    def test_included_template_rebasing_wraps_only_its_own_output(self):
+        self.assertEqual(self.render_file('outer'), 'before\n[inner]after\n')
+
+    def test_custom_syntax(self):
+        tpl = SimpleTemplate('<% a = 1 %>\n$ b = 2\n[a]+[!b]', syntax='<% %> $ [ ]')
+        self.assertEqual(tpl.render(), '1+2')
+
+    def test_custom_syntax_with_words(self):
+        tpl = SimpleTemplate('begin x = 3\ny = 4 finish\nline z = 5\n(( x + y + z ))',
+                             syntax='begin finish line (( ))')
+        self.assertEqual(tpl.render(), '12')
+
+    def test_syntax_needs_five_markers(self):
+        with self.assertRaises(TemplateError):
+            SimpleTemplate('x', syntax='<% %> %')
+
+    def test_syntax_error_is_a_syntax_error_naming_the_line(self):
+        tpl = SimpleTemplate('ok\n% for x in\n% end\n')
+        with self.assertRaises(SyntaxError) as caught:
+            tpl.render()
+        self.assertIsInstance(caught.exception, TemplateError)
+        self.assertEqual((caught.exception.filename, caught.exception.lineno),
+                         ('<string>', 2))
+
+    def test_defaults_are_seen_by_every_render(self):
+        class Branded(SimpleTemplate):
+            defaults = {'site': 'Shop'}
+        self.assertEqual(Branded('{{site}}/{{page}}').render(page='home'), 'Shop/home')
+        self.assertEqual(Branded('{{site}}').render(site='Other'), 'Other')
+
+    def test_global_config_sets_settings_of_new_templates(self):
+        class Raw(SimpleTemplate):
+            pass
+        Raw.global_config('noescape', True)
+        self.assertEqual(Raw.global_config('noescape'), True)
+        self.assertEqual(Raw('{{x}}').render(x='<b>'), '<b>')
+        self.assertEqual(SimpleTemplate('{{x}}').render(x='<b>'), '&lt;b&gt;')
+
+    def test_base_template_is_the_adapter_interface(self):
+        class Upper(kokoropy.BaseTemplate):
+            def prepare(self, **settings):
+                self.text = self.source
+
+            def render(self, *args, **kwargs):
+                return (self.text % self._variables(args, kwargs)).upper()
+        self.assertEqual(template('hi %(who)s', template_adapter=Upper, who='x'), 'HI X')
+        self.assertTrue(issubclass(SimpleTemplate, kokoropy.BaseTemplate))
+
+    def test_html_quote(self):
+        self.assertEqual(kokoropy.html_quote('a"b\n<'), '"a&quot;b&#10;&lt;"')
+
+    def test_template_included_from_cache(self):
+        tpl = SimpleTemplate("% include('part', x=1)")
+        tpl.cache['part'] = SimpleTemplate('part {{x}}')
+        self.assertEqual(tpl.render(), 'part 1')
+
+    def test_coding_line_names_the_encoding_of_bytes(self):
+        tpl = SimpleTemplate('%#coding: iso8859_15\n\u20ac'.encode('iso8859_15'))
+        self.assertEqual((tpl.render(), tpl.encoding), ('\u20ac', 'iso8859_15'))
+
+
+class TemplateEnginesTest(unittest.TestCase):
+    """jinja2_template/mako_template and their views, when those libraries are installed."""
+
+    def test_missing_engine_says_how_to_install_it(self):
+        with mock.patch.dict('sys.modules', {'jinja2': None, 'mako': None,
+                                             'mako.lookup': None}):
+            with self.assertRaises(TemplateError) as caught:
+                kokoropy.jinja2_template('{{ x }} one', x=1)
+            self.assertIn('pip install jinja2', str(caught.exception))
+            with self.assertRaises(TemplateError) as caught:
+                kokoropy.mako_template('${x} two', x=2)
+            self.assertIn('pip install mako', str(caught.exception))
+
+    def test_jinja2_template_escapes_by_default(self):
+        try:
+            import jinja2  # noqa: F401
+        except ImportError:
+            self.skipTest('jinja2 is not installed')
+        self.assertEqual(kokoropy.jinja2_template('<p>{{ x }}</p>\n', x='<b>'),
+                         '<p>&lt;b&gt;</p>')
+
+        @kokoropy.jinja2_view('{{ a }}-{{ b }}', b=2)
+        def handler():
+            return {'a': 1}
+        self.assertEqual(handler(), '1-2')
+
+    def test_mako_template_escapes_by_default(self):
+        try:
+            import mako  # noqa: F401
+        except ImportError:
+            self.skipTest('mako is not installed')
+        self.assertEqual(kokoropy.mako_template('<p>${x}</p>\n', x='<b>'), '<p>&lt;b&gt;</p>\n')
 
 
 class CompilerStepsTest(unittest.TestCase):

@@ -1,7 +1,9 @@
 """Faults: idle and slowloris clients do not stop a new client from being served and are closed
-by the timeouts; clients that vanish mid-body or mid-response leak no worker; a handler that
-raises gives 500 and the next request succeeds; SIGTERM under load finishes the requests in
-flight and exits 0. Each server runs in its own process."""
+by the timeouts; 40 slow request bodies cost no worker; with its descriptors exhausted the server
+answers new clients at once (200 or 503), logs once and does not spin; clients that vanish
+mid-body or mid-response leak no worker; a handler that raises gives 500 and the next request
+succeeds; SIGTERM under load finishes the requests in flight and exits 0. Each server runs in
+its own process; the attack tests print their figures."""
 import os
 import signal
 import socket
@@ -57,11 +59,16 @@ def free_port():
 class ServerProcess(object):
     """A server subprocess; `options` go to KokoroServer (or to run() with use_run=True)."""
 
-    def __init__(self, **options):
+    def __init__(self, descriptor_limit=None, **options):
         self.port = free_port() if options.get('use_run') else None
+        limit = None
+        if descriptor_limit:
+            def limit():  # in the child, before it runs Python: ulimit -n descriptor_limit
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (descriptor_limit, descriptor_limit))
         self.process = subprocess.Popen(
             [sys.executable, '-c', SERVER_CODE, ROOT, repr(options), str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit)
         if self.port is None:
             line = self.process.stdout.readline()
             if not line.strip().isdigit():
@@ -79,6 +86,17 @@ class ServerProcess(object):
             sock.sendall(b'GET ' + path.encode() + b' HTTP/1.1\r\nHost: h\r\nConnection: close'
                          b'\r\n\r\n')
             return read_response(sock.makefile('rb'))
+
+    def timed_get(self):
+        """GET / on a new connection; returns (status, seconds until the answer)."""
+        started = time.monotonic()
+        return self.get()[0], time.monotonic() - started
+
+    def cpu_seconds(self):
+        """User and system CPU time the server process has used (Linux /proc)."""
+        with open('/proc/%d/stat' % self.process.pid) as stat:
+            fields = stat.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf('SC_CLK_TCK'))
 
     def stop(self):
         if self.process.poll() is None:
@@ -174,6 +192,74 @@ class FaultTests(unittest.TestCase):
             for sock in idle + slow:
                 sock.close()
             self.assertNotIn('Traceback', server.stop())
+
+    def test_40_slow_bodies_do_not_delay_a_fresh_get(self):
+        # Each posts a 10 MB body at about 1.1 KB/s, just above the minimum rate; 8 of them
+        # stall outright after the head. There are 16 workers: none is taken.
+        server = ServerProcess(quiet=True)
+        slow, stop_trickling = [], threading.Event()
+        try:
+            for number in range(40):
+                sock = server.connect()
+                sock.sendall(b'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10000000\r\n\r\n')
+                slow.append(sock)
+            trickling = slow[8:]
+
+            def trickle():
+                while not stop_trickling.wait(0.25):
+                    for sock in trickling:
+                        sock.sendall(b'x' * 280)
+            trickler = threading.Thread(target=trickle)
+            trickler.start()
+            latencies = []
+            for _ in range(20):
+                status, seconds = server.timed_get()
+                self.assertEqual(status, 200)
+                latencies.append(seconds)
+                time.sleep(0.2)
+            stop_trickling.set()
+            trickler.join()
+            sys.stderr.write('\n40 slow bodies: worst fresh GET %.1f ms, median %.1f ms\n'
+                             % (max(latencies) * 1000, sorted(latencies)[10] * 1000))
+            self.assertLess(max(latencies), 1.0)
+        finally:
+            stop_trickling.set()
+            for sock in slow:
+                sock.close()
+            self.assertNotIn('Traceback', server.stop())
+
+    @unittest.skipUnless(sys.platform.startswith('linux'), 'needs RLIMIT_NOFILE and /proc')
+    def test_descriptors_exhausted_by_idle_clients(self):
+        # ulimit -n 256 and 400 idle connections: max_connections sized from the limit, then
+        # with max_connections forced above it so that accept() itself fails with EMFILE.
+        for options in ({}, {'max_connections': 1000}):
+            server = ServerProcess(descriptor_limit=256, **options)
+            idle = []
+            try:
+                for _ in range(400):
+                    idle.append(server.connect())
+                cpu_before, started = server.cpu_seconds(), time.monotonic()
+                answers = []
+                for _ in range(10):
+                    answers.append(server.timed_get())
+                    time.sleep(0.3)
+                cpu = server.cpu_seconds() - cpu_before
+                wall = time.monotonic() - started
+            finally:
+                for sock in idle:
+                    sock.close()
+                log = server.stop()
+            worst = max(seconds for _, seconds in answers)
+            statuses = sorted(set(status for status, _ in answers))
+            sys.stderr.write('\nulimit -n 256, 400 idle clients, %r: statuses %s, worst %.1f ms, '
+                             '%d log lines, CPU %.2f s in %.1f s\n' % (
+                                 options, statuses, worst * 1000, len(log.splitlines()), cpu,
+                                 wall))
+            self.assertLess(worst, 1.0)
+            self.assertTrue(set(statuses) <= set([200, 503]), statuses)
+            self.assertLessEqual(len(log.splitlines()), 3, log[:2000])
+            self.assertLess(cpu, wall / 4)  # not spinning
+            self.assertNotIn('Traceback', log)
 
     def test_clients_vanishing_mid_body_or_mid_response_leak_no_worker(self):
         server = ServerProcess(quiet=True, threads=4)
