@@ -4951,7 +4951,7 @@ class _Exchange(object):
 
     __slots__ = ('server', 'conn', 'sock', 'head', 'status', 'status_code', 'header_text',
                  'content_length', 'keep_alive', 'is_head_sent', 'is_chunked',
-                 'is_body_suppressed', 'bytes_sent')
+                 'is_body_suppressed', 'bytes_sent', 'has_date')
 
     def __init__(self, server, conn, head):
         self.server = server
@@ -4967,6 +4967,7 @@ class _Exchange(object):
         self.is_chunked = False
         self.is_body_suppressed = head.method == 'HEAD'
         self.bytes_sent = 0
+        self.has_date = False
 
     # -- the response -------------------------------------------------------------------------
 
@@ -4986,9 +4987,13 @@ class _Exchange(object):
         lines = []
         self.content_length = None
         self.keep_alive = self.head.keep_alive
+        self.has_date = False
         for name, value in headers:
             lname = name.lower()
-            if lname == 'content-length':
+            if lname == 'date':
+                self.has_date = True        # the application's own (static_file sends one)
+                lines.append('%s: %s\r\n' % (name, value))
+            elif lname == 'content-length':
                 if not _DIGITS.match(value.strip()):
                     raise ValueError('invalid Content-Length %r in the response' % (value,))
                 self.content_length = int(value)
@@ -5130,8 +5135,9 @@ class _Exchange(object):
         elif self.head.version == 'HTTP/1.0':
             framing += 'Connection: keep-alive\r\n'
         self.is_head_sent = True
+        date = '' if self.has_date else _date_line()    # RFC 9110 section 6.6.1: one Date
         return ('HTTP/1.1 %s\r\n%s%s%s\r\n' % (self.status, self.header_text, framing,
-                                               _date_line())).encode('latin-1')
+                                               date)).encode('latin-1')
 
     def _send(self, data):
         _send_all(self.sock, data, self.server.io_timeout)

@@ -3,6 +3,7 @@ ChunkedDecoder without sockets, then a live KokoroServer on a free port of 127.0
 plain WSGI functions."""
 import io
 import os
+import re
 import select
 import socket
 import struct
@@ -564,6 +565,10 @@ class ResponseFramingTests(unittest.TestCase):
             if path == '/empty':
                 start_response('204 No Content', [])
                 return []
+            if path == '/dated':
+                start_response('200 OK', [('Date', 'Thu, 01 Jan 2026 00:00:00 GMT'),
+                                          ('Content-Length', '2'), ('Connection', 'close')])
+                return [b'ok']
             if path == '/inject':
                 start_response('302 Found', [('Location', '/a\r\nSet-Cookie: x=1')])
                 return [b'']
@@ -588,6 +593,21 @@ class ResponseFramingTests(unittest.TestCase):
         status, headers, body = request(self.live.port, b'GET /stream HTTP/1.0\r\n\r\n')
         self.assertEqual((status, body, headers['connection']), (200, b'one two', 'close'))
         self.assertNotIn('transfer-encoding', headers)
+
+    def test_one_date_header_the_applications_when_it_sends_one(self):
+        for path, expected in ((b'/dated', [b'Thu, 01 Jan 2026 00:00:00 GMT']), (b'/', None)):
+            with self.live.connect() as sock:
+                sock.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: h\r\n\r\n')
+                raw = b''
+                while True:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    raw += data
+            dates = re.findall(rb'\r\nDate: ([^\r]*)', raw.split(b'\r\n\r\n')[0])
+            self.assertEqual(len(dates), 1, raw)
+            if expected:
+                self.assertEqual(dates, expected)
 
     def test_write_callable_and_iterable_are_sent_in_order(self):
         _, headers, body = request(self.live.port, b'GET /write HTTP/1.1\r\nHost: h\r\n\r\n')
