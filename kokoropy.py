@@ -25,6 +25,7 @@ Contents, in dependency order (each section uses only those above it):
 8b. Database and dialects       Database, SqliteDialect, PostgresDialect, transactions
 8c. Models and queries          Model, Query, Q, Page
 9. Migrations                   per-application schema migrations
+9b. Logins                      login_user(), logout_user(), current_user(), revocable sessions
 10. Model forms and tables      Form, tables rendered from a model
 11. Applications and config     Config loading, application discovery, Autoroute_Controller
 12. Running                     run() and server adapters
@@ -47,6 +48,7 @@ import functools
 import hashlib
 import hmac
 import html
+import html.parser
 import http.client
 import importlib
 import importlib.util
@@ -99,7 +101,7 @@ __all__ = ['__version__']
 # text/bytes conversion, JSON encoding, HMAC signing. Uses only the stdlib.
 ###############################################################################
 
-__all__ += ['Markup', 'html_escape', 'html_quote']
+__all__ += ['Markup', 'html_escape', 'html_quote', 'sanitize_html']
 
 
 class Markup(str):
@@ -207,8 +209,10 @@ def unsign_value(token, secret, max_age=None):
     try:
         body, mac = to_str(token).rsplit('.', 1)
         encoded, stamp = body.split('.', 1)
-        given = _b64decode(mac)
-        if not any(hmac.compare_digest(_mac(one, body), given) for one in _secret_list(secret)):
+        # Compare the text, not its decoding: base64 decoding skips stray characters, so a
+        # signature with junk appended would still verify (one token, one spelling).
+        if not any(hmac.compare_digest(_b64encode(_mac(one, body)), mac)
+                   for one in _secret_list(secret)):
             return None
         if max_age is not None and time.time() - int(stamp, 16) > max_age:
             return None
@@ -237,6 +241,106 @@ def _token_timestamp(token):
         return None
 
 
+def sanitize_html(text):
+    """Return HTML from an untrusted author as Markup that cannot run script in a reader's
+    browser: an allow-list of elements and attributes, rebuilt from html.parser's events.
+
+    Kept: text formatting, headings, lists, tables, links and images (SANITIZE_TAGS with the
+    attributes of SANITIZE_ATTRIBUTES). URLs must be relative or http, https, mailto or tel.
+    Dropped with their content: script, style and the other SANITIZE_DROPPED elements; dropped
+    alone (their text kept): every other element, comments, event handler and style
+    attributes. Open elements are closed at the end, so that the text cannot close the page's
+    own elements.
+    """
+    cleaner = _HtmlCleaner()
+    cleaner.feed(to_str(text))
+    cleaner.close()
+    return Markup(cleaner.finish())
+
+
+SANITIZE_TAGS = frozenset(
+    'a abbr article aside b blockquote br caption cite code col colgroup dd del details dfn '
+    'div dl dt em figcaption figure footer h1 h2 h3 h4 h5 h6 header hr i img ins kbd li mark '
+    'ol p pre q s samp section small span strong sub summary sup table tbody td tfoot th '
+    'thead time tr u ul var'.split())
+SANITIZE_ATTRIBUTES = {
+    '*': frozenset(['title', 'lang', 'dir', 'class']),
+    'a': frozenset(['href']), 'img': frozenset(['src', 'alt', 'width', 'height']),
+    'blockquote': frozenset(['cite']), 'q': frozenset(['cite']), 'ol': frozenset(['start']),
+    'td': frozenset(['colspan', 'rowspan']), 'th': frozenset(['colspan', 'rowspan', 'scope']),
+    'col': frozenset(['span']), 'colgroup': frozenset(['span']),
+    'time': frozenset(['datetime']),
+}
+SANITIZE_DROPPED = frozenset(
+    'script style iframe frame frameset object embed applet template noscript noembed '
+    'noframes textarea select option title head xmp plaintext math svg base link meta '
+    'form button input'.split())
+_URL_ATTRIBUTES = frozenset(['href', 'src', 'cite'])
+_SAFE_URL_SCHEMES = frozenset(['http', 'https', 'mailto', 'tel'])
+_VOID_TAGS = frozenset(['br', 'col', 'hr', 'img'])
+# Browsers ignore ASCII tab, newline and controls inside a URL's scheme ("java\tscript:").
+_URL_IGNORED = re.compile(r'[\x00-\x20\x7f]+')
+
+
+class _HtmlCleaner(html.parser.HTMLParser):
+    """The parser behind sanitize_html(): writes allowed markup, escapes all text."""
+
+    def __init__(self):
+        html.parser.HTMLParser.__init__(self, convert_charrefs=True)
+        self.out, self.open_tags, self.dropping = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        if self.dropping or tag in SANITIZE_DROPPED:
+            if tag not in _VOID_TAGS and tag not in ('base', 'link', 'meta', 'input'):
+                self.dropping.append(tag)
+            return
+        if tag not in SANITIZE_TAGS:
+            return
+        allowed = SANITIZE_ATTRIBUTES['*'] | SANITIZE_ATTRIBUTES.get(tag, frozenset())
+        kept = ''.join(' %s="%s"' % (name, html_escape(value)) for name, value in attrs
+                       if name in allowed and value is not None and _is_safe_attribute(name,
+                                                                                      value))
+        self.out.append('<%s%s>' % (tag, kept))
+        if tag not in _VOID_TAGS:
+            self.open_tags.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag):
+        if self.dropping:
+            if tag in self.dropping:    # also closes what was left open inside it
+                del self.dropping[len(self.dropping) - 1 - self.dropping[::-1].index(tag):]
+            return
+        if tag in self.open_tags:
+            while self.open_tags:
+                name = self.open_tags.pop()
+                self.out.append('</%s>' % name)
+                if name == tag:
+                    break
+
+    def handle_data(self, data):
+        if not self.dropping:
+            self.out.append(html_escape(data))
+
+    def finish(self):
+        """The cleaned text, with the elements still open closed."""
+        self.out.extend('</%s>' % name for name in reversed(self.open_tags))
+        self.open_tags = []
+        return ''.join(self.out)
+
+
+def _is_safe_attribute(name, value):
+    if name not in _URL_ATTRIBUTES:
+        return True
+    url = _URL_IGNORED.sub('', value).lower()
+    scheme, colon, rest = url.partition(':')
+    return not colon or '/' in scheme or '?' in scheme or '#' in scheme or \
+        scheme in _SAFE_URL_SCHEMES
+
+
 ###############################################################################
 # 1b. HTTP utilities
 # Pure helpers for HTTP text: a case-insensitive multi-value HeaderDict, MultiDict and
@@ -256,6 +360,12 @@ _UNSAFE_HEADER_VALUE = re.compile(r'[\r\n\x00]')
 # RFC 9110 section 5.1: a field name is a token.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _OPTION = re.compile(r';\s*([^\s;=]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;]*))?', re.DOTALL)
+# A decimal number as HTTP writes it (RFC 9110 section 8.6, 14.1.1): ASCII digits only, since
+# str.isdigit() also accepts '²', which int() then refuses.
+_ASCII_DIGITS = re.compile(r'[0-9]+\Z')
+# An urlencoded form or query with more fields is refused (413): parsing 3.5 million empty
+# fields of a 10 MB body would cost seconds of CPU and gigabytes of memory.
+MAX_FORM_FIELDS = 1000
 
 
 class MultiDict(MutableMapping):
@@ -489,8 +599,8 @@ def parse_range_header(header, size):
             continue
         first, dash, last = spec.partition('-')
         first, last = first.strip(), last.strip()
-        if not dash or not (first.isdigit() or last.isdigit()) or \
-                (first and not first.isdigit()) or (last and not last.isdigit()):
+        if not (first or last) or not dash or (first and not _is_digits(first)) or \
+                (last and not _is_digits(last)):
             return None
         if not first:                      # suffix range: the last N bytes
             if int(last) > 0 and size > 0:
@@ -501,6 +611,11 @@ def parse_range_header(header, size):
             end = size if not last else min(int(last) + 1, size)
             ranges.append((int(first), end))
     return ranges
+
+
+def _is_digits(text):
+    """True when text is one or more ASCII digits (what int() reads as a plain number)."""
+    return _ASCII_DIGITS.match(text) is not None
 
 
 def parse_auth(header):
@@ -647,14 +762,66 @@ def _text_to_wsgi(value):
     return value if _is_ascii(value) else value.encode('utf-8').decode('latin-1')
 
 
-def _parse_qs(text):
-    """Parse an urlencoded query or form body (text) into a FormsDict; never raises."""
+class _TooManyFields(ValueError):
+    """An urlencoded query or form has more than MAX_FORM_FIELDS fields."""
+
+
+def _parse_qs(text, max_fields=MAX_FORM_FIELDS):
+    """Parse an urlencoded query or form body (text) into a FormsDict.
+
+    Fields are split on '&' only (the WHATWG URL standard; ';' is data), '+' is a space and
+    bad escapes are kept. Raises _TooManyFields beyond `max_fields`, having split no further.
+    """
     fields = FormsDict()
-    if text:
-        values = fields._values
-        for key, value in parse_qsl(text, keep_blank_values=True, errors='replace'):
-            values.setdefault(key, []).append(value)
+    if not text:
+        return fields
+    if text.count('&') >= max_fields:
+        text = text[:_end_of_fields(text, max_fields)]
+    values = fields._values
+    for piece in text.split('&'):
+        if piece:
+            key, _, value = piece.partition('=')
+            if '+' in piece or '%' in piece:
+                key, value = _unquote_plus(key), _unquote_plus(value)
+            if key in values:
+                values[key].append(value)
+            else:
+                values[key] = [value]
     return fields
+
+
+def _end_of_fields(data, max_fields):
+    """Where the first `max_fields` fields of urlencoded `data` (text or bytes) end; raises
+    _TooManyFields when another field follows. Copies nothing: a huge body costs a scan."""
+    end = _nth_separator(data, max_fields)
+    if end < 0:
+        return len(data)
+    if _has_field(data, end + 1):
+        raise _TooManyFields('more than %d fields' % max_fields)
+    return end
+
+
+def _nth_separator(data, count):
+    """The index of the count-th '&' in data (text or bytes), or -1 when there are fewer."""
+    separator = '&' if isinstance(data, str) else b'&'
+    end = -1
+    for _ in range(count):
+        end = data.find(separator, end + 1)
+        if end < 0:
+            return -1
+    return end
+
+
+def _has_field(data, start=0):
+    """True when data[start:] holds more than '&' separators (empty fields do not count)."""
+    separator = '&' if isinstance(data, str) else b'&'
+    return data.count(separator, start) != len(data) - start
+
+
+def _unquote_plus(text):
+    if '+' in text:
+        text = text.replace('+', ' ')
+    return unquote(text, errors='replace') if '%' in text else text
 
 
 def _quote_path(path):
@@ -980,8 +1147,11 @@ class Router:
         if rule_regex is not None:
             found = rule_regex.fullmatch(path)
         args = found.groupdict()    # wildcards are named groups; the marker group is not
-        for name, convert in conversions:
-            args[name] = convert(args[name])
+        try:
+            for name, convert in conversions:
+                args[name] = convert(args[name])
+        except ValueError:  # e.g. int() of more than 4300 digits (Python 3.11's limit)
+            raise RouteNotFound(method, path)
         return route, args
 
     def _current_index(self):
@@ -1409,7 +1579,10 @@ class Request(object):
             text = _wsgi_to_text(text)
         except UnicodeError:
             text = text.encode('latin-1').decode('utf-8', 'replace')
-        return _parse_qs(text)
+        try:
+            return _parse_qs(text)
+        except _TooManyFields:
+            raise HTTPError(414, 'The query string has more than %d fields.' % MAX_FORM_FIELDS)
 
     @_cached_in_environ
     def headers(self):
@@ -1437,7 +1610,7 @@ class Request(object):
         value = self.environ.get('CONTENT_LENGTH', '')
         if not value:
             return None
-        if not value.strip().isdigit():
+        if not _is_digits(value.strip()):
             raise HTTPError(400, 'Malformed Content-Length header.')
         return int(value)
 
@@ -1516,7 +1689,11 @@ class Request(object):
         if not data.strip():
             return None
         try:
-            return json.loads(data)
+            # UTF-8 only; a byte order mark may be ignored (RFC 8259 section 8.1).
+            value = _STRICT_JSON.decode(data.decode('utf-8-sig'))
+            if b'\\u' in data or b'\\U' in data:
+                _check_json_text(value)
+            return value
         except (ValueError, RecursionError) as exc:
             raise HTTPError(400, 'The request body is not valid JSON: %s' % (exc,))
 
@@ -1697,7 +1874,7 @@ class Request(object):
         media_type, options = _parse_options_header(self.content_type)
         forms, files = FormsDict(), FormsDict()
         if media_type == 'application/x-www-form-urlencoded':
-            forms = _parse_qs(self.body_bytes.decode('utf-8', 'replace'))
+            forms = _parse_urlencoded_form(self.body)
         elif media_type == 'multipart/form-data':
             boundary = options.get('boundary', '')
             if not _BOUNDARY.match(boundary):
@@ -1706,6 +1883,57 @@ class Request(object):
                                             self._config('max_memfile_bytes'))
         environ['kokoropy.forms'], environ['kokoropy.files'] = forms, files
         return forms, files
+
+
+def _refuse_json_constant(name):
+    raise ValueError('%s is not JSON (RFC 8259 section 6)' % name)
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError('the number %s is out of range' % text[:40])
+    return value
+
+
+# RFC 8259: no NaN or Infinity, and no number so big that it would become one (1e999), since
+# answering it back would send text that is not JSON.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_json_constant, parse_float=_finite_float)
+
+
+def _check_json_text(value):
+    """ValueError when a decoded JSON value holds a lone surrogate ("\\ud800"): RFC 8259
+    section 8.2 text that no UTF-8 answer or database could store."""
+    if isinstance(value, str):
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:
+            raise ValueError('a string holds an unpaired surrogate escape')
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_text(key)
+            _check_json_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_text(item)
+
+
+def _parse_urlencoded_form(body):
+    """The fields of an urlencoded body (a binary file), read in chunks; HTTPError 413 when
+    more than MAX_FORM_FIELDS fields are sent, found without holding what follows them."""
+    kept, missing = [], MAX_FORM_FIELDS     # separators still allowed
+    for chunk in iter(functools.partial(body.read, COPY_CHUNK), b''):
+        if missing:
+            end = _nth_separator(chunk, missing)
+            if end < 0:
+                kept.append(chunk)
+                missing -= chunk.count(b'&')
+                continue
+            kept.append(chunk[:end])
+            missing, chunk = 0, chunk[end + 1:]
+        if _has_field(chunk):
+            raise HTTPError(413, 'The form has more than %d fields.' % MAX_FORM_FIELDS)
+    return _parse_qs(b''.join(kept).decode('utf-8', 'replace'))
 
 
 # What Request parses from an environ key (and caches in the environ as 'kokoropy.<name>').
@@ -2130,7 +2358,7 @@ def _parse_status(value):
     else:
         text = to_str(value).strip()
         code_text, _, reason = text.partition(' ')
-        if not code_text.isdigit():
+        if not _is_digits(code_text):
             raise ValueError('invalid status %r' % (value,))
         code, reason = int(code_text), reason.strip() or None
     if not 100 <= code <= 999:
@@ -3156,7 +3384,7 @@ class Kokoro(object):
         """HTTPError 413 (or 400) for a declared body over max_body_bytes (the matched route's
         own, else the config's), before anything reads it."""
         value = environ['CONTENT_LENGTH']
-        if not value.strip().isdigit():
+        if not _is_digits(value.strip()):
             return HTTPError(400, 'Malformed Content-Length header.')
         limit = _request_setting(environ, 'max_body_bytes')
         if int(value) > limit:
@@ -3668,14 +3896,30 @@ class TestClient(object):
 
     `client = TestClient(app, validate=True)` also checks every exchange with
     wsgiref.validate (PEP 3333). Paths may include a query string; see request().
+
+    CSRF: client.csrf_token() returns the session's token once a page created one (called
+    csrf_token() or csrf_input(), as any page with a form does). With `send_csrf_token=True`
+    every POST, PUT, PATCH and DELETE sends it (header X-CSRF-Token) as a browser submitting
+    the site's own form would, unless the request gives its own header or `csrf_token` field.
     """
 
     __test__ = False
+    # Plug-in (section 6): _csrf_token_to_send(cookie header, data) -> the session's CSRF
+    # token to send, or None.
+    _csrf_token_to_send = None
 
-    def __init__(self, app, validate=False, host='localhost', scheme='http'):
+    def __init__(self, app, validate=False, host='localhost', scheme='http',
+                 send_csrf_token=False):
         self.app = wsgiref.validate.validator(app) if validate else app
         self.host, self.scheme = host, scheme
+        self.send_csrf_token = send_csrf_token
         self.cookie_jar = {}    # (name, path) -> {'name', 'value', 'path', 'secure'}
+
+    def csrf_token(self, path='/'):
+        """The CSRF token of this client's session (cookies sent to `path`), or None before a
+        page created one."""
+        environ = self._environ('GET', path, None, None, None)
+        return self._csrf_token_to_send(self._cookie_header(environ), None)
 
     def request(self, method, path, query=None, data=None, json=None, files=None,
                 headers=None, follow_redirects=False, environ=None):
@@ -3740,6 +3984,11 @@ class TestClient(object):
         cookie = self._cookie_header(environ)
         if cookie and 'HTTP_COOKIE' not in environ:
             environ['HTTP_COOKIE'] = cookie
+        if self.send_csrf_token and method in ('POST', 'PUT', 'PATCH', 'DELETE') and \
+                'HTTP_X_CSRF_TOKEN' not in environ:
+            token = self._csrf_token_to_send(environ.get('HTTP_COOKIE', ''), data)
+            if token:
+                environ['HTTP_X_CSRF_TOKEN'] = token
         environ.update(extra_environ or {})
         captured = []
 
@@ -3818,7 +4067,7 @@ def _parse_set_cookie(header, default_path):
         elif key == 'secure':
             cookie['secure'] = True
         elif key == 'max-age':
-            cookie['expired'] = attribute_value.strip().lstrip('-').isdigit() and \
+            cookie['expired'] = _is_digits(attribute_value.strip().lstrip('-')) and \
                 int(attribute_value) <= 0
         elif key == 'expires' and 'max-age=' not in rest.lower():
             stamp = parse_http_date(attribute_value)
@@ -5551,36 +5800,64 @@ def csrf_input():
 
 
 def csrf_exempt(func):
-    """Decorator: let unsafe requests reach this handler without a CSRF token.
+    """Decorator: let unsafe requests reach this handler without a CSRF token or origin check.
 
-    Only for endpoints that do not rely on the session cookie to authenticate (e.g. an API
-    checking a token header or a signature); everything else should keep the check.
+    Only for endpoints that do not rely on the session cookie to authenticate (e.g. a JSON API
+    checking a token header or a signature, a webhook); everything else should keep the check.
+    A route may be marked with the option instead: app.post('/hook', csrf_exempt=True).
     """
     func.csrf_exempt = True
     return func
 
 
 def check_csrf(request, route):
-    """Refuse (HTTPError 403) an unsafe request with a form body that lacks the session's token.
+    """Refuse (HTTPError 403) an unsafe request that may come from another site.
 
-    Checked: POST, PUT, PATCH and DELETE whose body is a form (urlencoded, multipart or
-    text/plain: the encodings an HTML form on another site can send). The token comes from the
-    form field `csrf_token` or the header `X-CSRF-Token`. Other bodies (such as JSON) pass: a
-    browser cannot send them cross-site without a CORS preflight, which Kokoropy never grants.
-    Off when config['csrf'] is false or the route's target has `csrf_exempt = True`.
+    Every POST, PUT, PATCH and DELETE is checked, whatever its Content-Type and with or without
+    a body (a body-less POST can still delete or log out). It must carry the session's token in
+    the header `X-CSRF-Token` or, for a form body, the field `csrf_token`; and a browser must
+    not say it comes from elsewhere (see _is_cross_site). Off when config['csrf'] is false or
+    the route is exempt: its target has `csrf_exempt = True`, or its config `csrf_exempt`.
     """
-    if request.method not in UNSAFE_METHODS or not _is_form_body(request):
-        return
-    if getattr(getattr(route, 'target', None), 'csrf_exempt', False):
+    if request.method not in UNSAFE_METHODS or _is_exempt(route):
         return
     if not _app_of(request).config.get('csrf', True):
         return
+    if _is_cross_site(request):
+        raise HTTPError(403, 'This request came from another site, so it was refused.')
     expected = request.session.get(CSRF_SESSION_KEY)
-    sent = request.headers.get(CSRF_HEADER_NAME) or request.forms.get(CSRF_FIELD_NAME)
-    if expected and sent and hmac.compare_digest(to_bytes(expected), to_bytes(sent)):
-        return
+    if expected:    # no token in the session: refuse before reading any body
+        sent = request.get_header(CSRF_HEADER_NAME)
+        if not sent and _is_form_body(request):
+            sent = request.forms.get(CSRF_FIELD_NAME)
+        if sent and hmac.compare_digest(to_bytes(expected), to_bytes(sent)):
+            return
     raise HTTPError(403, 'The form has expired or was not sent from this site. '
                          'Reload the page and try again.')
+
+
+def _is_exempt(route):
+    return bool(getattr(getattr(route, 'target', None), 'csrf_exempt', False) or
+                getattr(route, 'config', {}).get('csrf_exempt'))
+
+
+def _is_cross_site(request):
+    """True when the browser tells that another site sent the request: the second line of
+    defence after the token, as Go's CrossOriginProtection and Rails do.
+
+    Sec-Fetch-Site (Fetch Metadata, sent by every current browser) must be 'same-origin' or
+    'none' (typed by the user); 'same-site' is refused too, since a sibling sub-domain may be
+    someone else's. Without it, an Origin header (RFC 6454) must name this host; the scheme is
+    not compared, so that a TLS-terminating proxy needs no trusted_proxies to pass. Requests
+    with neither (not from a browser, or a very old one) are left to the token.
+    """
+    fetch_site = request.get_header('Sec-Fetch-Site')
+    if fetch_site:
+        return fetch_site.strip().lower() not in ('same-origin', 'none')
+    origin = request.get_header('Origin')
+    if not origin:
+        return False
+    return urlsplit(origin.strip()).netloc.lower() != request.host.lower()
 
 
 _secrets_by_file = {}
@@ -5672,8 +5949,23 @@ def _wait_for_secret(path):
     raise RuntimeError('%s is empty: delete it to let Kokoropy create a new secret' % path)
 
 
+def _test_client_csrf_token(cookie_header, data):
+    """TestClient's plug-in: the CSRF token in the session cookie of `cookie_header` (read
+    without verifying: the client is the app's own test), unless `data` has its own field."""
+    if data is not None and not isinstance(data, (str, bytes)) and any(
+            name == CSRF_FIELD_NAME for name, _ in _pairs(data)):
+        return None
+    value = _parse_cookie_header(cookie_header).get(SESSION_COOKIE_NAME)
+    try:
+        session = _json_object(_b64decode(value.split('.', 1)[0]))
+    except (AttributeError, ValueError, TypeError):
+        return None
+    return (session or {}).get(CSRF_SESSION_KEY)
+
+
 Kokoro.session_interface = SignedCookieSessions()
 Kokoro.csrf_check = staticmethod(check_csrf)
+TestClient._csrf_token_to_send = staticmethod(_test_client_csrf_token)
 
 
 ###############################################################################
@@ -6731,9 +7023,12 @@ def _read_template_file(path, encoding):
 
 def _find_template_file(name, lookup=()):
     """The path of template `name` (see template() for the search order).
-    Raises TemplateError listing the folders searched."""
-    if os.path.isabs(name) and os.path.isfile(name):
-        return os.path.normpath(name)
+
+    A name always resolves inside a searched folder: '..' cannot climb out, and an absolute
+    path is only accepted inside one of them (a name reaching template() from a request must
+    not render /etc/passwd). Raises TemplateError listing the folders searched."""
+    if os.path.isabs(name) or os.path.splitdrive(name)[0]:
+        return _absolute_template_file(name, lookup)
     searched = []
     for folder, relative in _search_folders(name, lookup):
         path = _file_in_folder(folder, relative)
@@ -6742,6 +7037,23 @@ def _find_template_file(name, lookup=()):
         searched.append(os.path.join(folder, relative))
     raise TemplateError('template %r not found; looked for %s (with .%s)'
                         % (name, ', '.join(searched), ', .'.join(TEMPLATE_EXTENSIONS)))
+
+
+def _absolute_template_file(name, lookup):
+    folders = [folder for folder, _ in _search_folders('', lookup)]
+    path = os.path.abspath(name)
+    applications = os.path.abspath(_applications_folder(_lookup_context()[0]))
+    parts = os.path.relpath(path, applications).split(os.sep)
+    if len(parts) > 2 and parts[0] != '..' and parts[1] == 'views':  # any app's views/
+        folders.insert(0, os.path.join(applications, parts[0], 'views'))
+    for folder in folders:
+        root = os.path.abspath(folder)
+        if path.startswith(root + os.sep):
+            found = _file_in_folder(root, os.path.relpath(path, root))
+            if found is not None:
+                return found
+    raise TemplateError('template %r is not inside a views folder (searched %s): name '
+                        'templates relative to them' % (name, ', '.join(folders)))
 
 
 def _search_folders(name, lookup):
@@ -6898,6 +7210,7 @@ TEMPLATE_GLOBALS.update(url=url, base_url=base_url, request=request, csrf_token=
 __all__ += ['Field', 'String', 'Text', 'Integer', 'Float', 'Boolean', 'Date', 'DateTime',
             'Upload', 'Password', 'Email', 'ForeignKey', 'ValidationError', 'FieldError']
 
+MAX_ROW_ID = 2 ** 63 - 1    # the largest SQLite INTEGER (and PostgreSQL bigint)
 # scrypt with n=2**14, r=8, p=1 (RFC 7914 section 2's interactive-login cost): 16 MiB, ~50 ms.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 # Used only where OpenSSL lacks scrypt; OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
@@ -7166,18 +7479,42 @@ class Upload(String):
     """The path of an uploaded file (relative to the application's assets folder).
 
     `allowed` lists the file extensions a form accepts (e.g. ['png', 'jpg']); saving the file
-    is the form's job, the model stores its path.
+    is the form's job, the model stores its path. Once the transaction commits, the file of a
+    deleted row (instance.delete()) or replaced by a Form is removed, so that it is no longer
+    served; `keep_files=True` keeps them (e.g. for an archive or an audit trail).
     """
 
     type_name = 'upload'
     input_type = 'file'
+    # Plug-in (section 10): file_path(field, stored value) -> the file's path in the uploads
+    # folder of the application serving this request (else the model's), or None.
+    file_path = None
 
-    def __init__(self, allowed=None, max_length=255, **options):
+    def __init__(self, allowed=None, max_length=255, keep_files=False, **options):
         String.__init__(self, max_length=max_length, **options)
         self.allowed = list(allowed) if allowed else None
+        self.keep_files = keep_files
 
     def declaration_options(self):
-        return [('allowed', self.allowed, None)] + String.declaration_options(self)
+        return [('allowed', self.allowed, None), ('keep_files', self.keep_files, False)] + \
+            String.declaration_options(self)
+
+    def remove_on_commit(self, database, stored):
+        """Remove the file `stored` names once `database`'s transaction commits (unless
+        keep_files)."""
+        path = None if self.keep_files or not stored else self.file_path(self, stored)
+        if path is not None:
+            database.on_commit(functools.partial(_remove_file, path))
+
+
+def _remove_file(path):
+    """Remove a file if it is there; a file that cannot be removed is left (and logged)."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        logging.getLogger('kokoropy').warning('kokoropy: cannot remove %s: %s', path, exc)
 
 
 class Password(Field):
@@ -7245,6 +7582,7 @@ class Integer(Field):
     input_type = 'number'
     step = '1'
     quick_type = int
+    largest = MAX_ROW_ID    # beyond it the database cannot store the number
     messages = dict(Field.messages, type='{label} must be a whole number.')
 
     def __init__(self, min_value=None, max_value=None, **options):
@@ -7252,8 +7590,8 @@ class Integer(Field):
         self.min_value = min_value
         self.max_value = max_value
         # Fast-path bounds; NaN and infinities fail them and take the full check.
-        self._quick_low = -sys.float_info.max if min_value is None else min_value
-        self._quick_high = sys.float_info.max if max_value is None else max_value
+        self._quick_low = -self.largest if min_value is None else min_value
+        self._quick_high = self.largest if max_value is None else max_value
         if self.choices:
             self._quick_low, self._quick_high = 1, 0
 
@@ -7292,6 +7630,8 @@ class Integer(Field):
         return self._check_range(value)
 
     def _check_range(self, value):
+        if not -self.largest <= value <= self.largest:
+            return self.message('type')
         if self.min_value is not None and value < self.min_value:
             return self.message('min_value')
         if self.max_value is not None and value > self.max_value:
@@ -7309,6 +7649,7 @@ class Float(Integer):
     type_name = 'float'
     step = 'any'
     quick_type = float
+    largest = sys.float_info.max
     messages = dict(Field.messages, type='{label} must be a number.')
 
     def to_python(self, raw):
@@ -7638,7 +7979,7 @@ class ForeignKey(Field):
         text = str(raw).strip()
         if not text:
             return None
-        if not text.isdigit():
+        if not _is_digits(text) or int(text) > MAX_ROW_ID:
             self._refuse()
         return int(text)
 
@@ -7836,6 +8177,9 @@ __all__ += ['Database', 'default_database', 'set_default_database', 'SqliteDiale
 
 DEFAULT_DATABASE_URL = 'sqlite:///db/kokoropy.db'
 BUSY_TIMEOUT_SECONDS = 5.0
+# The login counter of a user model (section 9b): written only by end_sessions(), never by a
+# save() of a stale instance, which would bring ended sessions back.
+AUTH_EPOCH_FIELD = 'auth_epoch'
 # A request waits at most this long for PostgreSQL before its 503 page (?connect_timeout=N).
 CONNECT_TIMEOUT_SECONDS = 3
 # URL schemes -> the PostgreSQL driver they ask for (None: psycopg if installed, else pg8000).
@@ -7898,7 +8242,10 @@ class SqliteDialect:
 
     def connect(self, target, timeout, is_uri=False, set_journal=False):
         """Open a connection in autocommit mode (the ORM issues BEGIN itself) with foreign keys,
-        a busy timeout and, for files, write-ahead logging."""
+        a busy timeout and, for files, write-ahead logging. A new database file is made 0600
+        (SQLite gives its -wal and -shm files the same mode): it holds password hashes."""
+        if not is_uri and target != ':memory:':
+            _create_private_file(target)
         connection = sqlite3.connect(target, timeout=timeout, isolation_level=None,
                                      check_same_thread=False, uri=is_uri)
         connection.execute('PRAGMA foreign_keys = ON')
@@ -8731,6 +9078,16 @@ class Database:
         """True while this thread is inside a transaction() block."""
         return self._state().depth > 0
 
+    def on_commit(self, callback):
+        """Call callback() once this thread's transaction commits (at once outside one), and
+        never if it (or the savepoint around the call) rolls back: for effects outside the
+        database, such as removing a deleted row's files. Errors are logged, not raised."""
+        state = self._state()
+        if state.depth == 0:
+            _call_logged(callback)
+        else:
+            state.on_commit.append(callback)
+
     def close(self):
         """Close every thread's connection; the database reopens on next use."""
         with self._lock:
@@ -8875,12 +9232,13 @@ class _ThreadState:
     per statement would cost about a tenth of a one-row INSERT.
     """
 
-    __slots__ = ('connection', 'cursor', 'depth', '__weakref__')
+    __slots__ = ('connection', 'cursor', 'depth', 'on_commit', '__weakref__')
 
     def __init__(self, connection):
         self.connection = connection
         self.cursor = connection.cursor()
         self.depth = 0
+        self.on_commit = []     # callbacks of Database.on_commit() waiting for the COMMIT
 
     def __del__(self):
         # Freed with its thread's thread-local data (or its Database): close the connection
@@ -8891,7 +9249,7 @@ class _ThreadState:
 class _Transaction:
     """The context manager of Database.transaction(): BEGIN/COMMIT, or a savepoint."""
 
-    __slots__ = ('database', 'state', 'savepoint')
+    __slots__ = ('database', 'state', 'savepoint', 'callbacks_before')
 
     def __init__(self, database):
         self.database = database
@@ -8906,12 +9264,15 @@ class _Transaction:
             self.savepoint = 'kokoropy_savepoint_%d' % state.depth
             state.connection.execute(dialect.savepoint(self.savepoint))
         state.depth += 1
+        self.callbacks_before = len(state.on_commit)
         return self.database
 
     def __exit__(self, exc_type, exc, traceback):
         state, dialect = self.state, self.database.dialect
         connection = state.connection
         state.depth -= 1
+        if exc_type is not None:    # what this block asked for after commit is off
+            del state.on_commit[self.callbacks_before:]
         if self.savepoint is not None:
             if exc_type is DatabaseUnavailable:
                 return False  # the connection is gone, and the savepoint with it
@@ -8924,9 +9285,21 @@ class _Transaction:
             try:
                 connection.execute(dialect.commit())
             except BaseException:
+                del state.on_commit[:]
                 _rollback(connection, dialect)
                 raise
+            callbacks, state.on_commit = state.on_commit, []
+            for callback in callbacks:
+                _call_logged(callback)
         return False
+
+
+def _call_logged(callback):
+    """Run an on_commit callback: the transaction is over, so an error is only logged."""
+    try:
+        callback()
+    except Exception:
+        logging.getLogger('kokoropy').exception('kokoropy: an on_commit callback failed')
 
 
 def _rollback(connection, dialect):
@@ -8936,6 +9309,14 @@ def _rollback(connection, dialect):
         if dialect.in_transaction(connection):
             connection.execute(dialect.rollback())
     except DatabaseUnavailable:
+        pass
+
+
+def _create_private_file(path):
+    """Create an empty file readable by its owner only, unless it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
         pass
 
 
@@ -9055,7 +9436,7 @@ class _ModelStatements:
         self._insert_plans = {}
         # created_at is written once, by the insert; position and trashed_at only by their
         # own methods, so that saving a stale instance does not undo a move or a trash.
-        managed = ('id', 'created_at', 'position', 'trashed_at')
+        managed = ('id', 'created_at', 'position', 'trashed_at', AUTH_EPOCH_FIELD)
         update_columns = [column for column in meta.columns if column not in managed]
         self.update_plan = (dialect.update(table, update_columns, by_id),) + \
             _value_getter(meta, update_columns)
@@ -9361,6 +9742,8 @@ class Model:
     @classmethod
     def get(cls, id, with_trashed=False):
         """The row with this id, or None (trashed rows only with `with_trashed=True`)."""
+        if id.__class__ is int and not -MAX_ROW_ID <= id <= MAX_ROW_ID:
+            return None     # no row has it, and the driver could not even bind it
         database = cls._database or default_database()
         statements = database._statements.get(cls) or database._model_statements(cls)
         sql = statements.get_with_trashed if with_trashed else statements.get
@@ -9645,6 +10028,9 @@ class Model:
             database.connection().execute(statements.delete, (self.__dict__.get('id'),))
         except database.dialect.integrity_errors as exc:
             raise _restricted_error(database, type(self), exc, self)
+        for field in self._meta.fields.values():
+            if isinstance(field, Upload):
+                field.remove_on_commit(database, self.__dict__.get(field.column))
         if self._meta.has_delete_hooks:
             self.after_delete()
 
@@ -10056,8 +10442,8 @@ class Query:
     def paginate(self, page=1, per_page=20):
         """One page of rows as a Page (page numbers start at 1; a page past the end is
         empty)."""
-        page = max(1, int(page))
-        per_page = max(1, int(per_page))
+        per_page = min(max(1, int(per_page)), MAX_ROW_ID)
+        page = min(max(1, int(page)), MAX_ROW_ID // per_page)  # the offset must fit a bigint
         whole = self._copy(_limit=None, _offset=None)
         items = whole._copy(_limit=per_page, _offset=(page - 1) * per_page)._fetch()
         return Page(items, page, per_page, whole.count())
@@ -10177,8 +10563,16 @@ def _filter_value(field, operator_name, value):
     if operator_name in ('like', 'contains', 'startswith', 'endswith'):
         return str(value)
     if operator_name == 'in':
-        return tuple(None if item is None else field.to_db(item) for item in value)
-    return None if value is None else field.to_db(value)
+        return tuple(None if item is None else _bindable(field.to_db(item)) for item in value)
+    return None if value is None else _bindable(field.to_db(value))
+
+
+def _bindable(value):
+    """An int beyond 64 bits (from a URL, say) as an infinity of its sign: drivers cannot bind
+    it, and every comparison with a stored 64-bit integer keeps its answer."""
+    if value.__class__ is int and not -MAX_ROW_ID <= value <= MAX_ROW_ID:
+        return math.inf if value > 0 else -math.inf
+    return value
 
 
 def _resolve_q(model, q):
@@ -10573,6 +10967,118 @@ def _create_history_table(database):
 
 
 ###############################################################################
+# 9b. Logins
+# login_user(), logout_user(), current_user() and end_sessions(): who is logged in, kept in
+# the signed session (section 6) as the user's model, id, auth epoch (a counter stored in the
+# user's row, section 8) and a fingerprint of the password hash. Logging out raises the
+# epoch and changing the password changes the hash: either ends every earlier session.
+###############################################################################
+
+__all__ += ['AuthEpoch', 'login_user', 'logout_user', 'current_user', 'end_sessions']
+
+LOGIN_SESSION_KEY = '_login'     # [model class name, user id, auth epoch, password fingerprint]
+
+
+class AuthEpoch(Integer):
+    """The login counter a user model needs for login_user(): `auth_epoch = AuthEpoch()`.
+
+    Forms never show or change it, and save() never writes it: only end_sessions() (called by
+    logout_user()) raises it, in the database, which ends every session started before.
+    A migration may create the column as `AuthEpoch()` or `Integer(default=0)`.
+    """
+
+    def __init__(self, **options):
+        options.setdefault('default', 0)
+        Integer.__init__(self, **options)
+        self.editable = False
+
+
+def login_user(user):
+    """Log `user` (a saved Model instance with an `auth_epoch = AuthEpoch()` field) in for
+    this browser's session; return it.
+
+    The session is cleared first, so nothing from before the login carries over (OWASP
+    session fixation advice; a new CSRF token follows). A user whose `is_active` is false is
+    refused with ValueError, as is a model without the field.
+    """
+    model = type(user)
+    if not isinstance(model._meta.fields.get(AUTH_EPOCH_FIELD), Integer):
+        raise ValueError('%s needs a field `%s = AuthEpoch()` (and a migration adding the '
+                         'column) to log users in' % (model.__name__, AUTH_EPOCH_FIELD))
+    if user.id is None or not getattr(user, 'is_active', True):
+        raise ValueError('%r cannot log in: it is not saved or not active' % (user,))
+    if any(isinstance(value, _PlainPassword) for value in user.__dict__.values()):
+        user.refresh()  # a password just saved: its hash, as later requests will read it
+    session = request.session
+    session.clear()
+    session[LOGIN_SESSION_KEY] = [model.__name__, user.id, getattr(user, AUTH_EPOCH_FIELD),
+                                  _password_fingerprints(user)[0]]
+    request.environ['kokoropy.user'] = user
+    return user
+
+
+def logout_user():
+    """Log the current user out: end_sessions() for them (every browser and every copy of
+    the cookie stops working), and clear this session."""
+    user = current_user()
+    if user is not None:
+        end_sessions(user)
+    request.session.clear()
+    request.environ['kokoropy.user'] = None
+
+
+def current_user():
+    """The user logged in for this request (an instance of the model given to login_user()),
+    or None: never logged in, logged out anywhere since, password changed since, the row
+    deleted, or `is_active` false. Read once per request."""
+    environ = request.environ
+    if 'kokoropy.user' not in environ:
+        environ['kokoropy.user'] = _logged_in_user(request.session)
+    return environ['kokoropy.user']
+
+
+def end_sessions(user):
+    """End every session of `user` started so far (e.g. after an administrator locked or
+    reset the account): raises the auth epoch stored in the user's row."""
+    epoch = (getattr(user, AUTH_EPOCH_FIELD, None) or 0) + 1
+    query = type(user).where(id=user.id)
+    if type(user).soft_delete:
+        query = query.with_trashed()
+    query.update(**{AUTH_EPOCH_FIELD: epoch})
+    user.__dict__[AUTH_EPOCH_FIELD] = epoch
+
+
+def _logged_in_user(session):
+    """The user the session's login names while it is still valid; else forget the login."""
+    login = session.get(LOGIN_SESSION_KEY)
+    if not login:
+        return None
+    user = None
+    if isinstance(login, list) and len(login) == 4:
+        model_name, user_id, epoch, fingerprint = login
+        model = _find_model(model_name) if isinstance(model_name, str) else None
+        user = model.get(user_id) if model is not None and type(user_id) is int else None
+        if user is not None and (getattr(user, AUTH_EPOCH_FIELD, None) != epoch or
+                                 fingerprint not in _password_fingerprints(user) or
+                                 not getattr(user, 'is_active', True)):
+            user = None
+    if user is None:
+        session.pop(LOGIN_SESSION_KEY, None)
+    return user
+
+
+def _password_fingerprints(user):
+    """Keyed digests of the user's password hashes, one per secret (the first signs new
+    logins; the others keep sessions across a secret rotation): a new password gives new
+    ones. Keyed, since the session cookie is signed but readable."""
+    hashes = [to_str(user.__dict__.get(field.column)) for field in type(user)._meta.fields.values()
+              if isinstance(field, Password)]
+    text = to_bytes('\n'.join(hashes))
+    return [_b64encode(hmac.new(to_bytes(secret), text, hashlib.sha256).digest()[:16])
+            for secret in _secret_list(get_secret())]
+
+
+###############################################################################
 # 10. Model forms and tables
 # Form (and its BoundFields), Table and render_detail: HTML forms, sortable paginated lists and
 # detail pages built from a Model's fields, rendered through the template engine from views an
@@ -10788,11 +11294,15 @@ class Form:
             self.instance.save()
         except Exception as exc:
             for path in written:    # a row that was not saved leaves no files behind
-                _remove_quietly(path)
+                _remove_file(path)
             if isinstance(exc, ValidationError):
                 self.errors.update(exc.errors)
                 self._is_valid = False
             raise
+        database = self.instance._database or default_database()
+        for name, (_, stored, previous) in self._uploads.items():
+            if previous and previous != stored:   # the replaced file goes once committed
+                self.fields[name].remove_on_commit(database, previous)
         return self.instance
 
     def render(self):
@@ -11424,10 +11934,9 @@ def _valid_sort(sort, fields):
 
 
 def _page_number(text):
-    try:
-        return max(1, int(text))
-    except (TypeError, ValueError):
-        return 1
+    """The ?page= number: 1 unless ASCII digits (a huge number is clamped by paginate())."""
+    text = (text or '').strip()
+    return max(1, int(text)) if _is_digits(text) and len(text) < 30 else 1
 
 
 def _request_or_error(what):
@@ -11449,11 +11958,30 @@ def _current_uploads_folder():
     return _uploads_folder(current.app.config, app_name)
 
 
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
+# A value a Form stored: 'uploads/<random name>.<extension>', nothing that could climb out.
+_STORED_UPLOAD = re.compile(r'%s/([0-9A-Za-z_-][0-9A-Za-z_.-]*)\Z' % re.escape(UPLOADS_FOLDER))
+
+
+def _upload_file_path(field, stored):
+    """Upload's plug-in: the path of a stored upload in the uploads folder of the application
+    serving the request (where a Form writes it), else of the application whose models/
+    declare the field's model; None for a value a Form did not write, or no application."""
+    match = _STORED_UPLOAD.match(str(stored))
+    current = _request_in_thread()
+    app_name = getattr(current, 'app_name', None) or _owning_application(field.model)
+    if match is None or not app_name:
+        return None
+    config = (current.app if current is not None else default_app()).config
+    return os.path.join(_uploads_folder(config, app_name), match.group(1))
+
+
+def _owning_application(model):
+    """'shop' for a model of applications/shop/models/, else None."""
+    parts = (getattr(model, '__module__', None) or '').split('.')
+    return parts[1] if len(parts) > 3 and parts[2] == 'models' else None
+
+
+Upload.file_path = staticmethod(_upload_file_path)
 
 
 ###############################################################################
@@ -12040,7 +12568,10 @@ def _convert_argument(parameter, text, status):
     convert, pattern = converter
     if not pattern.match(text):
         raise HTTPError(status, 'Argument %r must be a number.' % parameter.name)
-    return convert(text)
+    try:
+        return convert(text)
+    except ValueError:  # int() of more than 4300 digits (Python 3.11's limit)
+        raise HTTPError(status, 'Argument %r is too long a number.' % parameter.name)
 
 
 # Menu helpers every template can call (section 7 adds the web ones).

@@ -819,20 +819,22 @@ title = 'CMS'   # the site menu's name for this application
 '''
 
 TEMPLATES['cms/auth.py'] = '''\
-"""Session authentication for every application: current_user(), login_required,
+\"\"\"Session authentication for every application: current_user(), login_required,
 group_required, and log_in() that slows down password guessing.
-"""
+
+Logins are kokoropy's login_user() / logout_user() / current_user(): logging out, or a
+password change, ends every earlier session of the user, also copies of the cookie.
+\"\"\"
 import functools
 import math
 import threading
 import time
 from urllib.parse import urlencode
 
-from kokoropy import abort, flash, redirect, request, url
+from kokoropy import abort, current_user, flash, login_user, logout_user, redirect, request, url
 
 from applications.cms.models.user import User
 
-SESSION_KEY = 'cms_user_id'
 # Password guessing (OWASP Authentication Cheat Sheet, "Account lockout"): after MAX_FAILURES
 # wrong passwords for one username, or MAX_ADDRESS_FAILURES from one address, log_in() refuses
 # that username or address for LOCK_SECONDS, doubling with every later failure (at most
@@ -843,28 +845,19 @@ MAX_ADDRESS_FAILURES = 20
 LOCK_SECONDS = 30
 MAX_LOCK_SECONDS = 3600
 FORGET_SECONDS = 24 * 3600
+PRUNE_ABOVE = 10000     # keys kept before forgetting those that lock nothing
 
 
 class LoginRefused(Exception):
-    """log_in() refused: a wrong username or password."""
+    \"\"\"log_in() refused: a wrong username or password.\"\"\"
 
 
 class TooManyAttempts(LoginRefused):
-    """log_in() refused without checking: too many recent failures for the username or address."""
-
-
-def current_user():
-    """The User logged in for this request, or None."""
-    environ = request.environ
-    if 'cms.user' not in environ:
-        user_id = request.session.get(SESSION_KEY)
-        user = User.get(user_id) if user_id else None
-        environ['cms.user'] = user if user is not None and user.is_active else None
-    return environ['cms.user']
+    \"\"\"log_in() refused without checking: too many recent failures for the username or address.\"\"\"
 
 
 def login_required(handler):
-    """Decorator: send visitors who are not logged in to the login page, and back after."""
+    \"\"\"Decorator: send visitors who are not logged in to the login page, and back after.\"\"\"
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
         if current_user() is None:
@@ -875,7 +868,7 @@ def login_required(handler):
 
 
 def group_required(*groups):
-    """Decorator: like login_required, then 403 unless the user is in one of `groups`."""
+    \"\"\"Decorator: like login_required, then 403 unless the user is in one of `groups`.\"\"\"
     def decorator(handler):
         @functools.wraps(handler)
         def wrapper(*args, **kwargs):
@@ -887,68 +880,84 @@ def group_required(*groups):
 
 
 def in_group(user, *groups):
-    """True when `user` belongs to one of the named groups."""
+    \"\"\"True when `user` belongs to one of the named groups.\"\"\"
     group = user.group if user is not None else None
     return group is not None and group.name in groups
 
 
+def is_trusted_author():
+    \"\"\"True when what is being saved may keep raw HTML: for an admin, or outside a request
+    (a script run by the site's owner).\"\"\"
+    if getattr(request, 'environ', None) is None:
+        return True
+    return in_group(current_user(), 'admin')
+
+
 def log_in(username, password):
-    """Check a username and password and start the session; return the User.
+    \"\"\"Check a username and password and start the session; return the User.
 
     Raises TooManyAttempts while the username or the client's address is locked, and
     LoginRefused for a wrong username or password.
-    """
+    \"\"\"
     keys = ('user:' + username.strip().lower(), 'address:%s' % request.remote_addr)
-    wait = _failures.seconds_locked(keys)
+    wait = _failures.reserve(keys)
     if wait:
         raise TooManyAttempts('Too many failed attempts: try again in %d seconds.' % wait)
     user = User.where(username=username.strip()).first() if username.strip() else None
     if user is None:
         _spend_password_time(password)  # as long as a real check: names do not leak
     if user is None or not user.is_active or not user.check_password('password', password):
-        _failures.add(keys)
         raise LoginRefused('Wrong username or password.')
-    _failures.clear(keys[0])
-    request.session.clear()  # nothing from before the login carries over
-    request.session[SESSION_KEY] = user.id
-    request.environ['cms.user'] = user
-    return user
+    _failures.succeeded(keys)
+    return login_user(user)
 
 
 def log_out():
-    """End the session's login."""
-    request.session.pop(SESSION_KEY, None)
-    request.environ['cms.user'] = None
+    \"\"\"End the login, and every other session of the same user.\"\"\"
+    logout_user()
 
 
 class _FailureCounter(object):
-    """Recent login failures per key ('user:name' or 'address:ip'), shared by the threads."""
+    \"\"\"Recent login failures per key ('user:name' or 'address:ip'), shared by the threads.
+
+    An attempt is counted as a failure before its password is checked (reserve), and taken
+    back when it succeeds: so 40 guesses at once get MAX_FAILURES checks, not 40.
+    \"\"\"
 
     def __init__(self):
         self.lock = threading.Lock()
         self.failures = {}  # key -> (count, time of the last failure)
+        self.prune_at = PRUNE_ABOVE
 
-    def seconds_locked(self, keys):
-        """How long the most locked of `keys` stays locked (0: not locked)."""
+    def reserve(self, keys):
+        \"\"\"Seconds the most locked of `keys` stays locked; when 0, count an attempt for each.\"\"\"
         now = time.time()
         with self.lock:
-            return max(self._wait(key, now) for key in keys)
+            wait = max(self._wait(key, now) for key in keys)
+            if not wait:
+                for key in keys:
+                    count, last = self.failures.get(key, (0, now))
+                    self.failures[key] = (1 if now - last > FORGET_SECONDS else count + 1, now)
+                if len(self.failures) > self.prune_at:
+                    self._prune(now)
+            return wait
 
-    def add(self, keys):
-        """Count one failure for each key."""
-        now = time.time()
+    def succeeded(self, keys):
+        \"\"\"A login succeeded: forget the username's failures, take back the address's attempt.\"\"\"
         with self.lock:
-            for key in keys:
-                count, last = self.failures.get(key, (0, now))
-                self.failures[key] = (1 if now - last > FORGET_SECONDS else count + 1, now)
-            if len(self.failures) > 10000:  # keep memory bounded under a wide attack
-                self.failures = dict((key, value) for key, value in self.failures.items()
-                                     if now - value[1] < LOCK_SECONDS)
+            self.failures.pop(keys[0], None)
+            for key in keys[1:]:
+                count, last = self.failures.get(key, (0, 0))
+                if count > 1:
+                    self.failures[key] = (count - 1, last)
+                else:
+                    self.failures.pop(key, None)
 
-    def clear(self, key):
-        """Forget the failures of a key (after a successful login)."""
-        with self.lock:
-            self.failures.pop(key, None)
+    def _prune(self, now):
+        \"\"\"Keep memory bounded under a wide attack, never forgetting a lock in force.\"\"\"
+        self.failures = dict((key, value) for key, value in self.failures.items()
+                             if self._wait(key, now))
+        self.prune_at = max(PRUNE_ABOVE, 2 * len(self.failures))
 
     def _wait(self, key, now):
         count, last = self.failures.get(key, (0, now))
@@ -991,9 +1000,15 @@ TEMPLATES['cms/controllers/account.py'] = '''\
 """Login, logout, the CMS dashboard, and the public pages at /page/<slug>."""
 from kokoropy import abort, flash, redirect, request, response, template, url
 
-from applications.cms.auth import (LoginRefused, TooManyAttempts, current_user, log_in, log_out,
-                                   login_required)
+from applications.cms.auth import (LoginRefused, TooManyAttempts, current_user, in_group, log_in,
+                                   log_out, login_required)
 from applications.cms.models.page import Page
+
+# Pages need no inline script (bodies of non-admins are sanitised, and an admin's script belongs
+# in a file of the site): a second line of defence should a script slip into a page anyway.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' https: data:; object-src 'none'; base-uri 'self'; "
+               "form-action 'self'; frame-ancestors 'self'")
 
 
 def login():
@@ -1026,10 +1041,11 @@ def dashboard():
 
 
 def show_page(slug):
-    """A published page (unpublished ones only for logged-in users, as a preview)."""
+    """A published page (unpublished ones only to admins and editors, as a preview)."""
     page = Page.where(slug=slug).first()
-    if page is None or not (page.published or current_user()):
+    if page is None or not (page.published or in_group(current_user(), 'admin', 'editor')):
         abort(404, 'There is no page %s.' % slug)
+    response.headers['Content-Security-Policy'] = PAGE_POLICY
     return template('cms/page', page=page)
 
 
@@ -1058,13 +1074,17 @@ class Group(Model):
 
 TEMPLATES['cms/models/user.py'] = '''\
 """The User model: who may log in, with a password stored only as a salted hash."""
-from kokoropy import Boolean, Email, ForeignKey, Model, Password, String
+from kokoropy import AuthEpoch, Boolean, Email, ForeignKey, Model, Password, String
 
 from applications.cms.models.group import Group
 
 
 class User(Model):
-    """A person who logs in with a username and a password."""
+    """A person who logs in with a username and a password.
+
+    `auth_epoch` counts the user's logouts: raising it ends every session started before
+    (kokoropy.end_sessions(user) does, e.g. after the account was misused).
+    """
 
     table_name = 'cms_user'
     username = String(max_length=40, required=True, unique=True)
@@ -1072,19 +1092,26 @@ class User(Model):
     password = Password(min_length=8, required=True)
     group = ForeignKey(Group, on_delete='SET NULL')
     is_active = Boolean(default=True, label='Active')
+    auth_epoch = AuthEpoch()
 '''
 
 TEMPLATES['cms/models/page.py'] = '''\
 """The Page model: an HTML page of the site, shown at /page/<slug> once published."""
 import re
 
-from kokoropy import Boolean, Model, String, Text, url
+from kokoropy import Boolean, Model, String, Text, sanitize_html, url
+
+from applications.cms.auth import is_trusted_author
 
 SLUG = re.compile(r'^[a-z0-9]+(?:-[a-z0-9]+)*$')
 
 
 class Page(Model):
-    """A page: its body is HTML written by trusted editors and shown as it is."""
+    """A page: its body is HTML, shown as it is once saved.
+
+    A body saved by anyone but an admin goes through sanitize_html() first: an editor's HTML
+    must not run script in the browsers of visitors and admins.
+    """
 
     table_name = 'cms_page'
     title = String(max_length=200, required=True)
@@ -1100,6 +1127,10 @@ class Page(Model):
             errors.setdefault('slug', 'Use lowercase letters, digits and hyphens, e.g. about-us.')
         return errors
 
+    def before_save(self):
+        if self.body and not is_trusted_author():
+            self.body = str(sanitize_html(self.body))
+
 
 def menu_pages():
     """(title, url) of the published pages, for the site menu."""
@@ -1113,7 +1144,7 @@ TEMPLATES['cms/migrations/0001_create_cms_tables.py'] = '''\
 """Create the cms tables (groups, users, pages) and the admin and editor groups."""
 import datetime
 
-from kokoropy import Boolean, Email, ForeignKey, Password, String, Text
+from kokoropy import Boolean, Email, ForeignKey, Integer, Password, String, Text
 
 GROUPS = ('admin', 'editor')
 
@@ -1128,6 +1159,7 @@ def upgrade(db):
         'password': Password(min_length=8, required=True),
         'group': ForeignKey('cms_group', on_delete='SET NULL'),
         'is_active': Boolean(default=True),
+        'auth_epoch': Integer(default=0),
     })
     db.create_table('cms_page', {
         'title': String(max_length=200, required=True),

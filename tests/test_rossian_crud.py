@@ -127,6 +127,24 @@ class CrudOverHttpTest(OnBothBackends, unittest.TestCase):
         self.assertEqual((image.status, image.body), (200, PNG))
         self.assertIn('/shop/assets/%s' % row['photo'], page.text)
 
+    def test_replaced_or_deleted_photo_is_no_longer_served(self):
+        product_id = self.create(self.browser, 'product', self.product_fields(name='Drum'),
+                                 {'photo': ('drum.png', PNG, 'image/png')})
+        first = self.row(product_id)['photo']
+        fields = self.product_fields(name='Drum', secret='')
+        fields['csrf_token'] = self.browser.csrf('/shop/product/%d/edit' % product_id)
+        answer = self.browser.post('/shop/product/%d/edit' % product_id, fields,
+                                   {'photo': ('drum2.png', PNG + b'2', 'image/png')})
+        self.assertEqual(answer.status, 303, answer.text)
+        second = self.row(product_id)['photo']
+        self.assertNotEqual(first, second)
+        self.assertEqual(self.browser.get('/shop/assets/' + first).status, 404)
+        self.assertEqual(self.browser.get('/shop/assets/' + second).body, PNG + b'2')
+        token = self.browser.csrf('/shop/product/%d/delete' % product_id)
+        answer = self.browser.post('/shop/product/%d/delete' % product_id, {'csrf_token': token})
+        self.assertEqual(answer.status, 303)
+        self.assertEqual(self.browser.get('/shop/assets/' + second).status, 404)
+
     def test_invalid_create_keeps_the_input_and_shows_messages_beside_fields(self):
         fields = self.product_fields(name='', stock='many', contact='not-an-email')
         fields['csrf_token'] = self.browser.csrf('/shop/product/new')

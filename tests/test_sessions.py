@@ -322,10 +322,106 @@ class CsrfTest(unittest.TestCase):
                                   headers={'Content-Type': 'text/plain'})
         self.assertEqual(answer.status, 403)
 
-    def test_json_post_passes(self):
-        other = TestClient(self.app)
-        answer = other.post('/form', json={'name': 'Ann'})
+    def test_json_post_needs_the_token_too(self):
+        answer = self.client.post('/form', json={'name': 'Ann'})
+        self.assertEqual(answer.status, 403)
+        answer = self.client.post('/form', json={'name': 'Ann'},
+                                  headers={'X-CSRF-Token': self.token})
         self.assertEqual((answer.status, answer.text), (200, 'accepted '))
+
+    def test_body_less_unsafe_requests_need_the_token(self):
+        for method in ('POST', 'PUT', 'PATCH', 'DELETE'):
+            self.assertEqual(self.client.request(method, '/form').status, 403, method)
+            self.assertEqual(self.client.request(method, '/form', data=b'',
+                                                 headers={'Content-Type': 'application/xml'}
+                                                 ).status, 403, method)
+            answer = self.client.request(method, '/form', headers={'X-CSRF-Token': self.token})
+            self.assertEqual((answer.status, answer.text), (200, 'accepted '), method)
+
+    def test_token_in_the_body_of_a_non_form_is_not_read(self):
+        answer = self.client.post('/form', data='csrf_token=' + self.token,
+                                  headers={'Content-Type': 'application/octet-stream'})
+        self.assertEqual(answer.status, 403)
+
+    def test_route_option_marks_a_route_exempt(self):
+        self.app.post('/open', callback=lambda: 'open', csrf_exempt=True)
+        answer = TestClient(self.app).post('/open', headers={'Origin': 'http://evil.example'})
+        self.assertEqual((answer.status, answer.text), (200, 'open'))
+
+    def test_session_without_a_token_refuses_before_reading_the_body(self):
+        def unreadable(*args):
+            raise AssertionError('the body was read')
+        body = mock.Mock(read=unreadable, readline=unreadable)
+        answer = TestClient(self.app).post('/form', data={'csrf_token': 'x'},
+                                           environ={'wsgi.input': body})
+        self.assertEqual(answer.status, 403)
+
+    def test_cross_site_fetch_metadata_is_refused_even_with_the_token(self):
+        for site in ('cross-site', 'same-site', 'Cross-Site'):
+            answer = self.client.post('/form', data={'csrf_token': self.token, 'name': 'Ann'},
+                                      headers={'Sec-Fetch-Site': site})
+            self.assertEqual(answer.status, 403, site)
+            self.assertIn('came from another site', answer.text)
+        for site in ('same-origin', 'none'):
+            answer = self.client.post('/form', data={'csrf_token': self.token, 'name': 'Ann'},
+                                      headers={'Sec-Fetch-Site': site})
+            self.assertEqual((answer.status, answer.text), (200, 'accepted Ann'), site)
+
+    def test_foreign_origin_is_refused_and_own_origin_accepted(self):
+        for origin in ('http://evil.example', 'null', 'http://localhost.evil.example',
+                       'http://localhost:8080'):
+            answer = self.client.post('/form', data={'csrf_token': self.token},
+                                      headers={'Origin': origin})
+            self.assertEqual(answer.status, 403, origin)
+        for origin in ('http://localhost', 'https://localhost', 'HTTP://LOCALHOST'):
+            answer = self.client.post('/form', data={'csrf_token': self.token, 'name': 'Ann'},
+                                      headers={'Origin': origin})
+            self.assertEqual((answer.status, answer.text), (200, 'accepted Ann'), origin)
+
+    def test_fetch_metadata_wins_over_origin(self):
+        answer = self.client.post('/form', data={'csrf_token': self.token, 'name': 'Ann'},
+                                  headers={'Origin': 'http://elsewhere',
+                                           'Sec-Fetch-Site': 'same-origin'})
+        self.assertEqual(answer.status, 200)
+
+    def test_exempt_route_skips_the_origin_check(self):
+        answer = TestClient(self.app).post('/hook', headers={'Sec-Fetch-Site': 'cross-site'})
+        self.assertEqual((answer.status, answer.text), (200, 'exempt'))
+
+
+class TestClientCsrfTest(unittest.TestCase):
+    """TestClient helps tests through the check: csrf_token() and send_csrf_token=True."""
+
+    def setUp(self):
+        self.app = make_app()
+        self.addCleanup(shutil.rmtree, self.app.project)
+
+    def test_csrf_token_is_none_until_a_page_makes_one(self):
+        client = TestClient(self.app)
+        self.assertIsNone(client.csrf_token())
+        client.get('/count')
+        self.assertIsNone(client.csrf_token())
+        token = client.get('/token').text
+        self.assertEqual(client.csrf_token(), token)
+
+    def test_send_csrf_token_sends_it_on_every_unsafe_method(self):
+        client = TestClient(self.app, send_csrf_token=True)
+        client.get('/form')
+        for method in ('POST', 'PUT', 'PATCH', 'DELETE'):
+            answer = client.request(method, '/form', data={'name': method})
+            self.assertEqual((answer.status, answer.text), (200, 'accepted ' + method))
+        self.assertEqual(client.post('/form', json={'a': 1}).status, 200)
+
+    def test_send_csrf_token_leaves_a_given_token_alone(self):
+        client = TestClient(self.app, send_csrf_token=True)
+        client.get('/form')
+        self.assertEqual(client.post('/form', data={'csrf_token': 'wrong'}).status, 403)
+        self.assertEqual(client.post('/form', headers={'X-CSRF-Token': 'wrong'}).status, 403)
+
+    def test_without_send_csrf_token_nothing_is_added(self):
+        client = TestClient(self.app)
+        client.get('/form')
+        self.assertEqual(client.post('/form', data={'name': 'x'}).status, 403)
 
     def test_exempt_route_passes(self):
         answer = TestClient(self.app).post('/hook', data={'a': '1'})

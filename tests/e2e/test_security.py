@@ -561,6 +561,30 @@ class SecurityOnTheLiveServer(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertNotIn(b'Traceback', body)
 
+    def test_body_less_and_cross_site_posts_are_refused_on_the_wire(self):
+        cookie, token, _ = self.start_session()
+        for extra in ('', 'Content-Type: application/json\r\n',
+                      'Content-Type: text/xml\r\nX-CSRF-Token: wrong\r\n'):
+            status, _, body = raw_request(self.port, (
+                'POST /example/session/reset HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n'
+                'Connection: close\r\nContent-Length: 0\r\n%sCookie: %s\r\n\r\n'
+                % (self.port, extra, cookie)).encode())
+            self.assertEqual(status, 403, extra)
+            self.assertNotIn(b'Traceback', body)
+        status, _, body = raw_request(self.port, (
+            'POST /example/session/reset HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n'
+            'Connection: close\r\nContent-Length: 0\r\nX-CSRF-Token: %s\r\n'
+            'Origin: http://evil.example\r\nCookie: %s\r\n\r\n'
+            % (self.port, token, cookie)).encode())
+        self.assertEqual(status, 403)
+        self.assertIn(b'came from another site', body)
+        status, headers, _ = raw_request(self.port, (
+            'POST /example/session/reset HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n'
+            'Connection: close\r\nContent-Length: 0\r\nX-CSRF-Token: %s\r\n'
+            'Origin: http://127.0.0.1:%d\r\nSec-Fetch-Site: same-origin\r\nCookie: %s\r\n\r\n'
+            % (self.port, token, self.port, cookie)).encode())
+        self.assertEqual((status, headers['location']), (303, ['/example/session']))
+
 
 if __name__ == '__main__':
     unittest.main()
