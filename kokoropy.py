@@ -7890,7 +7890,7 @@ class ForeignKey(Field):
     `product.category` loads and caches the related row; assign an instance or an id. The
     related model gets a reverse attribute `related_name` (default: this model's table name +
     's', e.g. `category.products`) giving a Query. `on_delete` is 'CASCADE', 'SET NULL' or
-    'RESTRICT' (refused deletes raise RestrictedDeleteError); sqlite enforces it.
+    'RESTRICT' (refused deletes raise RestrictedDeleteError); the database enforces it.
     """
 
     type_name = 'foreignkey'
@@ -8189,7 +8189,8 @@ POSTGRES_SCHEMES = {'postgresql': None, 'postgres': None, 'postgresql+psycopg': 
 
 class RestrictedDeleteError(sqlite3.IntegrityError):
     """A delete was refused because rows of another model still refer to the row
-    (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first."""
+    (ForeignKey(..., on_delete='RESTRICT')). Delete or reassign those rows first. It is a
+    sqlite3.IntegrityError on every backend, so code written against sqlite keeps working."""
 
 
 class DatabaseUnavailable(HTTPError):
@@ -8216,6 +8217,7 @@ class SqliteDialect:
 
     name = 'sqlite'
     param = '?'
+    float_param = '?'              # a float compared with an INTEGER column (the infinities)
     returning_clause = ''          # the new id comes from cursor.lastrowid
     true_sql, false_sql = '1', '0'
     limit_all = ' LIMIT -1'        # sqlite needs a LIMIT before an OFFSET
@@ -8366,7 +8368,8 @@ class SqliteDialect:
         if operator in self.like_patterns:
             escaped = value.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
             return (self.like(name) + " ESCAPE '\\'", (self.like_patterns[operator] % escaped,))
-        return '%s %s %s' % (name, self.comparisons[operator], self.param), (value,)
+        placeholder = self.float_param if value.__class__ is float else self.param
+        return '%s %s %s' % (name, self.comparisons[operator], placeholder), (value,)
 
     def like(self, name):
         """Case-insensitive LIKE (any script, as ILIKE) of a quoted column and a pattern."""
@@ -8683,6 +8686,9 @@ class PostgresDialect(SqliteDialect):
 
     name = 'postgresql'
     param = '%s'
+    # A driver may send a parameter untyped and let the server take the column's type, and
+    # 'inf' is no bigint: say it is a float (beyond-64-bit integers are bound as infinities).
+    float_param = 'CAST(%s AS DOUBLE PRECISION)'
     returning_clause = ' RETURNING "id"'
     true_sql, false_sql = 'TRUE', 'FALSE'
     limit_all = ''                  # PostgreSQL takes an OFFSET alone
@@ -10562,8 +10568,9 @@ def _filter_value(field, operator_name, value):
         return bool(value)
     if operator_name in ('like', 'contains', 'startswith', 'endswith'):
         return str(value)
-    if operator_name == 'in':
-        return tuple(None if item is None else _bindable(field.to_db(item)) for item in value)
+    if operator_name == 'in':     # a value beyond 64 bits equals no stored integer: left out
+        values = (None if item is None else _bindable(field.to_db(item)) for item in value)
+        return tuple(item for item in values if item not in (math.inf, -math.inf))
     return None if value is None else _bindable(field.to_db(value))
 
 

@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import unittest
+import unittest.mock
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -277,6 +278,18 @@ class DefaultDatabaseTest(TempFolderTestCase):
         self.addCleanup(setattr, Author, '_database', Author._database)
         Author._database = None
 
+    def test_database_url_variables_select_the_database_and_kokoropy_wins(self):
+        url = 'postgresql://site@127.0.0.1/site'
+        with unittest.mock.patch.dict(os.environ, {'DATABASE_URL': url}):
+            os.environ.pop('KOKOROPY_DATABASE_URL', None)
+            self.assertEqual(kokoropy.load_config(self.folder)['database_url'], url)
+            os.environ['KOKOROPY_DATABASE_URL'] = 'sqlite:///db/mine.db'
+            self.assertEqual(kokoropy.load_config(self.folder)['database_url'],
+                             'sqlite:///db/mine.db')
+        self.config['database_url'] = url
+        self.assertEqual(repr(default_database()), '<Database %s>' % url)
+        self.assertFalse(os.listdir(self.folder))  # no sqlite file made
+
     def test_default_database_follows_config_relative_to_project(self):
         self.config['project_path'] = self.folder
         self.config['database_url'] = 'sqlite:///db/site.db'
@@ -368,7 +381,7 @@ class DialectTest(unittest.TestCase):
 
 
 @unittest.skipUnless(has_postgresql_driver(), 'needs psycopg or pg8000')
-class DatabaseDownTest(unittest.TestCase):
+class PostgreSQLDownTest(unittest.TestCase):
     def test_requests_get_a_503_page_while_the_database_cannot_be_reached(self):
         database = Database('postgresql://site:secret@127.0.0.1:%d/site' % closed_port())
         self.addCleanup(database.close)
@@ -387,7 +400,7 @@ class DatabaseDownTest(unittest.TestCase):
 
 
 @unittest.skipIf(has_postgresql_driver(), 'a PostgreSQL driver is installed')
-class MissingDriverTest(unittest.TestCase):
+class PostgreSQLMissingDriverTest(unittest.TestCase):
     def test_a_postgresql_url_without_a_driver_names_both_install_commands(self):
         database = Database('postgresql://site@127.0.0.1/site')
         with self.assertRaises(ImportError) as caught:
@@ -397,7 +410,7 @@ class MissingDriverTest(unittest.TestCase):
 
 
 @unittest.skipUnless(postgresql_server_url(), 'KOKOROPY_TEST_POSTGRESQL is not set')
-class PostgresqlReconnectTest(unittest.TestCase):
+class PostgreSQLReconnectTest(unittest.TestCase):
     def setUp(self):
         self.url = fresh_postgresql_url()
         self.database = Database(self.url)

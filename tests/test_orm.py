@@ -399,6 +399,7 @@ class CrudTest(DatabaseTestCase):
     def test_saving_with_a_hand_set_id_inserts_it(self):
         Category(id=42, name='Answers').save()
         self.assertEqual(Category.get(42).name, 'Answers')
+        self.assertEqual(Category.create(name='Next').id, 43)  # ids go on after it
 
 
 class QueryTest(DatabaseTestCase):
@@ -409,6 +410,18 @@ class QueryTest(DatabaseTestCase):
     def test_all_iterates_every_row(self):
         self.assertEqual(self.names(Product.all()),
                          ['Hammer', 'Saw', 'Rake', 'Hose 50%_off', 'Shovel'])
+
+    def test_integers_beyond_64_bits_compare_as_numbers_do(self):
+        every = len(self.products)
+        for value in (10 ** 30, -10 ** 30):
+            above = value > 0
+            self.assertIsNone(Product.get(value))
+            self.assertEqual(Product.where(id=value).count(), 0)
+            self.assertEqual(Product.where(id__ne=value).count(), every)
+            self.assertEqual(Product.where(id__lt=value).count(), every if above else 0)
+            self.assertEqual(Product.where(id__gte=value).count(), 0 if above else every)
+            self.assertEqual(Product.where(id__in=[value, self.products[0].id]).count(), 1)
+            self.assertEqual(Product.where(id__in=[value]).count(), 0)
 
     def test_comparison_operators(self):
         by_price = Product.all().order_by('price')
@@ -544,6 +557,12 @@ class QueryTest(DatabaseTestCase):
         with self.assertRaises(ValidationError) as caught:
             Category.where(name='Garden').update(name='Tools')
         self.assertEqual(caught.exception.errors, {'name': 'Name is already taken.'})
+
+    def test_contains_like_and_startswith_ignore_case_in_every_script(self):
+        Product.create(name='École Kit')
+        self.assertEqual(self.names(Product.where(name__contains='éCOLE')), ['École Kit'])
+        self.assertEqual(self.names(Product.where(name__like='%KIT')), ['École Kit'])
+        self.assertEqual(self.names(Product.where(name__startswith='éc')), ['École Kit'])
 
     def test_sql_shows_bound_parameters(self):
         sql, params = Product.where(name='Saw').order_by('-price').limit(3).sql()

@@ -9,6 +9,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import support  # noqa: E402
+from support import OnBothBackends, with_postgresql  # noqa: E402
 from test_rossian import ProjectTestCase  # noqa: E402
 
 
@@ -201,11 +202,16 @@ Product.create(name='Kite', price=None, category=toys)
 """
 
 
-class DumpAndLoadTest(ToolboxTestCase):
+class DumpAndLoadTest(OnBothBackends, ToolboxTestCase):
+    """A site's rows moved to another database: a sqlite file, or (the copy of this case
+    named ...OnPostgreSQL) a PostgreSQL database."""
+
     OTHER = {'KOKOROPY_DATABASE_URL': 'sqlite:///db/other.db'}
 
     def setUp(self):
         ToolboxTestCase.setUp(self)
+        if self.on_postgresql:
+            self.OTHER = {'KOKOROPY_DATABASE_URL': self.database_url()}
         self.crud()
         self.assertEqual(self.run_rossian('shell', input=SHOP_ROWS).returncode, 0)
         self.dump = self.run_rossian('db-dump').stdout
@@ -274,6 +280,8 @@ class PostgresqlMoveTest(ToolboxTestCase):
                                  "Category.create(name='Games').id)", env=server)
         self.assertEqual(after.stdout, '3 Toys 2\n', after.stderr)
 
+
+with_postgresql(globals())
 
 if __name__ == '__main__':
     unittest.main()
