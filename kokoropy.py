@@ -1000,7 +1000,9 @@ class Router:
         }
         self._static = {}      # rule -> {method: Route}
         self._dynamic = {}     # method -> {rule: (_ParsedRule, Route)}, in add order
-        self._builders = {}    # name -> function(params) giving the path, see _path_builder()
+        # Read-only for callers: {route name: function(params) giving its path}; the function
+        # consumes the dict it is given (see _path_builder). url() calls them directly.
+        self.path_builders = {}
         self._parsed = {}      # rule -> _ParsedRule, for rules added with the current filters
         self._index = {}       # method -> (buckets, wild); see _index_rules()
         self._dirty = False
@@ -1077,7 +1079,7 @@ class Router:
         left out). Raises RouteBuildError for an unknown name or a missing or unfit value.
         """
         try:
-            builder = self._builders[_name]
+            builder = self.path_builders[_name]
         except KeyError:
             raise RouteBuildError('no route named %r' % (_name,))
         return builder(params)
@@ -1098,7 +1100,7 @@ class Router:
         else:
             self.routes[self.routes.index(replaced)] = route
         if name is not None:
-            self._builders[name] = _path_builder(parsed, route)
+            self.path_builders[name] = _path_builder(parsed, route)
         return route
 
     def _parse(self, rule):
@@ -1380,30 +1382,39 @@ def _search_chunks(chunks, path, added_before):
 
 def _path_builder(parsed, route):
     """A function(params) giving the path of a named route, with the params its wildcards do
-    not take as a query string. Made once per route, so that url() does no parsing."""
-    if parsed.is_static:
-        path = ''.join(parsed.build_pieces)
-        return lambda params: path + _query_string(params) if params else path
-    encoders = [piece if isinstance(piece, str) else _wildcard_encoder(route, piece)
-                for piece in parsed.build_pieces]
+    not take as a query string. Made once per route, so that url() does no parsing: the path
+    is its leading literal text, then per wildcard its value's text and the literal after it.
+    `params` is consumed (a caller passes a dict of its own, such as its **kwargs)."""
+    head, steps = _build_steps(parsed.build_pieces)
+    if not steps:
+        return lambda params: head + _query_string(params) if params else head
 
     def build(params):
-        path = ''.join([encode if encode.__class__ is str else encode(params)
-                        for encode in encoders])
+        path = head
+        for name, is_plain_int, piece, literal in steps:
+            value = params.pop(name, None)
+            if is_plain_int and value.__class__ is int:
+                path += str(value) + literal    # '-' and digits: matches, nothing to escape
+            else:
+                path += _build_wildcard(route, piece, value) + literal
         return path + _query_string(params) if params else path
     return build
 
 
-def _wildcard_encoder(route, piece):
-    """A function taking the value of one wildcard out of the params, percent-encoded."""
-    name, is_int = piece[0], piece[4] == _INT_PATTERN
-
-    def encode(params):
-        value = params.pop(name, None)
-        if is_int and value.__class__ is int:
-            return str(value)       # '-' and digits: always matches the rule, nothing to escape
-        return _build_wildcard(route, piece, value)
-    return encode
+def _build_steps(build_pieces):
+    """(leading literal, [(name, is plain int, piece, literal after it)]) of a rule's pieces.
+    A plain int is the built-in int filter's: str() of an int is its text, already safe."""
+    head, steps = '', []
+    for piece in build_pieces:
+        if isinstance(piece, str):
+            if steps:
+                steps[-1][3] += piece
+            else:
+                head += piece
+        else:
+            is_plain_int = piece[4] == _INT_PATTERN and piece[1] is to_str
+            steps.append([piece[0], is_plain_int, piece, ''])
+    return head, [tuple(step) for step in steps]
 
 
 def _query_string(params):
@@ -3830,11 +3841,16 @@ def yieldroutes(func):
 def url(_name, **params):
     """Build the path of a named route of the current (or default) app, with the site root:
     `url('user', id=3)` -> '/site/user/3'. Raises RouteBuildError."""
-    current = _request_in_thread()
+    # Kokoro.url() inlined, and Router.build() too: a page builds dozens of URLs, and each
+    # call passing **params on would copy them again.
+    current = getattr(_local, 'request', None)
     app = current.environ.get('kokoropy.app') if current is not None else None
     if app is None:
         return default_app().url(_name, **params)
-    return current.url_root + app.router.build(_name, **params)     # Kokoro.url(), inlined
+    builder = app.router.path_builders.get(_name)
+    if builder is None:
+        raise RouteBuildError('no route named %r' % (_name,))
+    return current.url_root + builder(params)
 
 
 def base_url(path=''):
@@ -11107,6 +11123,10 @@ DELETE_IMPACT_MAX_ROWS = 200    # CASCADE rows DeleteImpact follows further down
 # stylesheet (index/assets/css/kokoropy.css) styles them. Plain text has none.
 CELL_CLASSES = {'number': 'numeric', 'long': 'cell-long', 'date': 'cell-date',
                 'boolean': 'cell-boolean', 'image': 'cell-image', 'file': 'cell-file'}
+# The display kind of each widget kind; 'text' for the others. A file's 'image' kind is
+# decided per value, by its extension.
+_DISPLAY_KINDS = {'textarea': 'long', 'number': 'number', 'checkbox': 'boolean', 'date': 'date',
+                  'datetime-local': 'date', 'file': 'file'}
 
 # One table cell: `text` (an image's alt text), `href` (the link or image URL, or None),
 # `kind` (a display kind, see _display) and `label` (its column's label, shown on phones).
@@ -11422,7 +11442,8 @@ class Table:
                             columns=self._columns(), rows=self._rows(), pages=self._page_links(),
                             has_actions=bool(self.detail_url or self.edit_url or self.delete_url),
                             is_searchable=bool(self.search_fields), summary=self._summary(),
-                            empty_message=self._empty_message(), cell_classes=CELL_CLASSES)
+                            empty_message=self._empty_message(), cell_classes=CELL_CLASSES,
+                            class_attributes=_class_attributes())
 
     __html__ = render
 
@@ -11462,17 +11483,24 @@ class Table:
         (label, href, is_danger). The first cell links to the row's page when it has one."""
         items = self.page.items
         related = _prefetch_related(items, self.fields)
+        # What each column shows is worked out once, not once per row.
+        columns = [(_display_plan(field), field.label) for field in self.fields.values()]
+        buttons = [(label, make_url, label == 'Delete')
+                   for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
+                                           ('Delete', self.delete_url)) if make_url]
+        make_cell = _TableCell._make     # faster than _TableCell(...) for 80 cells a page
         rows = []
         for row in items:
+            # The first cell and the Show button link to the same page: one URL for both.
+            detail = self.detail_url(row) if self.detail_url else None
             cells = []
-            for field in self.fields.values():
-                kind, text, href = _display(row, field, related, limit=TABLE_TEXT_LIMIT)
-                if not cells and self.detail_url and href is None and text:
-                    href = self.detail_url(row)
-                cells.append(_TableCell(text, href, kind, field.label))
-            actions = [(label, make_url(row), label == 'Delete')
-                       for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
-                                               ('Delete', self.delete_url)) if make_url]
+            for plan, label in columns:
+                kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
+                if href is None and not cells and text:
+                    href = detail
+                cells.append(make_cell((text, href, kind, label)))
+            actions = [(label, detail if label == 'Show' else make_url(row), is_danger)
+                       for label, make_url, is_danger in buttons]
             rows.append((cells, actions))
         return rows
 
@@ -11489,19 +11517,28 @@ class Table:
         page = self.page
         if page.pages <= 1:
             return []
-        links = [('Previous', self.link(page=page.prev_num) if page.has_prev else None, False)]
+        # link(page=n) for every n: q and sort are encoded once, the page number added to them.
+        search = self.link()
+        start = search + '&page=' if len(search) > 1 else '?page='
+        links = [('Previous', start + str(page.prev_num) if page.has_prev else None, False)]
         for number in page.iter_pages():
             if number is None:
                 links.append(('…', None, False))
             else:
-                links.append((str(number), self.link(page=number), number == page.page))
-        links.append(('Next', self.link(page=page.next_num) if page.has_next else None, False))
+                text = str(number)
+                links.append((text, start + text, number == page.page))
+        links.append(('Next', start + str(page.next_num) if page.has_next else None, False))
         return links
 
     def _empty_message(self):
         if self.q:
             return 'Nothing matches “%s”.' % self.q
         return 'There is nothing here yet.'
+
+
+def _class_attributes():
+    """{display kind: ' class="..."'} of CELL_CLASSES, for the table view's cells."""
+    return dict((kind, ' class="%s"' % css_class) for kind, css_class in CELL_CLASSES.items())
 
 
 def render_detail(instance, fields=None):
@@ -11722,7 +11759,7 @@ FORM_VIEWS = {
 % for cells, actions in rows:
 <tr>
 % for text, href, kind, label in cells:
-% css_class = ' class="%s"' % cell_classes[kind] if kind in cell_classes else ''
+% css_class = class_attributes.get(kind, '')
 % if kind == 'image':
 <td{{!css_class}} data-label="{{label}}"><a href="{{href}}"><img class="thumbnail" src="{{href}}" alt="{{text}}" loading="lazy"></a></td>
 % elif href:
@@ -11734,7 +11771,7 @@ FORM_VIEWS = {
 % if has_actions:
 <td class="table-actions"><div class="button-group">
 % for label, href, is_danger in actions:
-<a class="button button-small{{' button-danger' if is_danger else ''}}" href="{{href}}">{{label}}</a>
+<a class="button button-small{{!' button-danger' if is_danger else ''}}" href="{{href}}">{{label}}</a>
 % end
 </div></td>
 % end
@@ -11947,9 +11984,22 @@ def _display(row, field, related, limit=None):
     (a textarea's text), 'number', 'boolean', 'date', 'image' (text is its alt text, href its
     URL) and 'file' (a link). Texts longer than `limit` are cut. `related` maps ForeignKey
     names to {id: row} loaded beforehand (see _prefetch_related)."""
-    kind = _display_kind(field)
-    value = getattr(row, field.column, None)
-    if _widget_kind(field) == 'password':
+    return _display_as(_display_plan(field), row, related, limit)
+
+
+def _display_plan(field):
+    """What _display() decides from the field alone, worked out once per table column:
+    (field, column, widget kind, display kind, is a ForeignKey, choices dict or None)."""
+    widget = _widget_kind(field)
+    return (field, field.column, widget, _DISPLAY_KINDS.get(widget, 'text'),
+            isinstance(field, ForeignKey), dict(field.choices) if field.choices else None)
+
+
+def _display_as(plan, row, related, limit):
+    """_display() of a row's value with the field's _display_plan()."""
+    field, column, widget, kind, is_reference, choices = plan
+    value = getattr(row, column, None)
+    if widget == 'password':
         return ('text', HIDDEN_PASSWORD if value else '', None)
     if value is None or value == '':
         return (kind, '', None)
@@ -11957,11 +12007,11 @@ def _display(row, field, related, limit=None):
         return _file_display(value, '%s of %s' % (field.label, row))
     if kind == 'boolean':
         return (kind, 'Yes' if value else 'No', None)
-    if isinstance(field, ForeignKey):
+    if is_reference:
         target = related.get(field.name, {}).get(value) or getattr(row, field.name, None)
         text = str(target) if target is not None else '#%s' % value
-    elif field.choices:
-        text = str(dict(field.choices).get(value, value))
+    elif choices is not None:
+        text = str(choices.get(value, value))
     elif isinstance(value, datetime.datetime):
         text = value.strftime('%Y-%m-%d %H:%M')
     else:
@@ -11973,11 +12023,7 @@ def _display(row, field, related, limit=None):
 
 def _display_kind(field):
     """How a field's values are shown: see _display()."""
-    kind = _widget_kind(field)
-    if kind == 'file':
-        return 'file'       # 'image' is decided per value, by its extension
-    return {'textarea': 'long', 'number': 'number', 'checkbox': 'boolean', 'date': 'date',
-            'datetime-local': 'date'}.get(kind, 'text')
+    return _DISPLAY_KINDS.get(_widget_kind(field), 'text')
 
 
 def _file_display(stored, image_alt):

@@ -537,3 +537,25 @@ def fetch(url):
         return None, None, None
     finally:
         connection.close()
+
+
+def scaffold_shop(folder):
+    """Copy the project (kokoropy.py, rossian.py, applications/) into `folder` and run the
+    scaffold commands of the shop the list-page tests and bench/bench_page.py use: a category
+    and a product CRUD (name, price, stock, category), migrations applied."""
+    import shutil
+    import subprocess
+    for name in ('kokoropy.py', 'rossian.py'):
+        shutil.copy(os.path.join(ROOT, name), folder)
+    shutil.copytree(os.path.join(ROOT, 'applications'), os.path.join(folder, 'applications'),
+                    ignore=shutil.ignore_patterns('__pycache__', 'uploads', '*.db'))
+    environment = dict(os.environ)
+    environment.pop('KOKOROPY_RELOADER_CHILD', None)
+    for arguments in (['scaffold-application', 'shop'],
+                      ['scaffold-crud', 'shop', 'category', 'name:string:required:unique'],
+                      ['scaffold-crud', 'shop', 'product', 'name:string:required',
+                       'price:float', 'stock:integer', 'category:ref:category'],
+                      ['migration-upgrade']):
+        subprocess.check_call([sys.executable, 'rossian.py'] + arguments, cwd=folder,
+                              env=environment, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, timeout=60)

@@ -253,6 +253,16 @@ class BaseUrlTest(unittest.TestCase):
             'url': '/kokoropy/demo/x%20y', 'base': 'http://localhost/kokoropy/demo/hello',
             'script': '/kokoropy', 'path': '/demo/x y'})
 
+    def test_in_a_request_url_of_an_unknown_route_raises_route_build_error(self):
+        def unknown():
+            try:
+                return url('no-such-route', id=1)
+            except kokoropy.RouteBuildError as error:
+                return str(error)
+        self.app.get('/unknown', unknown)
+        self.assertEqual(self.client.get('/kokoropy/unknown').text,
+                         "no route named 'no-such-route'")
+
     def test_root_redirects_to_the_prefix_and_other_paths_are_404(self):
         answer = self.client.get('/')
         self.assertEqual((answer.status, answer.headers['Location']), (307, '/kokoropy/'))

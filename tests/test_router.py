@@ -383,6 +383,17 @@ class BuildTests(unittest.TestCase):
         self.assertEqual(self.router.build('positive', n=4), '/positive/4')
         self.assertRaises(RouteBuildError, self.router.build, 'positive', n=-4)
 
+    def test_an_int_filter_with_its_own_url_text_is_followed(self):
+        self.router.add_filter('int', r'-?[0-9]+', int, lambda value: '%03d' % value)
+        self.router.add('/padded/<n:int>', 'GET', 'p', name='padded')
+        self.assertEqual(self.router.build('padded', n=7), '/padded/007')
+
+    def test_build_fills_several_wildcards_and_the_literals_after_each(self):
+        self.router.add('/shop/<shop:int>/item/<name>/edit', 'GET', 'e', name='edit')
+        self.assertEqual(self.router.build('edit', shop=3, name='a b', tab=2),
+                         '/shop/3/item/a%20b/edit?tab=2')
+        self.assertRaises(RouteBuildError, self.router.build, 'edit', shop=3)
+
     def test_build_uses_the_latest_route_with_a_name(self):
         self.router.add('/v2/user/<id:int>', 'GET', 'user2', name='user')
         self.assertEqual(self.router.build('user', id=1), '/v2/user/1')
