@@ -14,6 +14,7 @@ import unittest.mock
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kokoropy  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support import (  # noqa: E402
     OnBothBackends, fresh_postgresql_url, postgresql_server_url, with_postgresql)
 from kokoropy import (  # noqa: E402

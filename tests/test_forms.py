@@ -14,6 +14,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import kokoropy  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support import OnBothBackends, with_postgresql  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, Date, DateTime, Email, FieldError, Float, ForeignKey, Form, Integer,

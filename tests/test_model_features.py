@@ -5,6 +5,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support import OnBothBackends, sqlite_only, with_postgresql  # noqa: E402
 from kokoropy import Database, Integer, Model, String, ValidationError  # noqa: E402
 

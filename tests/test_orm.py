@@ -7,6 +7,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support import OnBothBackends, sqlite_only, with_postgresql  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, Date, DateTime, Email, Field, FieldError, Float, ForeignKey, Integer,
