@@ -2572,6 +2572,13 @@ def site_models(kokoropy, app):
     return found
 
 
+def _model_database(model):
+    """The database a model's rows live in: its binding (an application's own DATABASE_URL
+    binds it), else the site's."""
+    import kokoropy
+    return model._database or kokoropy.default_database()
+
+
 def _run_user_code(source, filename, namespace):
     """Run the user's code; its exception is printed as Python prints it (exit status 1),
     without this function's own frame."""
@@ -2733,8 +2740,7 @@ def _check_tables(kokoropy, models):
     """A problem for each model whose table lacks some of its columns (the schema diff)."""
     problems = []
     for app_name, model in models:
-        database = model._database or kokoropy.default_database()
-        missing = [field.column for field in model.schema_diff(database)]
+        missing = [field.column for field in model.schema_diff(_model_database(model))]
         if missing:
             table = model._meta.table
             problems.append(('table %s lacks column(s) %s of %s.%s' % (
@@ -2920,11 +2926,6 @@ def _dump_table(model):
     return {'columns': columns, 'rows': rows}
 
 
-def _model_database(model):
-    import kokoropy
-    return model._database or kokoropy.default_database()
-
-
 def _json_value(field, value):
     """A stored value as JSON: dates and times as ISO text, booleans as true/false."""
     if field is not None and value is not None:
@@ -2951,13 +2952,19 @@ def cmd_db_load(args):
     app = load_site(kokoropy)
     migrator = project_migrator(kokoropy, configure(kokoropy), create=False)
     plan = _load_plan(kokoropy, app, migrator, dump)
-    database = kokoropy.default_database()
     _refuse_rows_present(plan, args.replace)
+    databases = []      # the site's, and those of applications with their own DATABASE_URL
+    for model, _table in plan:
+        if _model_database(model) not in databases:
+            databases.append(_model_database(model))
     try:
-        with database.transaction():
+        with contextlib.ExitStack() as transactions:
+            for database in databases:
+                transactions.enter_context(database.transaction())
             if args.replace:
                 for model, _table in reversed(plan):
-                    _model_database(model).execute(database.dialect.delete(model._meta.table))
+                    database = _model_database(model)
+                    database.execute(database.dialect.delete(model._meta.table))
             count = sum(_load_table(model, table) for model, table in plan)
     except Exception as exc:
         raise CommandError('nothing was loaded: %s: %s' % (type(exc).__name__, _one_line(exc)))

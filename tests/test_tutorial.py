@@ -259,6 +259,15 @@ class ApplicationDatabaseTest(ProjectTestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn('Ran 12 tests', result.stderr + result.stdout)
 
+    def test_a_dump_loads_back_into_both_databases(self):
+        self.rossian('shell', '-c', "shop_Note.create(text='site'); blog_Note.create(title='own')")
+        dump = self.rossian('db-dump').stdout
+        self.project.write('site.json', dump)
+        self.rossian('shell', '-c', "shop_Note.create(text='later'); blog_Note.create(title='x')")
+        loaded = self.rossian('db-load', 'site.json', '--replace')
+        self.assertEqual(loaded.returncode, 0, loaded.stderr)
+        self.assertEqual(self.rossian('db-dump').stdout, dump)
+
     def test_a_reference_to_a_model_in_another_database_is_refused(self):
         self.project.write('applications/blog/models/link.py',
                            'from kokoropy import ForeignKey, Model\n'
