@@ -4544,15 +4544,19 @@ class KokoroServer(object):
     most DEFAULT_MAX_CONNECTIONS) more connections get a prompt 503.
 
     Because of the GIL, more threads make CPU-bound handlers slower (they contend); raise
-    `threads` for handlers that wait on slow I/O.
+    `threads` for handlers that wait on slow I/O. For the same reason the server's threads keep
+    to one CPU (`cpu`, see _choose_cpu()): spread over several, they pass the GIL from core to
+    core on every request, which halves the requests served. `cpu=None` lets them spread.
     """
 
     def __init__(self, app, host='127.0.0.1', port=8080, threads=16, max_connections=None,
                  max_body_bytes=MAX_BODY_BYTES, head_timeout=10.0, idle_timeout=15.0,
                  io_timeout=30.0, shutdown_timeout=5.0, quiet=False, backlog=1024,
-                 url_scheme='http', body_timeout=120.0, max_memfile_bytes=MAX_MEMFILE_BYTES):
+                 url_scheme='http', body_timeout=120.0, max_memfile_bytes=MAX_MEMFILE_BYTES,
+                 cpu='auto'):
         self.app = app
         self.threads = threads
+        self.cpu = _choose_cpu(cpu)
         self.max_connections = max_connections or _default_max_connections(threads)
         self.max_body_bytes = max_body_bytes
         self.max_memfile_bytes = max_memfile_bytes
@@ -4576,7 +4580,7 @@ class KokoroServer(object):
         self._reserve_fd = _open_reserve_descriptor()
         self._returned = collections.deque()
         self._is_wake_pending = False
-        self._pool = _WorkerPool(threads)
+        self._pool = _WorkerPool(threads, self.cpu)
         self._work_lock = threading.Lock()
         self._work_count = 0
         self._state_lock = threading.Lock()
@@ -4598,6 +4602,7 @@ class KokoroServer(object):
             if self._is_stopping:
                 return True
             self._loop_thread = threading.get_ident()
+        cpus_before = _keep_thread_on(self.cpu)
         try:
             self._selector.register(self._wake_reader, selectors.EVENT_READ, _SERVER_WAKE)
             self._resume_accepting()
@@ -4605,6 +4610,8 @@ class KokoroServer(object):
             self._finish_in_flight()
         finally:
             self._close_everything()
+            if cpus_before is not None:
+                os.sched_setaffinity(0, cpus_before)
             self._stopped.set()
         return self._work_count == 0
 
@@ -5412,11 +5419,12 @@ class _WorkerPool(object):
     """`size` daemon threads that run the calls given to submit() in the order given (FIFO).
     Leaner than concurrent.futures: no Future per call, nobody waits for results."""
 
-    def __init__(self, size):
+    def __init__(self, size, cpu=None):
         self._queue = _FifoQueue()
         self._is_shut_down = False
         for number in range(size):
-            thread = threading.Thread(target=self._work, name='kokoropy-%d' % number)
+            thread = threading.Thread(target=self._work, args=(cpu,),
+                                      name='kokoropy-%d' % number)
             thread.daemon = True  # a handler stuck at exit must not keep the process alive
             thread.start()
         self._size = size
@@ -5434,7 +5442,8 @@ class _WorkerPool(object):
             for _ in range(self._size):
                 self._queue.put(None)
 
-    def _work(self):
+    def _work(self, cpu):
+        _keep_thread_on(cpu)
         get = self._queue.get
         while True:
             item = get()
@@ -5569,6 +5578,39 @@ def _default_max_connections(threads):
     if soft_limit == resource.RLIM_INFINITY:
         return DEFAULT_MAX_CONNECTIONS
     return max(1, min(DEFAULT_MAX_CONNECTIONS, soft_limit - RESERVED_DESCRIPTORS - 2 * threads))
+
+
+def _choose_cpu(cpu):
+    """The CPU the server's threads keep to, or None to let them run anywhere.
+
+    'auto': one of the CPUs this process may use, chosen by its process id so that several
+    servers on one host spread out; None where only one is allowed. A number: that CPU
+    (ValueError when the process may not use it). Only Linux can keep a thread to a CPU
+    (os.sched_setaffinity); elsewhere this is None. Subprocesses started from a request
+    inherit the CPU.
+    """
+    if cpu is None or not hasattr(os, 'sched_setaffinity'):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpu == 'auto':
+        return allowed[os.getpid() % len(allowed)] if len(allowed) > 1 else None
+    if type(cpu) is not int or cpu not in allowed:
+        raise ValueError('cpu must be \'auto\', None or one of the CPUs this process may use '
+                         '(%s), not %r' % (', '.join(map(str, allowed)), cpu))
+    return cpu
+
+
+def _keep_thread_on(cpu):
+    """Keep the calling thread on `cpu` (None: leave it be); return the CPUs it could use
+    before, or None when nothing changed."""
+    if cpu is None:
+        return None
+    try:
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, (cpu,))
+    except OSError:  # the CPU went offline, or a container forbids it: run anywhere
+        return None
+    return before
 
 
 def _open_reserve_descriptor():

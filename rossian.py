@@ -1769,6 +1769,15 @@ def _port_number(text):
     return int(text)
 
 
+def _cpu_choice(text):
+    """argparse type for --cpu: 'auto', 'any' (None) or a CPU number."""
+    if text in ('auto', 'any'):
+        return None if text == 'any' else text
+    if not re.match(r'^[0-9]{1,4}$', text):
+        raise argparse.ArgumentTypeError('%r is not auto, any or a CPU number' % text)
+    return int(text)
+
+
 @command('start', 'serve every application of the project', '%s start --port 8080' % PROG, [
     argument('--host', default='127.0.0.1',
              help='interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)'),
@@ -1783,7 +1792,10 @@ def _port_number(text):
              help='debug mode: tracebacks in pages and on the console, templates reloaded'),
     argument('--reload', action='store_true',
              help='restart when a .py, .tpl or config file of the project changes'),
-    argument('--quiet', action='store_true', help='do not log each request')],
+    argument('--quiet', action='store_true', help='do not log each request'),
+    argument('--cpu', type=_cpu_choice, default='auto',
+             help="the CPU the built-in server's threads keep to: auto (default), a number, "
+                  "or any to let them spread")],
     details="""
 Loads applications/config.py, KOKOROPY_* environment variables and these flags (flags win),
 loads every application under applications/ and serves them until Ctrl+C.
@@ -1801,6 +1813,7 @@ def cmd_start(args):
     config = configure(kokoropy, overrides)
     if not _is_reloader_child():
         check_server_installed(args.server)
+        check_cpu(kokoropy, args)
         prepare_database(kokoropy, config)
         if args.port:
             _check_port_free(args.host, args.port)
@@ -1811,8 +1824,10 @@ def cmd_start(args):
     # With --reload this first process only watches: the child it starts loads and serves.
     app = None if args.reload and not _is_reloader_child() else \
         kokoropy.load_project(project_path(), overrides)
+    options = {'cpu': args.cpu} if args.server == 'kokoro' else {}
     kokoropy.run(app, host=args.host, port=args.port, server=args.server,
-                 debug=bool(config.get('debug')), reloader=args.reload, quiet=args.quiet)
+                 debug=bool(config.get('debug')), reloader=args.reload, quiet=args.quiet,
+                 **options)
     return 0
 
 
@@ -1822,6 +1837,15 @@ def check_server_installed(server):
     if server in ('gunicorn', 'waitress') and importlib.util.find_spec(server) is None:
         raise CommandError('the %s server is not installed: pip install %s, or leave out '
                            '--server to use the built-in one' % (server, server))
+
+
+def check_cpu(kokoropy, args):
+    """Raise CommandError when --cpu names a CPU this process may not use."""
+    if args.server == 'kokoro':
+        try:
+            kokoropy._choose_cpu(args.cpu)
+        except ValueError as exc:
+            raise CommandError('--cpu %s: %s' % (args.cpu, exc))
 
 
 def configure(kokoropy, overrides=None):

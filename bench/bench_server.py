@@ -10,7 +10,7 @@ Applications: a bare WSGI hello function and a Kokoro app with one hello route.
 
     bench/.venv/bin/python bench/bench_server.py [--rounds 2] [--duration 10]
         [--connections 64,256,512] [--apps wsgi,kokoro]
-        [--servers kokoro,waitress,waitress-all,sync,gthread]
+        [--servers kokoro,kokoro-anycpu,waitress,waitress-1cpu,waitress-all,sync,gthread]
 
 Servers that are not installed in the running Python are skipped. Needs wrk
 (apt-get install wrk). Each server runs in its own process; access logs are off.
@@ -31,7 +31,11 @@ sys.path.insert(0, ROOT)
 SERVERS = [
     # (short name, label, run() server name, run() options)
     ('kokoro', 'kokoropy built-in', 'kokoro', {}),
+    # The built-in server keeps its threads to one CPU unless cpu=None lets them spread.
+    ('kokoro-anycpu', 'kokoropy built-in, cpu=None', 'kokoro', {'cpu': None}),
     ('waitress', 'waitress, 4 threads', 'waitress', {'threads': 4}),
+    # waitress's threads kept to one CPU as the built-in server's are (taskset -c 0).
+    ('waitress-1cpu', 'waitress, 4 threads, one CPU', 'waitress', {'threads': 4, 'one_cpu': True}),
     # waitress accepts at most 100 connections unless told otherwise: this one serves them all.
     ('waitress-all', 'waitress, 4 threads, connection_limit=1000', 'waitress',
      {'threads': 4, 'connection_limit': 1000}),
@@ -40,6 +44,7 @@ SERVERS = [
      {'workers': 2, 'worker_class': 'gthread', 'threads': 4}),
 ]
 APPS = ['wsgi', 'kokoro']
+WAITRESS_LABEL = dict((short, label) for short, label, _, _ in SERVERS)['waitress']
 
 
 def make_app(name):
@@ -64,6 +69,8 @@ def serve(server, app_name, port, options):
     import logging
     import kokoropy
     logging.getLogger('waitress').setLevel(logging.ERROR)  # no "Task queue depth" warnings
+    if options.pop('one_cpu', False):
+        os.sched_setaffinity(0, (min(os.sched_getaffinity(0)),))
     kokoropy.run(make_app(app_name), port=port, server=server, quiet=True, **options)
 
 
@@ -205,7 +212,7 @@ def print_table(best, counts, apps, servers, args):
     print('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
     for connections in counts:
         for app_name in apps:
-            baseline = best.get((connections, app_name, SERVERS[1][1]))
+            baseline = best.get((connections, app_name, WAITRESS_LABEL))
             for _, label, server, _ in servers:
                 result = best.get((connections, app_name, label))
                 if result is None:

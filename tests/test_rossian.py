@@ -118,6 +118,7 @@ class ArgumentErrorTest(ProjectTestCase):
         self.assertUsageError(['start', '--port', 'eighty'], "'eighty' is not a port number")
         self.assertUsageError(['start', '--port=eighty'], "'eighty' is not a port number")
         self.assertUsageError(['start', '--server', 'apache'], "invalid choice: 'apache'")
+        self.assertUsageError(['start', '--cpu', 'fast'], "'fast' is not auto, any or a CPU number")
         self.assertUsageError(['migration-downgrade'], 'APP')
         self.assertUsageError(['scaffold-application', 'shop', 'extra'],
                               'unrecognized arguments: extra')
@@ -364,6 +365,15 @@ class StartTest(ProjectTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertEqual(result.stderr, 'rossian: error: the gunicorn server is not installed: '
                          'pip install gunicorn, or leave out --server to use the built-in one\n')
+        self.assertNotIn('Open ', result.stdout)
+        self.assertFalse(os.path.exists(self.project.path('db', 'kokoropy.db')))
+
+    @unittest.skipUnless(hasattr(os, 'sched_setaffinity'), 'only Linux keeps threads to a CPU')
+    def test_a_cpu_the_process_may_not_use_is_reported_before_any_open_line(self):
+        result = self.rossian('start', '--cpu', '9999', '--port', str(free_port()))
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn('rossian: error: --cpu 9999: cpu must be', result.stderr)
         self.assertNotIn('Open ', result.stdout)
         self.assertFalse(os.path.exists(self.project.path('db', 'kokoropy.db')))
 

@@ -1135,5 +1135,70 @@ class PortInUseTests(unittest.TestCase):
             live.stop()
 
 
+
+CAN_PIN = hasattr(os, 'sched_setaffinity') and len(os.sched_getaffinity(0)) > 1
+
+
+def affinity_app(environ, start_response):
+    """Answers the CPUs the worker thread running it may use, e.g. '1'."""
+    body = ','.join(str(cpu) for cpu in sorted(os.sched_getaffinity(0))).encode()
+    start_response('200 OK', [('Content-Type', 'text/plain'),
+                              ('Content-Length', str(len(body)))])
+    return [body]
+
+
+@unittest.skipUnless(CAN_PIN, 'keeping threads to one CPU needs Linux and two CPUs or more')
+class OneCpuTests(unittest.TestCase):
+    """The server's threads keep to one CPU (the GIL passed between cores costs throughput)."""
+
+    def serve_and_ask(self, **options):
+        """The CPUs a worker may use, and the serving thread's CPUs during and after serving."""
+        live = LiveServer(affinity_app, **options)
+        try:
+            status, _, body = request(live.port, b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+            self.assertEqual(status, 200)
+        finally:
+            live.stop()
+        return body.decode()
+
+    def test_auto_keeps_the_workers_on_one_allowed_cpu(self):
+        allowed = os.sched_getaffinity(0)
+        answer = self.serve_and_ask()
+        self.assertIn(int(answer), allowed)
+        self.assertEqual(os.sched_getaffinity(0), allowed)  # this thread was left alone
+
+    def test_a_cpu_number_is_the_one_kept(self):
+        cpu = max(os.sched_getaffinity(0))
+        self.assertEqual(self.serve_and_ask(cpu=cpu), str(cpu))
+
+    def test_none_lets_the_workers_run_on_every_allowed_cpu(self):
+        allowed = ','.join(str(cpu) for cpu in sorted(os.sched_getaffinity(0)))
+        self.assertEqual(self.serve_and_ask(cpu=None), allowed)
+
+    def test_the_serving_thread_gets_its_cpus_back_after_shutdown(self):
+        allowed = os.sched_getaffinity(0)
+        seen = {}
+        server = KokoroServer(affinity_app, port=0, quiet=True, cpu=min(allowed))
+
+        def serve():
+            seen['before'] = os.sched_getaffinity(0)
+            server.serve_forever()
+            seen['after'] = os.sched_getaffinity(0)
+        thread = threading.Thread(target=serve)
+        thread.start()
+        status, _, body = request(server.port, b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        server.shutdown(timeout=2.0)
+        thread.join(5.0)
+        self.assertEqual((status, body), (200, str(min(allowed)).encode()))
+        self.assertEqual(seen['before'], allowed)
+        self.assertEqual(seen['after'], allowed)
+
+    def test_a_cpu_the_process_may_not_use_is_a_value_error(self):
+        for cpu in (max(os.sched_getaffinity(0)) + 4096, -1, 'fast', True, 1.0):
+            with self.assertRaises(ValueError) as caught:
+                KokoroServer(affinity_app, port=0, quiet=True, cpu=cpu)
+            self.assertIn('cpu must be', str(caught.exception))
+
+
 if __name__ == '__main__':
     unittest.main()
