@@ -99,6 +99,10 @@ PEER_LAYOUT = '''\
 % for name, label in menu:
         <li><a href="{{root}}/{{name}}"{{!' class="active"' if name == current else ''}}>{{label}}</a></li>
 % end
+% for name, label in crud_menu:
+% is_current = (path + '/').startswith('/shop/%s/' % name)
+<li><a href="{{url('shop.%s.list' % name)}}"{{!' class="active"' if is_current else ''}}>{{label}}</a></li>
+% end
       </ul>
     </nav>
   </div>
@@ -121,7 +125,7 @@ PEER_LAYOUT = '''\
 '''
 
 PEER_LIST = '''\
-% rebase('peer_layout', title='Products', url=url, menu=menu, root=root, current='shop', messages=[])
+% rebase('peer_layout', title='Products', url=url, menu=menu, crud_menu=crud_menu, path=path, root=root, current='shop', messages=[])
 <div class="page-header page-header-row">
   <h1>Products</h1>
   <div class="button-group">
@@ -200,6 +204,7 @@ def build_bottle(folder):
     app = bottle.Bottle()
     request = bottle.request
     menu = [('example', 'Example'), ('shop', 'Shop')]
+    crud_menu = [('category', 'Categories'), ('product', 'Products')]
 
     def product_list():
         q = request.query.getunicode('q', default='').strip()
@@ -214,6 +219,7 @@ def build_bottle(folder):
         first = (page - 1) * PER_PAGE + 1
         return bottle.template(
             'peer_list', template_lookup=[views], url=app.get_url, menu=menu,
+            crud_menu=crud_menu, path=request.path,
             root=request.script_name.rstrip('/'), q=q, sort=sort, rows=rows,
             categories=categories, columns=sort_columns(q, sort),
             summary='%d–%d of %d' % (first, first + len(rows) - 1, total),
@@ -222,6 +228,7 @@ def build_bottle(folder):
     app.route('/', 'GET', lambda: 'home', name='index.home')
     app.route('/index/assets/<path:path>', 'GET', lambda path: path, name='index.assets')
     app.route('/shop/product', 'GET', product_list, name='shop.product.list')
+    app.route('/shop/category', 'GET', lambda: 'categories', name='shop.category.list')
     app.route('/shop/product/new', 'GET', lambda: 'new', name='shop.product.create')
     for action in ('show', 'edit', 'delete'):
         rule = '/shop/product/<product_id:int>' + ('' if action == 'show' else '/' + action)
