@@ -11527,20 +11527,30 @@ class Table:
         related = _prefetch_related(items, self.fields)
         # What each column shows is worked out once, not once per row.
         columns = [(_display_plan(field), field.label) for field in self.fields.values()]
+        columns = [(plan, label, _plain_column(plan), plan[3]) for plan, label in columns]
         buttons = [(label, make_url, label == 'Delete')
                    for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
                                            ('Delete', self.delete_url)) if make_url]
-        make_cell = _TableCell._make     # faster than _TableCell(...) for 80 cells a page
+        # tuple.__new__ makes the same _TableCell as _TableCell(...), without its argument
+        # handling: there are 80 cells on a page.
+        new_tuple, cell_class, plain_types = tuple.__new__, _TableCell, _PLAIN_VALUE_TYPES
         rows = []
         for row in items:
             # The first cell and the Show button link to the same page: one URL for both.
             detail = self.detail_url(row) if self.detail_url else None
             cells = []
-            for plan, label in columns:
-                kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
+            for plan, label, plain_column, kind in columns:
+                value = getattr(row, plain_column, None) if plain_column else None
+                if value.__class__ in plain_types and value != '':
+                    # What _display_as() gives such a value, without its other cases.
+                    text, href = value if value.__class__ is str else str(value), None
+                    if len(text) > TABLE_TEXT_LIMIT:
+                        text = text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'
+                else:
+                    kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
                 if href is None and not cells and text:
                     href = detail
-                cells.append(make_cell((text, href, kind, label)))
+                cells.append(new_tuple(cell_class, (text, href, kind, label)))
             actions = [(label, detail if label == 'Show' else make_url(row), is_danger)
                        for label, make_url, is_danger in buttons]
             rows.append((cells, actions))
@@ -12061,6 +12071,19 @@ def _display_as(plan, row, related, limit):
     if limit and len(text) > limit:
         text = text[:limit - 1].rstrip() + '…'
     return (kind, text, None)
+
+
+# Values _display_as() shows as str(value) in a plain column (see _plain_column).
+_PLAIN_VALUE_TYPES = frozenset([str, int, float])
+
+
+def _plain_column(plan):
+    """The column whose values _display_as() shows as their str() when they are text or a
+    number (no password, file, boolean, reference or choices), else None."""
+    field, column, widget, kind, is_reference, choices = plan
+    if widget == 'password' or kind in ('file', 'boolean') or is_reference or choices:
+        return None
+    return column
 
 
 def _display_kind(field):
