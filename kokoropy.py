@@ -1398,6 +1398,9 @@ def _path_builder(parsed, route):
             else:
                 path += _build_wildcard(route, piece, value) + literal
         return path + _query_string(params) if params else path
+    build.wildcards = [step[0] for step in steps]
+    if len(steps) == 1 and steps[0][1]:
+        build.around_int = (head, steps[0][3])    # the path is head + str(the int) + this
     return build
 
 
@@ -11455,10 +11458,11 @@ class Table:
 
     Reads from the request's query string: `page`, `sort` (`name` or `-name`, one of the shown
     fields; anything else is ignored) and `q` (rows where any of `search_fields`, by default the
-    shown text fields, contains it). `detail_url`, `edit_url` and `delete_url` are callables
-    `f(row) -> url` adding Show, Edit and Delete buttons to each row (`detail_url` also links
-    the first column); deleting must be a POST, so `delete_url` should lead to a confirmation
-    page whose form sends it. `page` is the ORM Page shown. Cells show values compactly: long
+    shown text fields, contains it). `detail_url`, `edit_url` and `delete_url` add Show, Edit
+    and Delete buttons to each row (`detail_url` also links the first column): each is a route
+    name, whose route takes the row's id as its one parameter, or a callable `f(row) -> url`;
+    deleting must be a POST, so `delete_url` should lead to a confirmation page whose form
+    sends it. `page` is the ORM Page shown. Cells show values compactly: long
     text cut, images as thumbnails, other files as a short link, booleans as Yes/No. Rendered
     through the view `kokoropy/table`, which an application may override.
     """
@@ -11472,7 +11476,8 @@ class Table:
         self.search_fields = list(search_fields if search_fields is not None else
                                   [name for name, field in self.fields.items()
                                    if _widget_kind(field) in ('text', 'textarea', 'email')])
-        self.detail_url, self.edit_url, self.delete_url = detail_url, edit_url, delete_url
+        self.detail_url, self.edit_url, self.delete_url = (
+            _row_link(link, self.request) for link in (detail_url, edit_url, delete_url))
         params = self.request.query
         self.q = (params.get('q') or '').strip()
         self.sort = _valid_sort(params.get('sort') or '', self.fields)
@@ -11480,12 +11485,116 @@ class Table:
 
     def render(self):
         """Markup of the search box, the table (or an empty-state message) and page links."""
-        return _render_view('kokoropy/table', table=self, q=self.q, sort=self.sort,
-                            columns=self._columns(), rows=self._rows(), pages=self._page_links(),
-                            has_actions=bool(self.detail_url or self.edit_url or self.delete_url),
-                            is_searchable=bool(self.search_fields), summary=self._summary(),
-                            empty_message=self._empty_message(), cell_classes=CELL_CLASSES,
-                            class_attributes=_class_attributes())
+        if _view_override('kokoropy/table') is None:
+            return Markup(self._builtin_markup())
+        return _render_view('kokoropy/table', **self._view_variables())
+
+    def _view_variables(self):
+        """The variables of the view `kokoropy/table`."""
+        return dict(table=self, q=self.q, sort=self.sort, columns=self._columns(),
+                    rows=self._rows(), pages=self._page_links(),
+                    has_actions=bool(self.detail_url or self.edit_url or self.delete_url),
+                    is_searchable=bool(self.search_fields), summary=self._summary(),
+                    empty_message=self._empty_message(), cell_classes=CELL_CLASSES,
+                    class_attributes=_class_attributes())
+
+    def _builtin_markup(self):
+        """What the built-in view FORM_VIEWS['kokoropy/table'] gives for _view_variables(),
+        written directly: a list page spent half its time in that template's per-cell work,
+        most of it the same for every row (a column's label, a button's markup). The tests
+        hold the two to the same output."""
+        out = []
+        add, escape = out.append, html_escape
+        summary, is_searchable = self._summary(), bool(self.search_fields)
+        if is_searchable or summary:
+            add('<div class="toolbar">\n')
+            if summary:
+                add('<p class="table-summary">%s</p>\n' % escape(summary))
+            if is_searchable:
+                add('<form class="search" method="get" action="" role="search">\n')
+                if self.sort:
+                    add('<input type="hidden" name="sort" value="%s">\n' % escape(self.sort))
+                add('<input type="search" name="q" value="%s" aria-label="Search" '
+                    'placeholder="Search">\n<button type="submit" class="button">Search</button>'
+                    '\n</form>\n' % escape(self.q))
+            add('</div>\n')
+        if self.page.items:
+            self._table_markup(add)
+        else:
+            add('<p class="empty">%s</p>\n' % escape(self._empty_message()))
+        pages = self._page_links()
+        if pages:
+            add('<nav class="pagination" aria-label="Pages">\n')
+            for text, href, is_current in pages:
+                if is_current:
+                    add('<span class="current" aria-current="page">%s</span>\n' % escape(text))
+                elif href:
+                    add('<a href="%s">%s</a>\n' % (escape(href), escape(text)))
+                else:
+                    add('<span class="disabled">%s</span>\n' % escape(text))
+            add('</nav>\n')
+        return ''.join(out).rstrip('\n')
+
+    def _table_markup(self, add):
+        """The <table> of _builtin_markup(): the cells of _rows(), each written at once."""
+        escape = html_escape
+        add('<div class="table-wrap">\n<table class="table table-list">\n<thead>\n<tr>\n')
+        for label, href, state, kind in self._columns():
+            add('<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
+                ' class="numeric"' if kind == 'number' else '',
+                ' aria-sort="%s"' % state if state else '', escape(href), escape(label)))
+        buttons = [(make_url, '<a class="button button-small%s" href="' % (
+                    ' button-danger' if label == 'Delete' else ''), '">%s</a>\n' % label)
+                   for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
+                                           ('Delete', self.delete_url)) if make_url]
+        if buttons:
+            add('<th scope="col" class="table-actions">Actions</th>\n')
+        add('</tr>\n</thead>\n<tbody>\n')
+        items = self.page.items
+        related = _prefetch_related(items, self.fields)
+        classes = _class_attributes()
+        # Per column: its display plan, the column read directly for plain values, its kind,
+        # and the start of its cells by display kind ('<td class=".." data-label="..">').
+        columns = []
+        for field in self.fields.values():
+            plan, label = _display_plan(field), escape(field.label)
+            starts = dict((kind, '<td%s data-label="%s">' % (classes.get(kind, ''), label))
+                          for kind in _CELL_KINDS)
+            columns.append((plan, _plain_column(plan), plan[3], starts))
+        detail_url, plain_types, limit = self.detail_url, _PLAIN_VALUE_TYPES, TABLE_TEXT_LIMIT
+        for row in items:
+            detail = detail_url(row) if detail_url else None
+            add('<tr>\n')
+            is_first = True
+            for plan, plain_column, kind, starts in columns:
+                value = getattr(row, plain_column, None) if plain_column else None
+                if value.__class__ in plain_types and value != '':
+                    text, href = value if value.__class__ is str else str(value), None
+                    if len(text) > limit:
+                        text = text[:limit - 1].rstrip() + '…'
+                    cell_kind = kind
+                else:
+                    cell_kind, text, href = _display_as(plan, row, related, limit)
+                if href is None and is_first and text:
+                    href = detail
+                is_first = False
+                if cell_kind == 'image':
+                    add('%s<a href="%s"><img class="thumbnail" src="%s" alt="%s" loading="lazy">'
+                        '</a></td>\n' % (starts[cell_kind], escape(href), escape(href),
+                                         escape(text)))
+                elif href:
+                    add('%s<a href="%s">%s</a></td>\n' % (starts[cell_kind], escape(href),
+                                                         escape(text)))
+                else:
+                    add('%s%s</td>\n' % (starts[cell_kind], escape(text)))
+            if buttons:
+                add('<td class="table-actions"><div class="button-group">\n')
+                for make_url, start, end in buttons:
+                    href = detail if make_url is detail_url else make_url(row)
+                    add(start + escape(href) + end)
+                add('</div></td>\n')
+            add('</tr>\n')
+        add('</tbody>\n</table>\n</div>\n')
 
     __html__ = render
 
@@ -11497,7 +11606,11 @@ class Table:
         empty ones are left out."""
         params = [(key, changes.get(key, value))
                   for key, value in (('q', self.q), ('sort', self.sort), ('page', None))]
-        return '?' + urlencode([(key, value) for key, value in params if value])
+        params = [(key, value) for key, value in params if value]
+        if all(value.__class__ is str and _is_plain_query_value(value) for _, value in params):
+            # What urlencode() gives, without its quoting of each value (a column's sort links).
+            return '?' + '&'.join(key + '=' + value for key, value in params)
+        return '?' + urlencode(params)
 
     def _paginate(self, query, number, per_page):
         if self.q and self.search_fields:
@@ -11586,6 +11699,38 @@ class Table:
         if self.q:
             return 'Nothing matches “%s”.' % self.q
         return 'There is nothing here yet.'
+
+
+# Text urlencode() leaves as it is on every Python ('~' too from 3.7 only).
+_is_plain_query_value = re.compile(r'[A-Za-z0-9_.\-]*\Z').match
+
+
+def _row_link(link, request):
+    """A Table's detail_url, edit_url or delete_url as a function(row) -> URL: a callable as
+    it is; for a route name, url(name, <its one parameter>=row.id), built without url()'s
+    look-ups when the parameter is a plain int (the buttons of a page: 60 URLs)."""
+    if link is None or callable(link):
+        return link
+    app = request.environ.get('kokoropy.app')
+    builder = (app or default_app()).router.path_builders.get(link)
+    if builder is None:
+        raise RouteBuildError('no route named %r' % (link,))
+    wildcards = getattr(builder, 'wildcards', ())
+    if len(wildcards) != 1:
+        raise RouteBuildError('route %r must take one parameter, the row\'s id, to link a '
+                              'table\'s rows; it takes %d' % (link, len(wildcards)))
+    name = wildcards[0]
+    around_int = getattr(builder, 'around_int', None)
+    if around_int is None or app is None:
+        return lambda row: url(link, **{name: row.id})
+    before, after = request.url_root + around_int[0], around_int[1]
+
+    def row_url(row):
+        row_id = row.id
+        if row_id.__class__ is int:
+            return before + str(row_id) + after
+        return url(link, **{name: row_id})       # what url() says of it
+    return row_url
 
 
 def _class_attributes():
@@ -12075,6 +12220,8 @@ def _display_as(plan, row, related, limit):
 
 # Values _display_as() shows as str(value) in a plain column (see _plain_column).
 _PLAIN_VALUE_TYPES = frozenset([str, int, float])
+# The display kinds a cell can have (see _display_as).
+_CELL_KINDS = tuple(sorted(set(_DISPLAY_KINDS.values()) | set(['text', 'image'])))
 
 
 def _plain_column(plan):

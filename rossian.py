@@ -569,8 +569,8 @@ ${guard_import}from applications.$app.models.$table import $Model
 
 ${guard}def ${table}_list():
     """The $plural, paginated, searchable and sortable by column."""
-    table = Table($Model, detail_url=_link_to('show'), edit_url=_link_to('edit'),
-                  delete_url=_link_to('delete'))
+    table = Table($Model, detail_url='$app.$table.show', edit_url='$app.$table.edit',
+                  delete_url='$app.$table.delete')
     if _wants_json():
         page = table.page
         return {'items': [$var.as_dict() for $var in page.items],
@@ -655,10 +655,6 @@ def _is_saved(form):
 def _wants_json():
     return request.query.get('format') == 'json' or request.accepts_json
 
-
-def _link_to(action):
-    """A function giving the URL of `action` for one row, for the table's buttons."""
-    return lambda $var: url('$app.$table.' + action, ${table}_id=$var.id)
 '''
 
 TEMPLATES['crud/routes_addition.py'] = '''\

@@ -11,6 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 from support import OnBothBackends, with_postgresql  # noqa: E402
+import kokoropy  # noqa: E402
 from kokoropy import (  # noqa: E402
     Boolean, Database, FieldError, Float, ForeignKey, Integer, Kokoro, Model, Password, Request,
     String, Table, TestClient, Text, Upload, DeleteImpact, render_detail)
@@ -243,6 +244,42 @@ class RowTest(TableCase):
         self.assertNotIn('style=', html)
         self.assertEqual(html.count('<form'), 1)        # the search box only
 
+    def add_book_routes(self):
+        for rule, name in (('/book/<book_id:int>', 'library.book.show'),
+                           ('/book/<book_id:int>/edit', 'library.book.edit'),
+                           ('/book/<slug>/delete', 'library.book.delete'),
+                           ('/books', 'library.book.list'),
+                           ('/book/<book_id:int>/<part>', 'library.book.part')):
+            self.app.route(rule, 'GET', lambda **kw: 'x', name=name, app_name='library')
+
+    def test_route_names_give_the_urls_url_would_give_under_the_site_root(self):
+        book, = add_books('Dune')
+        self.add_book_routes()
+        self.build = lambda: Table(Book, fields=['title'], detail_url='library.book.show',
+                                   edit_url='library.book.edit',
+                                   delete_url='library.book.delete')
+        self.get()      # adds the route /list-library
+        answer = self.client.get('/list-library', environ={'SCRIPT_NAME': '/my site'})
+        self.assertEqual(answer.status, 200, answer.errors)
+        html = answer.text
+        self.assertIn('<td data-label="Title"><a href="/my%20site/book/{0}">Dune</a></td>\n'
+                      '<td class="table-actions"><div class="button-group">\n'
+                      '<a class="button button-small" href="/my%20site/book/{0}">Show</a>\n'
+                      '<a class="button button-small" href="/my%20site/book/{0}/edit">Edit</a>\n'
+                      '<a class="button button-small button-danger" href="/my%20site/book/{0}/'
+                      'delete">Delete</a>\n</div></td>'.format(book.id), html)
+
+    def test_a_route_name_that_cannot_link_a_row_is_a_route_build_error(self):
+        add_books('Dune')
+        self.add_book_routes()
+        self.get()      # adds the route /list-library
+        for name in ('library.book.nope', 'library.book.list', 'library.book.part'):
+            self.build = lambda: Table(Book, detail_url=name)
+            answer = self.client.get('/list-library')
+            self.assertEqual(answer.status, 500)
+            self.assertIn('RouteBuildError', answer.errors)
+            self.assertIn(repr(name), answer.errors)
+
     def test_without_url_callables_there_is_no_actions_column(self):
         add_books('Dune')
         self.assertNotIn('Actions', self.get())
@@ -295,6 +332,80 @@ class RowTest(TableCase):
                       '<td class="cell-long" data-label="Summary">{0}</td>\n'
                       '<td data-label="Shelf">{0}</td>'.format(ESCAPED), html)
         self.assertIn('value="&lt;script&gt;"', html)
+
+
+class BuiltinMarkupTest(TableCase):
+    """Table writes the built-in view's markup directly (for speed): it must equal what the
+    view's template source, FORM_VIEWS['kokoropy/table'], renders from the same table."""
+
+    def assertSameAsTheTemplate(self, query='', **options):
+        def compare():
+            table = Table(Book, **options)
+            source = kokoropy.FORM_VIEWS['kokoropy/table']
+            expected = kokoropy.SimpleTemplate(source=source).render(
+                **table._view_variables()).rstrip('\n')
+            written = table._builtin_markup()
+            self.assertEqual(written, expected)
+            self.assertEqual(str(table.render()), expected)
+            return 'compared'
+        path = '/compare-%d' % len(self.app.router.routes)
+        self.app.route(path, 'GET', compare, app_name='library')
+        answer = self.client.get(path + query)
+        self.assertEqual((answer.status, answer.text), (200, 'compared'), answer.errors)
+
+    def test_every_kind_of_cell_button_and_page_link(self):
+        shelves = [Shelf.create(name=name) for name in ('Top', SCRIPT)]
+        for n in range(45):
+            Book.create(title='Book %d %s' % (n, SCRIPT if n % 7 == 0 else ''),
+                        summary=('x' * (n * 3)) or None, pages=n or None,
+                        price=n * 1.5 if n % 2 else None, available=bool(n % 3),
+                        cover=('uploads/%d.png' % n if n % 4 == 0 else
+                               'uploads/%d.pdf' % n if n % 4 == 1 else None),
+                        genre=('sf', 'poem', None)[n % 3], shelf=shelves[n % 2] if n % 5 else None,
+                        secret='s%d' % n)
+        everything = ['title', 'summary', 'pages', 'price', 'available', 'cover', 'genre',
+                      'shelf', 'secret']
+        buttons = dict(detail_url=lambda b: '/b/%d?x=1&y="2"' % b.id,
+                       edit_url=lambda b: '/b/%d/edit' % b.id,
+                       delete_url=lambda b: '/b/%d/delete' % b.id)
+        for query in ('', '?page=2', '?page=3&sort=-price', '?q=Book&sort=title&page=2',
+                      '?q=%3Cscript', '?q=nothing-matches', '?sort=pages'):
+            self.assertSameAsTheTemplate(query)
+            self.assertSameAsTheTemplate(query, fields=everything, per_page=5, **buttons)
+            self.assertSameAsTheTemplate(query, fields=['cover', 'title'], per_page=4,
+                                         detail_url=buttons['detail_url'])
+            self.assertSameAsTheTemplate(query, fields=['pages', 'title'], search_fields=[],
+                                         edit_url=buttons['edit_url'])
+
+    def test_links_are_what_urlencode_gives(self):
+        from urllib.parse import urlencode
+        for q in ('', 'abc', 'a b', 'a~b', 'é', 'a&b=c', 'x-y_z.1', '%41'):
+            for sort in ('', 'title', '-title'):
+                query = urlencode([('q', q), ('sort', sort)])
+                table = Table(Book, fields=['title'], request=Request({'QUERY_STRING': query}))
+                pairs = [(key, value) for key, value in (('q', table.q), ('sort', table.sort))
+                         if value]
+                self.assertEqual(table.link(), '?' + urlencode(pairs))
+                self.assertEqual(table.link(page=3), '?' + urlencode(pairs + [('page', 3)]))
+                self.assertEqual(table.link(sort='-title'), '?' + urlencode(
+                    [pair for pair in pairs if pair[0] == 'q'] + [('sort', '-title')]))
+
+    def test_an_empty_table(self):
+        self.assertSameAsTheTemplate()
+        self.assertSameAsTheTemplate('?q=x&sort=-title', fields=['title'], search_fields=[])
+
+    def test_an_override_of_the_view_gets_the_same_variables(self):
+        views = os.path.join(PROJECT, 'applications', 'listing', 'views', 'kokoropy')
+        os.makedirs(views)
+        self.addCleanup(shutil.rmtree, os.path.join(PROJECT, 'applications', 'listing'))
+        with open(os.path.join(views, 'table.tpl'), 'w') as f:
+            f.write('% for cells, actions in rows:\n{{cells[0].text}}|{{actions[0][1]}};\n% end\n'
+                    '{{summary}} {{len(columns)}} {{len(pages)}}\n')
+        add_books('Dune', 'Emma')
+        self.build = lambda: Table(Book, fields=['title'], detail_url=lambda b: '/b/%d' % b.id)
+        html = self.get(app_name='listing')
+        self.assertIn('Dune|/b/', html)
+        self.assertIn('1–2 of 2 1 0', html)
 
 
 class DetailTest(TableCase):
