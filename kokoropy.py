@@ -11543,6 +11543,7 @@ class Table:
             add('<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
                 ' class="numeric"' if kind == 'number' else '',
                 ' aria-sort="%s"' % state if state else '', escape(href), escape(label)))
+        # Per button: its function, and the markup before and after its escaped URL.
         buttons = [(make_url, '<a class="button button-small%s" href="' % (
                     ' button-danger' if label == 'Delete' else ''), '">%s</a>\n' % label)
                    for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
@@ -11563,35 +11564,38 @@ class Table:
             columns.append((plan, _plain_column(plan), plan[3], starts))
         detail_url, plain_types, limit = self.detail_url, _PLAIN_VALUE_TYPES, TABLE_TEXT_LIMIT
         for row in items:
-            detail = detail_url(row) if detail_url else None
+            # Each URL escaped once: the first cell and the Show button share the row's page.
+            urls = dict((make_url, _escaped_row_url(make_url, row)) for make_url, _, _ in buttons)
+            detail = urls.get(detail_url)
             add('<tr>\n')
             is_first = True
             for plan, plain_column, kind, starts in columns:
                 value = getattr(row, plain_column, None) if plain_column else None
                 if value.__class__ in plain_types and value != '':
-                    text, href = value if value.__class__ is str else str(value), None
-                    if len(text) > limit:
-                        text = text[:limit - 1].rstrip() + '…'
-                    cell_kind = kind
+                    if value.__class__ is str:
+                        if len(value) > limit:
+                            value = value[:limit - 1].rstrip() + '…'
+                        text = escape(value)
+                    else:
+                        text = str(value)   # a number's text: nothing to escape
+                    href, cell_kind = None, kind
                 else:
                     cell_kind, text, href = _display_as(plan, row, related, limit)
-                if href is None and is_first and text:
+                    text, href = escape(text), escape(href)
+                if not href and is_first and text:
                     href = detail
                 is_first = False
                 if cell_kind == 'image':
                     add('%s<a href="%s"><img class="thumbnail" src="%s" alt="%s" loading="lazy">'
-                        '</a></td>\n' % (starts[cell_kind], escape(href), escape(href),
-                                         escape(text)))
+                        '</a></td>\n' % (starts[cell_kind], href, href, text))
                 elif href:
-                    add('%s<a href="%s">%s</a></td>\n' % (starts[cell_kind], escape(href),
-                                                         escape(text)))
+                    add('%s<a href="%s">%s</a></td>\n' % (starts[cell_kind], href, text))
                 else:
-                    add('%s%s</td>\n' % (starts[cell_kind], escape(text)))
+                    add('%s%s</td>\n' % (starts[cell_kind], text))
             if buttons:
                 add('<td class="table-actions"><div class="button-group">\n')
                 for make_url, start, end in buttons:
-                    href = detail if make_url is detail_url else make_url(row)
-                    add(start + escape(href) + end)
+                    add(start + urls[make_url] + end)
                 add('</div></td>\n')
             add('</tr>\n')
         add('</tbody>\n</table>\n</div>\n')
@@ -11705,6 +11709,15 @@ class Table:
 _is_plain_query_value = re.compile(r'[A-Za-z0-9_.\-]*\Z').match
 
 
+def _escaped_row_url(make_url, row):
+    """html_escape(make_url(row)), for the row links _row_link() makes without escaping
+    their URL again (only the row's id differs from row to row)."""
+    escaped_around_int = getattr(make_url, 'escaped_around_int', None)
+    if escaped_around_int is not None and row.id.__class__ is int:
+        return escaped_around_int[0] + str(row.id) + escaped_around_int[1]
+    return html_escape(make_url(row))
+
+
 def _row_link(link, request):
     """A Table's detail_url, edit_url or delete_url as a function(row) -> URL: a callable as
     it is; for a route name, url(name, <its one parameter>=row.id), built without url()'s
@@ -11730,6 +11743,7 @@ def _row_link(link, request):
         if row_id.__class__ is int:
             return before + str(row_id) + after
         return url(link, **{name: row_id})       # what url() says of it
+    row_url.escaped_around_int = (html_escape(before), html_escape(after))
     return row_url
 
 
