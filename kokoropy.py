@@ -11543,9 +11543,11 @@ class Table:
             add('<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
                 ' class="numeric"' if kind == 'number' else '',
                 ' aria-sort="%s"' % state if state else '', escape(href), escape(label)))
-        # Per button: its function, and the markup before and after its escaped URL.
+        # Per button (Show first): its function, the markup before and after its escaped URL,
+        # and for a route name's link the escaped URL before and after the row's id.
         buttons = [(make_url, '<a class="button button-small%s" href="' % (
-                    ' button-danger' if label == 'Delete' else ''), '">%s</a>\n' % label)
+                    ' button-danger' if label == 'Delete' else ''), '">%s</a>\n' % label,
+                    getattr(make_url, 'escaped_around_int', None))
                    for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
                                            ('Delete', self.delete_url)) if make_url]
         if buttons:
@@ -11565,8 +11567,11 @@ class Table:
         detail_url, plain_types, limit = self.detail_url, _PLAIN_VALUE_TYPES, TABLE_TEXT_LIMIT
         for row in items:
             # Each URL escaped once: the first cell and the Show button share the row's page.
-            urls = dict((make_url, _escaped_row_url(make_url, row)) for make_url, _, _ in buttons)
-            detail = urls.get(detail_url)
+            row_id = row.id
+            digits = str(row_id) if row_id.__class__ is int else None
+            urls = [around[0] + digits + around[1] if around and digits else
+                    escape(make_url(row)) for make_url, _, _, around in buttons]
+            detail = urls[0] if detail_url else None
             add('<tr>\n')
             is_first = True
             for plan, plain_column, kind, starts in columns:
@@ -11594,8 +11599,8 @@ class Table:
                     add('%s%s</td>\n' % (starts[cell_kind], text))
             if buttons:
                 add('<td class="table-actions"><div class="button-group">\n')
-                for make_url, start, end in buttons:
-                    add(start + urls[make_url] + end)
+                for (_, start, end, _), href in zip(buttons, urls):
+                    add(start + href + end)
                 add('</div></td>\n')
             add('</tr>\n')
         add('</tbody>\n</table>\n</div>\n')
@@ -11709,15 +11714,6 @@ class Table:
 _is_plain_query_value = re.compile(r'[A-Za-z0-9_.\-]*\Z').match
 
 
-def _escaped_row_url(make_url, row):
-    """html_escape(make_url(row)), for the row links _row_link() makes without escaping
-    their URL again (only the row's id differs from row to row)."""
-    escaped_around_int = getattr(make_url, 'escaped_around_int', None)
-    if escaped_around_int is not None and row.id.__class__ is int:
-        return escaped_around_int[0] + str(row.id) + escaped_around_int[1]
-    return html_escape(make_url(row))
-
-
 def _row_link(link, request):
     """A Table's detail_url, edit_url or delete_url as a function(row) -> URL: a callable as
     it is; for a route name, url(name, <its one parameter>=row.id), built without url()'s
@@ -11743,6 +11739,7 @@ def _row_link(link, request):
         if row_id.__class__ is int:
             return before + str(row_id) + after
         return url(link, **{name: row_id})       # what url() says of it
+    # html_escape(row_url(row)) for an int id, without escaping the same text on every row.
     row_url.escaped_around_int = (html_escape(before), html_escape(after))
     return row_url
 
