@@ -9669,10 +9669,22 @@ def _configured_database_key():
     configuration names."""
     config = default_app().config
     url = config.get('database_url') or DEFAULT_DATABASE_URL
-    if _postgres_target(url) is not None:
-        return url
-    path = _sqlite_path(url)
-    return path if path == ':memory:' else _under_project(config, path)
+    project = config.get('project_path')
+    # Asked for by every query that uses the default database: remembered per setting (not
+    # without a project_path, since a relative path then depends on the working folder).
+    key = _database_keys.get((url, project)) if project else None
+    if key is None:
+        if _postgres_target(url) is not None:
+            key = url
+        else:
+            path = _sqlite_path(url)
+            key = path if path == ':memory:' else _under_project(config, path)
+        if project:
+            _database_keys[(url, project)] = key
+    return key
+
+
+_database_keys = {}     # (database_url, project_path) -> _configured_database_key()
 
 
 ###############################################################################
@@ -10630,8 +10642,9 @@ def _filter_value(field, operator_name, value):
     if operator_name in ('like', 'contains', 'startswith', 'endswith'):
         return str(value)
     if operator_name == 'in':     # a value beyond 64 bits equals no stored integer: left out
-        values = (None if item is None else _bindable(field.to_db(item)) for item in value)
-        return tuple(item for item in values if item not in (math.inf, -math.inf))
+        to_db, infinities = field.to_db, (math.inf, -math.inf)
+        values = [None if item is None else _bindable(to_db(item)) for item in value]
+        return tuple([item for item in values if item not in infinities])
     return None if value is None else _bindable(field.to_db(value))
 
 
@@ -11558,12 +11571,14 @@ class Table:
         classes = _class_attributes()
         # Per column: its display plan, the column read directly for plain values, its kind,
         # and the start of its cells by display kind ('<td class=".." data-label="..">').
+        # A reference column's rows by id (prefetched), for the names shown.
         columns = []
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             plan, label = _display_plan(field), escape(field.label)
             starts = dict((kind, '<td%s data-label="%s">' % (classes.get(kind, ''), label))
                           for kind in _CELL_KINDS)
-            columns.append((plan, _plain_column(plan), plan[3], starts))
+            targets = related.get(name) if _plain_column(plan, True) else None
+            columns.append((plan, _plain_column(plan), plan[3], starts, plan[1], targets))
         detail_url, plain_types, limit = self.detail_url, _PLAIN_VALUE_TYPES, TABLE_TEXT_LIMIT
         for row in items:
             # Each URL escaped once: the first cell and the Show button share the row's page.
@@ -11574,19 +11589,26 @@ class Table:
             detail = urls[0] if detail_url else None
             add('<tr>\n')
             is_first = True
-            for plan, plain_column, kind, starts in columns:
-                value = getattr(row, plain_column, None) if plain_column else None
-                if value.__class__ in plain_types and value != '':
-                    if value.__class__ is str:
-                        if len(value) > limit:
-                            value = value[:limit - 1].rstrip() + '…'
-                        text = escape(value)
-                    else:
-                        text = str(value)   # a number's text: nothing to escape
-                    href, cell_kind = None, kind
-                else:
+            for plan, plain_column, kind, starts, column, targets in columns:
+                # What _display_as() gives for text, a number or a related row's name, without
+                # its other cases.
+                text = None
+                if plain_column is not None:
+                    value = getattr(row, plain_column, None)
+                    if value.__class__ in plain_types and value != '':
+                        text = value if value.__class__ is str else str(value)
+                elif targets is not None:
+                    target = targets.get(getattr(row, column, None))
+                    if target is not None:
+                        text = str(target)
+                if text is None:
                     cell_kind, text, href = _display_as(plan, row, related, limit)
-                    text, href = escape(text), escape(href)
+                    href = escape(href)
+                else:
+                    cell_kind, href = kind, None
+                    if len(text) > limit:
+                        text = text[:limit - 1].rstrip() + '…'
+                text = escape(text)
                 if not href and is_first and text:
                     href = detail
                 is_first = False
@@ -12235,11 +12257,13 @@ _PLAIN_VALUE_TYPES = frozenset([str, int, float])
 _CELL_KINDS = tuple(sorted(set(_DISPLAY_KINDS.values()) | set(['text', 'image'])))
 
 
-def _plain_column(plan):
+def _plain_column(plan, of_reference=False):
     """The column whose values _display_as() shows as their str() when they are text or a
-    number (no password, file, boolean, reference or choices), else None."""
+    number (no password, file, boolean, reference or choices), else None. With
+    `of_reference`: the column of a reference shown as its related row's str()."""
     field, column, widget, kind, is_reference, choices = plan
-    if widget == 'password' or kind in ('file', 'boolean') or is_reference or choices:
+    if widget == 'password' or kind in ('file', 'boolean') or choices or \
+            is_reference != of_reference:
         return None
     return column
 
@@ -12299,9 +12323,10 @@ def _prefetch_related(rows, fields):
     related = {}
     for name, field in fields.items():
         if isinstance(field, ForeignKey):
-            ids = set(getattr(row, field.column, None) for row in rows) - set([None])
+            ids = set([getattr(row, field.column, None) for row in rows])
+            ids.discard(None)
             query = field.related_model.where(id__in=sorted(ids)).with_trashed()
-            related[name] = dict((target.id, target) for target in query) if ids else {}
+            related[name] = dict([(target.id, target) for target in query]) if ids else {}
     return related
 
 
