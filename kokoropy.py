@@ -11569,62 +11569,24 @@ class Table:
         items = self.page.items
         related = _prefetch_related(items, self.fields)
         classes = _class_attributes()
-        # Per column: its display plan, the column read directly for plain values, its kind,
-        # and the start of its cells by display kind ('<td class=".." data-label="..">').
-        # A reference column's rows by id (prefetched), for the names shown.
-        columns = []
+        # The rows are written by a function compiled for this shape of table (which columns
+        # are plain text or numbers, which are references, which buttons have a route's fixed
+        # URL parts), given this table's constants. Other cells go through _cell_markup().
+        shape, constants, cells = [], [], []
         for name, field in self.fields.items():
             plan, label = _display_plan(field), escape(field.label)
             starts = dict((kind, '<td%s data-label="%s">' % (classes.get(kind, ''), label))
                           for kind in _CELL_KINDS)
-            targets = related.get(name) if _plain_column(plan, True) else None
-            columns.append((plan, _plain_column(plan), plan[3], starts, plan[1], targets))
-        detail_url, plain_types, limit = self.detail_url, _PLAIN_VALUE_TYPES, TABLE_TEXT_LIMIT
-        for row in items:
-            # Each URL escaped once: the first cell and the Show button share the row's page.
-            row_id = row.id
-            digits = str(row_id) if row_id.__class__ is int else None
-            urls = [around[0] + digits + around[1] if around and digits else
-                    escape(make_url(row)) for make_url, _, _, around in buttons]
-            detail = urls[0] if detail_url else None
-            add('<tr>\n')
-            is_first = True
-            for plan, plain_column, kind, starts, column, targets in columns:
-                # What _display_as() gives for text, a number or a related row's name, without
-                # its other cases.
-                text = None
-                if plain_column is not None:
-                    value = getattr(row, plain_column, None)
-                    if value.__class__ in plain_types and value != '':
-                        text = value if value.__class__ is str else str(value)
-                elif targets is not None:
-                    target = targets.get(getattr(row, column, None))
-                    if target is not None:
-                        text = str(target)
-                if text is None:
-                    cell_kind, text, href = _display_as(plan, row, related, limit)
-                    href = escape(href)
-                else:
-                    cell_kind, href = kind, None
-                    if len(text) > limit:
-                        text = text[:limit - 1].rstrip() + '…'
-                text = escape(text)
-                if not href and is_first and text:
-                    href = detail
-                is_first = False
-                if cell_kind == 'image':
-                    add('%s<a href="%s"><img class="thumbnail" src="%s" alt="%s" loading="lazy">'
-                        '</a></td>\n' % (starts[cell_kind], href, href, text))
-                elif href:
-                    add('%s<a href="%s">%s</a></td>\n' % (starts[cell_kind], href, text))
-                else:
-                    add('%s%s</td>\n' % (starts[cell_kind], text))
-            if buttons:
-                add('<td class="table-actions"><div class="button-group">\n')
-                for (_, start, end, _), href in zip(buttons, urls):
-                    add(start + href + end)
-                add('</div></td>\n')
-            add('</tr>\n')
+            kind = 'plain' if _plain_column(plan) else 'reference' \
+                if _plain_column(plan, True) else 'other'
+            shape.append(kind)
+            constants.extend([plan[1], starts[plan[3]], related.get(name)])
+            cells.append(functools.partial(_cell_markup, plan, related, starts))
+        for make_url, start, end, around in buttons:
+            shape.append('fast button' if around else 'button')
+            constants.extend([make_url, start, end] + list(around or ('', '')))
+        writer = _compiled_row_writer(tuple(shape), bool(self.detail_url))
+        writer(items, add, constants, cells, _PLAIN_VALUE_TYPES)
         add('</tbody>\n</table>\n</div>\n')
 
     __html__ = render
@@ -11734,6 +11696,98 @@ class Table:
 
 # Text urlencode() leaves as it is on every Python ('~' too from 3.7 only).
 _is_plain_query_value = re.compile(r'[A-Za-z0-9_.\-]*\Z').match
+
+
+def _cell_markup(plan, related, starts, row, detail, is_first):
+    """One <td> of the built-in table view, as its template writes it: the row's value shown
+    by _display_as(), the first cell linking to the row's page (`detail`, escaped)."""
+    kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
+    text, href = html_escape(text), html_escape(href)
+    if not href and is_first and text:
+        href = detail
+    if kind == 'image':
+        return ('%s<a href="%s"><img class="thumbnail" src="%s" alt="%s" loading="lazy"></a>'
+                '</td>\n' % (starts[kind], href, href, text))
+    if href:
+        return '%s<a href="%s">%s</a></td>\n' % (starts[kind], href, text)
+    return '%s%s</td>\n' % (starts[kind], text)
+
+
+_ROW_WRITERS = {}       # (shape, has_detail) -> function
+
+
+def _compiled_row_writer(shape, has_detail):
+    """A function writing a table's rows, compiled once per shape of table: `shape` says per
+    column 'plain' (text or numbers, shown as they are), 'reference' (a related row's name) or
+    'other', then per button 'fast button' (a route name's link: URL parts around the id) or
+    'button'. The function takes (items, add, constants, cells, plain types): per column its
+    attribute, the start of its cells and its related rows; per button its function, the
+    markup around the URL and the escaped URL parts around the id; per column its
+    _cell_markup() for the values the compiled code does not show itself."""
+    writer = _ROW_WRITERS.get((shape, has_detail))
+    if writer is not None:
+        return writer
+    columns = [kind for kind in shape if not kind.endswith('button')]
+    buttons = shape[len(columns):]
+    names = []      # the constants, unpacked into locals
+    for number in range(len(columns)):
+        names += ['column%d' % number, 'start%d' % number, 'targets%d' % number]
+    for number in range(len(buttons)):
+        names += ['url%d' % number, 'before%d' % number, 'after%d' % number,
+                  'url_start%d' % number, 'url_end%d' % number]
+    code = ['def write_rows(items, add, constants, cells, plain_types):',
+            '    (%s,) = constants' % ', '.join(names) if names else '',
+            '    (%s,) = cells' % ', '.join('cell%d' % n for n in range(len(columns)))
+            if columns else '',
+            '    for row in items:',
+            '        row_id = row.id',
+            '        digits = str(row_id) if row_id.__class__ is int else None']
+    for number, kind in enumerate(buttons):
+        fast = 'url_start%d + digits + url_end%d if digits is not None else ' % (number, number) \
+            if kind == 'fast button' else ''
+        code.append('        u%d = %shtml_escape(url%d(row))' % (number, fast, number))
+    code.append('        detail = %s' % ('u0' if has_detail else 'None'))
+    cells = []
+    for number, kind in enumerate(columns):
+        code.append('        text = None')
+        if kind == 'plain':
+            code += ['        value = getattr(row, column%d, None)' % number,
+                     "        if value.__class__ in plain_types and value != '':",
+                     '            text = value if value.__class__ is str else str(value)']
+        elif kind == 'reference':
+            code += ['        target = targets%d.get(getattr(row, column%d, None))'
+                     % (number, number),
+                     '        if target is not None:',
+                     '            text = str(target)']
+        link = number == 0 and has_detail
+        code += ['        if text is None:',
+                 '            c%d = cell%d(row, detail, %s)' % (number, number, link),
+                 '        else:',
+                 '            if len(text) > TABLE_TEXT_LIMIT:',
+                 "                text = text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'",
+                 '            text = html_escape(text)']
+        if link:
+            code += ['            if text and detail:',
+                     '                c%d = start%d + LINK + detail + LINK_TEXT + text + LINK_END'
+                     % (number, number),
+                     '            else:',
+                     '                c%d = start%d + text + CELL_END' % (number, number)]
+        else:
+            code.append('            c%d = start%d + text + CELL_END' % (number, number))
+        cells.append('c%d' % number)
+    if buttons:
+        cells.append('ACTIONS')
+        cells += ['before%d + u%d + after%d' % (n, n, n) for n in range(len(buttons))]
+        cells.append('ACTIONS_END')
+    code.append("        add(''.join((%s)))" % ', '.join(['ROW'] + cells + ['ROW_END']))
+    namespace = {'html_escape': html_escape, 'TABLE_TEXT_LIMIT': TABLE_TEXT_LIMIT,
+                 'ROW': '<tr>\n', 'ROW_END': '</tr>\n', 'CELL_END': '</td>\n',
+                 'LINK': '<a href="', 'LINK_TEXT': '">', 'LINK_END': '</a></td>\n',
+                 'ACTIONS': '<td class="table-actions"><div class="button-group">\n',
+                 'ACTIONS_END': '</div></td>\n'}
+    exec(compile('\n'.join(code), '<kokoropy table rows>', 'exec'), namespace)
+    writer = _ROW_WRITERS[(shape, has_detail)] = namespace['write_rows']
+    return writer
 
 
 def _row_link(link, request):

@@ -365,6 +365,10 @@ class BuiltinMarkupTest(TableCase):
                         secret='s%d' % n)
         everything = ['title', 'summary', 'pages', 'price', 'available', 'cover', 'genre',
                       'shelf', 'secret']
+        for rule, name in (('/book/<book_id:int>', 'library.book.show'),
+                           ('/book/<book_id:int>/edit', 'library.book.edit'),
+                           ('/book/<slug>/delete', 'library.book.delete')):
+            self.app.route(rule, 'GET', lambda **kw: 'x', name=name, app_name='library')
         buttons = dict(detail_url=lambda b: '/b/%d?x=1&y="2"' % b.id,
                        edit_url=lambda b: '/b/%d/edit' % b.id,
                        delete_url=lambda b: '/b/%d/delete' % b.id)
@@ -376,6 +380,19 @@ class BuiltinMarkupTest(TableCase):
                                          detail_url=buttons['detail_url'])
             self.assertSameAsTheTemplate(query, fields=['pages', 'title'], search_fields=[],
                                          edit_url=buttons['edit_url'])
+            self.assertSameAsTheTemplate(query, fields=['shelf', 'title', 'price'], per_page=6,
+                                         detail_url='library.book.show',
+                                         edit_url=buttons['edit_url'],
+                                         delete_url='library.book.delete')
+            self.assertSameAsTheTemplate(query, fields=['title'], edit_url='library.book.edit')
+
+    def test_odd_shapes(self):
+        add_books('Dune', ' x ', SCRIPT)
+        Book.create(title='Emma', summary='')
+        self.assertSameAsTheTemplate(fields=[])
+        self.assertSameAsTheTemplate(fields=[], delete_url=lambda b: '/d/%d' % b.id)
+        self.assertSameAsTheTemplate(fields=['title', 'pages'], detail_url=lambda b: '')
+        self.assertSameAsTheTemplate(fields=['summary', 'title'], detail_url=lambda b: None)
 
     def test_links_are_what_urlencode_gives(self):
         from urllib.parse import urlencode
