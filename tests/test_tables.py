@@ -393,6 +393,12 @@ class BuiltinMarkupTest(TableCase):
         self.assertSameAsTheTemplate(fields=[], delete_url=lambda b: '/d/%d' % b.id)
         self.assertSameAsTheTemplate(fields=['title', 'pages'], detail_url=lambda b: '')
         self.assertSameAsTheTemplate(fields=['summary', 'title'], detail_url=lambda b: None)
+        # A route whose fixed parts need escaping in HTML ("'" and "&" stay in a path).
+        self.app.route("/b'&k/<book_id:int>/x", 'GET', lambda book_id: 'x',
+                       name='library.book.odd', app_name='library')
+        self.assertSameAsTheTemplate(fields=['title'], detail_url='library.book.odd',
+                                     delete_url='library.book.odd')
+        self.assertSameAsTheTemplate('?q=Dune', fields=['title'], detail_url='library.book.odd')
 
     def test_links_are_what_urlencode_gives(self):
         from urllib.parse import urlencode
