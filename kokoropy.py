@@ -6859,17 +6859,26 @@ class _Execution(object):
     """One run of one template: builds its namespace, runs its code, and provides the
     include/rebase/block functions that code calls."""
 
+    __slots__ = ('template', 'state', 'rebase_to', 'slots', 'env')
+
     def __init__(self, template_object, state):
         self.template, self.state = template_object, state
         self.rebase_to, self.slots, self.env = None, [], None
 
-    def run(self, variables):
-        """Render into the shared output; return (template, kwargs) of a requested rebase."""
+    def run(self, variables, more=None):
+        """Render into the shared output with the names of `variables` updated by those of
+        `more`; return (template, kwargs) of a requested rebase."""
         compiled, helpers = self.template._compiled, self.template._helpers
-        env = self.env = self._namespace(variables)
+        env = self.env = self._namespace(variables, more)
+        blocks = self.state.blocks
         for name, code in compiled.block_codes:
-            self.state.blocks.setdefault(name, []).append(
-                types.FunctionType(code, env, None, helpers))
+            # What makes the function, not the function: a layout's blocks are mostly
+            # replaced, and then never run (see _call_block).
+            entry = (code, env, helpers)
+            if name in blocks:
+                blocks[name].append(entry)
+            else:
+                blocks[name] = [entry]
         try:
             types.FunctionType(compiled.main_code, env, None, helpers)(self.state.out)
             if self.slots and self.rebase_to is None:
@@ -6885,14 +6894,13 @@ class _Execution(object):
             raise _error_from_traceback(problem, exc, compiled) from exc
         return self.rebase_to
 
-    def _namespace(self, variables):
-        env = {'__builtins__': builtins}
-        env.update(TEMPLATE_GLOBALS)
-        env.update(variables)
-        env.update(include=self.include, rebase=self.rebase, extends=self.rebase,
-                   get=env.get, setdefault=env.setdefault, defined=env.__contains__,
-                   _render_block=self.render_block, _block_slot=self.block_slot,
-                   _kokoropy_template=self.template._compiled)
+    def _namespace(self, variables, more):
+        # One dict display: cheaper than a dict updated once per source.
+        env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
+               'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
+               '_render_block': self.render_block, '_block_slot': self.block_slot,
+               '_kokoropy_template': self.template._compiled}
+        env['get'], env['setdefault'], env['defined'] = env.get, env.setdefault, env.__contains__
         return env
 
     def release(self):
@@ -6905,11 +6913,9 @@ class _Execution(object):
         """Render template `name` here, with this template's variables updated by kwargs;
         return the included template's namespace (its names, as in Bottle)."""
         child = self._load(name)
-        variables = dict(self.env)
-        variables.update(kwargs)
         # Into the shared output, so that functions the included template defines print where
         # they are called, as in Bottle.
-        return _render_chain(child, self.state.out, variables, len(self.state.out))
+        return _render_chain(child, self.state.out, self.env, len(self.state.out), kwargs)
 
     def rebase(self, name, **kwargs):
         """After this template, render layout `name` with this output as `base`."""
@@ -6940,23 +6946,22 @@ class _Execution(object):
             saved[position:position] = piece
 
 
-def _render_chain(template_object, out, variables, start=0):
-    """Run a template and then the layouts it rebases on, appending to `out` and sharing
-    blocks; return the namespace of the last one run. A layout's `base` is the output from
-    position `start` on."""
+def _render_chain(template_object, out, variables, start=0, more=None):
+    """Run a template with `variables` updated by `more`, and then the layouts it rebases on,
+    appending to `out` and sharing blocks; return the namespace of the last one run. A
+    layout's `base` is the output from position `start` on."""
     state = _RenderState(out)
     executions = []
     try:
         for _ in range(MAX_REBASE_DEPTH):
             execution = _Execution(template_object, state)
             executions.append(execution)
-            rebase_to = execution.run(variables)
+            rebase_to = execution.run(variables, more)
             if rebase_to is None:
                 return execution.env
-            template_object, kwargs = rebase_to
-            variables = dict(execution.env)
-            variables.update(kwargs)
-            variables['base'] = ''.join(out[start:])
+            template_object, more = rebase_to
+            more = dict(more, base=''.join(out[start:]))
+            variables = execution.env
             del out[start:]
         raise TemplateError('more than %d levels of rebase/extends: do the templates rebase on '
                             'each other?' % MAX_REBASE_DEPTH, template_object._compiled.filename)
@@ -6969,12 +6974,14 @@ def _render_chain(template_object, out, variables, start=0):
 
 
 def _call_block(chain, index, out):
-    """Run the block function chain[index]; its {% parent %} runs chain[index + 1]."""
+    """Run the block chain[index] (code, namespace, output helpers); its {% parent %} runs
+    chain[index + 1]."""
     if index + 1 < len(chain):
         parent = functools.partial(_call_block, chain, index + 1)
     else:
         parent = _no_parent
-    chain[index](out, parent)
+    code, env, helpers = chain[index]
+    types.FunctionType(code, env, None, helpers)(out, parent)
 
 
 def _no_parent(out):
