@@ -6560,8 +6560,9 @@ _EXTENDS_RE = re.compile(r'(?:(?:rebase|extends)[ \t]*\(|rebase[ \t]+[^\s(=])')
 
 
 def generate_template_code(tokens):
-    """Translate tokens into Python source: `_template_main(_out, _escape, _str)` for the
-    template body and `_block_N(_out, _parent, _escape, _str)` for each block, each appending
+    """Translate tokens into Python source: `_template_main(_out, _escape, _str, _type, _text)`
+    for the template body and `_block_N(_out, _parent, _escape, _str, _type, _text)` for each
+    block (the last four are bound as defaults when rendering), each appending
     text to the list `_out`. Returns a GeneratedCode(source, line_map, block_names) where
     line_map[n] is the template line of generated line n. Raises TemplateError for an unclosed
     or stray `% end` / `{% endblock %}` and `{% parent %}` outside a block.
@@ -6644,7 +6645,7 @@ class _CodeGenerator(object):
 
     def __init__(self, is_extending):
         self.is_extending = is_extending
-        self.main = _FunctionWriter('def _template_main(_out, _escape, _str):', 1)
+        self.main = _FunctionWriter('def _template_main(_out, _escape, _str, _type, _text):', 1)
         self.writers = [self.main]      # the innermost open block last
         self.done = []
         self.block_names = []
@@ -6712,7 +6713,7 @@ class _CodeGenerator(object):
         writer.write('%s(%r, _out)' % ('_block_slot' if slot_only else '_render_block', name),
                      token.lineno)
         self.writers.append(_FunctionWriter(
-            'def _block_%d(_out, _parent, _escape, _str):  # %s' % (index, name),
+            'def _block_%d(_out, _parent, _escape, _str, _type, _text):  # %s' % (index, name),
             token.lineno, name))
 
     def on_endblock(self, token):
@@ -6760,7 +6761,8 @@ _CompiledTemplate = collections.namedtuple(
     'filename code_filename source_lines python_source line_map main_code block_codes')
 
 # Names the generated functions keep local (parameters and the bound append).
-_GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent'])
+_GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent',
+                               '_type', '_text'])
 
 
 def compile_template(source, filename='<string>', syntax=None):
@@ -6780,6 +6782,7 @@ def compile_template(source, filename='<string>', syntax=None):
         generated = generate_template_code(tokenize_template(source, syntax))
         tree = ast.parse(generated.source, code_filename)
         _declare_globals(tree)
+        _inline_escape_checks(tree)
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
         raise _located_error(exc.problem, filename, source_lines, exc.lineno,
@@ -6806,6 +6809,71 @@ def _declare_globals(tree):
         if names:
             declaration = ast.copy_location(ast.Global(names=sorted(names)), function.body[0])
             function.body.insert(0, declaration)
+
+
+# `{{x}}` for a str without any of & < > " ': what html_escape() would return, the str itself,
+# found here without calling it (see _inline_escape_checks()).
+_ESCAPE_CHECK = """{v} = None
+if _type({v}) is not _text or '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
+    {v} = _escape({v})
+"""
+
+
+def _inline_escape_checks(tree):
+    """Rewrite each output statement `_append(_escape(x))` / `_extend((..., _escape(x), ...))`
+    so that a value which is a str without characters to escape skips the _escape() call:
+
+        _kokoropy_v0 = x
+        if _type(_kokoropy_v0) is not _text or '&' in _kokoropy_v0 or ...:
+            _kokoropy_v0 = _escape(_kokoropy_v0)
+        _extend((..., _kokoropy_v0, ...))
+
+    A Python call costs more than those tests, and most values printed are such strings.
+    Values are still computed and escaped one after the other, in their order. When rendering
+    with other escaping than html_escape(), `_text` is a class of no value, so that every
+    value goes through _escape(). The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local
+    names of each function.
+    """
+    for function in tree.body:
+        function.body = _with_escape_checks(function.body)
+
+
+def _with_escape_checks(statements):
+    result = []
+    for statement in statements:
+        for field in ('body', 'orelse', 'finalbody'):      # if/for/while/with/try bodies
+            if isinstance(getattr(statement, field, None), list):
+                setattr(statement, field, _with_escape_checks(getattr(statement, field)))
+        for handler in getattr(statement, 'handlers', ()):
+            handler.body = _with_escape_checks(handler.body)
+        result.extend(_escape_checked(statement))
+    return result
+
+
+def _escape_checked(statement):
+    """[statement] or, for a generated output statement, the statements checking its values."""
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
+            call.func.id in ('_append', '_extend') and len(call.args) == 1 and
+            not call.keywords):
+        return [statement]
+    values = call.args[0].elts if call.func.id == '_extend' and \
+        isinstance(call.args[0], ast.Tuple) else call.args
+    checks = []
+    for index, value in enumerate(values):
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and
+                value.func.id == '_escape' and len(value.args) == 1 and not value.keywords and
+                not isinstance(value.args[0], ast.Starred)):
+            continue
+        name = '_kokoropy_v%d' % (len(checks) // 2)
+        assign, check = ast.parse(_ESCAPE_CHECK.format(v=name)).body
+        for node in ast.walk(ast.Module(body=[assign, check])):
+            if 'lineno' in node._attributes:    # on the output statement's template line
+                ast.copy_location(node, statement)
+        assign.value = value.args[0]
+        checks.extend((assign, check))
+        values[index] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
+    return checks + [statement]
 
 
 def _assigned_names(statements):
@@ -7010,15 +7078,25 @@ def _to_text(value):
     return value if type(value) is str else to_str(value)
 
 
+class _NoText(object):
+    """A class of no value: `_text` of templates rendered with an escape_func, so that their
+    {{x}} always call it (see _inline_escape_checks())."""
+
+
 def _output_helpers(escape_func=None, noescape=False):
-    """The (escape, raw) functions behind {{x}} and {{!x}} for these settings."""
-    escape, raw = html_escape, _to_text
+    """The defaults (_escape, _str, _type, _text) of the generated functions for these settings:
+    the functions behind {{x}} and {{!x}}, and what the inline checks before _escape() use.
+    The checks pass a str without & < > " ' as it is: html_escape() and _to_text() (noescape
+    swaps them) would return it unchanged too."""
+    escape, raw, text = html_escape, _to_text, str
     if escape_func is not None:
+        text = _NoText
+
         def escape(value):
             return escape_func(_to_text(value))
     if noescape:
         escape, raw = raw, escape
-    return (escape, raw)
+    return (escape, raw, type, text)
 
 
 # --- finding and caching templates -----------------------------------------------------------

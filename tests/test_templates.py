@@ -68,6 +68,36 @@ class ExpressionTest(unittest.TestCase):
         self.assertEqual(render('{{0}} {{1.5}} {{False}} {{b}} {{!b}}', b=b'<caf\xc3\xa9>'),
                          '0 1.5 False &lt;café&gt; <café>')
 
+    def test_each_character_alone_is_escaped_in_every_kind_of_statement(self):
+        # {{x}} calls html_escape() only for values other than a str free of & < > " '
+        source = ('{{a}}|{{b}}\n% for v in values:\n[{{v}}]\n% end\n'
+                  '% if 1:\n% try:\n{{a}}\n% except Exception:\n% pass\n% end\n% end\n')
+        values = ['&', '<', '>', '"', "'", 'plain', '', 7, None, Markup('<i>'), ['<']]
+        self.assertEqual(render(source, a='x&y', b='ok', values=values),
+                         'x&amp;y|ok\n[&amp;]\n[&lt;]\n[&gt;]\n[&quot;]\n[&#x27;]\n[plain]\n'
+                         "[]\n[7]\n[]\n[<i>]\n[[&#x27;&lt;&#x27;]]\nx&amp;y\n")
+
+    def test_values_are_computed_and_escaped_in_order(self):
+        seen = []
+
+        class Noted(object):
+            def __init__(self, name):
+                self.name = name
+
+            def __html__(self):
+                seen.append('html ' + self.name)
+                return self.name
+
+        def note(name):
+            seen.append('value ' + name)
+            return Noted(name)
+        self.assertEqual(render('{{note("a")}}-{{note("b")}}', note=note), 'a-b')
+        self.assertEqual(seen, ['value a', 'html a', 'value b', 'html b'])
+
+    def test_escape_func_sees_every_value(self):
+        tpl = SimpleTemplate('{{a}} {{b}}', escape_func=lambda text: '<%s>' % text)
+        self.assertEqual(tpl.render(a='plain', b=3), '<plain> <3>')
+
     def test_python_expressions_with_strings_holding_braces(self):
         self.assertEqual(render("{{'}}' + x}} {{ {'k': 1}['k'] }}", x='!'), '}}! 1')
 
