@@ -6560,9 +6560,9 @@ _EXTENDS_RE = re.compile(r'(?:(?:rebase|extends)[ \t]*\(|rebase[ \t]+[^\s(=])')
 
 
 def generate_template_code(tokens):
-    """Translate tokens into Python source: `_template_main(_out, _escape, _str, _type, _text)`
-    for the template body and `_block_N(_out, _parent, _escape, _str, _type, _text)` for each
-    block (the last four are bound as defaults when rendering), each appending
+    """Translate tokens into Python source: `_template_main(_out, _escape, _str, _type, _text,
+    _int)` for the template body and `_block_N(_out, _parent, _escape, _str, _type, _text,
+    _int)` for each block (the last five are bound as defaults when rendering), each appending
     text to the list `_out`. Returns a GeneratedCode(source, line_map, block_names) where
     line_map[n] is the template line of generated line n. Raises TemplateError for an unclosed
     or stray `% end` / `{% endblock %}` and `{% parent %}` outside a block.
@@ -6645,7 +6645,7 @@ class _CodeGenerator(object):
 
     def __init__(self, is_extending):
         self.is_extending = is_extending
-        self.main = _FunctionWriter('def _template_main(_out, _escape, _str, _type, _text):', 1)
+        self.main = _FunctionWriter('def _template_main(_out, _escape, _str, _type, _text, _int):', 1)
         self.writers = [self.main]      # the innermost open block last
         self.done = []
         self.block_names = []
@@ -6713,7 +6713,8 @@ class _CodeGenerator(object):
         writer.write('%s(%r, _out)' % ('_block_slot' if slot_only else '_render_block', name),
                      token.lineno)
         self.writers.append(_FunctionWriter(
-            'def _block_%d(_out, _parent, _escape, _str, _type, _text):  # %s' % (index, name),
+            'def _block_%d(_out, _parent, _escape, _str, _type, _text, _int):  # %s'
+            % (index, name),
             token.lineno, name))
 
     def on_endblock(self, token):
@@ -6762,7 +6763,7 @@ _CompiledTemplate = collections.namedtuple(
 
 # Names the generated functions keep local (parameters and the bound append).
 _GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent',
-                               '_type', '_text'])
+                               '_type', '_text', '_int'])
 
 
 def compile_template(source, filename='<string>', syntax=None):
@@ -6811,26 +6812,34 @@ def _declare_globals(tree):
             function.body.insert(0, declaration)
 
 
-# `{{x}}` for a str without any of & < > " ': what html_escape() would return, the str itself,
-# found here without calling it (see _inline_escape_checks()).
+# `{{x}}` for a str without any of & < > " ' or an int: what html_escape() would return (the
+# str itself, str(int)), found here without calling it (see _inline_escape_checks()).
 _ESCAPE_CHECK = """{v} = None
-if _type({v}) is not _text or '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
+if _type({v}) is _text:
+    if '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
+        {v} = _escape({v})
+elif _type({v}) is _int:
+    {v} = _text({v})
+else:
     {v} = _escape({v})
 """
 
 
 def _inline_escape_checks(tree):
     """Rewrite each output statement `_append(_escape(x))` / `_extend((..., _escape(x), ...))`
-    so that a value which is a str without characters to escape skips the _escape() call:
+    so that a value which is a str without characters to escape, or an int, skips the
+    _escape() call (see _ESCAPE_CHECK):
 
         _kokoropy_v0 = x
-        if _type(_kokoropy_v0) is not _text or '&' in _kokoropy_v0 or ...:
-            _kokoropy_v0 = _escape(_kokoropy_v0)
+        if _type(_kokoropy_v0) is _text:
+            if '&' in _kokoropy_v0 or ...:
+                _kokoropy_v0 = _escape(_kokoropy_v0)
+        elif ...
         _extend((..., _kokoropy_v0, ...))
 
-    A Python call costs more than those tests, and most values printed are such strings.
-    Values are still computed and escaped one after the other, in their order. When rendering
-    with other escaping than html_escape(), `_text` is a class of no value, so that every
+    A Python call costs more than those tests, and most values printed are such strings and
+    numbers. Values are still computed and escaped one after the other, in their order. When
+    rendering with an escape_func, `_text` and `_int` are a class of no value, so that every
     value goes through _escape(). The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local
     names of each function.
     """
@@ -7079,24 +7088,24 @@ def _to_text(value):
 
 
 class _NoText(object):
-    """A class of no value: `_text` of templates rendered with an escape_func, so that their
-    {{x}} always call it (see _inline_escape_checks())."""
+    """A class of no value: `_text` and `_int` of templates rendered with an escape_func, so
+    that their {{x}} always call it (see _inline_escape_checks())."""
 
 
 def _output_helpers(escape_func=None, noescape=False):
-    """The defaults (_escape, _str, _type, _text) of the generated functions for these settings:
-    the functions behind {{x}} and {{!x}}, and what the inline checks before _escape() use.
-    The checks pass a str without & < > " ' as it is: html_escape() and _to_text() (noescape
-    swaps them) would return it unchanged too."""
-    escape, raw, text = html_escape, _to_text, str
+    """The defaults (_escape, _str, _type, _text, _int) of the generated functions for these
+    settings: the functions behind {{x}} and {{!x}}, and what the inline checks before _escape()
+    use. The checks pass a str without & < > " ' as it is and an int as str(int): what
+    html_escape() and _to_text() (noescape swaps them) would return too."""
+    escape, raw, text, integer = html_escape, _to_text, str, int
     if escape_func is not None:
-        text = _NoText
+        text = integer = _NoText
 
         def escape(value):
             return escape_func(_to_text(value))
     if noescape:
         escape, raw = raw, escape
-    return (escape, raw, type, text)
+    return (escape, raw, type, text, integer)
 
 
 # --- finding and caching templates -----------------------------------------------------------
