@@ -6157,6 +6157,20 @@ class BaseTemplate(object):
         return variables
 
 
+class _compiled_on_first_use(object):
+    """Decorator: an attribute computed by the method on first use, then stored in the instance
+    (where each render finds it without a call, unlike a property's)."""
+
+    def __init__(self, method):
+        self.method, self.name = method, method.__name__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.method(instance)
+        return value
+
+
 class SimpleTemplate(BaseTemplate):
     r"""A template in Bottle's SimpleTemplate syntax, compiled once to Python code.
 
@@ -6198,7 +6212,7 @@ class SimpleTemplate(BaseTemplate):
         self.syntax = syntax
         _Syntax.get(syntax)
         self.cache = {}         # name -> template, consulted first by include()
-        self.__dict__.pop('_compiled_template', None)   # prepare() again compiles again
+        self.__dict__.pop('_compiled', None)    # prepare() again compiles again
         source = self.source
         if source is None:
             source = _read_template_file(self.filename, self.encoding)
@@ -6208,14 +6222,10 @@ class SimpleTemplate(BaseTemplate):
         self.source = source
         self._helpers = _output_helpers(escape_func, noescape)
 
-    @property
+    @_compiled_on_first_use
     def _compiled(self):
-        compiled = self.__dict__.get('_compiled_template')
-        if compiled is None:
-            label = self.filename or self.name or '<string>'
-            compiled = self.__dict__['_compiled_template'] = \
-                compile_template(self.source, label, self.syntax)
-        return compiled
+        return compile_template(self.source, self.filename or self.name or '<string>',
+                                self.syntax)
 
     @property
     def code(self):
@@ -6230,7 +6240,11 @@ class SimpleTemplate(BaseTemplate):
     def render(self, *args, **kwargs):
         """Render with the variables of the dict arguments and keywords; return the text."""
         out = []
-        _render_chain(self, out, self._variables(args, kwargs))
+        if len(args) == 1 and type(args[0]) is dict and not kwargs and not self.defaults:
+            variables = args[0]     # template() and most callers: only read, copied once below
+        else:
+            variables = self._variables(args, kwargs)
+        _render_chain(self, out, variables)
         return ''.join(out)
 
 
@@ -6946,7 +6960,7 @@ class _Execution(object):
         """Render into the shared output with the names of `variables` updated by those of
         `more`; return (template, kwargs) of a requested rebase."""
         compiled, helpers = self.template._compiled, self.template._helpers
-        env = self.env = self._namespace(variables, more)
+        env = self.env = self._namespace(variables, more, compiled)
         blocks = self.state.blocks
         for name, code in compiled.block_codes:
             # What makes the function, not the function: a layout's blocks are mostly
@@ -6971,12 +6985,12 @@ class _Execution(object):
             raise _error_from_traceback(problem, exc, compiled) from exc
         return self.rebase_to
 
-    def _namespace(self, variables, more):
+    def _namespace(self, variables, more, compiled):
         # One dict display: cheaper than a dict updated once per source.
         env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
                'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
                '_render_block': self.render_block, '_block_slot': self.block_slot,
-               '_kokoropy_template': self.template._compiled}
+               '_kokoropy_template': compiled}
         env['get'], env['setdefault'], env['defined'] = env.get, env.setdefault, env.__contains__
         return env
 
