@@ -6796,6 +6796,7 @@ def compile_template(source, filename='<string>', syntax=None):
     try:
         generated = generate_template_code(tokenize_template(source, syntax))
         tree = ast.parse(generated.source, code_filename)
+        _local_loop_reads(tree)
         _declare_globals(tree)
         _inline_escape_checks(tree)
         code = compile(tree, code_filename, 'exec')
@@ -6820,7 +6821,8 @@ def compile_template(source, filename='<string>', syntax=None):
 
 def _declare_globals(tree):
     for function in tree.body:
-        names = _assigned_names(function.body) - _GENERATED_LOCALS
+        names = set(name for name in _assigned_names(function.body) - _GENERATED_LOCALS
+                    if not name.startswith('_kokoropy_'))     # see _local_loop_reads()
         if names:
             declaration = ast.copy_location(ast.Global(names=sorted(names)), function.body[0])
             function.body.insert(0, declaration)
@@ -6837,6 +6839,69 @@ elif _type({v}) is _int:
 else:
     {v} = _escape({v})
 """
+
+
+# Calls that can read or write the namespace of the code calling them by name.
+_NAMESPACE_CALLS = frozenset(['globals', 'locals', 'vars', 'exec', 'eval'])
+
+
+def _local_loop_reads(tree):
+    """Let the body of `% for row in rows:` read the loop variable from a local variable:
+
+        for _kokoropy_l0 in rows:
+            row = _kokoropy_l0      # still in the namespace at each turn, as in Bottle
+            ... _kokoropy_l0['id'] ...
+
+    A name of the namespace costs a dict lookup at each read, a local one an array access. Only
+    where nothing else can change the name during the loop: no other statement anywhere in the
+    template binds it (an assignment, a nested loop, a function with `global row` ...) and the
+    template calls none of globals(), exec() ... Nested functions and comprehensions still read
+    the namespace, which holds the same value.
+    """
+    bindings = collections.Counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                bindings[node.id] += 1
+            elif node.id in _NAMESPACE_CALLS:
+                return
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bindings.update(dict.fromkeys(node.names, 2))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bindings.update((alias.asname or alias.name).split('.')[0] for alias in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bindings[node.name] += 1
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bindings[node.name] += 1
+        elif isinstance(node, ast.arg):
+            bindings[node.arg] += 1
+    loops = [node for function in tree.body for node in _same_scope_nodes(function.body)
+             if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and
+             bindings[node.target.id] == 1]
+    for index, loop in enumerate(loops):
+        name, local = loop.target.id, '_kokoropy_l%d' % index
+        for node in _same_scope_nodes(loop.body):
+            if isinstance(node, ast.Name) and node.id == name:     # reads only: see above
+                node.id = local
+        store = ast.parse('%s = %s' % (name, local)).body[0]
+        for node in ast.walk(store):
+            if 'lineno' in node._attributes:
+                ast.copy_location(node, loop)
+        loop.target = ast.copy_location(ast.Name(id=local, ctx=ast.Store()), loop.target)
+        loop.body.insert(0, store)
+
+
+def _same_scope_nodes(statements):
+    """The nodes of these statements outside nested functions, classes, lambdas and
+    comprehensions (which have scopes of their own)."""
+    pending = list(statements)
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                 ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                                 ast.GeneratorExp)):
+            pending.extend(ast.iter_child_nodes(node))
 
 
 def _inline_escape_checks(tree):

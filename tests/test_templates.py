@@ -135,6 +135,30 @@ class CodeTest(unittest.TestCase):
         source = '<ul>\n    % for i in items:\n  <li>{{i}}</li>\n        % end\n</ul>\n'
         self.assertEqual(render(source, items=[1, 2]), '<ul>\n  <li>1</li>\n  <li>2</li>\n</ul>\n')
 
+    def test_loop_variable_stays_in_the_namespace(self):
+        # The loop body reads the variable from a local copy (_local_loop_reads), and the
+        # namespace still holds it at each turn and after the loop.
+        source = ('% for row in rows:\n{{row}}{{get("row")}}{{defined("row")}}'
+                  '{{[row for _ in "a"][0]}}{{(lambda: row)()}}\n% end\n{{row}}\n')
+        self.assertEqual(render(source, rows=[1, 2]), '11True11\n22True22\n2\n')
+
+    def test_loop_variable_changed_elsewhere_is_read_from_the_namespace(self):
+        sources = [
+            '% def bump():\n%   global row\n%   row = 10\n% end\n'
+            '% for row in rows:\n% bump()\n{{row}}\n% end\n',
+            '% for row in rows:\n% row = 10\n{{row}}\n% end\n',
+            '% for row in rows:\n% exec("global row; row = 10")\n{{row}}\n% end\n',
+            '% for row in rows:\n% for row in [10]:\n% end\n{{row}}\n% end\n']
+        for source in sources:
+            self.assertEqual(render(source, rows=[1, 2]), '10\n10\n', source)
+
+    def test_included_template_sees_the_loop_variable(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        write_files(folder, {'item.tpl': '<{{row}}>'})
+        tpl = SimpleTemplate("% for row in rows:\n% include('item')\n% end\n", lookup=[folder])
+        self.assertEqual(tpl.render(rows=[1, 2]), '<1><2>')
+
     def test_if_elif_else(self):
         source = '% if n < 0:\nneg\n% elif n == 0:\nzero\n% else:\npos\n% end\n'
         self.assertEqual([render(source, n=n) for n in (-1, 0, 1)], ['neg\n', 'zero\n', 'pos\n'])
