@@ -6660,7 +6660,8 @@ class _CodeGenerator(object):
 
     def __init__(self, is_extending):
         self.is_extending = is_extending
-        self.main = _FunctionWriter('def _template_main(_out, _escape, _str, _type, _text, _int):', 1)
+        self.main = _FunctionWriter(
+            'def _template_main(_out, _escape, _str, _type, _text, _int):', 1)
         self.writers = [self.main]      # the innermost open block last
         self.done = []
         self.block_names = []
@@ -6833,19 +6834,6 @@ def _declare_globals(tree):
             function.body.insert(0, declaration)
 
 
-# `{{x}}` for a str without any of & < > " ' or an int: what html_escape() would return (the
-# str itself, str(int)), found here without calling it (see _inline_escape_checks()).
-_ESCAPE_CHECK = """{v} = None
-if _type({v}) is _text:
-    if '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
-        {v} = _escape({v})
-elif _type({v}) is _int:
-    {v} = _text({v})
-else:
-    {v} = _escape({v})
-"""
-
-
 # Calls that can read or write the namespace of the code calling them by name.
 _NAMESPACE_CALLS = frozenset(['globals', 'locals', 'vars', 'exec', 'eval'])
 
@@ -6909,6 +6897,19 @@ def _same_scope_nodes(statements):
             pending.extend(ast.iter_child_nodes(node))
 
 
+# `{{x}}` for a str without any of & < > " ' or an int: what html_escape() would return (the
+# str itself, str(int)), found here without calling it (see _inline_escape_checks()).
+_ESCAPE_CHECK = """{v} = None
+if _type({v}) is _text:
+    if '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
+        {v} = _escape({v})
+elif _type({v}) is _int:
+    {v} = _text({v})
+else:
+    {v} = _escape({v})
+"""
+
+
 def _inline_escape_checks(tree):
     """Rewrite each output statement `_append(_escape(x))` / `_extend((..., _escape(x), ...))`
     so that a value which is a str without characters to escape, or an int, skips the
@@ -6943,26 +6944,6 @@ def _with_escape_checks(statements):
     return result
 
 
-def _output_lines_as_strings(tree):
-    """Rewrite `_extend(('<td>', v, '</td>'))` as `_append(f'<td>{v}</td>')` (in the tree: no
-    quoting to get wrong): one string built at once costs less than a tuple handed to extend(),
-    and the final join has fewer pieces. Only for values that are all str: then the f-string
-    prints exactly what the join would."""
-    for node in ast.walk(tree):
-        call = node.value if isinstance(node, ast.Expr) else None
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
-                call.func.id == '_extend' and len(call.args) == 1 and not call.keywords and \
-                isinstance(call.args[0], ast.Tuple) and \
-                not any(isinstance(value, ast.Starred) for value in call.args[0].elts):
-            # The elements are text literals and the values (names and calls) between them.
-            parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
-                                                          format_spec=None), value)
-                     if isinstance(value, (ast.Name, ast.Call)) else value
-                     for value in call.args[0].elts]
-            call.func.id = '_append'
-            call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), call.args[0])
-
-
 def _escape_checked(statement):
     """[statement] or, for a generated output statement, the statements checking its values."""
     call = statement.value if isinstance(statement, ast.Expr) else None
@@ -6987,6 +6968,26 @@ def _escape_checked(statement):
         checks.extend((assign, check))
         values[index] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
     return checks + [statement]
+
+
+def _output_lines_as_strings(tree):
+    """Rewrite `_extend(('<td>', v, '</td>'))` as `_append(f'<td>{v}</td>')` (in the tree: no
+    quoting to get wrong): one string built at once costs less than a tuple handed to extend(),
+    and the final join has fewer pieces. Only for values that are all str: then the f-string
+    prints exactly what the join would."""
+    for node in ast.walk(tree):
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
+                call.func.id == '_extend' and len(call.args) == 1 and not call.keywords and \
+                isinstance(call.args[0], ast.Tuple) and \
+                not any(isinstance(value, ast.Starred) for value in call.args[0].elts):
+            # The elements are text literals and the values (names and calls) between them.
+            parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
+                                                          format_spec=None), value)
+                     if isinstance(value, (ast.Name, ast.Call)) else value
+                     for value in call.args[0].elts]
+            call.func.id = '_append'
+            call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), call.args[0])
 
 
 def _assigned_names(statements):
