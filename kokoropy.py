@@ -6775,7 +6775,8 @@ class _CodeGenerator(object):
 
 _CompiledTemplate = collections.namedtuple(
     'CompiledTemplate',
-    'filename code_filename source_lines python_source line_map main_code block_codes')
+    'filename code_filename source_lines python_source line_map main_code block_codes '
+    'uses_functions')
 
 # Names the generated functions keep local (parameters and the bound append).
 _GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent',
@@ -6820,9 +6821,20 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
     exec(code, functions)       # defines the functions only; no template code runs here
     block_codes = tuple((name, functions['_block_%d' % index].__code__)
                         for index, name in enumerate(generated.block_names))
+    main_code = functions['_template_main'].__code__
+    uses_functions = any(not _code_names(code).isdisjoint(_NAMESPACE_USES)
+                         for code in [main_code] + [code for _, code in block_codes])
     return _CompiledTemplate(filename, code_filename, source_lines, generated.source,
-                             generated.line_map, functions['_template_main'].__code__,
-                             block_codes)
+                             generated.line_map, main_code, block_codes, uses_functions)
+
+
+def _code_names(code):
+    """The global and attribute names a code object and the code nested in it use."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names.update(_code_names(constant))
+    return names
 
 
 def _declare_globals(tree):
@@ -7027,6 +7039,8 @@ def _located_error(problem, filename, source_lines, lineno, error_class=None):
 # Names _Execution puts in every template namespace (after TEMPLATE_GLOBALS and the variables).
 _NAMESPACE_FUNCTIONS = ('include', 'rebase', 'extends', 'get', 'setdefault', 'defined',
                         '_render_block', '_block_slot')
+# Names by which a template may reach those functions.
+_NAMESPACE_USES = frozenset(_NAMESPACE_FUNCTIONS) | _NAMESPACE_CALLS
 
 
 class _RenderState(object):
@@ -7078,6 +7092,12 @@ class _Execution(object):
 
     def _namespace(self, variables, more, compiled):
         # One dict display: cheaper than a dict updated once per source.
+        if not compiled.uses_functions:
+            # A template calling none of them (a partial, as nav bars and table rows often
+            # are) is spared making them: those it may have been given with an includer's
+            # names are out of its reach, and release() removes them all the same.
+            return {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
+                    '_kokoropy_template': compiled}
         env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
                'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
                '_render_block': self.render_block, '_block_slot': self.block_slot,

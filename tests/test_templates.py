@@ -152,6 +152,16 @@ class CodeTest(unittest.TestCase):
         for source in sources:
             self.assertEqual(render(source, rows=[1, 2]), '10\n10\n', source)
 
+    def test_namespace_of_an_included_partial_holds_its_names_only(self):
+        # A partial calling no include/get/... is rendered without those functions.
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        write_files(folder, {'leaf.tpl': '% y = x + 1\n<{{y}}>'})
+        tpl = SimpleTemplate("% ns = include('leaf', x=1)\n"
+                             "{{ns['y']}} {{sorted(set(ns) & {'include', 'get', 'rebase'})}}"
+                             " {{get('y', 'none')}}", lookup=[folder])
+        self.assertEqual(tpl.render(), '<2>2 [] none')
+
     def test_included_template_sees_the_loop_variable(self):
         folder = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, folder)
