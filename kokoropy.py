@@ -1472,7 +1472,14 @@ _UNSET = object()     # an argument not given (where None is a meaningful value)
 # Per-thread state of the request being handled: .request (a Request) and .response (a
 # Response, created on first use). Section 4 binds it and exposes the `request`/`response`
 # proxies; static_file() and set_cookie() read it here.
-_local = threading.local()
+class _RequestLocal(threading.local):
+    # None (no request) as class attributes: getattr(_local, 'request', None) outside a request
+    # then finds the default at once instead of raising and catching an AttributeError, which
+    # cost templates rendered outside a request (tests, scripts, mail) about 0.7 µs per lookup.
+    request = response = None
+
+
+_local = _RequestLocal()
 
 # RFC 2046 section 5.1.1: a boundary is 1-70 of these characters, not ending with a space.
 _BOUNDARY = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$")
@@ -3741,6 +3748,8 @@ def _app_of(current=None):
     """The Kokoro app serving `current` (a Request; default: this thread's), else default_app()."""
     if current is None:
         current = _request_in_thread()
+        if current is None:     # getattr(None, 'app', None) would raise and catch: slow
+            return default_app()
     app = getattr(current, 'app', None)
     return app if app is not None else default_app()
 
@@ -6151,6 +6160,20 @@ class BaseTemplate(object):
         return variables
 
 
+class _compiled_on_first_use(object):
+    """Decorator: an attribute computed by the method on first use, then stored in the instance
+    (where each render finds it without a call, unlike a property's)."""
+
+    def __init__(self, method):
+        self.method, self.name = method, method.__name__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.method(instance)
+        return value
+
+
 class SimpleTemplate(BaseTemplate):
     r"""A template in Bottle's SimpleTemplate syntax, compiled once to Python code.
 
@@ -6192,7 +6215,7 @@ class SimpleTemplate(BaseTemplate):
         self.syntax = syntax
         _Syntax.get(syntax)
         self.cache = {}         # name -> template, consulted first by include()
-        self.__dict__.pop('_compiled_template', None)   # prepare() again compiles again
+        self.__dict__.pop('_compiled', None)    # prepare() again compiles again
         source = self.source
         if source is None:
             source = _read_template_file(self.filename, self.encoding)
@@ -6201,15 +6224,12 @@ class SimpleTemplate(BaseTemplate):
             source = source.decode(self.encoding)
         self.source = source
         self._helpers = _output_helpers(escape_func, noescape)
+        self._text_values = escape_func is None     # see compile_template()
 
-    @property
+    @_compiled_on_first_use
     def _compiled(self):
-        compiled = self.__dict__.get('_compiled_template')
-        if compiled is None:
-            label = self.filename or self.name or '<string>'
-            compiled = self.__dict__['_compiled_template'] = \
-                compile_template(self.source, label, self.syntax)
-        return compiled
+        return compile_template(self.source, self.filename or self.name or '<string>',
+                                self.syntax, text_values=self._text_values)
 
     @property
     def code(self):
@@ -6224,7 +6244,11 @@ class SimpleTemplate(BaseTemplate):
     def render(self, *args, **kwargs):
         """Render with the variables of the dict arguments and keywords; return the text."""
         out = []
-        _render_chain(self, out, self._variables(args, kwargs))
+        if len(args) == 1 and type(args[0]) is dict and not kwargs and not self.defaults:
+            variables = args[0]     # template() and most callers: only read, copied once below
+        else:
+            variables = self._variables(args, kwargs)
+        _render_chain(self, out, variables)
         return ''.join(out)
 
 
@@ -6554,8 +6578,9 @@ _EXTENDS_RE = re.compile(r'(?:(?:rebase|extends)[ \t]*\(|rebase[ \t]+[^\s(=])')
 
 
 def generate_template_code(tokens):
-    """Translate tokens into Python source: `_template_main(_out, _escape, _str)` for the
-    template body and `_block_N(_out, _parent, _escape, _str)` for each block, each appending
+    """Translate tokens into Python source: `_template_main(_out, _escape, _str, _type, _text,
+    _int)` for the template body and `_block_N(_out, _parent, _escape, _str, _type, _text,
+    _int)` for each block (the last five are bound as defaults when rendering), each appending
     text to the list `_out`. Returns a GeneratedCode(source, line_map, block_names) where
     line_map[n] is the template line of generated line n. Raises TemplateError for an unclosed
     or stray `% end` / `{% endblock %}` and `{% parent %}` outside a block.
@@ -6638,7 +6663,8 @@ class _CodeGenerator(object):
 
     def __init__(self, is_extending):
         self.is_extending = is_extending
-        self.main = _FunctionWriter('def _template_main(_out, _escape, _str):', 1)
+        self.main = _FunctionWriter(
+            'def _template_main(_out, _escape, _str, _type, _text, _int):', 1)
         self.writers = [self.main]      # the innermost open block last
         self.done = []
         self.block_names = []
@@ -6706,7 +6732,8 @@ class _CodeGenerator(object):
         writer.write('%s(%r, _out)' % ('_block_slot' if slot_only else '_render_block', name),
                      token.lineno)
         self.writers.append(_FunctionWriter(
-            'def _block_%d(_out, _parent, _escape, _str):  # %s' % (index, name),
+            'def _block_%d(_out, _parent, _escape, _str, _type, _text, _int):  # %s'
+            % (index, name),
             token.lineno, name))
 
     def on_endblock(self, token):
@@ -6751,18 +6778,22 @@ class _CodeGenerator(object):
 
 _CompiledTemplate = collections.namedtuple(
     'CompiledTemplate',
-    'filename code_filename source_lines python_source line_map main_code block_codes')
+    'filename code_filename source_lines python_source line_map main_code block_codes '
+    'uses_functions')
 
 # Names the generated functions keep local (parameters and the bound append).
-_GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent'])
+_GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent',
+                               '_type', '_text', '_int'])
 
 
-def compile_template(source, filename='<string>', syntax=None):
+def compile_template(source, filename='<string>', syntax=None, text_values=False):
     """Compile template source into a CompiledTemplate holding code objects.
 
     Runs tokenize_template(), generate_template_code(), then Python's compiler; names that the
     template code assigns are declared global so that they live in the render namespace, as in
-    Bottle. Raises TemplateSyntaxError naming `filename`, the template line and its text.
+    Bottle. `text_values`: the escaping functions always return a str (no escape_func), so an
+    output line may be built as one string. Raises TemplateSyntaxError naming `filename`, the
+    template line and its text.
     """
     if source.startswith('\ufeff'):
         source = source[1:]
@@ -6773,7 +6804,11 @@ def compile_template(source, filename='<string>', syntax=None):
     try:
         generated = generate_template_code(tokenize_template(source, syntax))
         tree = ast.parse(generated.source, code_filename)
+        _local_loop_reads(tree)
         _declare_globals(tree)
+        _inline_escape_checks(tree)
+        if text_values:
+            _output_lines_as_strings(tree)
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
         raise _located_error(exc.problem, filename, source_lines, exc.lineno,
@@ -6789,17 +6824,185 @@ def compile_template(source, filename='<string>', syntax=None):
     exec(code, functions)       # defines the functions only; no template code runs here
     block_codes = tuple((name, functions['_block_%d' % index].__code__)
                         for index, name in enumerate(generated.block_names))
+    main_code = functions['_template_main'].__code__
+    uses_functions = any(not _code_names(code).isdisjoint(_NAMESPACE_USES)
+                         for code in [main_code] + [code for _, code in block_codes])
     return _CompiledTemplate(filename, code_filename, source_lines, generated.source,
-                             generated.line_map, functions['_template_main'].__code__,
-                             block_codes)
+                             generated.line_map, main_code, block_codes, uses_functions)
+
+
+def _code_names(code):
+    """The global and attribute names a code object and the code nested in it use."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names.update(_code_names(constant))
+    return names
 
 
 def _declare_globals(tree):
     for function in tree.body:
-        names = _assigned_names(function.body) - _GENERATED_LOCALS
+        names = set(name for name in _assigned_names(function.body) - _GENERATED_LOCALS
+                    if not name.startswith('_kokoropy_'))     # see _local_loop_reads()
         if names:
             declaration = ast.copy_location(ast.Global(names=sorted(names)), function.body[0])
             function.body.insert(0, declaration)
+
+
+# Calls that can read or write the namespace of the code calling them by name.
+_NAMESPACE_CALLS = frozenset(['globals', 'locals', 'vars', 'exec', 'eval'])
+
+
+def _local_loop_reads(tree):
+    """Let the body of `% for row in rows:` read the loop variable from a local variable:
+
+        for _kokoropy_l0 in rows:
+            row = _kokoropy_l0      # still in the namespace at each turn, as in Bottle
+            ... _kokoropy_l0['id'] ...
+
+    A name of the namespace costs a dict lookup at each read, a local one an array access. Only
+    where nothing else can change the name during the loop: no other statement anywhere in the
+    template binds it (an assignment, a nested loop, a function with `global row` ...) and the
+    template calls none of globals(), exec() ... Nested functions and comprehensions still read
+    the namespace, which holds the same value.
+    """
+    bindings = collections.Counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                bindings[node.id] += 1
+            elif node.id in _NAMESPACE_CALLS:
+                return
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bindings.update(dict.fromkeys(node.names, 2))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bindings.update((alias.asname or alias.name).split('.')[0] for alias in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bindings[node.name] += 1
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bindings[node.name] += 1
+        elif isinstance(node, ast.arg):
+            bindings[node.arg] += 1
+    loops = [node for function in tree.body for node in _same_scope_nodes(function.body)
+             if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and
+             bindings[node.target.id] == 1]
+    for index, loop in enumerate(loops):
+        name, local = loop.target.id, '_kokoropy_l%d' % index
+        for node in _same_scope_nodes(loop.body):
+            if isinstance(node, ast.Name) and node.id == name:     # reads only: see above
+                node.id = local
+        store = ast.parse('%s = %s' % (name, local)).body[0]
+        for node in ast.walk(store):
+            if 'lineno' in node._attributes:
+                ast.copy_location(node, loop)
+        loop.target = ast.copy_location(ast.Name(id=local, ctx=ast.Store()), loop.target)
+        loop.body.insert(0, store)
+
+
+def _same_scope_nodes(statements):
+    """The nodes of these statements outside nested functions, classes, lambdas and
+    comprehensions (which have scopes of their own)."""
+    pending = list(statements)
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                 ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                                 ast.GeneratorExp)):
+            pending.extend(ast.iter_child_nodes(node))
+
+
+# `{{x}}` for a str without any of & < > " ' or an int: what html_escape() would return (the
+# str itself, str(int)), found here without calling it (see _inline_escape_checks()).
+_ESCAPE_CHECK = """{v} = None
+if _type({v}) is _text:
+    if '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
+        {v} = _escape({v})
+elif _type({v}) is _int:
+    {v} = _text({v})
+else:
+    {v} = _escape({v})
+"""
+
+
+def _inline_escape_checks(tree):
+    """Rewrite each output statement `_append(_escape(x))` / `_extend((..., _escape(x), ...))`
+    so that a value which is a str without characters to escape, or an int, skips the
+    _escape() call (see _ESCAPE_CHECK):
+
+        _kokoropy_v0 = x
+        if _type(_kokoropy_v0) is _text:
+            if '&' in _kokoropy_v0 or ...:
+                _kokoropy_v0 = _escape(_kokoropy_v0)
+        elif ...
+        _extend((..., _kokoropy_v0, ...))
+
+    A Python call costs more than those tests, and most values printed are such strings and
+    numbers. Values are still computed and escaped one after the other, in their order. When
+    rendering with an escape_func, `_text` and `_int` are a class of no value, so that every
+    value goes through _escape(). The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local
+    names of each function.
+    """
+    for function in tree.body:
+        function.body = _with_escape_checks(function.body)
+
+
+def _with_escape_checks(statements):
+    result = []
+    for statement in statements:
+        for field in ('body', 'orelse', 'finalbody'):      # if/for/while/with/try bodies
+            if isinstance(getattr(statement, field, None), list):
+                setattr(statement, field, _with_escape_checks(getattr(statement, field)))
+        for handler in getattr(statement, 'handlers', ()):
+            handler.body = _with_escape_checks(handler.body)
+        result.extend(_escape_checked(statement))
+    return result
+
+
+def _escape_checked(statement):
+    """[statement] or, for a generated output statement, the statements checking its values."""
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
+            call.func.id in ('_append', '_extend') and len(call.args) == 1 and
+            not call.keywords):
+        return [statement]
+    values = call.args[0].elts if call.func.id == '_extend' and \
+        isinstance(call.args[0], ast.Tuple) else call.args
+    checks = []
+    for index, value in enumerate(values):
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and
+                value.func.id == '_escape' and len(value.args) == 1 and not value.keywords and
+                not isinstance(value.args[0], ast.Starred)):
+            continue
+        name = '_kokoropy_v%d' % (len(checks) // 2)
+        assign, check = ast.parse(_ESCAPE_CHECK.format(v=name)).body
+        for node in ast.walk(ast.Module(body=[assign, check])):
+            if 'lineno' in node._attributes:    # on the output statement's template line
+                ast.copy_location(node, statement)
+        assign.value = value.args[0]
+        checks.extend((assign, check))
+        values[index] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
+    return checks + [statement]
+
+
+def _output_lines_as_strings(tree):
+    """Rewrite `_extend(('<td>', v, '</td>'))` as `_append(f'<td>{v}</td>')` (in the tree: no
+    quoting to get wrong): one string built at once costs less than a tuple handed to extend(),
+    and the final join has fewer pieces. Only for values that are all str: then the f-string
+    prints exactly what the join would."""
+    for node in ast.walk(tree):
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
+                call.func.id == '_extend' and len(call.args) == 1 and not call.keywords and \
+                isinstance(call.args[0], ast.Tuple) and \
+                not any(isinstance(value, ast.Starred) for value in call.args[0].elts):
+            # The elements are text literals and the values (names and calls) between them.
+            parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
+                                                          format_spec=None), value)
+                     if isinstance(value, (ast.Name, ast.Call)) else value
+                     for value in call.args[0].elts]
+            call.func.id = '_append'
+            call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), call.args[0])
 
 
 def _assigned_names(statements):
@@ -6839,6 +7042,8 @@ def _located_error(problem, filename, source_lines, lineno, error_class=None):
 # Names _Execution puts in every template namespace (after TEMPLATE_GLOBALS and the variables).
 _NAMESPACE_FUNCTIONS = ('include', 'rebase', 'extends', 'get', 'setdefault', 'defined',
                         '_render_block', '_block_slot')
+# Names by which a template may reach those functions.
+_NAMESPACE_USES = frozenset(_NAMESPACE_FUNCTIONS) | _NAMESPACE_CALLS
 
 
 class _RenderState(object):
@@ -6853,17 +7058,26 @@ class _Execution(object):
     """One run of one template: builds its namespace, runs its code, and provides the
     include/rebase/block functions that code calls."""
 
+    __slots__ = ('template', 'state', 'rebase_to', 'slots', 'env')
+
     def __init__(self, template_object, state):
         self.template, self.state = template_object, state
         self.rebase_to, self.slots, self.env = None, [], None
 
-    def run(self, variables):
-        """Render into the shared output; return (template, kwargs) of a requested rebase."""
+    def run(self, variables, more=None):
+        """Render into the shared output with the names of `variables` updated by those of
+        `more`; return (template, kwargs) of a requested rebase."""
         compiled, helpers = self.template._compiled, self.template._helpers
-        env = self.env = self._namespace(variables)
+        env = self.env = self._namespace(variables, more, compiled)
+        blocks = self.state.blocks
         for name, code in compiled.block_codes:
-            self.state.blocks.setdefault(name, []).append(
-                types.FunctionType(code, env, None, helpers))
+            # What makes the function, not the function: a layout's blocks are mostly
+            # replaced, and then never run (see _call_block).
+            entry = (code, env, helpers)
+            if name in blocks:
+                blocks[name].append(entry)
+            else:
+                blocks[name] = [entry]
         try:
             types.FunctionType(compiled.main_code, env, None, helpers)(self.state.out)
             if self.slots and self.rebase_to is None:
@@ -6879,14 +7093,19 @@ class _Execution(object):
             raise _error_from_traceback(problem, exc, compiled) from exc
         return self.rebase_to
 
-    def _namespace(self, variables):
-        env = {'__builtins__': builtins}
-        env.update(TEMPLATE_GLOBALS)
-        env.update(variables)
-        env.update(include=self.include, rebase=self.rebase, extends=self.rebase,
-                   get=env.get, setdefault=env.setdefault, defined=env.__contains__,
-                   _render_block=self.render_block, _block_slot=self.block_slot,
-                   _kokoropy_template=self.template._compiled)
+    def _namespace(self, variables, more, compiled):
+        # One dict display: cheaper than a dict updated once per source.
+        if not compiled.uses_functions:
+            # A template calling none of them (a partial, as nav bars and table rows often
+            # are) is spared making them: those it may have been given with an includer's
+            # names are out of its reach, and release() removes them all the same.
+            return {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
+                    '_kokoropy_template': compiled}
+        env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
+               'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
+               '_render_block': self.render_block, '_block_slot': self.block_slot,
+               '_kokoropy_template': compiled}
+        env['get'], env['setdefault'], env['defined'] = env.get, env.setdefault, env.__contains__
         return env
 
     def release(self):
@@ -6899,11 +7118,9 @@ class _Execution(object):
         """Render template `name` here, with this template's variables updated by kwargs;
         return the included template's namespace (its names, as in Bottle)."""
         child = self._load(name)
-        variables = dict(self.env)
-        variables.update(kwargs)
         # Into the shared output, so that functions the included template defines print where
         # they are called, as in Bottle.
-        return _render_chain(child, self.state.out, variables, len(self.state.out))
+        return _render_chain(child, self.state.out, self.env, len(self.state.out), kwargs)
 
     def rebase(self, name, **kwargs):
         """After this template, render layout `name` with this output as `base`."""
@@ -6934,23 +7151,22 @@ class _Execution(object):
             saved[position:position] = piece
 
 
-def _render_chain(template_object, out, variables, start=0):
-    """Run a template and then the layouts it rebases on, appending to `out` and sharing
-    blocks; return the namespace of the last one run. A layout's `base` is the output from
-    position `start` on."""
+def _render_chain(template_object, out, variables, start=0, more=None):
+    """Run a template with `variables` updated by `more`, and then the layouts it rebases on,
+    appending to `out` and sharing blocks; return the namespace of the last one run. A
+    layout's `base` is the output from position `start` on."""
     state = _RenderState(out)
     executions = []
     try:
         for _ in range(MAX_REBASE_DEPTH):
             execution = _Execution(template_object, state)
             executions.append(execution)
-            rebase_to = execution.run(variables)
+            rebase_to = execution.run(variables, more)
             if rebase_to is None:
                 return execution.env
-            template_object, kwargs = rebase_to
-            variables = dict(execution.env)
-            variables.update(kwargs)
-            variables['base'] = ''.join(out[start:])
+            template_object, more = rebase_to
+            more = dict(more, base=''.join(out[start:]))
+            variables = execution.env
             del out[start:]
         raise TemplateError('more than %d levels of rebase/extends: do the templates rebase on '
                             'each other?' % MAX_REBASE_DEPTH, template_object._compiled.filename)
@@ -6963,12 +7179,14 @@ def _render_chain(template_object, out, variables, start=0):
 
 
 def _call_block(chain, index, out):
-    """Run the block function chain[index]; its {% parent %} runs chain[index + 1]."""
+    """Run the block chain[index] (code, namespace, output helpers); its {% parent %} runs
+    chain[index + 1]."""
     if index + 1 < len(chain):
         parent = functools.partial(_call_block, chain, index + 1)
     else:
         parent = _no_parent
-    chain[index](out, parent)
+    code, env, helpers = chain[index]
+    types.FunctionType(code, env, None, helpers)(out, parent)
 
 
 def _no_parent(out):
@@ -6997,15 +7215,25 @@ def _to_text(value):
     return value if type(value) is str else to_str(value)
 
 
+class _NoText(object):
+    """A class of no value: `_text` and `_int` of templates rendered with an escape_func, so
+    that their {{x}} always call it (see _inline_escape_checks())."""
+
+
 def _output_helpers(escape_func=None, noescape=False):
-    """The (escape, raw) functions behind {{x}} and {{!x}} for these settings."""
-    escape, raw = html_escape, _to_text
+    """The defaults (_escape, _str, _type, _text, _int) of the generated functions for these
+    settings: the functions behind {{x}} and {{!x}}, and what the inline checks before _escape()
+    use. The checks pass a str without & < > " ' as it is and an int as str(int): what
+    html_escape() and _to_text() (noescape swaps them) would return too."""
+    escape, raw, text, integer = html_escape, _to_text, str, int
     if escape_func is not None:
+        text = integer = _NoText
+
         def escape(value):
             return escape_func(_to_text(value))
     if noescape:
         escape, raw = raw, escape
-    return (escape, raw)
+    return (escape, raw, type, text, integer)
 
 
 # --- finding and caching templates -----------------------------------------------------------
@@ -7150,6 +7378,8 @@ def _lookup_context():
     """(config, application name) for this thread's request: the serving app's config and the
     application owning the route; outside a request the default app's config and None."""
     current = _request_in_thread()
+    if current is None:
+        return default_app().config, None
     return _app_of(current).config, getattr(current, 'app_name', None)
 
 

@@ -68,6 +68,36 @@ class ExpressionTest(unittest.TestCase):
         self.assertEqual(render('{{0}} {{1.5}} {{False}} {{b}} {{!b}}', b=b'<caf\xc3\xa9>'),
                          '0 1.5 False &lt;café&gt; <café>')
 
+    def test_each_character_alone_is_escaped_in_every_kind_of_statement(self):
+        # {{x}} calls html_escape() only for values other than a str free of & < > " '
+        source = ('{{a}}|{{b}}\n% for v in values:\n[{{v}}]\n% end\n'
+                  '% if 1:\n% try:\n{{a}}\n% except Exception:\n% pass\n% end\n% end\n')
+        values = ['&', '<', '>', '"', "'", 'plain', '', 7, None, Markup('<i>'), ['<']]
+        self.assertEqual(render(source, a='x&y', b='ok', values=values),
+                         'x&amp;y|ok\n[&amp;]\n[&lt;]\n[&gt;]\n[&quot;]\n[&#x27;]\n[plain]\n'
+                         "[]\n[7]\n[]\n[<i>]\n[[&#x27;&lt;&#x27;]]\nx&amp;y\n")
+
+    def test_values_are_computed_and_escaped_in_order(self):
+        seen = []
+
+        class Noted(object):
+            def __init__(self, name):
+                self.name = name
+
+            def __html__(self):
+                seen.append('html ' + self.name)
+                return self.name
+
+        def note(name):
+            seen.append('value ' + name)
+            return Noted(name)
+        self.assertEqual(render('{{note("a")}}-{{note("b")}}', note=note), 'a-b')
+        self.assertEqual(seen, ['value a', 'html a', 'value b', 'html b'])
+
+    def test_escape_func_sees_every_value(self):
+        tpl = SimpleTemplate('{{a}} {{b}}', escape_func=lambda text: '<%s>' % text)
+        self.assertEqual(tpl.render(a='plain', b=3), '<plain> <3>')
+
     def test_python_expressions_with_strings_holding_braces(self):
         self.assertEqual(render("{{'}}' + x}} {{ {'k': 1}['k'] }}", x='!'), '}}! 1')
 
@@ -104,6 +134,40 @@ class CodeTest(unittest.TestCase):
     def test_code_lines_at_any_indentation(self):
         source = '<ul>\n    % for i in items:\n  <li>{{i}}</li>\n        % end\n</ul>\n'
         self.assertEqual(render(source, items=[1, 2]), '<ul>\n  <li>1</li>\n  <li>2</li>\n</ul>\n')
+
+    def test_loop_variable_stays_in_the_namespace(self):
+        # The loop body reads the variable from a local copy (_local_loop_reads), and the
+        # namespace still holds it at each turn and after the loop.
+        source = ('% for row in rows:\n{{row}}{{get("row")}}{{defined("row")}}'
+                  '{{[row for _ in "a"][0]}}{{(lambda: row)()}}\n% end\n{{row}}\n')
+        self.assertEqual(render(source, rows=[1, 2]), '11True11\n22True22\n2\n')
+
+    def test_loop_variable_changed_elsewhere_is_read_from_the_namespace(self):
+        sources = [
+            '% def bump():\n%   global row\n%   row = 10\n% end\n'
+            '% for row in rows:\n% bump()\n{{row}}\n% end\n',
+            '% for row in rows:\n% row = 10\n{{row}}\n% end\n',
+            '% for row in rows:\n% exec("global row; row = 10")\n{{row}}\n% end\n',
+            '% for row in rows:\n% for row in [10]:\n% end\n{{row}}\n% end\n']
+        for source in sources:
+            self.assertEqual(render(source, rows=[1, 2]), '10\n10\n', source)
+
+    def test_namespace_of_an_included_partial_holds_its_names_only(self):
+        # A partial calling no include/get/... is rendered without those functions.
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        write_files(folder, {'leaf.tpl': '% y = x + 1\n<{{y}}>'})
+        tpl = SimpleTemplate("% ns = include('leaf', x=1)\n"
+                             "{{ns['y']}} {{sorted(set(ns) & {'include', 'get', 'rebase'})}}"
+                             " {{get('y', 'none')}}", lookup=[folder])
+        self.assertEqual(tpl.render(), '<2>2 [] none')
+
+    def test_included_template_sees_the_loop_variable(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        write_files(folder, {'item.tpl': '<{{row}}>'})
+        tpl = SimpleTemplate("% for row in rows:\n% include('item')\n% end\n", lookup=[folder])
+        self.assertEqual(tpl.render(rows=[1, 2]), '<1><2>')
 
     def test_if_elif_else(self):
         source = '% if n < 0:\nneg\n% elif n == 0:\nzero\n% else:\npos\n% end\n'
