@@ -12038,8 +12038,20 @@ def _row_link(link, request):
     around_int = getattr(builder, 'around_int', None)
     if around_int is None or app is None:
         return lambda row: url(link, **{name: row.id})
-    before, after = request.url_root + around_int[0], around_int[1]
+    # Made once per route and site root (every list page asks again), kept on the builder.
+    root = request.url_root
+    made = builder.__dict__.setdefault('row_urls', {})
+    row_url = made.get(root)
+    if row_url is None:
+        if len(made) >= 16:     # SCRIPT_NAME is the server's, but keep the memory bounded
+            made.clear()
+        row_url = made[root] = _int_row_url(link, name, root + around_int[0], around_int[1])
+    return row_url
 
+
+def _int_row_url(link, name, before, after):
+    """The function(row) -> URL of _row_link() for a route whose path is `before`, the row's
+    id, then `after`."""
     def row_url(row):
         row_id = row.id
         if row_id.__class__ is int:
