@@ -11798,17 +11798,11 @@ class Table:
         add('</tr>\n</thead>\n<tbody>\n')
         items = self.page.items
         related = _prefetch_related(items, self.fields)
-        classes = _class_attributes()
         # The rows are written by a function compiled for this shape of table (which columns
         # are plain text or numbers, which are references, which buttons have a route's fixed
         # URL parts), given this table's constants. Other cells go through _cell_markup().
         shape, constants, cells = [], [], []
-        for name, field in self.fields.items():
-            plan, label = _display_plan(field), escape(field.label)
-            starts = dict((kind, '<td%s data-label="%s">' % (classes.get(kind, ''), label))
-                          for kind in _CELL_KINDS)
-            kind = 'plain' if _plain_column(plan) else 'reference' \
-                if _plain_column(plan, True) else 'other'
+        for name, plan, starts, kind in _table_columns(self.fields):
             shape.append(kind)
             constants.extend([plan[1], starts[plan[3]], related.get(name)])
             cells.append(functools.partial(_cell_markup, plan, related, starts))
@@ -11926,6 +11920,29 @@ class Table:
 
 # Text urlencode() leaves as it is on every Python ('~' too from 3.7 only).
 _is_plain_query_value = re.compile(r'[A-Za-z0-9_.\-]*\Z').match
+
+
+_TABLE_COLUMNS = {}     # see _table_columns()
+
+
+def _table_columns(fields):
+    """(name, display plan, {display kind: start of a cell}, 'plain', 'reference' or 'other')
+    per column of a table of `fields`: worked out once per set of fields, not on every page."""
+    key = tuple((name, field, field.label) for name, field in fields.items())
+    columns = _TABLE_COLUMNS.get(key)
+    if columns is None:
+        if len(_TABLE_COLUMNS) >= 256:
+            _TABLE_COLUMNS.clear()
+        classes, columns = _class_attributes(), []
+        for name, field, label in key:
+            plan, label = _display_plan(field), html_escape(label)
+            starts = dict((kind, '<td%s data-label="%s">' % (classes.get(kind, ''), label))
+                          for kind in _CELL_KINDS)
+            kind = 'plain' if _plain_column(plan) else 'reference' \
+                if _plain_column(plan, True) else 'other'
+            columns.append((name, plan, starts, kind))
+        _TABLE_COLUMNS[key] = columns
+    return columns
 
 
 def _cell_markup(plan, related, starts, row, detail, is_first):
