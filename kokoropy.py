@@ -11804,7 +11804,11 @@ class Table:
         shape, constants, cells = [], [], []
         for name, plan, starts, kind in _table_columns(self.fields):
             shape.append(kind)
-            constants.extend([plan[1], starts[plan[3]], related.get(name)])
+            # A reference column shows each related row's name, escaped once per page.
+            names = dict((target_id, html_escape(_cut_text(str(target))))
+                         for target_id, target in related[name].items()) \
+                if kind == 'reference' else None
+            constants.extend([plan[1], starts[plan[3]], names])
             cells.append(functools.partial(_cell_markup, plan, related, starts))
         for make_url, start, end, around in buttons:
             shape.append('fast button' if around else 'button')
@@ -11922,6 +11926,13 @@ class Table:
 _is_plain_query_value = re.compile(r'[A-Za-z0-9_.\-]*\Z').match
 
 
+def _cut_text(text):
+    """A table cell's text: cut to TABLE_TEXT_LIMIT characters, the last one '…'."""
+    if len(text) > TABLE_TEXT_LIMIT:
+        return text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'
+    return text
+
+
 _TABLE_COLUMNS = {}     # see _table_columns()
 
 
@@ -11968,9 +11979,10 @@ def _compiled_row_writer(shape, has_detail):
     column 'plain' (text or numbers, shown as they are), 'reference' (a related row's name) or
     'other', then per button 'fast button' (a route name's link: URL parts around the id) or
     'button'. The function takes (items, add, constants, cells, plain types): per column its
-    attribute, the start of its cells and its related rows; per button its function, the
-    markup around the URL and the escaped URL parts around the id; per column its
-    _cell_markup() for the values the compiled code does not show itself."""
+    attribute, the start of its cells and for a reference its related rows' names (cut and
+    escaped) by id; per button its function, the markup around the URL and the escaped URL
+    parts around the id; per column its _cell_markup() for the values the compiled code does
+    not show itself."""
     writer = _ROW_WRITERS.get((shape, has_detail))
     if writer is not None:
         return writer
@@ -11978,7 +11990,7 @@ def _compiled_row_writer(shape, has_detail):
     buttons = shape[len(columns):]
     names = []      # the constants, unpacked into locals
     for number in range(len(columns)):
-        names += ['column%d' % number, 'start%d' % number, 'targets%d' % number]
+        names += ['column%d' % number, 'start%d' % number, 'names%d' % number]
     for number in range(len(buttons)):
         names += ['url%d' % number, 'before%d' % number, 'after%d' % number,
                   'url_start%d' % number, 'url_end%d' % number]
@@ -12001,18 +12013,17 @@ def _compiled_row_writer(shape, has_detail):
             code += ['        value = getattr(row, column%d, None)' % number,
                      "        if value.__class__ in plain_types and value != '':",
                      '            text = value if value.__class__ is str else str(value)']
-        elif kind == 'reference':
-            code += ['        target = targets%d.get(getattr(row, column%d, None))'
-                     % (number, number),
-                     '        if target is not None:',
-                     '            text = str(target)']
+        elif kind == 'reference':    # names: the related rows' names, cut and escaped
+            code.append('        text = names%d.get(getattr(row, column%d, None))'
+                        % (number, number))
         link = number == 0 and has_detail
         code += ['        if text is None:',
                  '            c%d = cell%d(row, detail, %s)' % (number, number, link),
-                 '        else:',
-                 '            if len(text) > TABLE_TEXT_LIMIT:',
-                 "                text = text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'",
-                 '            text = html_escape(text)']
+                 '        else:']
+        if kind == 'plain':
+            code += ['            if len(text) > TABLE_TEXT_LIMIT:',
+                     "                text = text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'",
+                     '            text = html_escape(text)']
         if link:
             code += ['            if text and detail:',
                      '                c%d = start%d + LINK + detail + LINK_TEXT + text + LINK_END'
