@@ -11814,7 +11814,7 @@ class Table:
             shape.append('fast button' if around else 'button')
             constants.extend([make_url, start, end] + list(around or ('', '')))
         writer = _compiled_row_writer(tuple(shape), bool(self.detail_url))
-        writer(items, add, constants, cells, _PLAIN_VALUE_TYPES)
+        writer(items, add, constants, cells)
         add('</tbody>\n</table>\n</div>\n')
 
     __html__ = render
@@ -11978,7 +11978,7 @@ def _compiled_row_writer(shape, has_detail):
     """A function writing a table's rows, compiled once per shape of table: `shape` says per
     column 'plain' (text or numbers, shown as they are), 'reference' (a related row's name) or
     'other', then per button 'fast button' (a route name's link: URL parts around the id) or
-    'button'. The function takes (items, add, constants, cells, plain types): per column its
+    'button'. The function takes (items, add, constants, cells): per column its
     attribute, the start of its cells and for a reference its related rows' names (cut and
     escaped) by id; per button its function, the markup around the URL and the escaped URL
     parts around the id; per column its _cell_markup() for the values the compiled code does
@@ -11994,7 +11994,7 @@ def _compiled_row_writer(shape, has_detail):
     for number in range(len(buttons)):
         names += ['url%d' % number, 'before%d' % number, 'after%d' % number,
                   'url_start%d' % number, 'url_end%d' % number]
-    code = ['def write_rows(items, add, constants, cells, plain_types):',
+    code = ['def write_rows(items, add, constants, cells):',
             '    (%s,) = constants' % ', '.join(names) if names else '',
             '    (%s,) = cells' % ', '.join('cell%d' % n for n in range(len(columns)))
             if columns else '',
@@ -12009,10 +12009,14 @@ def _compiled_row_writer(shape, has_detail):
     cells = []
     for number, kind in enumerate(columns):
         code.append('        text = None')
-        if kind == 'plain':
+        if kind == 'plain':      # text: cut and escaped; a number's text has nothing to escape
             code += ['        value = getattr(row, column%d, None)' % number,
-                     "        if value.__class__ in plain_types and value != '':",
-                     '            text = value if value.__class__ is str else str(value)']
+                     '        if value.__class__ is str:',
+                     '            if value:',
+                     '                text = html_escape(value if len(value) <= TABLE_TEXT_LIMIT'
+                     ' else cut(value))',
+                     '        elif value.__class__ is int or value.__class__ is float:',
+                     '            text = cut(str(value))']
         elif kind == 'reference':    # names: the related rows' names, cut and escaped
             code.append('        text = names%d.get(getattr(row, column%d, None))'
                         % (number, number))
@@ -12020,10 +12024,6 @@ def _compiled_row_writer(shape, has_detail):
         code += ['        if text is None:',
                  '            c%d = cell%d(row, detail, %s)' % (number, number, link),
                  '        else:']
-        if kind == 'plain':
-            code += ['            if len(text) > TABLE_TEXT_LIMIT:',
-                     "                text = text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'",
-                     '            text = html_escape(text)']
         if link:
             code += ['            if text and detail:',
                      '                c%d = start%d + LINK + detail + LINK_TEXT + text + LINK_END'
@@ -12039,6 +12039,7 @@ def _compiled_row_writer(shape, has_detail):
         cells.append('ACTIONS_END')
     code.append("        add(''.join((%s)))" % ', '.join(['ROW'] + cells + ['ROW_END']))
     namespace = {'html_escape': html_escape, 'TABLE_TEXT_LIMIT': TABLE_TEXT_LIMIT,
+                 'cut': _cut_text,
                  'ROW': '<tr>\n', 'ROW_END': '</tr>\n', 'CELL_END': '</td>\n',
                  'LINK': '<a href="', 'LINK_TEXT': '">', 'LINK_END': '</a></td>\n',
                  'ACTIONS': '<td class="table-actions"><div class="button-group">\n',
