@@ -11958,15 +11958,19 @@ def _table_columns(fields):
 
 def _cell_markup(plan, related, starts, row, detail, is_first):
     """One <td> of the built-in table view, as its template writes it: the row's value shown
-    by _display_as(), the first cell linking to the row's page (`detail`, escaped)."""
+    by _display_as(), the first cell linking to the row's page (`detail`, escaped, or None
+    when the row has none: the template links no cell for a detail URL such as '', 0 or
+    False, though an object whose markup is empty is a link to "")."""
     kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
-    text, href = html_escape(text), html_escape(href)
-    if not href and is_first and text:
-        href = detail
+    if href is None and is_first and text:
+        href = detail       # escaped; None when the row's detail URL is a false value
+    else:
+        href = html_escape(href) if href else None
+    text = html_escape(text)
     if kind == 'image':
         return ('%s<a href="%s"><img class="thumbnail" src="%s" alt="%s" loading="lazy"></a>'
-                '</td>\n' % (starts[kind], href, href, text))
-    if href:
+                '</td>\n' % (starts[kind], href or '', href or '', text))
+    if href is not None:
         return '%s<a href="%s">%s</a></td>\n' % (starts[kind], href, text)
     return '%s%s</td>\n' % (starts[kind], text)
 
@@ -12004,8 +12008,18 @@ def _compiled_row_writer(shape, has_detail):
     for number, kind in enumerate(buttons):
         fast = 'url_start%d + digits + url_end%d if digits is not None else ' % (number, number) \
             if kind == 'fast button' else ''
-        code.append('        u%d = %shtml_escape(url%d(row))' % (number, fast, number))
-    code.append('        detail = %s' % ('u0' if has_detail else 'None'))
+        if number == 0 and has_detail and not fast:
+            # The first cell links to the Show button's URL when that is true (as the template
+            # tests it): not for '', None, 0 or False.
+            code += ['        raw = url0(row)',
+                     '        u0 = html_escape(raw)',
+                     '        detail = u0 if raw else None']
+        else:
+            code.append('        u%d = %shtml_escape(url%d(row))' % (number, fast, number))
+    if has_detail and buttons[0] == 'fast button':
+        code.append('        detail = u0 if digits is not None or u0 else None')
+    elif not has_detail:
+        code.append('        detail = None')
     cells = []
     for number, kind in enumerate(columns):
         code.append('        text = None')
@@ -12025,7 +12039,7 @@ def _compiled_row_writer(shape, has_detail):
                  '            c%d = cell%d(row, detail, %s)' % (number, number, link),
                  '        else:']
         if link:
-            code += ['            if text and detail:',
+            code += ['            if text and detail is not None:',
                      '                c%d = start%d + LINK + detail + LINK_TEXT + text + LINK_END'
                      % (number, number),
                      '            else:',

@@ -400,6 +400,20 @@ class BuiltinMarkupTest(TableCase):
                                      delete_url='library.book.odd')
         self.assertSameAsTheTemplate('?q=Dune', fields=['title'], detail_url='library.book.odd')
 
+    def test_a_false_detail_url_links_no_first_cell(self):
+        # The template links the first cell when the detail URL is true: not for 0 or False
+        # (whose text the Show button still shows), but for an object whose markup is empty.
+        class EmptyMarkup:
+            def __html__(self):
+                return ''
+        add_books('Dune', SCRIPT, cover='uploads/c.png', genre='sf', shelf=None)
+        Book.create(title='Emma', genre='poem', pages=3)
+        for detail in (lambda b: 0, lambda b: False, lambda b: EmptyMarkup(),
+                       lambda b: b.id % 2 and '/b/%d' % b.id):
+            for fields in (['title', 'pages'], ['genre', 'title'], ['pages'], ['cover'],
+                           ['shelf', 'title']):
+                self.assertSameAsTheTemplate(fields=fields, detail_url=detail)
+
     def test_links_are_what_urlencode_gives(self):
         from urllib.parse import urlencode
         for q in ('', 'abc', 'a b', 'a~b', 'é', 'a&b=c', 'x-y_z.1', '%41'):
