@@ -11940,8 +11940,12 @@ def _table_columns(fields):
     """(name, display plan, {display kind: start of a cell}, 'plain', 'reference' or 'other')
     per column of a table of `fields`: worked out once per set of fields, not on every page."""
     key = tuple((name, field, field.label) for name, field in fields.items())
-    columns = _TABLE_COLUMNS.get(key)
-    if columns is None:
+    # What else the columns are worked out from, which an application may change: the fields'
+    # choices (set at start-up from the database, say) and widgets, the cells' classes.
+    state = ([(field.input_type, list(field.choices) if field.choices else None)
+              for field in fields.values()], list(CELL_CLASSES.items()))
+    columns, known_state = _TABLE_COLUMNS.get(key, (None, None))
+    if columns is None or known_state != state:
         if len(_TABLE_COLUMNS) >= 256:
             _TABLE_COLUMNS.clear()
         classes, columns = _class_attributes(), []
@@ -11952,7 +11956,7 @@ def _table_columns(fields):
             kind = 'plain' if _plain_column(plan) else 'reference' \
                 if _plain_column(plan, True) else 'other'
             columns.append((name, plan, starts, kind))
-        _TABLE_COLUMNS[key] = columns
+        _TABLE_COLUMNS[key] = (columns, state)
     return columns
 
 
@@ -11975,7 +11979,7 @@ def _cell_markup(plan, related, starts, row, detail, is_first):
     return '%s%s</td>\n' % (starts[kind], text)
 
 
-_ROW_WRITERS = {}       # (shape, has_detail) -> function
+_ROW_WRITERS = {}       # (shape, has_detail, TABLE_TEXT_LIMIT) -> function
 
 
 def _compiled_row_writer(shape, has_detail):
@@ -11987,7 +11991,8 @@ def _compiled_row_writer(shape, has_detail):
     escaped) by id; per button its function, the markup around the URL and the escaped URL
     parts around the id; per column its _cell_markup() for the values the compiled code does
     not show itself."""
-    writer = _ROW_WRITERS.get((shape, has_detail))
+    key = (shape, has_detail, TABLE_TEXT_LIMIT)   # the limit is compiled in
+    writer = _ROW_WRITERS.get(key)
     if writer is not None:
         return writer
     columns = [kind for kind in shape if not kind.endswith('button')]
@@ -12059,7 +12064,7 @@ def _compiled_row_writer(shape, has_detail):
                  'ACTIONS': '<td class="table-actions"><div class="button-group">\n',
                  'ACTIONS_END': '</div></td>\n'}
     exec(compile('\n'.join(code), '<kokoropy table rows>', 'exec'), namespace)
-    writer = _ROW_WRITERS[(shape, has_detail)] = namespace['write_rows']
+    writer = _ROW_WRITERS[key] = namespace['write_rows']
     return writer
 
 

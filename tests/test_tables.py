@@ -414,6 +414,32 @@ class BuiltinMarkupTest(TableCase):
                            ['shelf', 'title']):
                 self.assertSameAsTheTemplate(fields=fields, detail_url=detail)
 
+    def test_changed_choices_cell_classes_and_text_limit(self):
+        # What the columns are worked out from once may change between pages.
+        add_books('Dune', 'x' * 50, genre='sf')
+        genre = Book._fields['genre']
+        choices, classes, limit = genre.choices, dict(kokoropy.CELL_CLASSES), \
+            kokoropy.TABLE_TEXT_LIMIT
+
+        def restore():
+            genre.choices = choices
+            kokoropy.CELL_CLASSES.clear()
+            kokoropy.CELL_CLASSES.update(classes)
+            kokoropy.TABLE_TEXT_LIMIT = limit
+        self.addCleanup(restore)
+        self.assertSameAsTheTemplate(fields=['genre', 'title'])
+        genre.choices = [('sf', 'Sci-fi'), ('poem', 'Poetry')]
+        self.assertSameAsTheTemplate(fields=['genre', 'title'])
+        genre.choices.append(('x', 'X'))
+        genre.choices[0] = ('sf', 'SF')
+        self.assertSameAsTheTemplate(fields=['genre', 'title'])
+        genre.choices = []
+        self.assertSameAsTheTemplate(fields=['genre', 'title'])
+        kokoropy.CELL_CLASSES['text'] = 'plain'
+        self.assertSameAsTheTemplate(fields=['genre', 'title'])
+        kokoropy.TABLE_TEXT_LIMIT = 20
+        self.assertSameAsTheTemplate(fields=['genre', 'title'])
+
     def test_links_are_what_urlencode_gives(self):
         from urllib.parse import urlencode
         for q in ('', 'abc', 'a b', 'a~b', 'é', 'a&b=c', 'x-y_z.1', '%41'):
