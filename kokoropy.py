@@ -6968,19 +6968,25 @@ def _escape_checked(statement):
         return [statement]
     values = call.args[0].elts if call.func.id == '_extend' and \
         isinstance(call.args[0], ast.Tuple) else call.args
+    escaped = [isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and
+               value.func.id == '_escape' and len(value.args) == 1 and not value.keywords and
+               not isinstance(value.args[0], ast.Starred) for value in values]
+    if not any(escaped):
+        return [statement]
     checks = []
     for index, value in enumerate(values):
-        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and
-                value.func.id == '_escape' and len(value.args) == 1 and not value.keywords and
-                not isinstance(value.args[0], ast.Starred)):
+        if not isinstance(value, ast.Call):     # a text literal
             continue
-        name = '_kokoropy_v%d' % (len(checks) // 2)
-        assign, check = ast.parse(_ESCAPE_CHECK.format(v=name)).body
-        for node in ast.walk(ast.Module(body=[assign, check])):
+        # The other values ({{!x}}'s _str(x)) are taken out to a temporary too, so that the
+        # values are still computed in their order: `{{!next(i)}} {{next(i)}}`.
+        name = '_kokoropy_v%d' % index
+        added = ast.parse(_ESCAPE_CHECK.format(v=name) if escaped[index] else
+                          '%s = None' % name).body
+        for node in ast.walk(ast.Module(body=added)):
             if 'lineno' in node._attributes:    # on the output statement's template line
                 ast.copy_location(node, statement)
-        assign.value = value.args[0]
-        checks.extend((assign, check))
+        added[0].value = value.args[0] if escaped[index] else value
+        checks.extend(added)
         values[index] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
     return checks + [statement]
 

@@ -94,6 +94,18 @@ class ExpressionTest(unittest.TestCase):
         self.assertEqual(render('{{note("a")}}-{{note("b")}}', note=note), 'a-b')
         self.assertEqual(seen, ['value a', 'html a', 'value b', 'html b'])
 
+    def test_raw_and_escaped_values_are_computed_in_their_order(self):
+        # {{!x}} among {{x}}: the escape checks must not compute the escaped values first.
+        counter = iter(range(1, 100))
+        self.assertEqual(render('{{!next(c)}}-{{next(c)}}-{{!next(c)}}|{{next(c)}}{{!next(c)}}',
+                                c=counter), '1-2-3|45')
+        seen = []
+        self.assertEqual(render('{{!f("a")}}{{f("b")}}\n{{f("c")}}{{!f("d")}}{{f("e")}}',
+                                f=lambda name: seen.append(name) or name), 'ab\ncde')
+        self.assertEqual(seen, ['a', 'b', 'c', 'd', 'e'])
+        tpl = SimpleTemplate('{{!next(c)}}{{next(c)}}', escape_func=lambda text: '<%s>' % text)
+        self.assertEqual(tpl.render(c=iter('xy')), 'x<y>')
+
     def test_escape_func_sees_every_value(self):
         tpl = SimpleTemplate('{{a}} {{b}}', escape_func=lambda text: '<%s>' % text)
         self.assertEqual(tpl.render(a='plain', b=3), '<plain> <3>')
