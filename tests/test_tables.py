@@ -362,7 +362,8 @@ class BuiltinMarkupTest(TableCase):
                         cover=('uploads/%d.png' % n if n % 4 == 0 else
                                'uploads/%d.pdf' % n if n % 4 == 1 else None),
                         genre=('sf', 'poem', None)[n % 3], shelf=shelves[n % 2] if n % 5 else None,
-                        secret='s%d' % n)
+                        # A few set (masked) and the others empty: each one is a slow hash.
+                        secret='s%d' % n if n % 10 == 3 else None)
         everything = ['title', 'summary', 'pages', 'price', 'available', 'cover', 'genre',
                       'shelf', 'secret']
         for rule, name in (('/book/<book_id:int>', 'library.book.show'),
