@@ -1683,10 +1683,7 @@ class Request(object):
     @_cached_in_environ
     def params(self):
         """Query and form fields together (query first) as a FormsDict."""
-        params = self.query.copy()
-        for key, value in self.forms.allitems():
-            params.add(key, value)
-        return params
+        return FormsDict(self.query.allitems() + self.forms.allitems())
 
     @_cached_in_environ
     def json(self):
@@ -1837,10 +1834,7 @@ class Request(object):
     @_cached_in_environ
     def POST(self):
         """Form fields and uploaded files together, as a FormsDict."""
-        fields = self.forms.copy()
-        for key, value in self.files.allitems():
-            fields.add(key, value)
-        return fields
+        return FormsDict(self.forms.allitems() + self.files.allitems())
 
     @property
     def auth(self):
