@@ -11805,7 +11805,7 @@ class Table:
         for name, plan, starts, kind in _table_columns(self.fields):
             shape.append(kind)
             # A reference column shows each related row's name, escaped once per page.
-            names = dict((target_id, html_escape(_cut_text(str(target))))
+            names = dict((target_id, html_escape(_cut_text(str(target), TABLE_TEXT_LIMIT)))
                          for target_id, target in related[name].items()) \
                 if kind == 'reference' else None
             constants.extend([plan[1], starts[plan[3]], names])
@@ -11861,30 +11861,20 @@ class Table:
         related = _prefetch_related(items, self.fields)
         # What each column shows is worked out once, not once per row.
         columns = [(_display_plan(field), field.label) for field in self.fields.values()]
-        columns = [(plan, label, _plain_column(plan), plan[3]) for plan, label in columns]
         buttons = [(label, make_url, label == 'Delete')
                    for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
                                            ('Delete', self.delete_url)) if make_url]
-        # tuple.__new__ makes the same _TableCell as _TableCell(...), without its argument
-        # handling: there are 80 cells on a page.
-        new_tuple, cell_class, plain_types = tuple.__new__, _TableCell, _PLAIN_VALUE_TYPES
+        make_cell = _TableCell._make
         rows = []
         for row in items:
             # The first cell and the Show button link to the same page: one URL for both.
             detail = self.detail_url(row) if self.detail_url else None
             cells = []
-            for plan, label, plain_column, kind in columns:
-                value = getattr(row, plain_column, None) if plain_column else None
-                if value.__class__ in plain_types and value != '':
-                    # What _display_as() gives such a value, without its other cases.
-                    text, href = value if value.__class__ is str else str(value), None
-                    if len(text) > TABLE_TEXT_LIMIT:
-                        text = text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'
-                else:
-                    kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
+            for plan, label in columns:
+                kind, text, href = _display_as(plan, row, related, TABLE_TEXT_LIMIT)
                 if href is None and not cells and text:
                     href = detail
-                cells.append(new_tuple(cell_class, (text, href, kind, label)))
+                cells.append(make_cell((text, href, kind, label)))
             actions = [(label, detail if label == 'Show' else make_url(row), is_danger)
                        for label, make_url, is_danger in buttons]
             rows.append((cells, actions))
@@ -11926,10 +11916,10 @@ class Table:
 _is_plain_query_value = re.compile(r'[A-Za-z0-9_.\-]*\Z').match
 
 
-def _cut_text(text):
-    """A table cell's text: cut to TABLE_TEXT_LIMIT characters, the last one '…'."""
-    if len(text) > TABLE_TEXT_LIMIT:
-        return text[:TABLE_TEXT_LIMIT - 1].rstrip() + '…'
+def _cut_text(text, limit):
+    """`text` cut to `limit` characters (None: whole), the last one '…'."""
+    if limit and len(text) > limit:
+        return text[:limit - 1].rstrip() + '…'
     return text
 
 
@@ -12033,9 +12023,9 @@ def _compiled_row_writer(shape, has_detail):
                      '        if value.__class__ is str:',
                      '            if value:',
                      '                text = html_escape(value if len(value) <= TABLE_TEXT_LIMIT'
-                     ' else cut(value))',
+                     ' else cut(value, TABLE_TEXT_LIMIT))',
                      '        elif value.__class__ is int or value.__class__ is float:',
-                     '            text = cut(str(value))']
+                     '            text = cut(str(value), TABLE_TEXT_LIMIT)']
         elif kind == 'reference':    # names: the related rows' names, cut and escaped
             code.append('        text = names%d.get(getattr(row, column%d, None))'
                         % (number, number))
@@ -12590,13 +12580,9 @@ def _display_as(plan, row, related, limit):
         text = value.strftime('%Y-%m-%d %H:%M')
     else:
         text = str(value)
-    if limit and len(text) > limit:
-        text = text[:limit - 1].rstrip() + '…'
-    return (kind, text, None)
+    return (kind, _cut_text(text, limit), None)
 
 
-# Values _display_as() shows as str(value) in a plain column (see _plain_column).
-_PLAIN_VALUE_TYPES = frozenset([str, int, float])
 # The display kinds a cell can have (see _display_as).
 _CELL_KINDS = tuple(sorted(set(_DISPLAY_KINDS.values()) | set(['text', 'image'])))
 
