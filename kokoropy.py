@@ -2091,7 +2091,10 @@ class Response(object):
     @property
     def charset(self):
         """The charset of the Content-Type used to encode text bodies ('utf-8' by default)."""
-        return _parse_options_header(self.content_type)[1].get('charset') or 'utf-8'
+        content_type = self._headers._fields.get('content-type')
+        if content_type is None:
+            return 'utf-8'
+        return _parse_options_header(content_type[-1])[1].get('charset') or 'utf-8'
 
     @charset.setter
     def charset(self, value):
@@ -2355,8 +2358,16 @@ def _file_answer(answer, path, size, ranges):
 # ----------------------------------------------------------------------------- helpers
 
 
+_STATUS_LINES = dict((status.value, (status.value, '%d %s' % (status.value, status.phrase)))
+                     for status in HTTPStatus)
+
+
 def _parse_status(value):
     """Return (code, status line) for an int or a status line; ValueError when invalid."""
+    if value.__class__ is int:
+        known = _STATUS_LINES.get(value)
+        if known is not None:       # every Response() gets one: 200
+            return known
     if isinstance(value, int):
         code, reason = value, None
     else:
@@ -8320,9 +8331,16 @@ class _PlainPassword(str):
 
 def _label_from_name(name):
     """'unit_price' -> 'Unit price'; 'id' -> 'ID'."""
-    if name == 'id':
-        return 'ID'
-    return name.replace('_', ' ').strip().capitalize()
+    label = _LABELS.get(name)
+    if label is None:
+        if len(_LABELS) >= 4096:    # the names of fields: few
+            _LABELS.clear()
+        label = _LABELS[name] = 'ID' if name == 'id' else \
+            name.replace('_', ' ').strip().capitalize()
+    return label
+
+
+_LABELS = {}    # see _label_from_name()
 
 
 def _normalise_choices(choices):
@@ -8498,6 +8516,9 @@ class DatabaseUnavailable(HTTPError):
         return 'database unavailable: %s' % self.message
 
 
+_QUOTED_NAMES = {}     # identifier -> quoted name (see SqliteDialect.quote)
+
+
 class SqliteDialect:
     """Writes every SQL text the ORM runs on sqlite and hides the sqlite3 module's ways:
     quoting, placeholders, types, statements, errors, introspection, table rebuilds.
@@ -8555,10 +8576,16 @@ class SqliteDialect:
 
     def quote(self, identifier):
         """Return an identifier as a quoted SQL name (embedded quotes doubled)."""
-        identifier = str(identifier)
-        if not identifier or '\x00' in identifier:
-            raise ValueError('invalid SQL identifier %r' % identifier)
-        return '"%s"' % identifier.replace('"', '""')
+        quoted = _QUOTED_NAMES.get(identifier)
+        if quoted is None:
+            text = str(identifier)
+            if not text or '\x00' in text:
+                raise ValueError('invalid SQL identifier %r' % text)
+            quoted = '"%s"' % text.replace('"', '""')
+            if len(_QUOTED_NAMES) >= 4096:     # the names of tables and columns: few
+                _QUOTED_NAMES.clear()
+            _QUOTED_NAMES[identifier] = quoted
+        return quoted
 
     def column_list(self, columns):
         """Quoted, comma-separated column names."""
@@ -9750,6 +9777,29 @@ class _ModelStatements:
         self.set_position = dialect.update(table, ['position'], by_id)
         self.plain_insert = self.insert_plan(False, False)
         self.related_checks = {}
+        self._by_ids = {}
+
+    def instances(self, model, rows):
+        """The rows (all columns, in order) as instances of `model`."""
+        build_row, new = self.build_row, object.__new__
+        instances = []
+        for row in rows:
+            instance = new(model)
+            instance.__dict__ = build_row(row)
+            instances.append(instance)
+        return instances
+
+    def by_ids(self, count):
+        """SELECT of the rows, trashed ones too, whose id is one of `count` parameters."""
+        sql = self._by_ids.get(count)
+        if sql is None:
+            if len(self._by_ids) >= 64:
+                self._by_ids.clear()
+            dialect = self.dialect
+            sql = self._by_ids[count] = dialect.select(self.meta.table, self.column_list,
+                                                       dialect.condition('id', 'in',
+                                                                         (0,) * count)[0])
+        return sql
 
     def insert_plan(self, with_id, auto_position):
         """(sql, getter, converters) inserting a row with or without its id and position."""
@@ -10806,14 +10856,7 @@ class Query:
         statements = database._model_statements(self.model)
         sql, params = self._select_sql(database, statements.column_list)
         # This thread's reused cursor: fetchall() drains it, so no statement stays open.
-        rows = database._cursor().execute(sql, params).fetchall()
-        model, build_row, new = self.model, statements.build_row, object.__new__
-        instances = []
-        for row in rows:
-            instance = new(model)
-            instance.__dict__ = build_row(row)
-            instances.append(instance)
-        return instances
+        return statements.instances(self.model, database._cursor().execute(sql, params).fetchall())
 
     def _select_sql(self, database, columns, ordered=True):
         dialect = database.dialect
@@ -11007,14 +11050,16 @@ class Page:
     def iter_pages(self, edge=1, around=2):
         """Page numbers for pagination links: the first and last `edge` pages and `around`
         pages each side of the current one, with None where numbers are skipped."""
+        # Only the numbers that can be shown are visited: a list may have thousands of pages.
+        pages, shown = self.pages, set(range(1, min(edge, self.pages) + 1))
+        shown.update(range(max(1, self.pages - edge + 1), self.pages + 1))
+        shown.update(range(max(1, self.page - around), min(pages, self.page + around) + 1))
         last = 0
-        for number in range(1, self.pages + 1):
-            if number <= edge or number > self.pages - edge or \
-                    abs(number - self.page) <= around:
-                if last and number - last > 1:
-                    yield None
-                yield number
-                last = number
+        for number in sorted(shown):
+            if last and number - last > 1:
+                yield None
+            yield number
+            last = number
 
 
 ###############################################################################
@@ -11825,12 +11870,14 @@ class Table:
     def link(self, **changes):
         """A relative URL ('?q=..&sort=..&page=..') of this list with some parameters changed;
         empty ones are left out."""
-        params = [(key, changes.get(key, value))
-                  for key, value in (('q', self.q), ('sort', self.sort), ('page', None))]
-        params = [(key, value) for key, value in params if value]
-        if all(value.__class__ is str and _is_plain_query_value(value) for _, value in params):
+        params = [(key, value) for key, value in (('q', changes.get('q', self.q)),
+                                                  ('sort', changes.get('sort', self.sort)),
+                                                  ('page', changes.get('page'))) if value]
+        plain = [key + '=' + value for key, value in params
+                 if value.__class__ is str and _is_plain_query_value(value)]
+        if len(plain) == len(params):
             # What urlencode() gives, without its quoting of each value (a column's sort links).
-            return '?' + '&'.join(key + '=' + value for key, value in params)
+            return '?' + '&'.join(plain)
         return '?' + urlencode(params)
 
     def _paginate(self, query, number, per_page):
@@ -11847,9 +11894,9 @@ class Table:
     def _columns(self):
         """(label, sort link, aria-sort value or None, display kind) per shown field: a link
         sorts by the column, or reverses the order when it already does."""
-        columns = []
+        sort, columns = self.sort, []
         for name, field in self.fields.items():
-            state = {name: 'ascending', '-' + name: 'descending'}.get(self.sort)
+            state = 'ascending' if sort == name else 'descending' if sort == '-' + name else None
             next_sort = '-' + name if state == 'ascending' else name
             columns.append((field.label, self.link(sort=next_sort), state, _display_kind(field)))
         return columns
@@ -12019,13 +12066,15 @@ def _compiled_row_writer(shape, has_detail):
     for number, kind in enumerate(columns):
         code.append('        text = None')
         if kind == 'plain':      # text: cut and escaped; a number's text has nothing to escape
+            cut = ['            if len(text) > TABLE_TEXT_LIMIT:',
+                   '                text = cut(text, TABLE_TEXT_LIMIT)'] if TABLE_TEXT_LIMIT else []
             code += ['        value = getattr(row, column%d, None)' % number,
                      '        if value.__class__ is str:',
                      '            if value:',
-                     '                text = html_escape(value if len(value) <= TABLE_TEXT_LIMIT'
-                     ' else cut(value, TABLE_TEXT_LIMIT))',
+                     '                text = value'] + ['    ' + line for line in cut] + [
+                     '                text = html_escape(text)',
                      '        elif value.__class__ is int or value.__class__ is float:',
-                     '            text = cut(str(value), TABLE_TEXT_LIMIT)']
+                     '            text = str(value)'] + cut
         elif kind == 'reference':    # names: the related rows' names, cut and escaped
             code.append('        text = names%d.get(getattr(row, column%d, None))'
                         % (number, number))
@@ -12655,9 +12704,20 @@ def _prefetch_related(rows, fields):
         if isinstance(field, ForeignKey):
             ids = set([getattr(row, field.column, None) for row in rows])
             ids.discard(None)
-            query = field.related_model.where(id__in=sorted(ids)).with_trashed()
-            related[name] = dict([(target.id, target) for target in query]) if ids else {}
+            related[name] = _rows_by_id(field.related_model, sorted(ids)) if ids else {}
     return related
+
+
+def _rows_by_id(model, ids):
+    """{id: row} of `model`'s rows (trashed ones too) with these ids: one statement made once
+    per number of ids, not a Query built on every page."""
+    if not all(value.__class__ is int and -MAX_ROW_ID <= value <= MAX_ROW_ID for value in ids):
+        # Text or a huge number stored in the column: where() converts them as it does.
+        return dict((row.id, row) for row in model.where(id__in=ids).with_trashed())
+    database = model._database or default_database()
+    statements = database._model_statements(model)
+    rows = database._cursor().execute(statements.by_ids(len(ids)), ids).fetchall()
+    return dict((row.id, row) for row in statements.instances(model, rows))
 
 
 # --- requests and files -----------------------------------------------------------------------

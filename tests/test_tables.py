@@ -440,6 +440,11 @@ class BuiltinMarkupTest(TableCase):
         self.assertSameAsTheTemplate(fields=['genre', 'title'])
         kokoropy.TABLE_TEXT_LIMIT = 20
         self.assertSameAsTheTemplate(fields=['genre', 'title'])
+        Book.create(title='y' * 80, pages=123456789012345678)
+        kokoropy.TABLE_TEXT_LIMIT = 10          # a number's text is cut too
+        self.assertSameAsTheTemplate(fields=['genre', 'title', 'pages'])
+        kokoropy.TABLE_TEXT_LIMIT = None        # no text is cut
+        self.assertSameAsTheTemplate(fields=['genre', 'title', 'pages'])
 
     def test_links_are_what_urlencode_gives(self):
         from urllib.parse import urlencode
