@@ -11825,21 +11825,23 @@ class Table:
 
     def _table_markup(self, add):
         """The <table> of _builtin_markup(): the cells of _rows(), each written at once."""
-        escape = html_escape
-        add('<div class="table-wrap">\n<table class="table table-list">\n<thead>\n<tr>\n')
-        for label, href, state, kind in self._columns():
-            add('<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
+        columns, headers = _table_columns(self.fields)
+        # The header row is the same for every page with this q and sort.
+        key = (type(self), self.q, self.sort, bool(self.detail_url or self.edit_url or
+                                                   self.delete_url))
+        head = headers.get(key)
+        if head is None:
+            head = ''.join(['<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
                 ' class="numeric"' if kind == 'number' else '',
-                ' aria-sort="%s"' % state if state else '', escape(href), escape(label)))
-        # Per button (Show first): its function, the markup before and after its escaped URL,
-        # and for a route name's link the escaped URL before and after the row's id.
-        buttons = [(make_url, '<a class="button button-small%s" href="' % (
-                    ' button-danger' if label == 'Delete' else ''), '">%s</a>\n' % label,
-                    getattr(make_url, 'escaped_around_int', None))
-                   for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
-                                           ('Delete', self.delete_url)) if make_url]
-        if buttons:
-            add('<th scope="col" class="table-actions">Actions</th>\n')
+                ' aria-sort="%s"' % state if state else '', html_escape(href),
+                html_escape(label)) for label, href, state, kind in self._columns()])
+            if key[3]:
+                head += '<th scope="col" class="table-actions">Actions</th>\n'
+            if len(headers) >= 64:      # q is the user's: keep the memory bounded
+                headers.clear()
+            headers[key] = head
+        add('<div class="table-wrap">\n<table class="table table-list">\n<thead>\n<tr>\n')
+        add(head)
         add('</tr>\n</thead>\n<tbody>\n')
         items = self.page.items
         related = _prefetch_related(items, self.fields)
@@ -11847,17 +11849,20 @@ class Table:
         # are plain text or numbers, which are references, which buttons have a route's fixed
         # URL parts), given this table's constants. Other cells go through _cell_markup().
         shape, constants, cells = [], [], []
-        for name, plan, starts, kind in _table_columns(self.fields):
+        for name, plan, starts, kind in columns:
             shape.append(kind)
-            # A reference column shows each related row's name, escaped once per page.
-            names = dict((target_id, html_escape(_cut_text(str(target), TABLE_TEXT_LIMIT)))
-                         for target_id, target in related[name].items()) \
-                if kind == 'reference' else None
-            constants.extend([plan[1], starts[plan[3]], names])
+            constants.extend([plan[1], starts[plan[3]],
+                              _escaped_names(related[name]) if kind == 'reference' else None])
             cells.append(functools.partial(_cell_markup, plan, related, starts))
-        for make_url, start, end, around in buttons:
-            shape.append('fast button' if around else 'button')
-            constants.extend([make_url, start, end] + list(around or ('', '')))
+        # Per button (Show first): its function, the markup before and after its escaped URL,
+        # and for a route name's link the escaped URL before and after the row's id.
+        for label, make_url in (('Show', self.detail_url), ('Edit', self.edit_url),
+                                ('Delete', self.delete_url)):
+            if make_url:
+                around = getattr(make_url, 'escaped_around_int', None)
+                shape.append('fast button' if around else 'button')
+                constants.extend([make_url, _BUTTON_MARKUP[label][0], _BUTTON_MARKUP[label][1]])
+                constants.extend(around or ('', ''))
         writer = _compiled_row_writer(tuple(shape), bool(self.detail_url))
         writer(items, add, constants, cells)
         add('</tbody>\n</table>\n</div>\n')
@@ -11970,18 +11975,36 @@ def _cut_text(text, limit):
     return text
 
 
+# The markup before and after the escaped URL of a row's button.
+_BUTTON_MARKUP = dict((label, ('<a class="button button-small%s" href="' % (
+    ' button-danger' if label == 'Delete' else ''), '">%s</a>\n' % label))
+    for label in ('Show', 'Edit', 'Delete'))
+
+
+def _escaped_names(rows):
+    """{id: the row's name, cut and escaped} of a reference column's related rows."""
+    names = {}
+    for target_id, target in rows.items():
+        text = str(target)
+        names[target_id] = html_escape(_cut_text(text, TABLE_TEXT_LIMIT)
+                                       if TABLE_TEXT_LIMIT and len(text) > TABLE_TEXT_LIMIT
+                                       else text)
+    return names
+
+
 _TABLE_COLUMNS = {}     # see _table_columns()
 
 
 def _table_columns(fields):
     """(name, display plan, {display kind: start of a cell}, 'plain', 'reference' or 'other')
-    per column of a table of `fields`: worked out once per set of fields, not on every page."""
+    per column of a table of `fields`, and a dict in which to keep the markup of its header
+    rows: worked out once per set of fields, not on every page."""
     key = tuple((name, field, field.label) for name, field in fields.items())
     # What else the columns are worked out from, which an application may change: the fields'
     # choices (set at start-up from the database, say) and widgets, the cells' classes.
     state = ([(field.input_type, list(field.choices) if field.choices else None)
               for field in fields.values()], list(CELL_CLASSES.items()))
-    columns, known_state = _TABLE_COLUMNS.get(key, (None, None))
+    columns, known_state, headers = _TABLE_COLUMNS.get(key, (None, None, None))
     if columns is None or known_state != state:
         if len(_TABLE_COLUMNS) >= 256:
             _TABLE_COLUMNS.clear()
@@ -11993,8 +12016,9 @@ def _table_columns(fields):
             kind = 'plain' if _plain_column(plan) else 'reference' \
                 if _plain_column(plan, True) else 'other'
             columns.append((name, plan, starts, kind))
-        _TABLE_COLUMNS[key] = (columns, state)
-    return columns
+        headers = {}
+        _TABLE_COLUMNS[key] = (columns, state, headers)
+    return columns, headers
 
 
 def _cell_markup(plan, related, starts, row, detail, is_first):
@@ -12048,8 +12072,8 @@ def _compiled_row_writer(shape, has_detail):
             '        row_id = row.id',
             '        digits = str(row_id) if row_id.__class__ is int else None']
     for number, kind in enumerate(buttons):
-        fast = 'url_start%d + digits + url_end%d if digits is not None else ' % (number, number) \
-            if kind == 'fast button' else ''
+        fast = "f'{url_start%d}{digits}{url_end%d}' if digits is not None else " % (
+            number, number) if kind == 'fast button' else ''
         if number == 0 and has_detail and not fast:
             # The first cell links to the Show button's URL when that is true (as the template
             # tests it): not for '', None, 0 or False.
@@ -12064,7 +12088,8 @@ def _compiled_row_writer(shape, has_detail):
         code.append('        detail = None')
     cells = []
     for number, kind in enumerate(columns):
-        code.append('        text = None')
+        if kind != 'reference':
+            code.append('        text = None')
         if kind == 'plain':      # text: cut and escaped; a number's text has nothing to escape
             cut = ['            if len(text) > TABLE_TEXT_LIMIT:',
                    '                text = cut(text, TABLE_TEXT_LIMIT)'] if TABLE_TEXT_LIMIT else []
@@ -12084,24 +12109,22 @@ def _compiled_row_writer(shape, has_detail):
                  '        else:']
         if link:
             code += ['            if text and detail is not None:',
-                     '                c%d = start%d + LINK + detail + LINK_TEXT + text + LINK_END'
+                     "                c%d = f'{start%d}<a href=\"{detail}\">{text}</a></td>\\n'"
                      % (number, number),
                      '            else:',
-                     '                c%d = start%d + text + CELL_END' % (number, number)]
+                     "                c%d = f'{start%d}{text}</td>\\n'" % (number, number)]
         else:
-            code.append('            c%d = start%d + text + CELL_END' % (number, number))
+            code.append("            c%d = f'{start%d}{text}</td>\\n'" % (number, number))
         cells.append('c%d' % number)
     if buttons:
-        cells.append('ACTIONS')
-        cells += ['before%d + u%d + after%d' % (n, n, n) for n in range(len(buttons))]
-        cells.append('ACTIONS_END')
-    code.append("        add(''.join((%s)))" % ', '.join(['ROW'] + cells + ['ROW_END']))
+        cells.append('<td class=\"table-actions\"><div class=\"button-group\">\\n')
+        cells += ['{before%d}{u%d}{after%d}' % (n, n, n) for n in range(len(buttons))]
+        cells.append('</div></td>\\n')
+    # One f-string per cell and per row: each builds its text at once.
+    code.append("        add(f'<tr>\\n%s</tr>\\n')" % ''.join(
+        '{%s}' % cell if cell.startswith('c') else cell for cell in cells))
     namespace = {'html_escape': html_escape, 'TABLE_TEXT_LIMIT': TABLE_TEXT_LIMIT,
-                 'cut': _cut_text,
-                 'ROW': '<tr>\n', 'ROW_END': '</tr>\n', 'CELL_END': '</td>\n',
-                 'LINK': '<a href="', 'LINK_TEXT': '">', 'LINK_END': '</a></td>\n',
-                 'ACTIONS': '<td class="table-actions"><div class="button-group">\n',
-                 'ACTIONS_END': '</div></td>\n'}
+                 'cut': _cut_text}
     exec(compile('\n'.join(code), '<kokoropy table rows>', 'exec'), namespace)
     writer = _ROW_WRITERS[key] = namespace['write_rows']
     return writer

@@ -446,6 +446,31 @@ class BuiltinMarkupTest(TableCase):
         kokoropy.TABLE_TEXT_LIMIT = None        # no text is cut
         self.assertSameAsTheTemplate(fields=['genre', 'title', 'pages'])
 
+    def test_header_rows_follow_q_sort_buttons_and_overridden_links(self):
+        # The header row's markup is kept per q, sort and class of table: never another's.
+        add_books('Dune', 'Emma')
+
+        class Filtered(Table):
+            def link(self, **changes):
+                return Table.link(self, **changes) + '&shelf=2'
+
+        for query in ('', '?sort=title', '?sort=-title', '?q=a%3Cb', '?q=x&sort=pages', ''):
+            self.assertSameAsTheTemplate(query, fields=['title', 'pages'])
+            self.assertSameAsTheTemplate(query, fields=['title', 'pages'],
+                                         detail_url=lambda book: '/b/%d' % book.id)
+        table, headers = [], []
+
+        def page():
+            for kind in (Table, Filtered, Table):
+                table.append(kind(Book, fields=['title', 'pages']))
+                headers.append(str(table[-1]).split('</thead>')[0])
+            return 'ok'
+        self.app.route('/headers', 'GET', page, app_name='library')
+        self.assertEqual(self.client.get('/headers?sort=title').text, 'ok')
+        self.assertEqual(headers[0], headers[2])
+        self.assertEqual(headers[1].count('&amp;shelf=2'), 2)
+        self.assertNotIn('shelf=2', headers[0])
+
     def test_links_are_what_urlencode_gives(self):
         from urllib.parse import urlencode
         for q in ('', 'abc', 'a b', 'a~b', 'é', 'a&b=c', 'x-y_z.1', '%41'):
