@@ -1389,12 +1389,22 @@ def _path_builder(parsed, route):
     if not steps:
         return lambda params: head + _query_string(params) if params else head
 
+    texts = {}      # a str value -> its checked, quoted text (an asset's path, say)
+
     def build(params):
         path = head
         for name, is_plain_int, piece, literal in steps:
             value = params.pop(name, None)
             if is_plain_int and value.__class__ is int:
                 path += str(value) + literal    # '-' and digits: matches, nothing to escape
+            elif value.__class__ is str and piece[1] is to_str:     # no filter's own to_url
+                text = texts.get((name, value))
+                if text is None:
+                    text = _build_wildcard(route, piece, value)
+                    if len(texts) >= 256:
+                        texts.clear()
+                    texts[(name, value)] = text
+                path += text + literal
             else:
                 path += _build_wildcard(route, piece, value) + literal
         return path + _query_string(params) if params else path
@@ -7105,14 +7115,18 @@ class _Execution(object):
         return self.rebase_to
 
     def _namespace(self, variables, more, compiled):
+        # `request` is the thread's Request itself, not the proxy that finds it on every read.
+        current = getattr(_local, 'request', None) \
+            if TEMPLATE_GLOBALS.get('request') is request else None
+        bound = {'request': current} if current is not None else {}
         # One dict display: cheaper than a dict updated once per source.
         if not compiled.uses_functions:
             # A template calling none of them (a partial, as nav bars and table rows often
             # are) is spared making them: those it may have been given with an includer's
             # names are out of its reach, and release() removes them all the same.
-            return {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
-                    '_kokoropy_template': compiled}
-        env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
+            return {'__builtins__': builtins, **TEMPLATE_GLOBALS, **bound, **variables,
+                    **(more or {}), '_kokoropy_template': compiled}
+        env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **bound, **variables, **(more or {}),
                'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
                '_render_block': self.render_block, '_block_slot': self.block_slot,
                '_kokoropy_template': compiled}
@@ -7398,9 +7412,19 @@ def _lookup_cache_key():
     """(where, reload) for caching what a template name finds: `where` is part of the cache
     key, since the same name may mean another file for another application or applications
     folder; `reload` is true when templates are searched and compiled again (debug mode)."""
+    current = _request_in_thread()
+    if current is not None:
+        # Worked out once per request and application (a page runs several templates).
+        known = current.environ.get('kokoropy.template_where')
+        application = getattr(current, 'app_name', None)
+        if known is not None and known[0] == application:
+            return known[1]
     config, application = _lookup_context()
     where = (application, config.get('project_path'), config.get('applications_path'))
-    return where, bool(config.get('debug') or config.get('reload_templates'))
+    found = where, bool(config.get('debug') or config.get('reload_templates'))
+    if current is not None:
+        current.environ['kokoropy.template_where'] = (application, found)
+    return found
 
 
 # --- other template engines ------------------------------------------------------------------
