@@ -3335,7 +3335,7 @@ class Kokoro(object):
             result = self._internal_error(environ, exc)
             local.response = None   # headers and cookies of a failed handler are not sent
         if local.response is None and not self._after_request and \
-                'kokoropy.session' not in environ and 'kokoropy._body_file' not in environ:
+                'kokoropy._body_file' not in environ and self._session_unchanged(environ):
             # Fast path: a plain body and nothing else touched; no Response object needed.
             kind = type(result)
             try:
@@ -3356,6 +3356,15 @@ class Kokoro(object):
                 start_response('200 OK', headers)
                 return [] if environ['REQUEST_METHOD'] == 'HEAD' else [body]
         return self._respond(environ, current, result, start_response)
+
+    def _session_unchanged(self, environ):
+        """True when the request opened no session, or one its interface need not save (a
+        page reading flashed messages from none, say)."""
+        session = environ.get('kokoropy.session')
+        if session is None:
+            return True
+        is_unchanged = getattr(self.session_interface, 'is_unchanged', None)
+        return is_unchanged is not None and is_unchanged(session)
 
     def _match(self, environ):
         """Return (route, args), or (None, HTTPResponse) to answer without a handler."""
@@ -5792,12 +5801,14 @@ class SignedCookieSessions:
         session.needs_refresh = data is not None and _is_half_expired(token, max_age)
         return session
 
+    def is_unchanged(self, session):
+        """True when save() has nothing to send for this session."""
+        return not (session.modified or session.needs_refresh)
+
     def save(self, request, response):
         """Send the session cookie when the session changed (or deleted it when now empty)."""
         session = request.environ.get('kokoropy.session')
-        if session is None:
-            return
-        if not (session.modified or session.needs_refresh):
+        if session is None or self.is_unchanged(session):
             return
         app = _app_of(request)
         path = _cookie_path(request)
