@@ -55,6 +55,7 @@ import importlib.util
 import inspect
 import io
 import itertools
+import keyword
 import json
 import logging
 import math
@@ -11898,7 +11899,8 @@ class Table:
                 shape.append('fast button' if around else 'button')
                 constants.extend([make_url, _BUTTON_MARKUP[label][0], _BUTTON_MARKUP[label][1]])
                 constants.extend(around or ('', ''))
-        writer = _compiled_row_writer(tuple(shape), bool(self.detail_url))
+        writer = _compiled_row_writer(tuple(shape), bool(self.detail_url),
+                                      [plan[1] for _, plan, _, _ in columns])
         writer(items, add, constants, cells)
         add('</tbody>\n</table>\n</div>\n')
 
@@ -12075,23 +12077,25 @@ def _cell_markup(plan, related, starts, row, detail, is_first):
     return '%s%s</td>\n' % (starts[kind], text)
 
 
-_ROW_WRITERS = {}       # (shape, has_detail, TABLE_TEXT_LIMIT) -> function
+_ROW_WRITERS = {}       # (shape, has_detail, attributes, TABLE_TEXT_LIMIT) -> function
 
 
-def _compiled_row_writer(shape, has_detail):
+def _compiled_row_writer(shape, has_detail, attributes=None):
     """A function writing a table's rows, compiled once per shape of table: `shape` says per
     column 'plain' (text or numbers, shown as they are), 'reference' (a related row's name) or
     'other', then per button 'fast button' (a route name's link: URL parts around the id) or
-    'button'. The function takes (items, add, constants, cells): per column its
-    attribute, the start of its cells and for a reference its related rows' names (cut and
-    escaped) by id; per button its function, the markup around the URL and the escaped URL
-    parts around the id; per column its _cell_markup() for the values the compiled code does
-    not show itself."""
-    key = (shape, has_detail, TABLE_TEXT_LIMIT)   # the limit is compiled in
+    'button'; `attributes` names each column's attribute (read as `row.name` when a plain
+    name, falling back to getattr(row, name, None) for a row without one). The function takes
+    (items, add, constants, cells): per column its attribute, the start of its cells and for a
+    reference its related rows' names (cut and escaped) by id; per button its function, the
+    markup around the URL and the escaped URL parts around the id; per column its
+    _cell_markup() for the values the compiled code does not show itself."""
+    columns = [kind for kind in shape if not kind.endswith('button')]
+    attributes = tuple(attributes or [''] * len(columns))     # '': read by getattr()
+    key = (shape, has_detail, attributes, TABLE_TEXT_LIMIT)   # the limit is compiled in
     writer = _ROW_WRITERS.get(key)
     if writer is not None:
         return writer
-    columns = [kind for kind in shape if not kind.endswith('button')]
     buttons = shape[len(columns):]
     names = []      # the constants, unpacked into locals
     for number in range(len(columns)):
@@ -12103,9 +12107,15 @@ def _compiled_row_writer(shape, has_detail):
             '    (%s,) = constants' % ', '.join(names) if names else '',
             '    (%s,) = cells' % ', '.join('cell%d' % n for n in range(len(columns)))
             if columns else '',
+            # A fast button's markup around the row's id, joined once.
+            ''.join('    around%d, beyond%d = before%d + url_start%d, url_end%d + after%d\n'
+                    % ((number,) * 6) for number, kind in enumerate(buttons)
+                    if kind == 'fast button'),
             '    for row in items:',
             '        row_id = row.id',
             '        digits = str(row_id) if row_id.__class__ is int else None']
+    code += _row_values_code([name if kind != 'other' else None
+                              for name, kind in zip(attributes, columns)])
     for number, kind in enumerate(buttons):
         fast = "f'{url_start%d}{digits}{url_end%d}' if digits is not None else " % (
             number, number) if kind == 'fast button' else ''
@@ -12115,7 +12125,7 @@ def _compiled_row_writer(shape, has_detail):
             code += ['        raw = url0(row)',
                      '        u0 = html_escape(raw)',
                      '        detail = u0 if raw else None']
-        else:
+        elif number == 0 and has_detail or not fast:
             code.append('        u%d = %shtml_escape(url%d(row))' % (number, fast, number))
     if has_detail and buttons[0] == 'fast button':
         code.append('        detail = u0 if digits is not None or u0 else None')
@@ -12123,46 +12133,96 @@ def _compiled_row_writer(shape, has_detail):
         code.append('        detail = None')
     cells = []
     for number, kind in enumerate(columns):
-        if kind != 'reference':
-            code.append('        text = None')
-        if kind == 'plain':      # text: cut and escaped; a number's text has nothing to escape
-            cut = ['            if len(text) > TABLE_TEXT_LIMIT:',
-                   '                text = cut(text, TABLE_TEXT_LIMIT)'] if TABLE_TEXT_LIMIT else []
-            code += ['        value = getattr(row, column%d, None)' % number,
-                     '        if value.__class__ is str:',
-                     '            if value:',
-                     '                text = value'] + ['    ' + line for line in cut] + [
-                     '                text = html_escape(text)',
-                     '        elif value.__class__ is int or value.__class__ is float:',
-                     '            text = str(value)'] + cut
-        elif kind == 'reference':    # names: the related rows' names, cut and escaped
-            code.append('        text = names%d.get(getattr(row, column%d, None))'
-                        % (number, number))
-        link = number == 0 and has_detail
-        code += ['        if text is None:',
-                 '            c%d = cell%d(row, detail, %s)' % (number, number, link),
-                 '        else:']
-        if link:
-            code += ['            if text and detail is not None:',
-                     "                c%d = f'{start%d}<a href=\"{detail}\">{text}</a></td>\\n'"
-                     % (number, number),
-                     '            else:',
-                     "                c%d = f'{start%d}{text}</td>\\n'" % (number, number)]
-        else:
-            code.append("            c%d = f'{start%d}{text}</td>\\n'" % (number, number))
-        cells.append('c%d' % number)
+        code += _cell_code(number, kind, number == 0 and has_detail)
+        cells.append('{c%d}' % number)
+    # One f-string per cell and per row: each builds its text at once. A fast button other
+    # than a detail link is its markup around the row's id; for an id that is not an int, its
+    # URL is escaped as any other button's.
+    slow, quick = list(cells), list(cells)
     if buttons:
-        cells.append('<td class=\"table-actions\"><div class=\"button-group\">\\n')
-        cells += ['{before%d}{u%d}{after%d}' % (n, n, n) for n in range(len(buttons))]
-        cells.append('</div></td>\\n')
-    # One f-string per cell and per row: each builds its text at once.
-    code.append("        add(f'<tr>\\n%s</tr>\\n')" % ''.join(
-        '{%s}' % cell if cell.startswith('c') else cell for cell in cells))
+        start, end = '<td class="table-actions"><div class="button-group">\\n', '</div></td>\\n'
+        slow.append(start)
+        quick.append(start)
+        for number, kind in enumerate(buttons):
+            slow.append('{before%d}{u%d}{after%d}' % ((number,) * 3))
+            quick.append('{around%d}{digits}{beyond%d}' % (number, number)
+                         if kind == 'fast button' and not (number == 0 and has_detail) else
+                         '{before%d}{u%d}{after%d}' % ((number,) * 3))
+        slow.append(end)
+        quick.append(end)
+    if quick == slow:
+        code.append("        add(f'<tr>\\n%s</tr>\\n')" % ''.join(slow))
+    else:
+        code += ["        if digits is not None:",
+                 "            add(f'<tr>\\n%s</tr>\\n')" % ''.join(quick),
+                 "        else:"]
+        code += ['            u%d = html_escape(url%d(row))' % (number, number)
+                 for number, kind in enumerate(buttons)
+                 if kind == 'fast button' and not (number == 0 and has_detail)]
+        code.append("            add(f'<tr>\\n%s</tr>\\n')" % ''.join(slow))
     namespace = {'html_escape': html_escape, 'TABLE_TEXT_LIMIT': TABLE_TEXT_LIMIT,
                  'cut': _cut_text}
     exec(compile('\n'.join(code), '<kokoropy table rows>', 'exec'), namespace)
+    if len(_ROW_WRITERS) >= 256:    # one per shape of table an application shows: few
+        _ROW_WRITERS.clear()
     writer = _ROW_WRITERS[key] = namespace['write_rows']
     return writer
+
+
+def _row_values_code(attributes):
+    """Lines of write_rows() reading each column's value into v0, v1...: `row.name` for a
+    plain attribute name (faster than getattr()), getattr(row, column, None) for the others
+    and for every column of a row missing one (the value None, as _display_as() reads it).
+    A column whose attribute is None is not read (_cell_markup() shows it)."""
+    direct = ['v%d = row.%s' % (number, name) if _is_plain_attribute(name) else
+              'v%d = getattr(row, column%d, None)' % (number, number)
+              for number, name in enumerate(attributes) if name is not None]
+    if not direct:
+        return []
+    fallback = ['v%d = getattr(row, column%d, None)' % (number, number)
+                for number, name in enumerate(attributes) if name is not None]
+    return (['        try:'] + ['            ' + line for line in direct] +
+            ['        except AttributeError:'] + ['            ' + line for line in fallback])
+
+
+def _is_plain_attribute(name):
+    """True for a name that may be written as `row.name` in generated code."""
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name) \
+        and not name.startswith('__')
+
+
+def _cell_code(number, kind, link):
+    """Lines of write_rows() making the cell c<number> from the value v<number>."""
+    code = []
+    if kind == 'plain':      # text: cut and escaped; a number's text has nothing to escape
+        cut = ['            if len(text) > TABLE_TEXT_LIMIT:',
+               '                text = cut(text, TABLE_TEXT_LIMIT)'] if TABLE_TEXT_LIMIT else []
+        code += ['        text = None',
+                 '        value = v%d' % number,
+                 '        if value.__class__ is str:',
+                 '            if value:',
+                 '                text = value'] + ['    ' + line for line in cut] + [
+                 "                if '&' in text or '<' in text or '>' in text or '\"' in text"
+                 " or \"'\" in text:",
+                 '                    text = html_escape(text)',
+                 '        elif value.__class__ is int or value.__class__ is float:',
+                 '            text = str(value)'] + cut
+    elif kind == 'reference':    # names: the related rows' names, cut and escaped
+        code.append('        text = names%d.get(v%d)' % (number, number))
+    else:
+        code.append('        text = None')
+    code += ['        if text is None:',
+             '            c%d = cell%d(row, detail, %s)' % (number, number, link),
+             '        else:']
+    if link:
+        code += ['            if text and detail is not None:',
+                 "                c%d = f'{start%d}<a href=\"{detail}\">{text}</a></td>\\n'"
+                 % (number, number),
+                 '            else:',
+                 "                c%d = f'{start%d}{text}</td>\\n'" % (number, number)]
+    else:
+        code.append("            c%d = f'{start%d}{text}</td>\\n'" % (number, number))
+    return code
 
 
 def _row_link(link, request):

@@ -1,11 +1,13 @@
 """Tests for section 10, tables: Table (sort links, paging, search, row links, escaping, view
 overrides) and render_detail, rendered through a real Kokoro app."""
+import functools
 import os
 import re
 import shutil
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -400,6 +402,39 @@ class BuiltinMarkupTest(TableCase):
         self.assertSameAsTheTemplate(fields=['title'], detail_url='library.book.odd',
                                      delete_url='library.book.odd')
         self.assertSameAsTheTemplate('?q=Dune', fields=['title'], detail_url='library.book.odd')
+
+    def test_rows_read_as_attributes_or_through_getattr_alike(self):
+        # Rows read as row.title fall back to getattr(row, name, None) for a row missing one;
+        # a name that is no plain attribute (a keyword, say) is read with getattr() always.
+        class Row:
+            def __init__(self, id, **values):
+                self.id = id
+                self.__dict__.update(values)
+
+        def show(row):
+            return '/b/%s' % row.id
+        rows = [Row(1, title='<a>', pages=3, **{'class': 'x'}), Row('two', pages=2.5),
+                Row(3, title='', pages=None, **{'class': 7}), Row(-4, title='t' * 70)]
+        shape = ('plain', 'plain', 'plain', 'fast button', 'button')
+        plan = kokoropy._display_plan(Book._fields['title'])
+        starts = dict((kind, '<td>') for kind in kokoropy._CELL_KINDS)
+        row_url = kokoropy._int_row_url('library.book.show', 'book_id', '/b/', '')
+        constants = ['title', '<td a>', None, 'pages', '<td b>', None, 'class', '<td c>', None,
+                     row_url, '<a href="', '">Show</a>', '/b/', '', show, '<a x="', '">X</a>',
+                     '', '']
+        cells = [functools.partial(kokoropy._cell_markup, plan, {}, starts)] * 3
+        outputs = []
+        for attributes in (('title', 'pages', 'class'), None):
+            writer = kokoropy._compiled_row_writer(shape, True, attributes)
+            out = []
+            with mock.patch.object(kokoropy, 'url', lambda name, **params: '/b/%s' % params[
+                    'book_id']):
+                writer(rows, out.append, constants, cells)
+            outputs.append(''.join(out))
+        self.assertEqual(outputs[0], outputs[1])
+        self.assertIn('<a href="/b/two">Show</a><a x="/b/two">X</a>', outputs[0])
+        self.assertIn('&lt;a&gt;', outputs[0])
+        self.assertIn('<td c>x</td>', outputs[0])
 
     def test_a_false_detail_url_links_no_first_cell(self):
         # The template links the first cell when the detail URL is true: not for 0 or False
