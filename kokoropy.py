@@ -3887,7 +3887,10 @@ def url(_name, **params):
     builder = app.router.path_builders.get(_name)
     if builder is None:
         raise RouteBuildError('no route named %r' % (_name,))
-    return current.url_root + builder(params)
+    root = current.environ.get('kokoropy.url_root')     # Request.url_root, read directly
+    if root is None or root[0] is not current.environ.get('SCRIPT_NAME', ''):
+        return current.url_root + builder(params)
+    return root[1] + builder(params)
 
 
 def base_url(path=''):
@@ -12235,6 +12238,11 @@ def _row_link(link, request):
     builder = (app or default_app()).router.path_builders.get(link)
     if builder is None:
         raise RouteBuildError('no route named %r' % (link,))
+    made = getattr(builder, 'row_urls', None)
+    if made and app is not None:
+        row_url = made.get(request.url_root)    # made by an earlier page (below)
+        if row_url is not None:
+            return row_url
     wildcards = getattr(builder, 'wildcards', ())
     if len(wildcards) != 1:
         raise RouteBuildError('route %r must take one parameter, the row\'s id, to link a '
