@@ -269,6 +269,26 @@ class FlashTest(unittest.TestCase):
                          [['success', 'Saved.'], ['info', 'Plain.']])
         self.assertEqual(self.client.get('/messages').json, [])
 
+    def test_reading_no_messages_sends_no_cookie_and_a_session_still_saves(self):
+        # A page reading flashed messages from no session takes the fast path: nothing to save.
+        answer = self.client.get('/messages')
+        self.assertEqual((answer.status, answer.json), (200, []))
+        self.assertNotIn('Set-Cookie', answer.headers)
+        self.assertEqual(answer.headers['X-Content-Type-Options'], 'nosniff')
+        self.client.get('/flash')
+        answer = self.client.get('/messages')      # the messages are taken out: saved again
+        self.assertEqual(len(answer.json), 2)
+        self.assertIn('kokoropy.session=', answer.headers['Set-Cookie'])
+        self.assertEqual(self.client.get('/messages').json, [])
+
+        class Custom(kokoropy.SignedCookieSessions):
+            is_unchanged = None     # an interface without it is always asked to save
+
+            def save(self, request, response):
+                response.set_header('X-Saved', 'yes')
+        self.app.session_interface = Custom()
+        self.assertEqual(self.client.get('/messages').headers.get('X-Saved'), 'yes')
+
     def test_messages_without_categories(self):
         self.app.route('/texts', 'GET', lambda: json.dumps(get_flashed_messages()))
         self.client.get('/flash')
