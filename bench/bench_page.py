@@ -433,7 +433,12 @@ def parts(app, rounds):
             ('Table(): query and count', lambda: kokoropy.Table(
                 Product, detail_url=names['show'], edit_url=names['edit'],
                 delete_url=names['delete'])),
+            ('the templates alone: layout, page and site menu (the table rendered already)',
+             lambda: kokoropy.template('shop/product_list', table=markup)),
+            ('the related categories (one query, in Table.render())',
+             lambda: kokoropy._prefetch_related(table.page.items, table.fields)),
         ]
+        markup = kokoropy.Markup(table.render())
         for _ in range(rounds):
             for label, step in steps:
                 seconds = run_steps(step, 20)
