@@ -3364,8 +3364,10 @@ class Kokoro(object):
         session = environ.get('kokoropy.session')
         if session is None:
             return True
-        is_unchanged = getattr(self.session_interface, 'is_unchanged', None)
-        return is_unchanged is not None and is_unchanged(session)
+        interface = self.session_interface
+        is_unchanged = getattr(interface, 'is_unchanged', None)
+        return is_unchanged is not None and _answers_for_save(interface) and \
+            is_unchanged(session)
 
     def _match(self, environ):
         """Return (route, args), or (None, HTTPResponse) to answer without a handler."""
@@ -5742,6 +5744,25 @@ FORM_CONTENT_TYPES = frozenset(['application/x-www-form-urlencoded', 'multipart/
                                 'text/plain'])
 
 _log = logging.getLogger('kokoropy')
+
+
+_ANSWERS_FOR_SAVE = {}      # session interface class -> see _answers_for_save()
+
+
+def _answers_for_save(interface):
+    """True when the interface's is_unchanged() speaks for its save(): defined by the class
+    defining save() or by a subclass of it. A subclass overriding save() alone (written before
+    is_unchanged() existed: a sliding expiry, say) may send what the inherited is_unchanged()
+    knows nothing of, so it is always asked to save."""
+    kind = type(interface)
+    answers = _ANSWERS_FOR_SAVE.get(kind)
+    if answers is None:
+        def owner(name):
+            return next((klass for klass in kind.__mro__ if name in vars(klass)), None)
+        saver, checker = owner('save'), owner('is_unchanged')
+        answers = _ANSWERS_FOR_SAVE[kind] = checker is not None and \
+            (saver is None or issubclass(checker, saver))
+    return answers and 'save' not in getattr(interface, '__dict__', ())
 
 
 class Session(dict):
