@@ -11886,10 +11886,13 @@ class Table:
     def _table_markup(self, add):
         """The <table> of _builtin_markup(): the cells of _rows(), each written at once."""
         columns, headers = _table_columns(self.fields)
-        # The header row is the same for every page with this q and sort.
+        # The header row is the same for every page with this q and sort, unless its links
+        # are made by a subclass's link() or _columns(), which may read more (the request).
         key = (type(self), self.q, self.sort, bool(self.detail_url or self.edit_url or
                                                    self.delete_url))
-        head = headers.get(key)
+        kept = type(self).link is Table.link and type(self)._columns is Table._columns and \
+            'link' not in self.__dict__ and '_columns' not in self.__dict__
+        head = headers.get(key) if kept else None
         if head is None:
             head = ''.join(['<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
                 ' class="numeric"' if kind == 'number' else '',
@@ -11897,9 +11900,10 @@ class Table:
                 html_escape(label)) for label, href, state, kind in self._columns()])
             if key[3]:
                 head += '<th scope="col" class="table-actions">Actions</th>\n'
-            if len(headers) >= 64:      # q is the user's: keep the memory bounded
-                headers.clear()
-            headers[key] = head
+            if kept:
+                if len(headers) >= 64:      # q is the user's: keep the memory bounded
+                    headers.clear()
+                headers[key] = head
         add('<div class="table-wrap">\n<table class="table table-list">\n<thead>\n<tr>\n')
         add(head)
         add('</tr>\n</thead>\n<tbody>\n')

@@ -506,6 +506,21 @@ class BuiltinMarkupTest(TableCase):
         self.assertEqual(headers[1].count('&amp;shelf=2'), 2)
         self.assertNotIn('shelf=2', headers[0])
 
+    def test_header_rows_of_a_subclass_whose_links_read_the_request(self):
+        # A link() keeping another parameter of the page's own query string: its header row
+        # is never one made for another request.
+        add_books('Dune', 'Emma')
+
+        class Shelved(Table):
+            def link(self, **changes):
+                return Table.link(self, **changes) + '&shelf=' + self.request.query.get('shelf')
+
+        self.build = lambda: Shelved(Book, fields=['title', 'pages'])
+        self.assertIn('?sort=title&amp;shelf=1"', self.get('?shelf=1'))
+        html = self.get('?shelf=2')
+        self.assertIn('?sort=title&amp;shelf=2"', html)
+        self.assertNotIn('shelf=1', html)
+
     def test_links_are_what_urlencode_gives(self):
         from urllib.parse import urlencode
         for q in ('', 'abc', 'a b', 'a~b', 'é', 'a&b=c', 'x-y_z.1', '%41'):
