@@ -7450,16 +7450,19 @@ def _lookup_cache_key():
     folder; `reload` is true when templates are searched and compiled again (debug mode)."""
     current = _request_in_thread()
     if current is not None:
-        # Worked out once per request and application (a page runs several templates).
-        known = current.environ.get('kokoropy.template_where')
+        # Worked out once per request, serving app and application (a page runs several
+        # templates; an environ handed on to another app keeps what the first one found).
+        environ = current.environ
+        known = environ.get('kokoropy.template_where')
         application = getattr(current, 'app_name', None)
-        if known is not None and known[0] == application:
-            return known[1]
+        if known is not None and known[0] is environ.get('kokoropy.app') and \
+                known[1] == application:
+            return known[2]
     config, application = _lookup_context()
     where = (application, config.get('project_path'), config.get('applications_path'))
     found = where, bool(config.get('debug') or config.get('reload_templates'))
     if current is not None:
-        current.environ['kokoropy.template_where'] = (application, found)
+        environ['kokoropy.template_where'] = (environ.get('kokoropy.app'), application, found)
     return found
 
 

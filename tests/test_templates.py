@@ -548,6 +548,25 @@ class ApplicationLookupTest(unittest.TestCase):
             template(source, x=2)
         self.assertEqual(compiler.call_count, 1)
 
+    def test_an_environ_passed_on_to_another_app_finds_that_apps_views(self):
+        # A WSGI fallback handing the same environ to a second Kokoro app, whose project has
+        # views of the same application and name: the second app's are found.
+        apps = []
+        for text in ('first', 'second'):
+            project = tempfile.mkdtemp()
+            self.addCleanup(shutil.rmtree, project)
+            write_files(os.path.join(project, 'applications'), {'shop/views/page.tpl': text})
+            app = kokoropy.Kokoro(project_path=project, secret='x')
+            app.get('/page', app_name='shop', callback=lambda: template('page'))
+            apps.append(app)
+        environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/page', 'SERVER_NAME': 'localhost',
+                   'SERVER_PORT': '80', 'wsgi.url_scheme': 'http'}
+        self.addCleanup(setattr, kokoropy._local, 'request', None)    # as TestClient does
+        self.addCleanup(setattr, kokoropy._local, 'response', None)
+        answers = [b''.join(app(environ, lambda status, headers, exc_info=None: None))
+                   for app in apps]
+        self.assertEqual(answers, [b'first', b'second'])
+
     def test_concurrent_renders_share_one_compiled_template(self):
         write_files(self.root, {'index/views/threads.tpl': '{{n}}'})
         results = {}
