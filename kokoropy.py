@@ -12217,9 +12217,10 @@ def _row_values_code(attributes):
 
 
 def _is_plain_attribute(name):
-    """True for a name that may be written as `row.name` in generated code."""
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name) \
-        and not name.startswith('__')
+    """True for a name that may be written as `row.name` in generated code. ASCII only:
+    Python reads other identifiers NFKC-normalised ('\ufb01le' as 'file': another attribute)."""
+    return isinstance(name, str) and _is_ascii(name) and name.isidentifier() and \
+        not keyword.iskeyword(name) and not name.startswith('__')
 
 
 def _cell_code(number, kind, link):

@@ -703,6 +703,24 @@ class DeleteImpactTest(OnBothBackends, unittest.TestCase):
 with_postgresql(globals())
 
 
+
+class ColumnNameTest(unittest.TestCase):
+    def test_a_column_name_python_reads_as_another_name_shows_its_own_value(self):
+        # Python reads the identifier 'ﬁle' (a ligature) in source code as 'file': a row
+        # writer reading row.<name> would show the other column's value.
+        ligature = '\ufb01le'
+        Document = type('Document', (Model,), {
+            '__module__': __name__, 'table_name': 'tables_document',
+            'file': String(max_length=40), ligature: String(max_length=40)})
+        database = Database('sqlite:///' + os.path.join(PROJECT, 'documents.db'))
+        self.addCleanup(database.close)
+        database.bind(Document)
+        database.create_tables(Document)
+        Document.create(**{'file': 'plain', ligature: 'ligature'})
+        table = Table(Document, fields=['file', ligature], request=Request({}))
+        self.assertEqual(re.findall(r'<td[^>]*>([^<]*)</td>', str(table)),
+                         ['plain', 'ligature'])
+
 if __name__ == '__main__':
     unittest.main()
 
