@@ -8639,15 +8639,17 @@ class SqliteDialect:
 
     def quote(self, identifier):
         """Return an identifier as a quoted SQL name (embedded quotes doubled)."""
-        quoted = _QUOTED_NAMES.get(identifier)
+        # Only text is remembered: 1, True and 1.0 are one dict key but three names.
+        quoted = _QUOTED_NAMES.get(identifier) if identifier.__class__ is str else None
         if quoted is None:
             text = str(identifier)
             if not text or '\x00' in text:
                 raise ValueError('invalid SQL identifier %r' % text)
             quoted = '"%s"' % text.replace('"', '""')
-            if len(_QUOTED_NAMES) >= 4096:     # the names of tables and columns: few
-                _QUOTED_NAMES.clear()
-            _QUOTED_NAMES[identifier] = quoted
+            if identifier.__class__ is str:
+                if len(_QUOTED_NAMES) >= 4096:     # the names of tables and columns: few
+                    _QUOTED_NAMES.clear()
+                _QUOTED_NAMES[identifier] = quoted
         return quoted
 
     def column_list(self, columns):

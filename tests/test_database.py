@@ -380,6 +380,12 @@ class DialectTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             SqliteDialect().quote('a\x00b')
 
+    def test_quote_gives_each_identifier_its_own_text(self):
+        # Equal keys (1 == True == 1.0) and unhashable ones are quoted as str() gives them.
+        dialect = SqliteDialect()
+        self.assertEqual([dialect.quote(name) for name in (1, True, 1.0, 1, ['a'])],
+                         ['"1"', '"True"', '"1.0"', '"1"', '"[\'a\']"'])
+
 
 @unittest.skipUnless(has_postgresql_driver(), 'needs psycopg or pg8000')
 class PostgreSQLDownTest(unittest.TestCase):
