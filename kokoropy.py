@@ -11116,9 +11116,13 @@ class Page:
         """Page numbers for pagination links: the first and last `edge` pages and `around`
         pages each side of the current one, with None where numbers are skipped."""
         # Only the numbers that can be shown are visited: a list may have thousands of pages.
-        pages, shown = self.pages, set(range(1, min(edge, self.pages) + 1))
-        shown.update(range(max(1, self.pages - edge + 1), self.pages + 1))
-        shown.update(range(max(1, self.page - around), min(pages, self.page + around) + 1))
+        # The bounds are the old tests' (n <= edge, n > pages - edge, |n - page| <= around),
+        # floored and ceiled as needed for a float or an infinity passed as edge or around.
+        pages, page = self.pages, self.page
+        shown = set(range(1, math.floor(min(edge, pages)) + 1))
+        shown.update(range(math.floor(max(0, pages - edge)) + 1, pages + 1))
+        shown.update(range(math.ceil(max(1, page - around)),
+                           math.floor(min(pages, page + around)) + 1))
         last = 0
         for number in sorted(shown):
             if last and number - last > 1:

@@ -525,6 +525,13 @@ class QueryTest(DatabaseTestCase):
         self.assertEqual(list(page.iter_pages()), [1, None, 8, 9, 10, 11, 12, None, 20])
         self.assertEqual(list(Page([], 1, 10, 25).iter_pages()), [1, 2, 3])
 
+    def test_page_iter_pages_takes_numbers_that_are_not_ints(self):
+        page = Page([], 5, 10, 100)
+        self.assertEqual(list(page.iter_pages(edge=1.0, around=1.5)),
+                         [1, None, 4, 5, 6, None, 10])
+        self.assertEqual(list(page.iter_pages(edge=0.5, around=float('inf'))), list(range(1, 11)))
+        self.assertEqual(list(page.iter_pages(edge=True, around=0)), [1, None, 5, None, 10])
+
     def test_query_delete_and_update_return_counts(self):
         self.assertEqual(Product.where(price__lt=15).update(quantity=100), 2)
         self.assertEqual(self.names(Product.where(quantity=100).order_by('name')),
