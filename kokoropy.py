@@ -6251,12 +6251,15 @@ class SimpleTemplate(BaseTemplate):
             source = source.decode(self.encoding)
         self.source = source
         self._helpers = _output_helpers(escape_func, noescape)
-        self._text_values = escape_func is None     # see compile_template()
+        # See compile_template(): what the generated code may assume of {{x}} and {{!x}}.
+        self._text_values = escape_func is None
+        self._escapes_html = escape_func is None and not noescape
 
     @_compiled_on_first_use
     def _compiled(self):
         return compile_template(self.source, self.filename or self.name or '<string>',
-                                self.syntax, text_values=self._text_values)
+                                self.syntax, text_values=self._text_values,
+                                html_escaped=self._escapes_html)
 
     @property
     def code(self):
@@ -6813,14 +6816,16 @@ _GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', 
                                '_type', '_text', '_int'])
 
 
-def compile_template(source, filename='<string>', syntax=None, text_values=False):
+def compile_template(source, filename='<string>', syntax=None, text_values=False,
+                     html_escaped=False):
     """Compile template source into a CompiledTemplate holding code objects.
 
     Runs tokenize_template(), generate_template_code(), then Python's compiler; names that the
     template code assigns are declared global so that they live in the render namespace, as in
     Bottle. `text_values`: the escaping functions always return a str (no escape_func), so an
-    output line may be built as one string. Raises TemplateSyntaxError naming `filename`, the
-    template line and its text.
+    output line may be built as one string. `html_escaped` (which needs `text_values`): `{{x}}`
+    is html_escape(x) (no escape_func, no noescape), so it may be done inline. Raises
+    TemplateSyntaxError naming `filename`, the template line and its text.
     """
     if source.startswith('\ufeff'):
         source = source[1:]
@@ -6833,8 +6838,9 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
         tree = ast.parse(generated.source, code_filename)
         _local_loop_reads(tree)
         _declare_globals(tree)
-        _inline_escape_checks(tree)
-        if text_values:
+        if html_escaped:
+            _inline_escape_checks(tree)
+        if text_values or html_escaped:
             _output_lines_as_strings(tree)
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
@@ -6939,36 +6945,36 @@ def _same_scope_nodes(statements):
             pending.extend(ast.iter_child_nodes(node))
 
 
-# `{{x}}` for a str without any of & < > " ' or an int: what html_escape() would return (the
-# str itself, str(int)), found here without calling it (see _inline_escape_checks()).
+# `{{x}}` as html_escape(x) does it, without the call (see _inline_escape_checks()): a str
+# without any of & < > " ' as it is, one with them through html_escape()'s own replace()
+# calls; an int is left to the f-string of its line, which prints str(int) as html_escape()
+# returns; any other value goes to html_escape() itself.
 _ESCAPE_CHECK = """{v} = None
 if _type({v}) is _text:
     if '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
-        {v} = _escape({v})
-elif _type({v}) is _int:
-    {v} = _text({v})
-else:
+        {v} = ({v}.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+               .replace('"', '&quot;').replace("'", '&#x27;'))
+elif _type({v}) is not _int:
     {v} = _escape({v})
 """
 
 
 def _inline_escape_checks(tree):
     """Rewrite each output statement `_append(_escape(x))` / `_extend((..., _escape(x), ...))`
-    so that a value which is a str without characters to escape, or an int, skips the
-    _escape() call (see _ESCAPE_CHECK):
+    so that a value which is a str, or an int, is escaped without the _escape() call
+    (html_escape(): only for templates whose {{x}} it is; see _ESCAPE_CHECK):
 
         _kokoropy_v0 = x
         if _type(_kokoropy_v0) is _text:
             if '&' in _kokoropy_v0 or ...:
-                _kokoropy_v0 = _escape(_kokoropy_v0)
+                _kokoropy_v0 = _kokoropy_v0.replace('&', '&amp;')...
         elif ...
         _extend((..., _kokoropy_v0, ...))
 
     A Python call costs more than those tests, and most values printed are such strings and
-    numbers. Values are still computed and escaped one after the other, in their order. When
-    rendering with an escape_func, `_text` and `_int` are a class of no value, so that every
-    value goes through _escape(). The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local
-    names of each function.
+    numbers. Values are still computed and escaped one after the other, in their order. The
+    statement must then become an f-string (_output_lines_as_strings()), which prints the ints.
+    The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local names of each function.
     """
     for function in tree.body:
         function.body = _with_escape_checks(function.body)
@@ -7021,21 +7027,30 @@ def _escape_checked(statement):
 def _output_lines_as_strings(tree):
     """Rewrite `_extend(('<td>', v, '</td>'))` as `_append(f'<td>{v}</td>')` (in the tree: no
     quoting to get wrong): one string built at once costs less than a tuple handed to extend(),
-    and the final join has fewer pieces. Only for values that are all str: then the f-string
-    prints exactly what the join would."""
+    and the final join has fewer pieces. A value checked alone, `_append(_kokoropy_v0)`, becomes
+    `_append(f'{_kokoropy_v0}')` (see _ESCAPE_CHECK). Only for values that are all str or int:
+    then the f-string prints exactly what the join of the str would."""
     for node in ast.walk(tree):
         call = node.value if isinstance(node, ast.Expr) else None
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
-                call.func.id == '_extend' and len(call.args) == 1 and not call.keywords and \
-                isinstance(call.args[0], ast.Tuple) and \
-                not any(isinstance(value, ast.Starred) for value in call.args[0].elts):
-            # The elements are text literals and the values (names and calls) between them.
-            parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
-                                                          format_spec=None), value)
-                     if isinstance(value, (ast.Name, ast.Call)) else value
-                     for value in call.args[0].elts]
-            call.func.id = '_append'
-            call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), call.args[0])
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
+                len(call.args) == 1 and not call.keywords):
+            continue
+        argument = call.args[0]
+        if call.func.id == '_extend' and isinstance(argument, ast.Tuple) and \
+                not any(isinstance(value, ast.Starred) for value in argument.elts):
+            values = argument.elts
+        elif call.func.id == '_append' and isinstance(argument, ast.Name) and \
+                argument.id.startswith('_kokoropy_v'):
+            values = [argument]
+        else:
+            continue
+        # The elements are text literals and the values (names and calls) between them.
+        parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
+                                                      format_spec=None), value)
+                 if isinstance(value, (ast.Name, ast.Call)) else value
+                 for value in values]
+        call.func.id = '_append'
+        call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), argument)
 
 
 def _assigned_names(statements):
@@ -7252,25 +7267,17 @@ def _to_text(value):
     return value if type(value) is str else to_str(value)
 
 
-class _NoText(object):
-    """A class of no value: `_text` and `_int` of templates rendered with an escape_func, so
-    that their {{x}} always call it (see _inline_escape_checks())."""
-
-
 def _output_helpers(escape_func=None, noescape=False):
     """The defaults (_escape, _str, _type, _text, _int) of the generated functions for these
-    settings: the functions behind {{x}} and {{!x}}, and what the inline checks before _escape()
-    use. The checks pass a str without & < > " ' as it is and an int as str(int): what
-    html_escape() and _to_text() (noescape swaps them) would return too."""
-    escape, raw, text, integer = html_escape, _to_text, str, int
+    settings: the functions behind {{x}} and {{!x}} (noescape swaps them), and the names the
+    inline escape checks use (only for templates whose {{x}} is html_escape())."""
+    escape, raw = html_escape, _to_text
     if escape_func is not None:
-        text = integer = _NoText
-
         def escape(value):
             return escape_func(_to_text(value))
     if noescape:
         escape, raw = raw, escape
-    return (escape, raw, type, text, integer)
+    return (escape, raw, type, str, int)
 
 
 # --- finding and caching templates -----------------------------------------------------------

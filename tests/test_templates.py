@@ -132,6 +132,22 @@ class ExpressionTest(unittest.TestCase):
         tpl = SimpleTemplate('{{v}}|{{!v}}', noescape=True)
         self.assertEqual(tpl.render(v='<'), '<|&lt;')
 
+    def test_each_setting_prints_values_alone_and_among_text_alike(self):
+        # {{x}} is done inline only where it is html_escape(): the other settings call theirs.
+        values = ['<&>"\'', 'plain', 7, True, None, 2.5, Markup('<i>')]
+        settings = [({}, ['&lt;&amp;&gt;&quot;&#x27;', 'plain', '7', 'True', '', '2.5', '<i>']),
+                    ({'noescape': True}, ['<&>"\'', 'plain', '7', 'True', '', '2.5', '<i>']),
+                    ({'escape_func': lambda text: '[%s]' % text},
+                     ['[<&>"\']', '[plain]', '[7]', '[True]', '[]', '[2.5]', '[<i>]'])]
+        for options, expected in settings:
+            alone = SimpleTemplate('{{v}}', **options)
+            among = SimpleTemplate('<{{v}}|{{!v}}>', **options)
+            raw = kokoropy.html_escape if options.get('noescape') else kokoropy.to_str
+            for value, text in zip(values, expected):
+                self.assertEqual(alone.render(v=value), text, (options, value))
+                self.assertEqual(among.render(v=value), '<%s|%s>' % (text, raw(value)),
+                                 (options, value))
+
     def test_escape_func_setting_replaces_escaping(self):
         tpl = SimpleTemplate('{{v}}', escape_func=lambda text: text.upper())
         self.assertEqual(tpl.render(v='abc'), 'ABC')
