@@ -6897,7 +6897,8 @@ def _local_loop_reads(tree):
     where nothing else can change the name during the loop: no other statement anywhere in the
     template binds it (an assignment, a nested loop, a function with `global row` ...) and the
     template calls none of globals(), exec() ... Nested functions and comprehensions still read
-    the namespace, which holds the same value.
+    the namespace, which holds the same value. Where nothing but the loop body can read the
+    name while the loop runs, it is stored once after the loop (see _stores_after_loop()).
     """
     bindings = collections.Counter()
     for node in ast.walk(tree):
@@ -6919,17 +6920,98 @@ def _local_loop_reads(tree):
     loops = [node for function in tree.body for node in _same_scope_nodes(function.body)
              if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and
              bindings[node.target.id] == 1]
+    stored_after = {}
+    may_store_after = not _may_read_namespace_later(tree)
     for index, loop in enumerate(loops):
         name, local = loop.target.id, '_kokoropy_l%d' % index
         for node in _same_scope_nodes(loop.body):
             if isinstance(node, ast.Name) and node.id == name:     # reads only: see above
                 node.id = local
-        store = ast.parse('%s = %s' % (name, local)).body[0]
-        for node in ast.walk(store):
-            if 'lineno' in node._attributes:
-                ast.copy_location(node, loop)
         loop.target = ast.copy_location(ast.Name(id=local, ctx=ast.Store()), loop.target)
-        loop.body.insert(0, store)
+        if may_store_after and _only_body_reads(loop):
+            stored_after[loop] = (name, local, '_kokoropy_s%d' % index)
+        else:
+            loop.body[:0] = _statements('%s = %s' % (name, local), loop)
+    if stored_after:
+        for function in tree.body:
+            function.body = _rewritten(function.body, functools.partial(
+                _stores_after_loop, stored_after=stored_after))
+
+
+# Template code which, if the template holds any, could read the namespace while a loop runs
+# or after an exception left it: functions, classes, lambdas and generators (called or resumed
+# by code the loop body runs: the __str__ of a value printed, the generator a nested loop
+# iterates ...), and try/with statements (whose handlers run after an exception in a loop).
+_NAMESPACE_READERS = tuple(getattr(ast, name) for name in (
+    'FunctionDef', 'AsyncFunctionDef', 'ClassDef', 'Lambda', 'GeneratorExp', 'Try', 'TryStar',
+    'With', 'AsyncWith') if hasattr(ast, name))
+# The generated functions a loop body may call and still store its variable after the loop.
+_OUTPUT_CALLS = frozenset(['_escape', '_str', '_append', '_extend'])
+
+
+def _may_read_namespace_later(tree):
+    """Whether template code other than a loop's body could read its variable while it runs."""
+    return any(isinstance(node, _NAMESPACE_READERS)
+               for function in tree.body for statement in function.body
+               for node in ast.walk(statement))
+
+
+def _only_body_reads(loop):
+    """Whether the loop body, which reads the variable from a local (see _local_loop_reads()),
+    runs nothing else that could read it from the namespace: no call but to the output
+    functions (include(), a block, get() ...), no comprehension, no return; and the loop has no
+    `else:`."""
+    if loop.orelse:
+        return False
+    for node in _same_scope_nodes(loop.body):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _OUTPUT_CALLS):
+                return False
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.Return,
+                               ast.Yield, ast.YieldFrom)):
+            return False
+    return True
+
+
+def _stores_after_loop(statement, stored_after):
+    """[statement], or for a loop of stored_after, the loop storing its variable in the
+    namespace once after its last turn (no store when it has made no turn):
+
+        _kokoropy_s0 = _kokoropy_l0 = []        # a new list, which no iterable holds
+        for _kokoropy_l0 in rows:
+            ...
+        if _kokoropy_l0 is not _kokoropy_s0:
+            row = _kokoropy_l0
+    """
+    if statement not in stored_after:
+        return [statement]
+    name, local, unset = stored_after[statement]
+    return (_statements('%s = %s = []' % (unset, local), statement) + [statement] +
+            _statements('if %s is not %s:\n    %s = %s' % (local, unset, name, local),
+                        statement))
+
+
+def _statements(python_source, where):
+    """The statements of python_source, placed on the template line of the node `where`."""
+    statements = ast.parse(python_source).body
+    for node in ast.walk(ast.Module(body=statements)):
+        if 'lineno' in node._attributes:
+            ast.copy_location(node, where)
+    return statements
+
+
+def _rewritten(statements, rewrite):
+    """The statements, and those inside their if/for/while/with/try bodies, each replaced by the
+    list of statements rewrite(statement) returns."""
+    result = []
+    for statement in statements:
+        for field in ('body', 'orelse', 'finalbody'):
+            if isinstance(getattr(statement, field, None), list):
+                setattr(statement, field, _rewritten(getattr(statement, field), rewrite))
+        for handler in getattr(statement, 'handlers', ()):
+            handler.body = _rewritten(handler.body, rewrite)
+        result.extend(rewrite(statement))
+    return result
 
 
 def _same_scope_nodes(statements):
@@ -6977,19 +7059,7 @@ def _inline_escape_checks(tree):
     The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local names of each function.
     """
     for function in tree.body:
-        function.body = _with_escape_checks(function.body)
-
-
-def _with_escape_checks(statements):
-    result = []
-    for statement in statements:
-        for field in ('body', 'orelse', 'finalbody'):      # if/for/while/with/try bodies
-            if isinstance(getattr(statement, field, None), list):
-                setattr(statement, field, _with_escape_checks(getattr(statement, field)))
-        for handler in getattr(statement, 'handlers', ()):
-            handler.body = _with_escape_checks(handler.body)
-        result.extend(_escape_checked(statement))
-    return result
+        function.body = _rewritten(function.body, _escape_checked)
 
 
 def _escape_checked(statement):
@@ -7013,11 +7083,8 @@ def _escape_checked(statement):
         # The other values ({{!x}}'s _str(x)) are taken out to a temporary too, so that the
         # values are still computed in their order: `{{!next(i)}} {{next(i)}}`.
         name = '_kokoropy_v%d' % index
-        added = ast.parse(_ESCAPE_CHECK.format(v=name) if escaped[index] else
-                          '%s = None' % name).body
-        for node in ast.walk(ast.Module(body=added)):
-            if 'lineno' in node._attributes:    # on the output statement's template line
-                ast.copy_location(node, statement)
+        added = _statements(_ESCAPE_CHECK.format(v=name) if escaped[index] else
+                            '%s = None' % name, statement)
         added[0].value = value.args[0] if escaped[index] else value
         checks.extend(added)
         values[index] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
