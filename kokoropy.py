@@ -7033,12 +7033,28 @@ def _same_scope_nodes(statements):
 # returns; any other value goes to html_escape() itself.
 _ESCAPE_CHECK = """{v} = None
 if _type({v}) is _text:
-    if '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
-        {v} = ({v}.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
-               .replace('"', '&quot;').replace("'", '&#x27;'))
+    if {has_specials}:
+        {v} = {escaped}
 elif _type({v}) is not _int:
     {v} = _escape({v})
 """
+# A line of several {{x}}: each str is kept aside as {r} ('' for other values), and one
+# search of them all joined spares most lines a search of each (see _escape_checked()).
+_JOINT_CHECK = """{v} = None
+if _type({v}) is _text:
+    {r} = {v}
+else:
+    {r} = ''
+    if _type({v}) is not _int:
+        {v} = _escape({v})
+"""
+_JOINT_SEARCH = """_kokoropy_j = f'{joined}'
+if {has_specials}:
+"""
+# What the str {0} holds any of & < > " ', and is escaped to (html_escape()'s replace() calls).
+_HAS_SPECIALS = """'&' in {0} or '<' in {0} or '>' in {0} or '"' in {0} or "'" in {0}"""
+_ESCAPED = """({0}.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+    .replace('"', '&quot;').replace("'", '&#x27;'))"""
 
 
 def _inline_escape_checks(tree):
@@ -7056,14 +7072,20 @@ def _inline_escape_checks(tree):
     A Python call costs more than those tests, and most values printed are such strings and
     numbers. Values are still computed and escaped one after the other, in their order. The
     statement must then become an f-string (_output_lines_as_strings()), which prints the ints.
-    The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local names of each function.
+    The temporaries `_kokoropy_v0`, `_kokoropy_r0`, `_kokoropy_j` ... are local names of each
+    function.
     """
     for function in tree.body:
         function.body = _rewritten(function.body, _escape_checked)
 
 
 def _escape_checked(statement):
-    """[statement] or, for a generated output statement, the statements checking its values."""
+    """[statement] or, for a generated output statement, the statements checking its values.
+
+    A line of several {{x}} and no {{!x}} (whose text may hold & < ...) is searched at once
+    (_JOINT_CHECK): its str values joined are searched for the five characters, and each of
+    them only when one is found. The str replace() calls happen after all the values of the
+    line are computed, which no one can tell from the order of html_escape() calls."""
     call = statement.value if isinstance(statement, ast.Expr) else None
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
             call.func.id in ('_append', '_extend') and len(call.args) == 1 and
@@ -7074,20 +7096,35 @@ def _escape_checked(statement):
     escaped = [isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and
                value.func.id == '_escape' and len(value.args) == 1 and not value.keywords and
                not isinstance(value.args[0], ast.Starred) for value in values]
+    calls = [index for index, value in enumerate(values) if isinstance(value, ast.Call)]
     if not any(escaped):
         return [statement]
+    joint = len(calls) > 1 and all(escaped[index] for index in calls)
     checks = []
-    for index, value in enumerate(values):
-        if not isinstance(value, ast.Call):     # a text literal
-            continue
+    for index in calls:     # the others are text literals
         # The other values ({{!x}}'s _str(x)) are taken out to a temporary too, so that the
         # values are still computed in their order: `{{!next(i)}} {{next(i)}}`.
-        name = '_kokoropy_v%d' % index
-        added = _statements(_ESCAPE_CHECK.format(v=name) if escaped[index] else
-                            '%s = None' % name, statement)
+        value, name = values[index], '_kokoropy_v%d' % index
+        if not escaped[index]:
+            python_source = '%s = None' % name
+        elif joint:
+            python_source = _JOINT_CHECK.format(v=name, r='_kokoropy_r%d' % index)
+        else:
+            python_source = _ESCAPE_CHECK.format(v=name, has_specials=_HAS_SPECIALS.format(name),
+                                                 escaped=_ESCAPED.format(name))
+        added = _statements(python_source, statement)
         added[0].value = value.args[0] if escaped[index] else value
         checks.extend(added)
         values[index] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
+    if joint:
+        python_source = _JOINT_SEARCH.format(
+            joined=''.join('{_kokoropy_r%d}' % index for index in calls),
+            has_specials=_HAS_SPECIALS.format('_kokoropy_j'))
+        for index in calls:
+            text = '_kokoropy_r%d' % index
+            python_source += '    if %s:\n        _kokoropy_v%d = %s\n' % (
+                _HAS_SPECIALS.format(text), index, _ESCAPED.format(text))
+        checks.extend(_statements(python_source, statement))
     return checks + [statement]
 
 

@@ -78,6 +78,18 @@ class ExpressionTest(unittest.TestCase):
                          'x&amp;y|ok\n[&amp;]\n[&lt;]\n[&gt;]\n[&quot;]\n[&#x27;]\n[plain]\n'
                          "[]\n[7]\n[]\n[<i>]\n[[&#x27;&lt;&#x27;]]\nx&amp;y\n")
 
+    def test_line_of_several_values_escapes_each_as_html_escape(self):
+        # Such a line searches its str values joined first, and then each (_JOINT_CHECK).
+        tpl = SimpleTemplate('<td>{{a}}</td>{{b}}{{c}}\n')
+        samples = ['plain', 'a&b', '<', '>', '"', "'", '', 'x\'y"z', 7, None, 2.5, True,
+                   Markup('<i>&</i>'), b'<b>']
+        for a in samples:
+            for b in samples:
+                for c in samples[:3]:
+                    expected = '<td>%s</td>%s%s\n' % tuple(kokoropy.html_escape(value)
+                                                          for value in (a, b, c))
+                    self.assertEqual(tpl.render(a=a, b=b, c=c), expected, (a, b, c))
+
     def test_values_are_computed_and_escaped_in_order(self):
         seen = []
 
