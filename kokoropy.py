@@ -6275,12 +6275,15 @@ class SimpleTemplate(BaseTemplate):
             source = source.decode(self.encoding)
         self.source = source
         self._helpers = _output_helpers(escape_func, noescape)
-        self._text_values = escape_func is None     # see compile_template()
+        # See compile_template(): what the generated code may assume of {{x}} and {{!x}}.
+        self._text_values = escape_func is None
+        self._escapes_html = escape_func is None and not noescape
 
     @_compiled_on_first_use
     def _compiled(self):
         return compile_template(self.source, self.filename or self.name or '<string>',
-                                self.syntax, text_values=self._text_values)
+                                self.syntax, text_values=self._text_values,
+                                html_escaped=self._escapes_html)
 
     @property
     def code(self):
@@ -6837,14 +6840,16 @@ _GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', 
                                '_type', '_text', '_int'])
 
 
-def compile_template(source, filename='<string>', syntax=None, text_values=False):
+def compile_template(source, filename='<string>', syntax=None, text_values=False,
+                     html_escaped=False):
     """Compile template source into a CompiledTemplate holding code objects.
 
     Runs tokenize_template(), generate_template_code(), then Python's compiler; names that the
     template code assigns are declared global so that they live in the render namespace, as in
     Bottle. `text_values`: the escaping functions always return a str (no escape_func), so an
-    output line may be built as one string. Raises TemplateSyntaxError naming `filename`, the
-    template line and its text.
+    output line may be built as one string. `html_escaped` (which needs `text_values`): `{{x}}`
+    is html_escape(x) (no escape_func, no noescape), so it may be done inline. Raises
+    TemplateSyntaxError naming `filename`, the template line and its text.
     """
     if source.startswith('\ufeff'):
         source = source[1:]
@@ -6857,8 +6862,9 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
         tree = ast.parse(generated.source, code_filename)
         _local_loop_reads(tree)
         _declare_globals(tree)
-        _inline_escape_checks(tree)
-        if text_values:
+        if html_escaped:
+            _inline_escape_checks(tree)
+        if text_values or html_escaped:
             _output_lines_as_strings(tree)
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
@@ -6915,7 +6921,8 @@ def _local_loop_reads(tree):
     where nothing else can change the name during the loop: no other statement anywhere in the
     template binds it (an assignment, a nested loop, a function with `global row` ...) and the
     template calls none of globals(), exec() ... Nested functions and comprehensions still read
-    the namespace, which holds the same value.
+    the namespace, which holds the same value. Where nothing but the loop body can read the
+    name while the loop runs, it is stored once after the loop (see _stores_after_loop()).
     """
     bindings = collections.Counter()
     for node in ast.walk(tree):
@@ -6937,17 +6944,98 @@ def _local_loop_reads(tree):
     loops = [node for function in tree.body for node in _same_scope_nodes(function.body)
              if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and
              bindings[node.target.id] == 1]
+    stored_after = {}
+    may_store_after = not _may_read_namespace_later(tree)
     for index, loop in enumerate(loops):
         name, local = loop.target.id, '_kokoropy_l%d' % index
         for node in _same_scope_nodes(loop.body):
             if isinstance(node, ast.Name) and node.id == name:     # reads only: see above
                 node.id = local
-        store = ast.parse('%s = %s' % (name, local)).body[0]
-        for node in ast.walk(store):
-            if 'lineno' in node._attributes:
-                ast.copy_location(node, loop)
         loop.target = ast.copy_location(ast.Name(id=local, ctx=ast.Store()), loop.target)
-        loop.body.insert(0, store)
+        if may_store_after and _only_body_reads(loop):
+            stored_after[loop] = (name, local, '_kokoropy_s%d' % index)
+        else:
+            loop.body[:0] = _statements('%s = %s' % (name, local), loop)
+    if stored_after:
+        for function in tree.body:
+            function.body = _rewritten(function.body, functools.partial(
+                _stores_after_loop, stored_after=stored_after))
+
+
+# Template code which, if the template holds any, could read the namespace while a loop runs
+# or after an exception left it: functions, classes, lambdas and generators (called or resumed
+# by code the loop body runs: the __str__ of a value printed, the generator a nested loop
+# iterates ...), and try/with statements (whose handlers run after an exception in a loop).
+_NAMESPACE_READERS = tuple(getattr(ast, name) for name in (
+    'FunctionDef', 'AsyncFunctionDef', 'ClassDef', 'Lambda', 'GeneratorExp', 'Try', 'TryStar',
+    'With', 'AsyncWith') if hasattr(ast, name))
+# The generated functions a loop body may call and still store its variable after the loop.
+_OUTPUT_CALLS = frozenset(['_escape', '_str', '_append', '_extend'])
+
+
+def _may_read_namespace_later(tree):
+    """Whether template code other than a loop's body could read its variable while it runs."""
+    return any(isinstance(node, _NAMESPACE_READERS)
+               for function in tree.body for statement in function.body
+               for node in ast.walk(statement))
+
+
+def _only_body_reads(loop):
+    """Whether the loop body, which reads the variable from a local (see _local_loop_reads()),
+    runs nothing else that could read it from the namespace: no call but to the output
+    functions (include(), a block, get() ...), no comprehension, no return; and the loop has no
+    `else:`."""
+    if loop.orelse:
+        return False
+    for node in _same_scope_nodes(loop.body):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _OUTPUT_CALLS):
+                return False
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.Return,
+                               ast.Yield, ast.YieldFrom)):
+            return False
+    return True
+
+
+def _stores_after_loop(statement, stored_after):
+    """[statement], or for a loop of stored_after, the loop storing its variable in the
+    namespace once after its last turn (no store when it has made no turn):
+
+        _kokoropy_s0 = _kokoropy_l0 = []        # a new list, which no iterable holds
+        for _kokoropy_l0 in rows:
+            ...
+        if _kokoropy_l0 is not _kokoropy_s0:
+            row = _kokoropy_l0
+    """
+    if statement not in stored_after:
+        return [statement]
+    name, local, unset = stored_after[statement]
+    return (_statements('%s = %s = []' % (unset, local), statement) + [statement] +
+            _statements('if %s is not %s:\n    %s = %s' % (local, unset, name, local),
+                        statement))
+
+
+def _statements(python_source, where):
+    """The statements of python_source, placed on the template line of the node `where`."""
+    statements = ast.parse(python_source).body
+    for node in ast.walk(ast.Module(body=statements)):
+        if 'lineno' in node._attributes:
+            ast.copy_location(node, where)
+    return statements
+
+
+def _rewritten(statements, rewrite):
+    """The statements, and those inside their if/for/while/with/try bodies, each replaced by the
+    list of statements rewrite(statement) returns."""
+    result = []
+    for statement in statements:
+        for field in ('body', 'orelse', 'finalbody'):
+            if isinstance(getattr(statement, field, None), list):
+                setattr(statement, field, _rewritten(getattr(statement, field), rewrite))
+        for handler in getattr(statement, 'handlers', ()):
+            handler.body = _rewritten(handler.body, rewrite)
+        result.extend(rewrite(statement))
+    return result
 
 
 def _same_scope_nodes(statements):
@@ -6963,55 +7051,65 @@ def _same_scope_nodes(statements):
             pending.extend(ast.iter_child_nodes(node))
 
 
-# `{{x}}` for a str without any of & < > " ' or an int: what html_escape() would return (the
-# str itself, str(int)), found here without calling it (see _inline_escape_checks()).
+# `{{x}}` as html_escape(x) does it, without the call (see _inline_escape_checks()): a str
+# without any of & < > " ' as it is, one with them through html_escape()'s own replace()
+# calls; an int is left to the f-string of its line, which prints str(int) as html_escape()
+# returns; any other value goes to html_escape() itself.
 _ESCAPE_CHECK = """{v} = None
 if _type({v}) is _text:
-    if '&' in {v} or '<' in {v} or '>' in {v} or '"' in {v} or "'" in {v}:
-        {v} = _escape({v})
-elif _type({v}) is _int:
-    {v} = _text({v})
-else:
+    if {has_specials}:
+        {v} = {escaped}
+elif _type({v}) is not _int:
     {v} = _escape({v})
 """
+# A line of several {{x}}: each str is kept aside as {r} ('' for other values), and one
+# search of them all joined spares most lines a search of each (see _escape_checked()).
+_JOINT_CHECK = """{v} = None
+if _type({v}) is _text:
+    {r} = {v}
+else:
+    {r} = ''
+    if _type({v}) is not _int:
+        {v} = _escape({v})
+"""
+_JOINT_SEARCH = """_kokoropy_j = f'{joined}'
+if {has_specials}:
+"""
+# What the str {0} holds any of & < > " ', and is escaped to (html_escape()'s replace() calls).
+_HAS_SPECIALS = """'&' in {0} or '<' in {0} or '>' in {0} or '"' in {0} or "'" in {0}"""
+_ESCAPED = """({0}.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+    .replace('"', '&quot;').replace("'", '&#x27;'))"""
 
 
 def _inline_escape_checks(tree):
     """Rewrite each output statement `_append(_escape(x))` / `_extend((..., _escape(x), ...))`
-    so that a value which is a str without characters to escape, or an int, skips the
-    _escape() call (see _ESCAPE_CHECK):
+    so that a value which is a str, or an int, is escaped without the _escape() call
+    (html_escape(): only for templates whose {{x}} it is; see _ESCAPE_CHECK):
 
         _kokoropy_v0 = x
         if _type(_kokoropy_v0) is _text:
             if '&' in _kokoropy_v0 or ...:
-                _kokoropy_v0 = _escape(_kokoropy_v0)
+                _kokoropy_v0 = _kokoropy_v0.replace('&', '&amp;')...
         elif ...
         _extend((..., _kokoropy_v0, ...))
 
     A Python call costs more than those tests, and most values printed are such strings and
-    numbers. Values are still computed and escaped one after the other, in their order. When
-    rendering with an escape_func, `_text` and `_int` are a class of no value, so that every
-    value goes through _escape(). The temporaries `_kokoropy_v0`, `_kokoropy_v1` ... are local
-    names of each function.
+    numbers. Values are still computed and escaped one after the other, in their order. The
+    statement must then become an f-string (_output_lines_as_strings()), which prints the ints.
+    The temporaries `_kokoropy_v0`, `_kokoropy_r0`, `_kokoropy_j` ... are local names of each
+    function.
     """
     for function in tree.body:
-        function.body = _with_escape_checks(function.body)
-
-
-def _with_escape_checks(statements):
-    result = []
-    for statement in statements:
-        for field in ('body', 'orelse', 'finalbody'):      # if/for/while/with/try bodies
-            if isinstance(getattr(statement, field, None), list):
-                setattr(statement, field, _with_escape_checks(getattr(statement, field)))
-        for handler in getattr(statement, 'handlers', ()):
-            handler.body = _with_escape_checks(handler.body)
-        result.extend(_escape_checked(statement))
-    return result
+        function.body = _rewritten(function.body, _escape_checked)
 
 
 def _escape_checked(statement):
-    """[statement] or, for a generated output statement, the statements checking its values."""
+    """[statement] or, for a generated output statement, the statements checking its values.
+
+    A line of several {{x}} and no {{!x}} (whose text may hold & < ...) is searched at once
+    (_JOINT_CHECK): its str values joined are searched for the five characters, and each of
+    them only when one is found. The str replace() calls happen after all the values of the
+    line are computed, which no one can tell from the order of html_escape() calls."""
     call = statement.value if isinstance(statement, ast.Expr) else None
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
             call.func.id in ('_append', '_extend') and len(call.args) == 1 and
@@ -7022,44 +7120,65 @@ def _escape_checked(statement):
     escaped = [isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and
                value.func.id == '_escape' and len(value.args) == 1 and not value.keywords and
                not isinstance(value.args[0], ast.Starred) for value in values]
+    calls = [index for index, value in enumerate(values) if isinstance(value, ast.Call)]
     if not any(escaped):
         return [statement]
+    joint = len(calls) > 1 and all(escaped[index] for index in calls)
     checks = []
-    for index, value in enumerate(values):
-        if not isinstance(value, ast.Call):     # a text literal
-            continue
+    for index in calls:     # the others are text literals
         # The other values ({{!x}}'s _str(x)) are taken out to a temporary too, so that the
         # values are still computed in their order: `{{!next(i)}} {{next(i)}}`.
-        name = '_kokoropy_v%d' % index
-        added = ast.parse(_ESCAPE_CHECK.format(v=name) if escaped[index] else
-                          '%s = None' % name).body
-        for node in ast.walk(ast.Module(body=added)):
-            if 'lineno' in node._attributes:    # on the output statement's template line
-                ast.copy_location(node, statement)
+        value, name = values[index], '_kokoropy_v%d' % index
+        if not escaped[index]:
+            python_source = '%s = None' % name
+        elif joint:
+            python_source = _JOINT_CHECK.format(v=name, r='_kokoropy_r%d' % index)
+        else:
+            python_source = _ESCAPE_CHECK.format(v=name, has_specials=_HAS_SPECIALS.format(name),
+                                                 escaped=_ESCAPED.format(name))
+        added = _statements(python_source, statement)
         added[0].value = value.args[0] if escaped[index] else value
         checks.extend(added)
         values[index] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
+    if joint:
+        python_source = _JOINT_SEARCH.format(
+            joined=''.join('{_kokoropy_r%d}' % index for index in calls),
+            has_specials=_HAS_SPECIALS.format('_kokoropy_j'))
+        for index in calls:
+            text = '_kokoropy_r%d' % index
+            python_source += '    if %s:\n        _kokoropy_v%d = %s\n' % (
+                _HAS_SPECIALS.format(text), index, _ESCAPED.format(text))
+        checks.extend(_statements(python_source, statement))
     return checks + [statement]
 
 
 def _output_lines_as_strings(tree):
     """Rewrite `_extend(('<td>', v, '</td>'))` as `_append(f'<td>{v}</td>')` (in the tree: no
     quoting to get wrong): one string built at once costs less than a tuple handed to extend(),
-    and the final join has fewer pieces. Only for values that are all str: then the f-string
-    prints exactly what the join would."""
+    and the final join has fewer pieces. A value checked alone, `_append(_kokoropy_v0)`, becomes
+    `_append(f'{_kokoropy_v0}')` (see _ESCAPE_CHECK). Only for values that are all str or int:
+    then the f-string prints exactly what the join of the str would."""
     for node in ast.walk(tree):
         call = node.value if isinstance(node, ast.Expr) else None
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
-                call.func.id == '_extend' and len(call.args) == 1 and not call.keywords and \
-                isinstance(call.args[0], ast.Tuple) and \
-                not any(isinstance(value, ast.Starred) for value in call.args[0].elts):
-            # The elements are text literals and the values (names and calls) between them.
-            parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
-                                                          format_spec=None), value)
-                     if isinstance(value, (ast.Name, ast.Call)) else value
-                     for value in call.args[0].elts]
-            call.func.id = '_append'
-            call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), call.args[0])
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
+                len(call.args) == 1 and not call.keywords):
+            continue
+        argument = call.args[0]
+        if call.func.id == '_extend' and isinstance(argument, ast.Tuple) and \
+                not any(isinstance(value, ast.Starred) for value in argument.elts):
+            values = argument.elts
+        elif call.func.id == '_append' and isinstance(argument, ast.Name) and \
+                argument.id.startswith('_kokoropy_v'):
+            values = [argument]
+        else:
+            continue
+        # The elements are text literals and the values (names and calls) between them.
+        parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
+                                                      format_spec=None), value)
+                 if isinstance(value, (ast.Name, ast.Call)) else value
+                 for value in values]
+        call.func.id = '_append'
+        call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), argument)
 
 
 def _assigned_names(statements):
@@ -7276,25 +7395,17 @@ def _to_text(value):
     return value if type(value) is str else to_str(value)
 
 
-class _NoText(object):
-    """A class of no value: `_text` and `_int` of templates rendered with an escape_func, so
-    that their {{x}} always call it (see _inline_escape_checks())."""
-
-
 def _output_helpers(escape_func=None, noescape=False):
     """The defaults (_escape, _str, _type, _text, _int) of the generated functions for these
-    settings: the functions behind {{x}} and {{!x}}, and what the inline checks before _escape()
-    use. The checks pass a str without & < > " ' as it is and an int as str(int): what
-    html_escape() and _to_text() (noescape swaps them) would return too."""
-    escape, raw, text, integer = html_escape, _to_text, str, int
+    settings: the functions behind {{x}} and {{!x}} (noescape swaps them), and the names the
+    inline escape checks use (only for templates whose {{x}} is html_escape())."""
+    escape, raw = html_escape, _to_text
     if escape_func is not None:
-        text = integer = _NoText
-
         def escape(value):
             return escape_func(_to_text(value))
     if noescape:
         escape, raw = raw, escape
-    return (escape, raw, type, text, integer)
+    return (escape, raw, type, str, int)
 
 
 # --- finding and caching templates -----------------------------------------------------------

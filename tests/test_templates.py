@@ -1,4 +1,5 @@
 """Tests for section 7, Templates: SimpleTemplate syntax, blocks, lookup, caching, errors."""
+import contextlib
 import gc
 import json
 import os
@@ -77,6 +78,18 @@ class ExpressionTest(unittest.TestCase):
                          'x&amp;y|ok\n[&amp;]\n[&lt;]\n[&gt;]\n[&quot;]\n[&#x27;]\n[plain]\n'
                          "[]\n[7]\n[]\n[<i>]\n[[&#x27;&lt;&#x27;]]\nx&amp;y\n")
 
+    def test_line_of_several_values_escapes_each_as_html_escape(self):
+        # Such a line searches its str values joined first, and then each (_JOINT_CHECK).
+        tpl = SimpleTemplate('<td>{{a}}</td>{{b}}{{c}}\n')
+        samples = ['plain', 'a&b', '<', '>', '"', "'", '', 'x\'y"z', 7, None, 2.5, True,
+                   Markup('<i>&</i>'), b'<b>']
+        for a in samples:
+            for b in samples:
+                for c in samples[:3]:
+                    expected = '<td>%s</td>%s%s\n' % tuple(kokoropy.html_escape(value)
+                                                          for value in (a, b, c))
+                    self.assertEqual(tpl.render(a=a, b=b, c=c), expected, (a, b, c))
+
     def test_values_are_computed_and_escaped_in_order(self):
         seen = []
 
@@ -132,6 +145,22 @@ class ExpressionTest(unittest.TestCase):
         tpl = SimpleTemplate('{{v}}|{{!v}}', noescape=True)
         self.assertEqual(tpl.render(v='<'), '<|&lt;')
 
+    def test_each_setting_prints_values_alone_and_among_text_alike(self):
+        # {{x}} is done inline only where it is html_escape(): the other settings call theirs.
+        values = ['<&>"\'', 'plain', 7, True, None, 2.5, Markup('<i>')]
+        settings = [({}, ['&lt;&amp;&gt;&quot;&#x27;', 'plain', '7', 'True', '', '2.5', '<i>']),
+                    ({'noescape': True}, ['<&>"\'', 'plain', '7', 'True', '', '2.5', '<i>']),
+                    ({'escape_func': lambda text: '[%s]' % text},
+                     ['[<&>"\']', '[plain]', '[7]', '[True]', '[]', '[2.5]', '[<i>]'])]
+        for options, expected in settings:
+            alone = SimpleTemplate('{{v}}', **options)
+            among = SimpleTemplate('<{{v}}|{{!v}}>', **options)
+            raw = kokoropy.html_escape if options.get('noescape') else kokoropy.to_str
+            for value, text in zip(values, expected):
+                self.assertEqual(alone.render(v=value), text, (options, value))
+                self.assertEqual(among.render(v=value), '<%s|%s>' % (text, raw(value)),
+                                 (options, value))
+
     def test_escape_func_setting_replaces_escaping(self):
         tpl = SimpleTemplate('{{v}}', escape_func=lambda text: text.upper())
         self.assertEqual(tpl.render(v='abc'), 'ABC')
@@ -153,6 +182,60 @@ class CodeTest(unittest.TestCase):
         source = ('% for row in rows:\n{{row}}{{get("row")}}{{defined("row")}}'
                   '{{[row for _ in "a"][0]}}{{(lambda: row)()}}\n% end\n{{row}}\n')
         self.assertEqual(render(source, rows=[1, 2]), '11True11\n22True22\n2\n')
+
+    def test_loop_variable_holds_its_last_value_after_the_loop(self):
+        # A body printing only is run without storing the variable at each turn; the
+        # namespace has it after the loop all the same (or keeps its value when no turn ran).
+        source = ('% for row in rows:\n{{row}}\n% if row == stop: break; end\n% end\n'
+                  '{{defined("row")}} {{get("row")}}\n')
+        self.assertEqual(render(source, rows=[1, 2, 3], stop=None), '1\n2\n3\nTrue 3\n')
+        self.assertEqual(render(source, rows=[1, 2, 3], stop=2), '1\n2\nTrue 2\n')
+        self.assertEqual(render(source, rows=[], stop=None), 'False \n')
+        self.assertEqual(render(source, rows=[], stop=None, row='before'), 'True before\n')
+
+    def test_empty_inner_loop_leaves_its_variable_as_it_was(self):
+        source = ('% for group in groups:\n% for item in group:\n{{item}}\n% end\n'
+                  '[{{item}}]\n% end\n')
+        self.assertEqual(render(source, groups=[[1, 2], [], [3], []], item=0),
+                         '1\n2\n[2]\n[2]\n3\n[3]\n[3]\n')
+        with self.assertRaises(TemplateError):
+            render(source, groups=[[]])
+
+    def test_loop_variable_is_current_for_what_the_loop_runs(self):
+        sources = ['% for row in rows:\n{{get("row")}}\n% end\n',
+                   '% for row in rows:\n{{[row for _ in "a"][0]}}\n% end\n',
+                   '% for row in rows:\n{{row}}\n% else:\n{{row}}\n% end\n']
+        expected = ['ab\nc\n', 'ab\nc\n', 'ab\nc\nc\n']
+        for source, text in zip(sources, expected):
+            with self.subTest(source=source):
+                self.assertEqual(render(source, rows=['ab', 'c']), text)
+
+    def test_loop_left_by_return_has_its_variable_in_the_namespace(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        write_files(folder, {'find.tpl': '% for row in rows:\n% if row == 2: return; end\n'
+                                         '% end\n'})
+        tpl = SimpleTemplate("{{include('find', rows=[1, 2, 3])['row']}}", lookup=[folder])
+        self.assertEqual(tpl.render(), '2')
+
+    def test_loop_variable_is_current_for_code_the_loop_body_runs(self):
+        # Code the template defines may read the variable from the namespace while the loop
+        # runs without a call in the body: a value's __str__, a generator a nested loop runs,
+        # a handler after an exception in the loop, the code after a with that swallowed it.
+        sources = [
+            '% class Shown:\n%   def __str__(self):\n%     return "<%s>" % row\n%   end\n'
+            '% end\n% shown = Shown()\n% for row in rows:\n{{shown}}\n% end\n',
+            '% current = (row for _ in iter(int, 1))\n% for row in rows:\n'
+            '% for seen in current:\n{{seen}}\n% break\n% end\n% end\n',
+            '% try:\n% for row in rows:\n{{row[1]}}\n% end\n% except IndexError:\n'
+            '<{{row}}>\n% end\n',
+            '% with suppress(IndexError):\n% for row in rows:\n{{row[1]}}\n% end\n% end\n'
+            '<{{row}}>\n']
+        expected = ['&lt;ab&gt;\n&lt;c&gt;\n', 'ab\nc\n', 'b\n<c>\n', 'b\n<c>\n']
+        for source, text in zip(sources, expected):
+            with self.subTest(source=source):
+                self.assertEqual(render(source, rows=['ab', 'c'], suppress=contextlib.suppress),
+                                 text)
 
     def test_loop_variable_changed_elsewhere_is_read_from_the_namespace(self):
         sources = [
