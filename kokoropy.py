@@ -7270,22 +7270,25 @@ class _Execution(object):
         return self.rebase_to
 
     def _namespace(self, variables, more, compiled):
-        # `request` is the thread's Request itself, not the proxy that finds it on every read.
-        current = getattr(_local, 'request', None) \
-            if TEMPLATE_GLOBALS.get('request') is request else None
-        bound = {'request': current} if current is not None else {}
         # One dict display: cheaper than a dict updated once per source.
         if not compiled.uses_functions:
             # A template calling none of them (a partial, as nav bars and table rows often
             # are) is spared making them: those it may have been given with an includer's
             # names are out of its reach, and release() removes them all the same.
-            return {'__builtins__': builtins, **TEMPLATE_GLOBALS, **bound, **variables,
-                    **(more or {}), '_kokoropy_template': compiled}
-        env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **bound, **variables, **(more or {}),
-               'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
-               '_render_block': self.render_block, '_block_slot': self.block_slot,
-               '_kokoropy_template': compiled}
-        env['get'], env['setdefault'], env['defined'] = env.get, env.setdefault, env.__contains__
+            env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
+                   '_kokoropy_template': compiled}
+        else:
+            env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
+                   'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
+                   '_render_block': self.render_block, '_block_slot': self.block_slot,
+                   '_kokoropy_template': compiled}
+            env['get'], env['setdefault'], env['defined'] = \
+                env.get, env.setdefault, env.__contains__
+        if env.get('request') is request:
+            # The thread's Request itself, not the proxy that finds it on every read.
+            current = getattr(_local, 'request', None)
+            if current is not None:
+                env['request'] = current
         return env
 
     def release(self):
@@ -7307,9 +7310,11 @@ class _Execution(object):
         self.rebase_to = (self._load(name), kwargs)
 
     def _load(self, name):
-        found = getattr(self.template, 'cache', {}).get(name)
+        template = self.template
+        cache = getattr(template, 'cache', None)
+        found = cache.get(name) if cache else None
         if found is None:
-            found = _load_template(name, tuple(self.template.lookup), self.template.settings)
+            found = _load_template(name, tuple(template.lookup), template.settings)
         return found
 
     def render_block(self, name, out):
@@ -7560,7 +7565,9 @@ def _lookup_cache_key():
     key, since the same name may mean another file for another application or applications
     folder; `reload` is true when templates are searched and compiled again (debug mode)."""
     current = _request_in_thread()
-    if current is not None:
+    if current is None:
+        config, application = default_app().config, None        # as _lookup_context()
+    else:
         # Worked out once per request, serving app and application (a page runs several
         # templates; an environ handed on to another app keeps what the first one found).
         environ = current.environ
@@ -7569,7 +7576,7 @@ def _lookup_cache_key():
         if known is not None and known[0] is environ.get('kokoropy.app') and \
                 known[1] == application:
             return known[2]
-    config, application = _lookup_context()
+        config = _app_of(current).config
     where = (application, config.get('project_path'), config.get('applications_path'))
     found = where, bool(config.get('debug') or config.get('reload_templates'))
     if current is not None:
