@@ -12013,26 +12013,8 @@ class Table:
     def _table_markup(self, add):
         """The <table> of _builtin_markup(): the cells of _rows(), each written at once."""
         columns, headers = _table_columns(self.fields)
-        # The header row is the same for every page with this q and sort, unless its links
-        # are made by a subclass's link() or _columns(), which may read more (the request).
-        key = (type(self), self.q, self.sort, bool(self.detail_url or self.edit_url or
-                                                   self.delete_url))
-        kept = type(self).link is Table.link and type(self)._columns is Table._columns and \
-            'link' not in self.__dict__ and '_columns' not in self.__dict__
-        head = headers.get(key) if kept else None
-        if head is None:
-            head = ''.join(['<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
-                ' class="numeric"' if kind == 'number' else '',
-                ' aria-sort="%s"' % state if state else '', html_escape(href),
-                html_escape(label)) for label, href, state, kind in self._columns()])
-            if key[3]:
-                head += '<th scope="col" class="table-actions">Actions</th>\n'
-            if kept:
-                if len(headers) >= 64:      # q is the user's: keep the memory bounded
-                    headers.clear()
-                headers[key] = head
         add('<div class="table-wrap">\n<table class="table table-list">\n<thead>\n<tr>\n')
-        add(head)
+        add(self._header_cells(headers))
         add('</tr>\n</thead>\n<tbody>\n')
         items = self.page.items
         related = _prefetch_related(items, self.fields)
@@ -12063,6 +12045,28 @@ class Table:
 
     def __str__(self):
         return str(self.render())
+
+    def _header_cells(self, headers):
+        """The <th> cells of the table's header row, kept in `headers` (see _table_columns())
+        for every page with this q and sort, unless a subclass's link() or _columns() makes
+        them, which may read more (the request)."""
+        key = (type(self), self.q, self.sort, bool(self.detail_url or self.edit_url or
+                                                   self.delete_url))
+        kept = type(self).link is Table.link and type(self)._columns is Table._columns and \
+            'link' not in self.__dict__ and '_columns' not in self.__dict__
+        cells = headers.get(key) if kept else None
+        if cells is None:
+            cells = ''.join(['<th scope="col"%s%s><a href="%s">%s</a></th>\n' % (
+                ' class="numeric"' if kind == 'number' else '',
+                ' aria-sort="%s"' % state if state else '', html_escape(href),
+                html_escape(label)) for label, href, state, kind in self._columns()])
+            if key[3]:
+                cells += '<th scope="col" class="table-actions">Actions</th>\n'
+            if kept:
+                if len(headers) >= 64:      # q is the user's: keep the memory bounded
+                    headers.clear()
+                headers[key] = cells
+        return cells
 
     def link(self, **changes):
         """A relative URL ('?q=..&sort=..&page=..') of this list with some parameters changed;
