@@ -12363,8 +12363,9 @@ def _cell_code(number, kind, link):
                  '            if value:',
                  '                text = value'] + ['    ' + line for line in cut] + [
                  "                if '&' in text or '<' in text or '>' in text or '\"' in text"
-                 " or \"'\" in text:",
-                 '                    text = html_escape(text)',
+                 " or \"'\" in text:",     # then html_escape()'s own replace() calls
+                 "                    text = text.replace('&', '&amp;').replace('<', '&lt;')"
+                 ".replace('>', '&gt;').replace('\"', '&quot;').replace(\"'\", '&#x27;')",
                  '        elif value.__class__ is int or value.__class__ is float:',
                  '            text = str(value)'] + cut
     elif kind == 'reference':    # names: the related rows' names, cut and escaped

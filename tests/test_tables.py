@@ -390,7 +390,7 @@ class BuiltinMarkupTest(TableCase):
             self.assertSameAsTheTemplate(query, fields=['title'], edit_url='library.book.edit')
 
     def test_odd_shapes(self):
-        add_books('Dune', ' x ', SCRIPT)
+        add_books('Dune', ' x ', SCRIPT, 'Tom & "Jerry\'s" <b>')
         Book.create(title='Emma', summary='')
         self.assertSameAsTheTemplate(fields=[])
         self.assertSameAsTheTemplate(fields=[], delete_url=lambda b: '/d/%d' % b.id)
