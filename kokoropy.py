@@ -182,6 +182,15 @@ def json_dumps(value):
     return _JSON_ENCODER.encode(value)
 
 
+def _remember(cache, key, value, limit):
+    """cache[key] = value, the cache emptied first when it holds `limit` entries (what a cache
+    keyed by requests' values holds stays bounded); returns value."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _b64encode(data):
     return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
 
@@ -1401,10 +1410,8 @@ def _path_builder(parsed, route):
             elif value.__class__ is str and piece[1] is to_str:     # no filter's own to_url
                 text = texts.get((name, value))
                 if text is None:
-                    text = _build_wildcard(route, piece, value)
-                    if len(texts) >= 256:
-                        texts.clear()
-                    texts[(name, value)] = text
+                    text = _remember(texts, (name, value),
+                                     _build_wildcard(route, piece, value), 256)
                 path += text + literal
             else:
                 path += _build_wildcard(route, piece, value) + literal
@@ -3889,10 +3896,7 @@ def url(_name, **params):
     builder = app.router.path_builders.get(_name)
     if builder is None:
         raise RouteBuildError('no route named %r' % (_name,))
-    root = current.environ.get('kokoropy.url_root')     # Request.url_root, read directly
-    if root is None or root[0] is not current.environ.get('SCRIPT_NAME', ''):
-        return current.url_root + builder(params)
-    return root[1] + builder(params)
+    return current.url_root + builder(params)
 
 
 def base_url(path=''):
@@ -7554,7 +7558,11 @@ def _file_in_folder(folder, relative):
 def _lookup_context():
     """(config, application name) for this thread's request: the serving app's config and the
     application owning the route; outside a request the default app's config and None."""
-    current = _request_in_thread()
+    return _context_of(_request_in_thread())
+
+
+def _context_of(current):
+    """_lookup_context() for the Request `current` (None: outside a request)."""
     if current is None:
         return default_app().config, None
     return _app_of(current).config, getattr(current, 'app_name', None)
@@ -7565,18 +7573,15 @@ def _lookup_cache_key():
     key, since the same name may mean another file for another application or applications
     folder; `reload` is true when templates are searched and compiled again (debug mode)."""
     current = _request_in_thread()
-    if current is None:
-        config, application = default_app().config, None        # as _lookup_context()
-    else:
+    if current is not None:
         # Worked out once per request, serving app and application (a page runs several
         # templates; an environ handed on to another app keeps what the first one found).
         environ = current.environ
         known = environ.get('kokoropy.template_where')
-        application = getattr(current, 'app_name', None)
         if known is not None and known[0] is environ.get('kokoropy.app') and \
-                known[1] == application:
+                known[1] == getattr(current, 'app_name', None):
             return known[2]
-        config = _app_of(current).config
+    config, application = _context_of(current)
     where = (application, config.get('project_path'), config.get('applications_path'))
     found = where, bool(config.get('debug') or config.get('reload_templates'))
     if current is not None:
@@ -8513,11 +8518,9 @@ class _PlainPassword(str):
 def _label_from_name(name):
     """'unit_price' -> 'Unit price'; 'id' -> 'ID'."""
     label = _LABELS.get(name)
-    if label is None:
-        if len(_LABELS) >= 4096:    # the names of fields: few
-            _LABELS.clear()
-        label = _LABELS[name] = 'ID' if name == 'id' else \
-            name.replace('_', ' ').strip().capitalize()
+    if label is None:     # 4096: the names of fields are few
+        label = _remember(_LABELS, name, 'ID' if name == 'id' else
+                          name.replace('_', ' ').strip().capitalize(), 4096)
     return label
 
 
@@ -8764,10 +8767,8 @@ class SqliteDialect:
             if not text or '\x00' in text:
                 raise ValueError('invalid SQL identifier %r' % text)
             quoted = '"%s"' % text.replace('"', '""')
-            if identifier.__class__ is str:
-                if len(_QUOTED_NAMES) >= 4096:     # the names of tables and columns: few
-                    _QUOTED_NAMES.clear()
-                _QUOTED_NAMES[identifier] = quoted
+            if identifier.__class__ is str:     # 4096: the names of tables and columns: few
+                _remember(_QUOTED_NAMES, identifier, quoted, 4096)
         return quoted
 
     def column_list(self, columns):
@@ -9976,12 +9977,10 @@ class _ModelStatements:
         """SELECT of the rows, trashed ones too, whose id is one of `count` parameters."""
         sql = self._by_ids.get(count)
         if sql is None:
-            if len(self._by_ids) >= 64:
-                self._by_ids.clear()
             dialect = self.dialect
-            sql = self._by_ids[count] = dialect.select(self.meta.table, self.column_list,
-                                                       dialect.condition('id', 'in',
-                                                                         (0,) * count)[0])
+            sql = _remember(self._by_ids, count, dialect.select(
+                self.meta.table, self.column_list, dialect.condition('id', 'in', (0,) * count)[0]),
+                64)
         return sql
 
     def insert_plan(self, with_id, auto_position):
@@ -12063,9 +12062,7 @@ class Table:
             if key[3]:
                 cells += '<th scope="col" class="table-actions">Actions</th>\n'
             if kept:
-                if len(headers) >= 64:      # q is the user's: keep the memory bounded
-                    headers.clear()
-                headers[key] = cells
+                _remember(headers, key, cells, 64)      # q is the user's
         return cells
 
     def link(self, **changes):
@@ -12181,10 +12178,7 @@ def _escaped_names(rows):
     """{id: the row's name, cut and escaped} of a reference column's related rows."""
     names = {}
     for target_id, target in rows.items():
-        text = str(target)
-        names[target_id] = html_escape(_cut_text(text, TABLE_TEXT_LIMIT)
-                                       if TABLE_TEXT_LIMIT and len(text) > TABLE_TEXT_LIMIT
-                                       else text)
+        names[target_id] = html_escape(_cut_text(str(target), TABLE_TEXT_LIMIT))
     return names
 
 
@@ -12202,8 +12196,6 @@ def _table_columns(fields):
               for field in fields.values()], list(CELL_CLASSES.items()))
     columns, known_state, headers = _TABLE_COLUMNS.get(key, (None, None, None))
     if columns is None or known_state != state:
-        if len(_TABLE_COLUMNS) >= 256:
-            _TABLE_COLUMNS.clear()
         classes, columns = _class_attributes(), []
         for name, field, label in key:
             plan, label = _display_plan(field), html_escape(label)
@@ -12213,7 +12205,7 @@ def _table_columns(fields):
                 if _plain_column(plan, True) else 'other'
             columns.append((name, plan, starts, kind))
         headers = {}
-        _TABLE_COLUMNS[key] = (columns, state, headers)
+        _remember(_TABLE_COLUMNS, key, (columns, state, headers), 256)
     return columns, headers
 
 
@@ -12322,10 +12314,8 @@ def _compiled_row_writer(shape, has_detail, attributes=None):
     namespace = {'html_escape': html_escape, 'TABLE_TEXT_LIMIT': TABLE_TEXT_LIMIT,
                  'cut': _cut_text}
     exec(compile('\n'.join(code), '<kokoropy table rows>', 'exec'), namespace)
-    if len(_ROW_WRITERS) >= 256:    # one per shape of table an application shows: few
-        _ROW_WRITERS.clear()
-    writer = _ROW_WRITERS[key] = namespace['write_rows']
-    return writer
+    # 256: one per shape of table an application shows, few
+    return _remember(_ROW_WRITERS, key, namespace['write_rows'], 256)
 
 
 def _row_values_code(attributes):
@@ -12362,10 +12352,8 @@ def _cell_code(number, kind, link):
                  '        if value.__class__ is str:',
                  '            if value:',
                  '                text = value'] + ['    ' + line for line in cut] + [
-                 "                if '&' in text or '<' in text or '>' in text or '\"' in text"
-                 " or \"'\" in text:",     # then html_escape()'s own replace() calls
-                 "                    text = text.replace('&', '&amp;').replace('<', '&lt;')"
-                 ".replace('>', '&gt;').replace('\"', '&quot;').replace(\"'\", '&#x27;')",
+                 '                if %s:' % _HAS_SPECIALS.format('text'),  # as templates do
+                 '                    text = %s' % _ESCAPED.format('text'),
                  '        elif value.__class__ is int or value.__class__ is float:',
                  '            text = str(value)'] + cut
     elif kind == 'reference':    # names: the related rows' names, cut and escaped
@@ -12396,9 +12384,8 @@ def _row_link(link, request):
     builder = (app or default_app()).router.path_builders.get(link)
     if builder is None:
         raise RouteBuildError('no route named %r' % (link,))
-    made = getattr(builder, 'row_urls', None)
-    if made and app is not None:
-        row_url = made.get(request.url_root)    # made by an earlier page (below)
+    if app is not None:
+        row_url = getattr(builder, 'row_urls', {}).get(request.url_root)  # an earlier page's
         if row_url is not None:
             return row_url
     wildcards = getattr(builder, 'wildcards', ())
@@ -12409,15 +12396,11 @@ def _row_link(link, request):
     around_int = getattr(builder, 'around_int', None)
     if around_int is None or app is None:
         return lambda row: url(link, **{name: row.id})
-    # Made once per route and site root (every list page asks again), kept on the builder.
+    # Made once per route and site root (every list page asks again), kept on the builder;
+    # 16: SCRIPT_NAME is the server's, but keep the memory bounded.
     root = request.url_root
-    made = builder.__dict__.setdefault('row_urls', {})
-    row_url = made.get(root)
-    if row_url is None:
-        if len(made) >= 16:     # SCRIPT_NAME is the server's, but keep the memory bounded
-            made.clear()
-        row_url = made[root] = _int_row_url(link, name, root + around_int[0], around_int[1])
-    return row_url
+    return _remember(builder.__dict__.setdefault('row_urls', {}), root,
+                     _int_row_url(link, name, root + around_int[0], around_int[1]), 16)
 
 
 def _int_row_url(link, name, before, after):
