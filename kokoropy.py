@@ -7321,12 +7321,12 @@ class _Execution(object):
         self.compiled, self.helpers = template_object._compiled, template_object._helpers
         self.rebase_to, self.slots, self.env = None, [], None
 
-    def run(self, variables, more=None, inherited=False):
+    def run(self, variables, more=None, source=None):
         """Render into the shared output with the names of `variables` updated by those of
-        `more` (`inherited`: variables is the namespace of a run whose template keeps its
-        names); return (template, kwargs) of a requested rebase."""
+        `more` (`source`: the run whose namespace `variables` is, if any); return (template,
+        kwargs) of a requested rebase."""
         compiled = self.compiled
-        env = self.env = self._namespace(variables, more, inherited)
+        env = self.env = self._namespace(variables, more, source)
         try:
             types.FunctionType(compiled.main_code, env, None, self.helpers)(self.state.out)
             if self.slots and self.rebase_to is None:
@@ -7342,9 +7342,9 @@ class _Execution(object):
             raise _error_from_traceback(problem, exc, compiled) from exc
         return self.rebase_to
 
-    def _namespace(self, variables, more, inherited):
+    def _namespace(self, variables, more, source):
         compiled = self.compiled
-        if inherited:
+        if source is not None and source.compiled.keeps_names:
             # The namespace of the includer or of the template rebasing here already holds
             # the builtins and TEMPLATE_GLOBALS (in the same places: the dict display below
             # made it) and the request; a copy costs a fraction of inserting each name again.
@@ -7359,18 +7359,8 @@ class _Execution(object):
                 if current is not None:
                     env['request'] = current
         uses = compiled.uses
-        if uses:
-            self._add_functions(env, uses)
-        env['_kokoropy_template'] = compiled
-        if uses & _USES_LOOKUPS:
-            env['get'], env['setdefault'], env['defined'] = \
-                env.get, env.setdefault, env.__contains__
-        return env
-
-    def _add_functions(self, env, uses):
-        # A template calling none of them (a partial, as nav bars and table rows often are) is
-        # spared making them: those it may have been given with an includer's names are out of
-        # its reach, and release() removes them all the same.
+        # Only the functions the template names (see _NAMESPACE_FLAGS): those it may have been
+        # given with an includer's names are out of its reach, and release() removes them.
         if uses & _USES_INCLUDE:
             env['include'] = self.include
         if uses & _USES_REBASE:
@@ -7381,6 +7371,11 @@ class _Execution(object):
             env['_render_block'] = self.render_block
         if uses & _USES_BLOCK_SLOT:
             env['_block_slot'] = self.block_slot
+        env['_kokoropy_template'] = compiled
+        if uses & _USES_LOOKUPS:
+            env['get'], env['setdefault'], env['defined'] = \
+                env.get, env.setdefault, env.__contains__
+        return env
 
     def release(self):
         env, self.env = self.env, None
@@ -7396,25 +7391,33 @@ class _Execution(object):
         # Into the shared output, so that functions the included template defines print where
         # they are called, as in Bottle.
         if not child._compiled.uses:
-            return _render_partial(child, state, self.env, kwargs, self.compiled.keeps_names)
+            return _render_partial(child, state, self.env, kwargs, self)
         return _render_chain(child, state.out, self.env, len(state.out), kwargs, state.context,
-                             self.compiled.keeps_names)
+                             self)
 
     def rebase(self, name, **kwargs):
         """After this template, render layout `name` with this output as `base`."""
         self.rebase_to = (self._load(name), kwargs)
 
     def _load(self, name):
+        """The template include(name) or rebase(name) renders: from the template's `cache` (as
+        Bottle code fills it), else as _template_named_by() found and remembered it."""
         template = self.template
         cache = getattr(template, 'cache', None)
         found = cache.get(name) if cache else None
-        if found is None:
-            state = self.state
-            if state.context is None:
-                # Once per render: its templates are all found for the same application.
-                state.context = _lookup_cache_key()
-            found = _template_named_by(template, name, state.context)
-        return found
+        if found is not None:
+            return found
+        context = self.state.context
+        if context is None:
+            # Once per render: its templates are all found for the same application.
+            context = self.state.context = _lookup_cache_key()
+        where, reload = context
+        remembered = template._resolved.get(name)
+        if remembered is not None and not reload:
+            known_where, key, found = remembered
+            if known_where == where and _NAMED_TEMPLATES.get(key) is found:
+                return found
+        return _template_named_by(template, name, context)
 
     def render_block(self, name, out):
         if not _run_block(self.state.executions, 0, name, out):
@@ -7437,23 +7440,23 @@ class _Execution(object):
 
 
 def _render_chain(template_object, out, variables, start=0, more=None, context=None,
-                  inherited=False):
+                  source=None):
     """Run a template with `variables` updated by `more`, and then the layouts it rebases on,
     appending to `out` and sharing blocks; return the namespace of the last one run. A
     layout's `base` is the output from position `start` on. `context`: the look-up context of
-    the render, if known; `inherited`: see _Execution.run()."""
+    the render, if known; `source`: see _Execution.run()."""
     state = _RenderState(out, context)
     executions = state.executions
     try:
         for _ in range(MAX_REBASE_DEPTH):
             execution = _Execution(template_object, state)
             executions.append(execution)
-            rebase_to = execution.run(variables, more, inherited)
+            rebase_to = execution.run(variables, more, source)
             if rebase_to is None:
                 return execution.env
             template_object, more = rebase_to
             more = dict(more, base=''.join(out[start:]))
-            variables, inherited = execution.env, execution.compiled.keeps_names
+            variables, source = execution.env, execution
             del out[start:]
         raise TemplateError('more than %d levels of rebase/extends: do the templates rebase on '
                             'each other?' % MAX_REBASE_DEPTH, template_object._compiled.filename)
@@ -7466,13 +7469,13 @@ def _render_chain(template_object, out, variables, start=0, more=None, context=N
         del executions[:]
 
 
-def _render_partial(template_object, includer_state, variables, more, inherited):
+def _render_partial(template_object, includer_state, variables, more, source):
     """What _render_chain() does for a template calling none of include(), rebase() ... (a
     partial, such as a nav bar): it cannot rebase, so one run without the chain's
     bookkeeping."""
-    execution = _Execution(template_object, _RenderState(includer_state.out))
+    execution = _Execution(template_object, includer_state)     # for its `out` only
     try:
-        execution.run(variables, more, inherited)
+        execution.run(variables, more, source)
         return execution.env
     finally:
         execution.release()
@@ -7551,18 +7554,14 @@ def _load_template(name, lookup=(), settings=None, context=None):
 
 
 def _template_named_by(includer, name, context):
-    """The template include(name) or rebase(name) in template `includer` renders: what
-    _load_template() finds, remembered by the includer with its cache key, so that a render
-    needs one dict look-up instead of building that key again (the key only changes with the
-    look-up context; the lookup folders and settings are those the includer has when it
-    first includes the name). What _NAMED_TEMPLATES holds for the key still decides, so that
-    a template compiled again in debug mode or TEMPLATES.clear() are followed."""
-    where, reload = context
-    remembered = includer._resolved.get(name)
-    if remembered is not None and remembered[0] == where and not reload:
-        key, loaded = remembered[1:]
-        if _NAMED_TEMPLATES.get(key) is loaded:
-            return loaded
+    """The template include(name) or rebase(name) in template `includer` renders (as
+    _load_template() finds it), remembered by the includer as (where, cache key, template):
+    _Execution._load() then needs one look-up of that key in _NAMED_TEMPLATES instead of
+    building it on every render. The key changes only with the look-up context (the includer's
+    lookup folders and settings are read when it first includes the name); what
+    _NAMED_TEMPLATES holds for it still decides, so that a template compiled again in debug
+    mode, or TEMPLATES.clear(), are followed."""
+    where = context[0]
     lookup, settings = tuple(includer.lookup), includer.settings
     loaded = _load_template(name, lookup, settings, context)
     includer._resolved[name] = (where, (name, lookup, _settings_key(settings)) + where, loaded)
@@ -7703,7 +7702,7 @@ def _lookup_cache_key():
     """(where, reload) for caching what a template name finds: `where` is part of the cache
     key, since the same name may mean another file for another application or applications
     folder; `reload` is true when templates are searched and compiled again (debug mode)."""
-    current = _local.request
+    current = _request_in_thread()
     if current is not None:
         # Worked out once per request, serving app and application (a page runs several
         # templates; an environ handed on to another app keeps what the first one found).
@@ -7712,10 +7711,7 @@ def _lookup_cache_key():
         if known is not None and known[0] is environ.get('kokoropy.app') and \
                 known[1] == getattr(current, 'app_name', None):
             return known[2]
-    if current is None:     # as _context_of() does, in fewer calls: once per render
-        config, application = default_app().config, None
-    else:
-        config, application = _context_of(current)
+    config, application = _context_of(current)
     where = (application, config.get('project_path'), config.get('applications_path'))
     found = where, bool(config.get('debug') or config.get('reload_templates'))
     if current is not None:
