@@ -7214,7 +7214,9 @@ def _output_lines_as_strings(tree):
     quoting to get wrong): one string built at once costs less than a tuple handed to extend(),
     and the final join has fewer pieces. A value checked alone, `_append(_kokoropy_v0)`, becomes
     `_append(f'{_kokoropy_v0}')` (see _ESCAPE_CHECK). Only for values that are all str or int:
-    then the f-string prints exactly what the join of the str would."""
+    then the f-string prints exactly what the join of the str would. A line printing
+    `{{!base}}`, a layout's whole page below, is left as it is: the f-string would copy the
+    page once more."""
     for node in ast.walk(tree):
         call = node.value if isinstance(node, ast.Expr) else None
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
@@ -7229,6 +7231,8 @@ def _output_lines_as_strings(tree):
             values = [argument]
         else:
             continue
+        if any(_is_raw_base(value) for value in values):
+            continue
         # The elements are text literals and the values (names and calls) between them.
         parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
                                                       format_spec=None), value)
@@ -7236,6 +7240,12 @@ def _output_lines_as_strings(tree):
                  for value in values]
         call.func.id = '_append'
         call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), argument)
+
+
+def _is_raw_base(value):
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+        value.func.id == '_str' and len(value.args) == 1 and \
+        isinstance(value.args[0], ast.Name) and value.args[0].id == 'base'
 
 
 def _assigned_names(statements):
