@@ -6891,7 +6891,7 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
                              lineno, TemplateSyntaxError) from exc
     functions = {'__builtins__': builtins}
     exec(code, functions)       # defines the functions only; no template code runs here
-    # name -> (code, whether it holds a {% parent %}): see _Execution.render_block().
+    # name -> (code, whether it holds a {% parent %}): see _run_block().
     blocks = {name: (functions['_block_%d' % index].__code__, name in generated.parent_users)
               for index, name in enumerate(generated.block_names)}
     main_code = functions['_template_main'].__code__
@@ -6906,35 +6906,20 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
                              keeps_names)
 
 
-# The template's names of rebase(): see _drop_slots_if_rebasing().
-_REBASE_NAMES = frozenset(['rebase', 'extends'])
-
-
 def _drop_slots_if_rebasing(tree):
     """Replace the `_block_slot(name, _out)` calls of the template body by `pass` when its first
-    statement calls extends() or rebase() (and nothing can give those names another meaning):
-    the places the calls keep serve only a template that ends without rebasing, and each call
-    cost a render as much as a short block."""
+    statement calls extends() or rebase(): the places the calls keep serve only a template that
+    ends without rebasing, which this one cannot (the call sets a layout or raises, and nothing
+    unsets it), and each call cost a render as much as a short block."""
     main = tree.body[0].body
     first = main[1] if len(main) > 1 else None      # main[0] binds _append and _extend
-    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Call) and
-            isinstance(first.value.func, ast.Name) and first.value.func.id in _REBASE_NAMES):
-        return
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            named = {node.id} if not isinstance(node.ctx, ast.Load) or \
-                node.id in _NAMESPACE_CALLS else ()
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            named = {node.name}
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            named = set(node.names)
-        elif isinstance(node, ast.alias):
-            named = {node.asname or node.name}
-        else:
-            continue
-        if not _REBASE_NAMES.isdisjoint(named) or not _NAMESPACE_CALLS.isdisjoint(named):
-            return
-    tree.body[0].body = _rewritten(main, _without_slot)
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Call) and \
+            isinstance(first.value.func, ast.Name) and first.value.func.id in _REBASE_NAMES:
+        tree.body[0].body = _rewritten(main, _without_slot)
+
+
+# The names by which a template calls rebase().
+_REBASE_NAMES = frozenset(['rebase', 'extends'])
 
 
 def _without_slot(statement):
@@ -7243,6 +7228,7 @@ def _output_lines_as_strings(tree):
 
 
 def _is_raw_base(value):
+    """Whether an output value is `_str(base)`, as `{{!base}}` generates it."""
     return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
         value.func.id == '_str' and len(value.args) == 1 and \
         isinstance(value.args[0], ast.Name) and value.args[0].id == 'base'
@@ -7288,7 +7274,8 @@ def _located_error(problem, filename, source_lines, lineno, error_class=None):
 # than the one or two most templates call. get(), setdefault() and defined() come together.
 _USES_INCLUDE, _USES_REBASE, _USES_EXTENDS, _USES_RENDER_BLOCK, _USES_BLOCK_SLOT, \
     _USES_LOOKUPS = 1, 2, 4, 8, 16, 32
-_USES_ALL = 63
+_USES_ALL = _USES_INCLUDE | _USES_REBASE | _USES_EXTENDS | _USES_RENDER_BLOCK | \
+    _USES_BLOCK_SLOT | _USES_LOOKUPS
 _NAMESPACE_FLAGS = {'include': _USES_INCLUDE, 'rebase': _USES_REBASE, 'extends': _USES_EXTENDS,
                     '_render_block': _USES_RENDER_BLOCK, '_block_slot': _USES_BLOCK_SLOT,
                     'get': _USES_LOOKUPS, 'setdefault': _USES_LOOKUPS, 'defined': _USES_LOOKUPS}
@@ -7311,7 +7298,7 @@ def _namespace_uses(names):
 
 class _RenderState(object):
     """What the templates of one rebase chain share: the output list, their runs so far (the
-    most derived template first: where _Execution.render_block() finds a block's overrides),
+    most derived template first: where _run_block() finds a block's overrides),
     and the look-up context of the whole render (see _Execution._load())."""
 
     __slots__ = ('out', 'executions', 'context')
@@ -7505,6 +7492,7 @@ def _run_block(executions, start, name, out):
             types.FunctionType(code, execution.env, None, execution.helpers)(out, parent)
             return True
     return False
+
 
 def _error_from_traceback(problem, exc, fallback):
     """A TemplateError at the innermost template line found in exc's traceback."""
