@@ -7298,8 +7298,8 @@ def _namespace_uses(names):
 
 class _RenderState(object):
     """What the templates of one rebase chain share: the output list, their runs so far (the
-    most derived template first: where _run_block() finds a block's overrides),
-    and the look-up context of the whole render (see _Execution._load())."""
+    most derived template first: where _run_block() finds a block's overrides) and the
+    look-up context of the whole render (see _Execution._load())."""
 
     __slots__ = ('out', 'executions', 'context')
 
