@@ -6270,6 +6270,7 @@ class SimpleTemplate(BaseTemplate):
         self.syntax = syntax
         _Syntax.get(syntax)
         self.cache = {}         # name -> template, consulted first by include()
+        self._resolved = {}     # name -> what include() found: see _template_named_by()
         self.__dict__.pop('_compiled', None)    # prepare() again compiles again
         source = self.source
         if source is None:
@@ -6625,7 +6626,8 @@ def _scan_inline(text, lineno, tokens, syntax):
 
 # --- step 2: tokens -> Python source ---------------------------------------------------------
 
-_GeneratedCode = collections.namedtuple('GeneratedCode', 'source line_map block_names')
+_GeneratedCode = collections.namedtuple('GeneratedCode',
+                                        'source line_map block_names parent_users')
 
 _END_RE = re.compile(r'end[ \t]*(?:#.*)?$')
 _BLOCK_START_RE = re.compile(r'(?:if|for|while|with|try|def|class|async[ \t]+(?:for|with|def))\b')
@@ -6639,8 +6641,9 @@ def generate_template_code(tokens):
     """Translate tokens into Python source: `_template_main(_out, _escape, _str, _type, _text,
     _int)` for the template body and `_block_N(_out, _parent, _escape, _str, _type, _text,
     _int)` for each block (the last five are bound as defaults when rendering), each appending
-    text to the list `_out`. Returns a GeneratedCode(source, line_map, block_names) where
-    line_map[n] is the template line of generated line n. Raises TemplateError for an unclosed
+    text to the list `_out`. Returns a GeneratedCode(source, line_map, block_names,
+    parent_users) where line_map[n] is the template line of generated line n and parent_users
+    the names of the blocks holding a `{% parent %}`. Raises TemplateError for an unclosed
     or stray `% end` / `{% endblock %}` and `{% parent %}` outside a block.
     """
     generator = _CodeGenerator(_is_extending(tokens))
@@ -6726,6 +6729,7 @@ class _CodeGenerator(object):
         self.writers = [self.main]      # the innermost open block last
         self.done = []
         self.block_names = []
+        self.parent_users = set()
 
     def on_text(self, token):
         self.writers[-1].add_text(token.value, token.lineno)
@@ -6812,6 +6816,7 @@ class _CodeGenerator(object):
             raise TemplateError('{% parent %} outside a {% block %}', None, token.lineno)
         writer.flush()
         writer.write('_parent(_out)', token.lineno)
+        self.parent_users.add(writer.block_name)
 
     def finish(self):
         if len(self.writers) > 1:
@@ -6823,7 +6828,8 @@ class _CodeGenerator(object):
         lines = self.main.lines + [line for writer in self.done for line in writer.lines]
         source = '\n'.join(text for text, _ in lines) + '\n'
         line_map = [0] + [lineno for _, lineno in lines]
-        return _GeneratedCode(source, line_map, list(self.block_names))
+        return _GeneratedCode(source, line_map, list(self.block_names),
+                              frozenset(self.parent_users))
 
     @staticmethod
     def _check_closed(writer):
@@ -6836,8 +6842,8 @@ class _CodeGenerator(object):
 
 _CompiledTemplate = collections.namedtuple(
     'CompiledTemplate',
-    'filename code_filename source_lines python_source line_map main_code block_codes '
-    'uses_functions')
+    'filename code_filename source_lines python_source line_map main_code blocks uses '
+    'keeps_names')
 
 # Names the generated functions keep local (parameters and the bound append).
 _GENERATED_LOCALS = frozenset(['_out', '_append', '_extend', '_escape', '_str', '_parent',
@@ -6864,12 +6870,14 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
     try:
         generated = generate_template_code(tokenize_template(source, syntax))
         tree = ast.parse(generated.source, code_filename)
+        _drop_slots_if_rebasing(tree)
         _local_loop_reads(tree)
         _declare_globals(tree)
         if html_escaped:
             _inline_escape_checks(tree)
         if text_values or html_escaped:
             _output_lines_as_strings(tree)
+        keeps_names = not any(isinstance(node, ast.Delete) for node in ast.walk(tree))
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
         raise _located_error(exc.problem, filename, source_lines, exc.lineno,
@@ -6883,13 +6891,43 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
                              lineno, TemplateSyntaxError) from exc
     functions = {'__builtins__': builtins}
     exec(code, functions)       # defines the functions only; no template code runs here
-    block_codes = tuple((name, functions['_block_%d' % index].__code__)
-                        for index, name in enumerate(generated.block_names))
+    # name -> (code, whether it holds a {% parent %}): see _run_block().
+    blocks = {name: (functions['_block_%d' % index].__code__, name in generated.parent_users)
+              for index, name in enumerate(generated.block_names)}
     main_code = functions['_template_main'].__code__
-    uses_functions = any(not _code_names(code).isdisjoint(_NAMESPACE_USES)
-                         for code in [main_code] + [code for _, code in block_codes])
+    names = _code_names(main_code)
+    for block_code, _ in blocks.values():
+        names |= _code_names(block_code)
+    # Whether no name can leave its namespace, which a layout or include may then copy as is
+    # (see _Execution._namespace()): no `del`, no globals() or such.
+    keeps_names = keeps_names and names.isdisjoint(_NAMESPACE_REACHERS)
     return _CompiledTemplate(filename, code_filename, source_lines, generated.source,
-                             generated.line_map, main_code, block_codes, uses_functions)
+                             generated.line_map, main_code, blocks, _namespace_uses(names),
+                             keeps_names)
+
+
+def _drop_slots_if_rebasing(tree):
+    """Replace the `_block_slot(name, _out)` calls of the template body by `pass` when its first
+    statement calls extends() or rebase(): the places the calls keep serve only a template that
+    ends without rebasing, which this one cannot (the call sets a layout or raises, and nothing
+    unsets it), and each call cost a render as much as a short block."""
+    main = tree.body[0].body
+    first = main[1] if len(main) > 1 else None      # main[0] binds _append and _extend
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Call) and \
+            isinstance(first.value.func, ast.Name) and first.value.func.id in _REBASE_NAMES:
+        tree.body[0].body = _rewritten(main, _without_slot)
+
+
+# The names by which a template calls rebase().
+_REBASE_NAMES = frozenset(['rebase', 'extends'])
+
+
+def _without_slot(statement):
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
+            call.func.id == '_block_slot':
+        return [ast.copy_location(ast.Pass(), statement)]
+    return [statement]
 
 
 def _code_names(code):
@@ -7161,7 +7199,9 @@ def _output_lines_as_strings(tree):
     quoting to get wrong): one string built at once costs less than a tuple handed to extend(),
     and the final join has fewer pieces. A value checked alone, `_append(_kokoropy_v0)`, becomes
     `_append(f'{_kokoropy_v0}')` (see _ESCAPE_CHECK). Only for values that are all str or int:
-    then the f-string prints exactly what the join of the str would."""
+    then the f-string prints exactly what the join of the str would. A line printing
+    `{{!base}}`, a layout's whole page below, is left as it is: the f-string would copy the
+    page once more."""
     for node in ast.walk(tree):
         call = node.value if isinstance(node, ast.Expr) else None
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
@@ -7176,6 +7216,8 @@ def _output_lines_as_strings(tree):
             values = [argument]
         else:
             continue
+        if any(_is_raw_base(value) for value in values):
+            continue
         # The elements are text literals and the values (names and calls) between them.
         parts = [ast.copy_location(ast.FormattedValue(value=value, conversion=-1,
                                                       format_spec=None), value)
@@ -7183,6 +7225,13 @@ def _output_lines_as_strings(tree):
                  for value in values]
         call.func.id = '_append'
         call.args[0] = ast.copy_location(ast.JoinedStr(values=parts), argument)
+
+
+def _is_raw_base(value):
+    """Whether an output value is `_str(base)`, as `{{!base}}` generates it."""
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+        value.func.id == '_str' and len(value.args) == 1 and \
+        isinstance(value.args[0], ast.Name) and value.args[0].id == 'base'
 
 
 def _assigned_names(statements):
@@ -7219,47 +7268,64 @@ def _located_error(problem, filename, source_lines, lineno, error_class=None):
 
 # --- rendering -------------------------------------------------------------------------------
 
-# Names _Execution puts in every template namespace (after TEMPLATE_GLOBALS and the variables).
-_NAMESPACE_FUNCTIONS = ('include', 'rebase', 'extends', 'get', 'setdefault', 'defined',
-                        '_render_block', '_block_slot')
-# Names by which a template may reach those functions.
-_NAMESPACE_USES = frozenset(_NAMESPACE_FUNCTIONS) | _NAMESPACE_CALLS
+# The functions _Execution may put in a template's namespace (after TEMPLATE_GLOBALS and the
+# variables), each with the flag of _CompiledTemplate.uses asking for it. A template gets only
+# those its code names: a bound method made for each of the eight on every render cost more
+# than the one or two most templates call. get(), setdefault() and defined() come together.
+_USES_INCLUDE, _USES_REBASE, _USES_EXTENDS, _USES_RENDER_BLOCK, _USES_BLOCK_SLOT, \
+    _USES_LOOKUPS = 1, 2, 4, 8, 16, 32
+_USES_ALL = _USES_INCLUDE | _USES_REBASE | _USES_EXTENDS | _USES_RENDER_BLOCK | \
+    _USES_BLOCK_SLOT | _USES_LOOKUPS
+_NAMESPACE_FLAGS = {'include': _USES_INCLUDE, 'rebase': _USES_REBASE, 'extends': _USES_EXTENDS,
+                    '_render_block': _USES_RENDER_BLOCK, '_block_slot': _USES_BLOCK_SLOT,
+                    'get': _USES_LOOKUPS, 'setdefault': _USES_LOOKUPS, 'defined': _USES_LOOKUPS}
+_NAMESPACE_FUNCTIONS = tuple(_NAMESPACE_FLAGS)
+# Names through which code may reach its namespace dict without naming what it reads there
+# (globals(), f.__globals__, sys._getframe().f_globals, get.__self__ ...).
+_NAMESPACE_REACHERS = _NAMESPACE_CALLS | frozenset(['__globals__', 'f_globals', '__self__'])
+
+
+def _namespace_uses(names):
+    """The _USES_ flags of a template whose code names `names`: all of them when it can reach
+    its namespace by other means (globals(), eval() ...)."""
+    if not names.isdisjoint(_NAMESPACE_CALLS):
+        return _USES_ALL
+    uses = 0
+    for name in names.intersection(_NAMESPACE_FLAGS):
+        uses |= _NAMESPACE_FLAGS[name]
+    return uses
 
 
 class _RenderState(object):
-    """What the templates of one rebase chain share: the output list, and for each block name
-    the block functions from the most derived template to the layout."""
+    """What the templates of one rebase chain share: the output list, their runs so far (the
+    most derived template first: where _run_block() finds a block's overrides) and the
+    look-up context of the whole render (see _Execution._load())."""
 
-    def __init__(self, out):
-        self.out, self.blocks = out, {}
+    __slots__ = ('out', 'executions', 'context')
+
+    def __init__(self, out, context=None):
+        self.out, self.executions, self.context = out, [], context
 
 
 class _Execution(object):
     """One run of one template: builds its namespace, runs its code, and provides the
     include/rebase/block functions that code calls."""
 
-    __slots__ = ('template', 'state', 'rebase_to', 'slots', 'env')
+    __slots__ = ('template', 'compiled', 'helpers', 'state', 'rebase_to', 'slots', 'env')
 
     def __init__(self, template_object, state):
         self.template, self.state = template_object, state
+        self.compiled, self.helpers = template_object._compiled, template_object._helpers
         self.rebase_to, self.slots, self.env = None, [], None
 
-    def run(self, variables, more=None):
+    def run(self, variables, more=None, source=None):
         """Render into the shared output with the names of `variables` updated by those of
-        `more`; return (template, kwargs) of a requested rebase."""
-        compiled, helpers = self.template._compiled, self.template._helpers
-        env = self.env = self._namespace(variables, more, compiled)
-        blocks = self.state.blocks
-        for name, code in compiled.block_codes:
-            # What makes the function, not the function: a layout's blocks are mostly
-            # replaced, and then never run (see _call_block).
-            entry = (code, env, helpers)
-            if name in blocks:
-                blocks[name].append(entry)
-            else:
-                blocks[name] = [entry]
+        `more` (`source`: the run whose namespace `variables` is, if any); return (template,
+        kwargs) of a requested rebase."""
+        compiled = self.compiled
+        env = self.env = self._namespace(variables, more, source)
         try:
-            types.FunctionType(compiled.main_code, env, None, helpers)(self.state.out)
+            types.FunctionType(compiled.main_code, env, None, self.helpers)(self.state.out)
             if self.slots and self.rebase_to is None:
                 self._fill_slots()
         except TemplateError as exc:
@@ -7273,26 +7339,39 @@ class _Execution(object):
             raise _error_from_traceback(problem, exc, compiled) from exc
         return self.rebase_to
 
-    def _namespace(self, variables, more, compiled):
-        # One dict display: cheaper than a dict updated once per source.
-        if not compiled.uses_functions:
-            # A template calling none of them (a partial, as nav bars and table rows often
-            # are) is spared making them: those it may have been given with an includer's
-            # names are out of its reach, and release() removes them all the same.
-            env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
-                   '_kokoropy_template': compiled}
+    def _namespace(self, variables, more, source):
+        compiled = self.compiled
+        if source is not None and source.compiled.keeps_names:
+            # The namespace of the includer or of the template rebasing here already holds
+            # the builtins and TEMPLATE_GLOBALS (in the same places: the dict display below
+            # made it) and the request; a copy costs a fraction of inserting each name again.
+            env = variables.copy()
+            if more:
+                env.update(more)
         else:
-            env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {}),
-                   'include': self.include, 'rebase': self.rebase, 'extends': self.rebase,
-                   '_render_block': self.render_block, '_block_slot': self.block_slot,
-                   '_kokoropy_template': compiled}
+            env = {'__builtins__': builtins, **TEMPLATE_GLOBALS, **variables, **(more or {})}
+            if env.get('request') is request:
+                # The thread's Request itself, not the proxy that finds it on every read.
+                current = getattr(_local, 'request', None)
+                if current is not None:
+                    env['request'] = current
+        uses = compiled.uses
+        # Only the functions the template names (see _NAMESPACE_FLAGS): those it may have been
+        # given with an includer's names are out of its reach, and release() removes them.
+        if uses & _USES_INCLUDE:
+            env['include'] = self.include
+        if uses & _USES_REBASE:
+            env['rebase'] = self.rebase
+        if uses & _USES_EXTENDS:
+            env['extends'] = self.rebase
+        if uses & _USES_RENDER_BLOCK:
+            env['_render_block'] = self.render_block
+        if uses & _USES_BLOCK_SLOT:
+            env['_block_slot'] = self.block_slot
+        env['_kokoropy_template'] = compiled
+        if uses & _USES_LOOKUPS:
             env['get'], env['setdefault'], env['defined'] = \
                 env.get, env.setdefault, env.__contains__
-        if env.get('request') is request:
-            # The thread's Request itself, not the proxy that finds it on every read.
-            current = getattr(_local, 'request', None)
-            if current is not None:
-                env['request'] = current
         return env
 
     def release(self):
@@ -7305,24 +7384,41 @@ class _Execution(object):
         """Render template `name` here, with this template's variables updated by kwargs;
         return the included template's namespace (its names, as in Bottle)."""
         child = self._load(name)
+        state = self.state
         # Into the shared output, so that functions the included template defines print where
         # they are called, as in Bottle.
-        return _render_chain(child, self.state.out, self.env, len(self.state.out), kwargs)
+        if not child._compiled.uses:
+            return _render_partial(child, state, self.env, kwargs, self)
+        return _render_chain(child, state.out, self.env, len(state.out), kwargs, state.context,
+                             self)
 
     def rebase(self, name, **kwargs):
         """After this template, render layout `name` with this output as `base`."""
         self.rebase_to = (self._load(name), kwargs)
 
     def _load(self, name):
+        """The template include(name) or rebase(name) renders: from the template's `cache` (as
+        Bottle code fills it), else as _template_named_by() found and remembered it."""
         template = self.template
         cache = getattr(template, 'cache', None)
         found = cache.get(name) if cache else None
-        if found is None:
-            found = _load_template(name, tuple(template.lookup), template.settings)
-        return found
+        if found is not None:
+            return found
+        context = self.state.context
+        if context is None:
+            # Once per render: its templates are all found for the same application.
+            context = self.state.context = _lookup_cache_key()
+        where, reload = context
+        remembered = template._resolved.get(name)
+        if remembered is not None and not reload:
+            known_where, key, found = remembered
+            if known_where == where and _NAMED_TEMPLATES.get(key) is found:
+                return found
+        return _template_named_by(template, name, context)
 
     def render_block(self, name, out):
-        _call_block(self.state.blocks[name], 0, out)
+        if not _run_block(self.state.executions, 0, name, out):
+            raise KeyError(name)
 
     def block_slot(self, name, out):
         # A template that extends another prints its blocks in the layout, not here; keep the
@@ -7340,46 +7436,62 @@ class _Execution(object):
             saved[position:position] = piece
 
 
-def _render_chain(template_object, out, variables, start=0, more=None):
+def _render_chain(template_object, out, variables, start=0, more=None, context=None,
+                  source=None):
     """Run a template with `variables` updated by `more`, and then the layouts it rebases on,
     appending to `out` and sharing blocks; return the namespace of the last one run. A
-    layout's `base` is the output from position `start` on."""
-    state = _RenderState(out)
-    executions = []
+    layout's `base` is the output from position `start` on. `context`: the look-up context of
+    the render, if known; `source`: see _Execution.run()."""
+    state = _RenderState(out, context)
+    executions = state.executions
     try:
         for _ in range(MAX_REBASE_DEPTH):
             execution = _Execution(template_object, state)
             executions.append(execution)
-            rebase_to = execution.run(variables, more)
+            rebase_to = execution.run(variables, more, source)
             if rebase_to is None:
                 return execution.env
             template_object, more = rebase_to
             more = dict(more, base=''.join(out[start:]))
-            variables = execution.env
+            variables, source = execution.env, execution
             del out[start:]
         raise TemplateError('more than %d levels of rebase/extends: do the templates rebase on '
                             'each other?' % MAX_REBASE_DEPTH, template_object._compiled.filename)
     finally:
-        # The namespaces and the functions in them refer to each other; breaking those cycles
-        # now frees a render's memory at once instead of at the next garbage collection.
-        state.blocks.clear()
+        # The namespaces and the functions in them refer to each other, and the runs to the
+        # state listing them; breaking those cycles now frees a render's memory at once
+        # instead of at the next garbage collection.
         for execution in executions:
             execution.release()
+        del executions[:]
 
 
-def _call_block(chain, index, out):
-    """Run the block chain[index] (code, namespace, output helpers); its {% parent %} runs
-    chain[index + 1]."""
-    if index + 1 < len(chain):
-        parent = functools.partial(_call_block, chain, index + 1)
-    else:
-        parent = _no_parent
-    code, env, helpers = chain[index]
-    types.FunctionType(code, env, None, helpers)(out, parent)
+def _render_partial(template_object, includer_state, variables, more, source):
+    """What _render_chain() does for a template calling none of include(), rebase() ... (a
+    partial, such as a nav bar): it cannot rebase, so one run without the chain's
+    bookkeeping."""
+    execution = _Execution(template_object, includer_state)     # for its `out` only
+    try:
+        execution.run(variables, more, source)
+        return execution.env
+    finally:
+        execution.release()
 
 
-def _no_parent(out):
-    """{% parent %} in the layout's own block prints nothing."""
+def _run_block(executions, start, name, out):
+    """Run block `name` of the first of executions[start:] defining it (the most derived
+    template's); its {% parent %} runs the next one's. Returns False when none defines it."""
+    for index in range(start, len(executions)):
+        execution = executions[index]
+        block = execution.compiled.blocks.get(name)
+        if block is not None:
+            code, calls_parent = block
+            # No partial for a block that never calls it: most don't.
+            parent = functools.partial(_run_block, executions, index + 1, name) \
+                if calls_parent else None
+            types.FunctionType(code, execution.env, None, execution.helpers)(out, parent)
+            return True
+    return False
 
 
 def _error_from_traceback(problem, exc, fallback):
@@ -7425,16 +7537,32 @@ _NAMED_TEMPLATES = {}   # (name, lookup, settings, application, project, apps) -
 _SOURCE_TEMPLATES = {}  # (source, lookup, settings) -> SimpleTemplate
 
 
-def _load_template(name, lookup=(), settings=None):
+def _load_template(name, lookup=(), settings=None, context=None):
     """The SimpleTemplate for a template name, compiled once; in debug/reload mode the name is
-    searched again and a file whose mtime changed is compiled again."""
+    searched again and a file whose mtime changed is compiled again. `context`: what
+    _lookup_cache_key() returns, if known."""
     settings = settings or {}
-    where, reload = _lookup_cache_key()
+    where, reload = context or _lookup_cache_key()
     key = (name, lookup, _settings_key(settings)) + where
     loaded = None if reload else _NAMED_TEMPLATES.get(key)
     if loaded is None:
         path = _find_template_file(name, lookup)
         loaded = _NAMED_TEMPLATES[key] = _compiled_file(path, lookup, settings, reload)
+    return loaded
+
+
+def _template_named_by(includer, name, context):
+    """The template include(name) or rebase(name) in template `includer` renders (as
+    _load_template() finds it), remembered by the includer as (where, cache key, template):
+    _Execution._load() then needs one look-up of that key in _NAMED_TEMPLATES instead of
+    building it on every render. The key changes only with the look-up context (the includer's
+    lookup folders and settings are read when it first includes the name); what
+    _NAMED_TEMPLATES holds for it still decides, so that a template compiled again in debug
+    mode, or TEMPLATES.clear(), are followed."""
+    where = context[0]
+    lookup, settings = tuple(includer.lookup), includer.settings
+    loaded = _load_template(name, lookup, settings, context)
+    includer._resolved[name] = (where, (name, lookup, _settings_key(settings)) + where, loaded)
     return loaded
 
 

@@ -361,6 +361,22 @@ class IncludeRebaseTest(FolderTestCase):
         self.assertEqual(template("% include('header', heading='x')\n",
                                   template_lookup=[self.folder], msg='y'), '<h1>x y</h1>\n')
 
+    def test_same_name_in_two_lookups_finds_each_file(self):
+        other = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, other)
+        write_files(other, {'header.tpl': 'other {{heading}}'})
+        source = "% include('header', heading='h', msg='m')\n"
+        mine = SimpleTemplate(source, lookup=[self.folder])
+        theirs = SimpleTemplate(source, lookup=[other])
+        for _ in range(2):      # the second time from what each includer remembers
+            self.assertEqual((mine.render(), theirs.render()), ('<h1>h m</h1>\n', 'other h'))
+
+    def test_layout_of_a_template_deleting_a_global_still_has_it(self):
+        # The layout's names start from TEMPLATE_GLOBALS again, then the child's.
+        write_files(self.folder, {'del_page.tpl': "% del url\n% rebase('del_layout')\n",
+                                  'del_layout.tpl': "{{defined('url')}}"})
+        self.assertEqual(self.render_file('del_page'), 'True')
+
 
 class BlockTest(FolderTestCase):
     files = {
@@ -386,6 +402,18 @@ class BlockTest(FolderTestCase):
         'maybe.tpl': ("% if use_layout:\n%   extends('layout')\n% end\n"
                       '[{% block title %}Mine{% endblock %}]\n'),
         'rows.tpl': ('% for row in rows:\n{% block row %}<{{row}}>{% endblock %}\n% end\n'),
+        'maybe_inline.tpl': ("% extends('layout') if use_layout else None\n"
+                             '[{% block title %}Mine{% endblock %}]\n'),
+        'vars_layout.tpl': ("% in_layout = 'L'\n{% block a %}{% endblock %}|{% block b %}"
+                            "{% endblock %}|{{get('from_block', 'none')}}\n"),
+        'vars_page.tpl': ("% extends('vars_layout')\n% top = 'T'\n"
+                          "{% block a %}\n% from_block = 'A'\n{{from_block}}{% endblock %}\n"
+                          "{% block b %}{{from_block}} {{top}} {{get('in_layout', '-')}}"
+                          "{% endblock %}\n"),
+        'globals_layout.tpl': ('{{sorted(name for name in globals() if name in ("include", '
+                               '"rebase", "extends", "get", "setdefault", "defined", '
+                               '"_render_block", "_block_slot"))}}'),
+        'globals_page.tpl': "% extends('globals_layout')\n",
     }
 
     def test_layout_rendered_alone_shows_its_blocks(self):
@@ -432,6 +460,22 @@ class BlockTest(FolderTestCase):
     def test_blocks_work_in_source_templates(self):
         self.assertEqual(render('{% block a %}A{% endblock a %}{% block b %}B{% endblock %}'),
                          'AB')
+
+    def test_blocks_print_in_place_when_a_one_line_extends_is_not_taken(self):
+        self.assertEqual(self.render_file('maybe_inline', use_layout=False), '[Mine]\n')
+        self.assertEqual(self.render_file('maybe_inline', use_layout=True),
+                         '<title>Mine</title>\n<p>default</p>\n<aside>side</aside>\n[]\n')
+
+    def test_child_blocks_share_the_childs_names_not_the_layouts(self):
+        # A name set in a child's block is seen by its next block, not by the layout; a name
+        # the layout sets is not seen by the child's blocks.
+        for _ in range(2):
+            self.assertEqual(self.render_file('vars_page'), 'A|A T -|none\n')
+
+    def test_layout_calling_globals_sees_every_template_function(self):
+        self.assertEqual(self.render_file('globals_page'), SimpleTemplate('{{x}}').render(
+            x=sorted(['include', 'rebase', 'extends', 'get', 'setdefault', 'defined',
+                      '_render_block', '_block_slot'])))
 
 
 class ErrorTest(FolderTestCase):
@@ -649,6 +693,54 @@ class ApplicationLookupTest(unittest.TestCase):
         answers = [b''.join(app(environ, lambda status, headers, exc_info=None: None))
                    for app in apps]
         self.assertEqual(answers, [b'first', b'second'])
+
+    def change_file(self, name, text, seconds):
+        """Write a view again with a later mtime (by `seconds`), as an edit would."""
+        path = os.path.join(self.root, *name.split('/'))
+        write_files(self.root, {name: text})
+        stat = os.stat(path)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + seconds * 10 ** 9))
+
+    def test_include_follows_a_template_compiled_again_in_debug_mode(self):
+        write_files(self.root, {'index/views/part.tpl': 'v1'})
+        page = SimpleTemplate("% include('part')\n")
+        self.assertEqual(page.render(), 'v1')
+        self.change_file('index/views/part.tpl', 'v2', 5)
+        self.assertEqual(page.render(), 'v1')
+        kokoropy.default_app().config['debug'] = True
+        self.assertEqual(page.render(), 'v2')
+        self.change_file('index/views/part.tpl', 'v3', 10)
+        self.assertEqual(page.render(), 'v3')
+        kokoropy.default_app().config['debug'] = False
+        self.assertEqual(page.render(), 'v3')
+
+    def test_include_compiles_again_after_templates_are_cleared(self):
+        write_files(self.root, {'index/views/part.tpl': 'v1'})
+        page = SimpleTemplate("% include('part')\n")
+        self.assertEqual(page.render(), 'v1')
+        self.change_file('index/views/part.tpl', 'v2', 5)
+        kokoropy.TEMPLATES.clear()
+        self.assertEqual(page.render(), 'v2')
+
+    def test_one_template_includes_the_view_of_each_applications_folder(self):
+        other = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, other)
+        write_files(other, {'index/views/base.tpl': 'other base {{x}}'})
+        page = SimpleTemplate("% include('base', x=1)\n")
+        config = kokoropy.default_app().config
+        for folder, expected in [(self.root, 'index'), (other, 'other'), (self.root, 'index')]:
+            config['applications_path'] = folder
+            self.assertEqual(page.render(), expected + ' base 1')
+
+    def test_one_template_includes_the_view_of_each_current_application(self):
+        page = SimpleTemplate("% include('base', x=5)\n")
+        app = kokoropy.Kokoro()
+        app.config['applications_path'] = self.root
+        app.get('/shop', app_name='shop', callback=page.render)
+        app.get('/home', callback=page.render)
+        client = kokoropy.TestClient(app)
+        self.assertEqual([client.get(path).text for path in ('/shop', '/home', '/shop')],
+                         ['shop base 5', 'index base 5', 'shop base 5'])
 
     def test_concurrent_renders_share_one_compiled_template(self):
         write_files(self.root, {'index/views/threads.tpl': '{{n}}'})
