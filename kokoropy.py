@@ -8833,8 +8833,11 @@ class SqliteDialect:
         return sql + self.returning_clause if returning else sql
 
     # inserted_id(cursor): the id of the row an insert(returning=True) statement just added.
-    # A C-level getter: Model.create() calls it for every row.
+    # A C-level getter: save() calls it for every row.
     inserted_id = staticmethod(operator.attrgetter('lastrowid'))
+    # True when that id is the cursor's lastrowid (PEP 249), which the compiled create() then
+    # reads without a call.
+    id_is_lastrowid = True
 
     def update(self, table, columns, where):
         """UPDATE text setting each column to a parameter."""
@@ -9204,6 +9207,7 @@ class PostgresDialect(SqliteDialect):
     # 'inf' is no bigint: say it is a float (beyond-64-bit integers are bound as infinities).
     float_param = 'CAST(%s AS DOUBLE PRECISION)'
     returning_clause = ' RETURNING "id"'
+    id_is_lastrowid = False         # the id is the row RETURNING gives: inserted_id()
     true_sql, false_sql = 'TRUE', 'FALSE'
     limit_all = ''                  # PostgreSQL takes an OFFSET alone
     column_types = {'integer': 'BIGINT', 'boolean': 'BOOLEAN', 'foreignkey': 'BIGINT',
@@ -9952,6 +9956,7 @@ class _ModelStatements:
         self.get = dialect.select(table, self.column_list, dialect.combine([by_id, live])
                                   if live else by_id)
         self.inserted_id = dialect.inserted_id
+        self.id_is_lastrowid = dialect.id_is_lastrowid
         self.delete = dialect.delete(table, by_id)
         self._insert_plans = {}
         # created_at is written once, by the insert; position and trashed_at only by their
@@ -10776,8 +10781,8 @@ def _has_generic_create(model):
 
 def _compiled_create(meta):
     """create() for a model whose save() is one plain INSERT (meta.is_quick_create), compiled
-    once per model: its keyword-only parameters are the columns, so no dict of keywords is
-    built, and it does save()'s work written out for this model's fields, without calls:
+    once per model. Its keyword-only parameters are the columns, so no dict of keywords is
+    built, and it does save()'s work written out for this model's fields:
 
         def create(_model, *, name=_ABSENT, price=_ABSENT, **_others):
             if _others or _model is not _MODEL:     # other keywords, or a subclass
@@ -10786,20 +10791,20 @@ def _compiled_create(meta):
             if name.__class__ is not str or not 1 <= len(name) <= 80:
                 if name is _ABSENT:
                     name = None
-                if _validate_0(name) is not None:
+                if _validate_1(name) is not None:
                     _refused = True
             ...
-            (the timestamp, then the INSERT with the values as a tuple, then the instance)
+            (the timestamp, the INSERT of the values as a tuple, then the instance)
 
     A value the written-out check (the field's _quick_rule()) does not settle goes to the
-    field's validate(); when that finds fault the row is refused as save() refuses it. The
-    id is read with the dialect's inserted_id(). None when a column cannot be a parameter (not
-    an identifier, a keyword, or one of the names the code uses itself): Model.create() then
-    saves."""
+    field's validate(); a fault it finds refuses the row as save() would. None when a column
+    cannot be a parameter (see _is_parameter_name()): Model.create() then saves."""
     fields = [meta.lookup[column] for column in meta.columns]
     parameters = [field.column for field in fields if field.column in meta.quick_names]
-    if not all(_is_parameter_name(column) for column in parameters):
-        return None
+    if not all(_is_parameter_name(column) for column in parameters) or any(
+            meta.blank_row[column] is not None or callable(meta.lookup[column].default)
+            for column in meta.columns if column not in parameters):
+        return None     # a column it could not take, or one it takes with a default
     namespace = dict(_CREATE_NAMESPACE, _MODEL=meta.model)
     keyword_only = ['*'] + ['%s=_ABSENT' % column for column in parameters] if parameters \
         else []
@@ -10818,54 +10823,52 @@ def _compiled_create(meta):
     for number, field in enumerate(fields):
         if field.column in parameters:
             code += _field_check_code(number, field, namespace)
-    values = {'created_at': '_now', 'updated_at': '_now'}
-    values.update((column, column) for column in parameters)
-    for column in meta.columns:
-        if column not in values and (meta.blank_row[column] is not None or
-                                     column in dict(meta.callable_defaults)):
-            return None     # no parameter, and not None when not given
-    code += ['    if _refused:',     # as save() does it, with the row as __init__() makes it
-             '        _refuse(_model, %s)' % _row_code(meta, dict(
-                 (column, column) for column in parameters))]
-    row = _row_code(meta, values)
-    code += _create_insert_code(meta, fields, values, row, namespace)
-    return _compiled_function(code, namespace, 'create',
-                              '<kokoropy create %s>' % meta.model.__name__)
-
-
-def _row_code(meta, values):
-    """A dict display of the row: `values` gives the code of the columns', the others are None."""
-    return '{%s}' % ', '.join('%r: %s' % (column, values.get(column, 'None'))
-                              for column in meta.columns)
+    given = dict((column, column) for column in parameters)
+    code += ['    if _refused:',     # the row as __init__() makes it, refused as save() does
+             '        _refuse(_model, %s)' % _row_code(meta, given)]
+    code += _create_insert_code(meta, fields, dict(given, created_at='_now', updated_at='_now'),
+                                namespace)
+    create = _compiled_function(code, namespace, 'create',
+                                '<kokoropy create %s>' % meta.model.__name__)
+    create.__doc__, create.__module__ = Model.create.__doc__, __name__
+    create.__qualname__ = meta.model.__qualname__ + '.create'
+    return create
 
 
 def _is_parameter_name(column):
     """True for a column the compiled create() can take as a keyword-only parameter: an
-    identifier as the caller spells it (NFKC form), no keyword, not one of its own names."""
+    identifier as callers spell it (NFKC form), no keyword, none of the names the code uses
+    itself (they start with '_', or are the builtins it calls)."""
     return column.isidentifier() and not keyword.iskeyword(column) and \
         not column.startswith('_') and column not in _CREATE_BUILTINS and \
         unicodedata.normalize('NFKC', column) == column
 
 
+def _row_code(meta, values):
+    """A dict display of a row: `values` gives the code of some columns', the others are None."""
+    return '{%s}' % ', '.join('%r: %s' % (column, values.get(column, 'None'))
+                              for column in meta.columns)
+
+
 def _field_check_code(number, field, namespace):
     """Lines of the compiled create() giving a field its default when not given, then
-    checking its value as field.validate() would: the quick rule written out, validate()
-    for the values it does not settle."""
+    checking its value as field.validate() does: the quick rule written out, validate()
+    for the values the rule does not settle."""
     name, validated = field.column, field.editable
     namespace['_validate_%d' % number] = field.validate
-    is_absent = [] if callable(field.default) else ['if %s is _ABSENT:' % name,
-                                                    '    %s = %s' % (name, _default_code(
-                                                        number, field, namespace))]
+    is_absent = [] if callable(field.default) else [
+        'if %s is _ABSENT:' % name, '    %s = %s' % (name, _default_code(number, field,
+                                                                         namespace))]
     # A default validate() accepts (most are: None, when not required) is not checked again.
     default_is_valid = bool(is_absent) and validated and field.validate(field.default) is None
     check = ['%s _validate_%d(%s) is not None:' % ('elif' if default_is_valid else 'if',
                                                      number, name),
              '    _refused = True'] if validated else []
     rule = field._quick_rule() if validated else None
-    condition = _quick_rule_code(number, name, rule, namespace) if rule else None
-    if condition is None:
+    if rule is None:
         return ['    ' + line for line in is_absent + check]
-    return ['    if %s:' % condition] + ['        ' + line for line in is_absent + check]
+    return ['    if %s:' % _quick_rule_code(number, name, rule, namespace)] + \
+        ['        ' + line for line in is_absent + check]
 
 
 def _default_code(number, field, namespace):
@@ -10882,7 +10885,8 @@ def _quick_rule_code(number, name, rule, namespace):
     if kind is bool:
         return '%s is not True and %s is not False' % (name, name)
     kind_code = kind.__name__ if kind in (str, int, float) else '_class_%d' % number
-    namespace['_class_%d' % number] = kind
+    if kind_code.startswith('_'):
+        namespace[kind_code] = kind
     measured = 'len(%s)' % name if is_sized else name
     low_code = _bound_code(low, kind, '_low_%d' % number, namespace)
     high_code = _bound_code(high, kind, '_high_%d' % number, namespace)
@@ -10905,20 +10909,24 @@ def _bound_code(bound, kind, name, namespace):
     return name
 
 
-def _create_insert_code(meta, fields, values, row, namespace):
-    """The compiled create()'s last lines: stamp the row, INSERT it, return the instance."""
-    converted = []
+def _create_insert_code(meta, fields, values, namespace):
+    """The compiled create()'s last lines: stamp the row, INSERT it, return the instance.
+    `values` gives the code of each column's value but None."""
+    params, inserted = [], _insert_columns(meta)
     for number, field in enumerate(fields):
         value = values.get(field.column, 'None')
-        if field.converts_to_db and value not in ('None', '_now'):
+        if field.converts_to_db and field.column in meta.quick_names:
             namespace['_to_db_%d' % number] = field.to_db
             value = 'None if %s is None else _to_db_%d(%s)' % (value, number, value)
-        converted.append((field.column, value))
-    params = [value for column, value in converted if column in _insert_columns(meta)]
+        if field.column in inserted:
+            params.append(value)
     return [
-        '    _database = _model._database or _default_database()',
-        '    _statements = _database._statements.get(_model) or '
-        '_database._model_statements(_model)',
+        '    _database = _model._database',
+        '    if _database is None:',
+        '        _database = _default_database()',
+        '    _statements = _database._statements.get(_model)',
+        '    if _statements is None:',
+        '        _statements = _database._model_statements(_model)',
         # _now_text() without the call.
         '    _nanoseconds = _time_ns()',
         '    _start, _prefix = _clock[0]',
@@ -10927,10 +10935,6 @@ def _create_insert_code(meta, fields, values, row, namespace):
         '        _start, _prefix = _clock_millisecond(_nanoseconds)',
         '        _offset = _nanoseconds - _start',
         '    _now = _prefix + _THREE_DIGITS[_offset // 1000]',
-        '    _instance = _new(_model)',
-        '    _row = _instance.__dict__',
-        ] + ['    _row[%r] = %s' % (column, values.get(column, 'None'))
-             for column in meta.columns] + [
         # Database._cursor() without the call.
         '    try:',
         '        _cursor = _database._local.state.cursor',
@@ -10939,8 +10943,15 @@ def _create_insert_code(meta, fields, values, row, namespace):
         '    try:',
         '        _cursor.execute(_statements.insert_sql, (%s,))' % ', '.join(params),
         '    except _database.dialect.integrity_errors as _error:',
-        '        raise _integrity_error(_database, _model, _error, _instance)',
-        "    _row['id'] = _statements.inserted_id(_cursor)",
+        '        raise _integrity_error(_database, _model, _error, _instance_of(_model, %s))'
+        % _row_code(meta, values),
+        # The instance's own dict filled in: quicker than a new dict put in its place.
+        '    _instance = _new(_model)',
+        '    _row = _instance.__dict__',
+        "    _row['id'] = _cursor.lastrowid if _statements.id_is_lastrowid else "
+        "_statements.inserted_id(_cursor)"] + [
+        '    _row[%r] = %s' % (column, values.get(column, 'None'))
+        for column in meta.columns if column != 'id'] + [
         '    return _instance']
 
 
