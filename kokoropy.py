@@ -8547,7 +8547,10 @@ def _time_ns_from_float():
     return int(time.time() * 1000000) * 1000
 
 
-def _now_text(time_ns=getattr(time, 'time_ns', None) or _time_ns_from_float):
+_clock_ns = getattr(time, 'time_ns', None) or _time_ns_from_float
+
+
+def _now_text(time_ns=_clock_ns):
     """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
 
     Built by hand with the part up to the milliseconds cached for the current millisecond:
@@ -10272,7 +10275,8 @@ class Model:
         """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
         meta = cls._meta
         if meta is not None and meta.model is cls and meta.quick_create is not None:
-            # Reached through a hand-written create() of the model: the compiled one does it.
+            # The model's compiled create() (see _compiled_create()), reached here from a
+            # create() written by hand that calls this one.
             return meta.quick_create(cls, **values)
         return cls(**values).save()
 
@@ -10658,7 +10662,7 @@ class Model:
         self.__dict__['position'] = target
 
 
-_MISSING = object()
+_MISSING = object()     # a value not given: a field a form did not send, a keyword of create()
 
 
 def _integrity_error(database, model, exc, instance=None):
@@ -10784,12 +10788,12 @@ def _compiled_create(meta):
     once per model. Its keyword-only parameters are the columns, so no dict of keywords is
     built, and it does save()'s work written out for this model's fields:
 
-        def create(_model, *, name=_ABSENT, price=_ABSENT, **_others):
+        def create(_model, *, name=_MISSING, price=_MISSING, **_others):
             if _others or _model is not _MODEL:     # other keywords, or a subclass
                 return _create_otherwise(_model, _others, name=name, price=price)
             _refused = False
             if name.__class__ is not str or not 1 <= len(name) <= 80:
-                if name is _ABSENT:
+                if name is _MISSING:
                     name = None
                 if _validate_1(name) is not None:
                     _refused = True
@@ -10806,7 +10810,7 @@ def _compiled_create(meta):
             for column in meta.columns if column not in parameters):
         return None     # a column it could not take, or one it takes with a default
     namespace = dict(_CREATE_NAMESPACE, _MODEL=meta.model)
-    keyword_only = ['*'] + ['%s=_ABSENT' % column for column in parameters] if parameters \
+    keyword_only = ['*'] + ['%s=_MISSING' % column for column in parameters] if parameters \
         else []
     code = ['def create(%s):' % ', '.join(['_model'] + keyword_only + ['**_others']),
             '    if _others or _model is not _MODEL:',
@@ -10818,7 +10822,7 @@ def _compiled_create(meta):
         if field.column in parameters and callable(field.default):
             namespace['_default_%d' % number] = field.default
             code += ['    _made_%d = _default_%d()' % (number, number),
-                     '    if %s is _ABSENT:' % field.column,
+                     '    if %s is _MISSING:' % field.column,
                      '        %s = _made_%d' % (field.column, number)]
     for number, field in enumerate(fields):
         if field.column in parameters:
@@ -10828,8 +10832,9 @@ def _compiled_create(meta):
              '        _refuse(_model, %s)' % _row_code(meta, given)]
     code += _create_insert_code(meta, fields, dict(given, created_at='_now', updated_at='_now'),
                                 namespace)
-    create = _compiled_function(code, namespace, 'create',
-                                '<kokoropy create %s>' % meta.model.__name__)
+    exec(compile('\n'.join(code), '<kokoropy create %s>' % meta.model.__name__, 'exec'),
+         namespace)
+    create = namespace['create']
     create.__doc__, create.__module__ = Model.create.__doc__, __name__
     create.__qualname__ = meta.model.__qualname__ + '.create'
     return create
@@ -10845,7 +10850,7 @@ def _is_parameter_name(column):
 
 
 def _row_code(meta, values):
-    """A dict display of a row: `values` gives the code of some columns', the others are None."""
+    """A dict display of a row: `values` has the code of some columns', the others are None."""
     return '{%s}' % ', '.join('%r: %s' % (column, values.get(column, 'None'))
                               for column in meta.columns)
 
@@ -10855,9 +10860,10 @@ def _field_check_code(number, field, namespace):
     checking its value as field.validate() does: the quick rule written out, validate()
     for the values the rule does not settle."""
     name, validated = field.column, field.editable
-    namespace['_validate_%d' % number] = field.validate
+    if validated:
+        namespace['_validate_%d' % number] = field.validate
     is_absent = [] if callable(field.default) else [
-        'if %s is _ABSENT:' % name, '    %s = %s' % (name, _default_code(number, field,
+        'if %s is _MISSING:' % name, '    %s = %s' % (name, _default_code(number, field,
                                                                          namespace))]
     # A default validate() accepts (most are: None, when not required) is not checked again.
     default_is_valid = bool(is_absent) and validated and field.validate(field.default) is None
@@ -10955,15 +10961,10 @@ def _create_insert_code(meta, fields, values, namespace):
         '    return _instance']
 
 
-def _compiled_function(code, namespace, name, filename):
-    exec(compile('\n'.join(code), filename, 'exec'), namespace)
-    return namespace[name]
-
-
 def _create_otherwise(model, others, **given):
     """What the compiled create() leaves to save(): other keywords than its columns (unknown
     ones are refused there), and a subclass it was inherited by."""
-    values = dict((column, value) for column, value in given.items() if value is not _ABSENT)
+    values = dict((column, value) for column, value in given.items() if value is not _MISSING)
     if others:
         values.update(others)
         return model(**values).save()
@@ -10983,14 +10984,15 @@ def _instance_of(model, row):
     return instance
 
 
-_ABSENT = object()      # a keyword the compiled create() was not given
-_CREATE_BUILTINS = ('len', 'str', 'int', 'float')
+_CREATE_BUILTINS = ('len', 'str', 'int', 'float')    # the builtins a compiled create() uses
+# The names every compiled create() reads, as its globals (with its model's own: _MODEL,
+# _validate_N, _default_N, _to_db_N and so on, N being a column's number).
 _CREATE_NAMESPACE = {
-    '_ABSENT': _ABSENT, '_create_otherwise': _create_otherwise, '_refuse': _refuse,
+    '_MISSING': _MISSING, '_create_otherwise': _create_otherwise, '_refuse': _refuse,
     '_default_database': default_database, '_integrity_error': _integrity_error,
     '_instance_of': _instance_of, '_new': object.__new__, '_clock': _clock,
     '_clock_millisecond': _clock_millisecond, '_THREE_DIGITS': _THREE_DIGITS,
-    '_time_ns': getattr(time, 'time_ns', None) or _time_ns_from_float}
+    '_time_ns': _clock_ns}
 
 
 def _bind_to_application_database(model):

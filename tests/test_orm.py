@@ -969,7 +969,8 @@ class CompiledCreateTest(DatabaseTestCase):
 
     def stored(self, model, instance):
         """The row of `instance` as stored, without id and timestamps."""
-        columns = [c for c in model._meta.columns if c not in ('id', 'created_at', 'updated_at')]
+        columns = [column for column in model._meta.columns
+                   if column not in ('id', 'created_at', 'updated_at')]
         row = self.db.query('SELECT %s FROM %s WHERE id = %s' % (
             ', '.join(columns), model.table_name, int(instance.id)))[0]
         return tuple(row)
@@ -992,6 +993,22 @@ class CompiledCreateTest(DatabaseTestCase):
         self.assertIsNone(Strict._meta.quick_create)       # validate() overridden
         self.assertIsNone(Product._meta.quick_create)      # a ForeignKey: save() queries
         self.assertEqual(Gadget.create.__doc__, Model.create.__doc__)
+
+    def test_a_create_written_by_hand_in_an_abstract_base_is_kept(self):
+        class Audited(Model):
+            abstract = True
+
+            @classmethod
+            def create(cls, **values):
+                return ('audited', Model.create.__func__(cls, **values))
+
+        class Note(Audited):
+            text = String()
+        self.db.bind(Note)
+        self.db.create_tables(Note)
+        self.assertIsNotNone(Note._meta.quick_create)
+        kind, note = Note.create(text='hello')
+        self.assertEqual((kind, Note.get(note.id).text), ('audited', 'hello'))
 
     def test_stored_rows_and_instances_are_those_of_save(self):
         cases = [
