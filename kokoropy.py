@@ -10832,8 +10832,11 @@ def _compiled_create(meta):
              '        _refuse(_model, %s)' % _row_code(meta, given)]
     code += _create_insert_code(meta, fields, dict(given, created_at='_now', updated_at='_now'),
                                 namespace)
-    exec(compile('\n'.join(code), '<kokoropy create %s>' % meta.model.__name__, 'exec'),
-         namespace)
+    try:
+        exec(compile('\n'.join(code), '<kokoropy create %s>' % meta.model.__name__, 'exec'),
+             namespace)
+    except SyntaxError:
+        return None     # more than 255 parameters, which Python 3.6 refuses
     create = namespace['create']
     create.__doc__, create.__module__ = Model.create.__doc__, __name__
     create.__qualname__ = meta.model.__qualname__ + '.create'
@@ -10866,7 +10869,7 @@ def _field_check_code(number, field, namespace):
         'if %s is _MISSING:' % name, '    %s = %s' % (name, _default_code(number, field,
                                                                          namespace))]
     # A default validate() accepts (most are: None, when not required) is not checked again.
-    default_is_valid = bool(is_absent) and validated and field.validate(field.default) is None
+    default_is_valid = bool(is_absent) and validated and _is_valid_default(field)
     check = ['%s _validate_%d(%s) is not None:' % ('elif' if default_is_valid else 'if',
                                                      number, name),
              '    _refused = True'] if validated else []
@@ -10875,6 +10878,13 @@ def _field_check_code(number, field, namespace):
         return ['    ' + line for line in is_absent + check]
     return ['    if %s:' % _quick_rule_code(number, name, rule, namespace)] + \
         ['        ' + line for line in is_absent + check]
+
+
+def _is_valid_default(field):
+    try:
+        return field.validate(field.default) is None
+    except Exception:   # a default the field cannot even check: let each create() check it
+        return False
 
 
 def _default_code(number, field, namespace):
