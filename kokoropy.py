@@ -8634,7 +8634,11 @@ class ForeignKey(Field):
 _MODELS = {}
 _PENDING_RELATIONS = []
 _registry_lock = threading.RLock()
-_clock = [(0, 0, '')]
+# The clock's text cached per millisecond, (start, 'YYYY-MM-DD HH:MM:SS.mmm'), and per
+# second, (start, 'YYYY-MM-DD HH:MM:SS.'), starts in nanoseconds: see _now_text().
+_clock = [(-1000000, '')]
+_clock_second = [(0, '1970-01-01 00:00:00.')]
+_THREE_DIGITS = tuple('%03d' % number for number in range(1000))
 
 
 class _PlainPassword(str):
@@ -8671,26 +8675,37 @@ def _time_ns_from_float():
     return int(time.time() * 1000000) * 1000
 
 
-def _now_text(time_ns=getattr(time, 'time_ns', None) or _time_ns_from_float):
+_clock_ns = getattr(time, 'time_ns', None) or _time_ns_from_float
+
+
+def _now_text(time_ns=_clock_ns):
     """The current UTC time as stored: 'YYYY-MM-DD HH:MM:SS.ffffff'.
 
-    Built by hand with the part up to the seconds cached for the current second: formatting a
-    datetime costs a third of a whole INSERT, and every save stamps updated_at. The
-    microseconds are digits of the nanosecond clock, zero-padded already.
+    Built by hand with the part up to the milliseconds cached for the current millisecond:
+    formatting a datetime costs a third of a whole INSERT, and every save stamps updated_at.
+    Then the microseconds are a table's three digits, with no int-to-text conversion.
+    (Model.create()'s compiled code does the same without the call: keep the two alike.)
     """
     nanoseconds = time_ns()
-    start, end, prefix = _clock[0]
-    if not start <= nanoseconds < end:
-        prefix = _clock_second(nanoseconds)
-    return prefix + str(nanoseconds)[-9:-3]
+    start, prefix = _clock[0]
+    offset = nanoseconds - start
+    if not 0 <= offset < 1000000:
+        start, prefix = _clock_millisecond(nanoseconds)
+        offset = nanoseconds - start
+    return prefix + _THREE_DIGITS[offset // 1000]
 
 
-def _clock_second(nanoseconds):
-    """Cache and return the 'YYYY-MM-DD HH:MM:SS.' text of the second holding `nanoseconds`."""
-    start = nanoseconds - nanoseconds % 1000000000
-    prefix = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(start // 1000000000))
-    _clock[0] = (start, start + 1000000000, prefix)  # one tuple: no thread sees half of it
-    return prefix
+def _clock_millisecond(nanoseconds):
+    """Cache and return (start, 'YYYY-MM-DD HH:MM:SS.mmm') of the millisecond holding
+    `nanoseconds`; the text up to the seconds is cached for its second."""
+    start = nanoseconds - nanoseconds % 1000000
+    second, text = _clock_second[0]
+    if not second <= start < second + 1000000000:
+        second = start - start % 1000000000
+        text = time.strftime('%Y-%m-%d %H:%M:%S.', time.gmtime(second // 1000000000))
+        _clock_second[0] = (second, text)  # one tuple: no thread sees half of it
+    clock = _clock[0] = (start, text + _THREE_DIGITS[(start - second) // 1000000])
+    return clock
 
 
 def _as_date(value):
@@ -8949,8 +8964,11 @@ class SqliteDialect:
         return sql + self.returning_clause if returning else sql
 
     # inserted_id(cursor): the id of the row an insert(returning=True) statement just added.
-    # A C-level getter: Model.create() calls it for every row.
+    # A C-level getter: save() calls it for every row.
     inserted_id = staticmethod(operator.attrgetter('lastrowid'))
+    # True when that id is the cursor's lastrowid (PEP 249), which the compiled create() then
+    # reads without a call.
+    id_is_lastrowid = True
 
     def update(self, table, columns, where):
         """UPDATE text setting each column to a parameter."""
@@ -9320,6 +9338,7 @@ class PostgresDialect(SqliteDialect):
     # 'inf' is no bigint: say it is a float (beyond-64-bit integers are bound as infinities).
     float_param = 'CAST(%s AS DOUBLE PRECISION)'
     returning_clause = ' RETURNING "id"'
+    id_is_lastrowid = False         # the id is the row RETURNING gives: inserted_id()
     true_sql, false_sql = 'TRUE', 'FALSE'
     limit_all = ''                  # PostgreSQL takes an OFFSET alone
     column_types = {'integer': 'BIGINT', 'boolean': 'BOOLEAN', 'foreignkey': 'BIGINT',
@@ -10068,6 +10087,7 @@ class _ModelStatements:
         self.get = dialect.select(table, self.column_list, dialect.combine([by_id, live])
                                   if live else by_id)
         self.inserted_id = dialect.inserted_id
+        self.id_is_lastrowid = dialect.id_is_lastrowid
         self.delete = dialect.delete(table, by_id)
         self._insert_plans = {}
         # created_at is written once, by the insert; position and trashed_at only by their
@@ -10088,6 +10108,7 @@ class _ModelStatements:
                                                     dialect.order_term('id', False)))
         self.set_position = dialect.update(table, ['position'], by_id)
         self.plain_insert = self.insert_plan(False, False)
+        self.insert_sql = self.plain_insert[0]
         self.related_checks = {}
         self._by_ids = {}
 
@@ -10116,15 +10137,19 @@ class _ModelStatements:
         plan = self._insert_plans.get((with_id, auto_position))
         if plan is None:
             meta, dialect = self.meta, self.dialect
-            columns = [column for column in meta.columns
-                       if (with_id or column != 'id') and not (auto_position and
-                                                               column == 'position')]
+            columns = _insert_columns(meta, with_id, auto_position)
             computed = [('position', dialect.next_position(meta.table, 'position'))] \
                 if auto_position else []
             plan = (dialect.insert(meta.table, columns, computed, returning=not with_id),) + \
                 _value_getter(meta, columns)
             self._insert_plans[(with_id, auto_position)] = plan
         return plan
+
+
+def _insert_columns(meta, with_id=False, auto_position=False):
+    """The columns an INSERT of a row writes (`position` computed by the SQL when automatic)."""
+    return [column for column in meta.columns
+            if (with_id or column != 'id') and not (auto_position and column == 'position')]
 
 
 def _row_builder(columns):
@@ -10377,36 +10402,11 @@ class Model:
     def create(cls, **values):
         """Make, validate and save a new row; return the instance (ValidationError if invalid)."""
         meta = cls._meta
-        if meta is None or not meta.is_quick_create or not meta.quick_names.issuperset(values):
-            return cls(**values).save()
-        # The hot path of bulk inserts: __init__() and save() inlined, for the models whose
-        # save() runs no query but the INSERT and calls no overridden method. A field's quick
-        # rule settles most values without a call; validate() runs only for the others.
-        instance = cls.__new__(cls)
-        if len(values) == meta.full_row_size:
-            row = values  # every field given: the new dict of keywords becomes the row
-            row['id'] = None
-        else:
-            row = meta.blank_row.copy()
-            for column, default in meta.callable_defaults:
-                row[column] = default()
-            row.update(values)
-        instance.__dict__ = row
-        for column, kind, low, high, is_sized, validate in meta.quick_rules:
-            value = row[column]
-            if (value.__class__ is not kind or not low <= (len(value) if is_sized else value)
-                    <= high) and validate(value) is not None:
-                raise ValidationError(instance.validate(), instance)
-        database = cls._database or default_database()
-        statements = database._statements.get(cls) or database._model_statements(cls)
-        row['created_at'] = row['updated_at'] = _now_text()
-        sql, getter, converters = statements.plain_insert
-        params = _converted(getter(row), converters) if converters else getter(row)
-        try:
-            row['id'] = statements.inserted_id(database._cursor().execute(sql, params))
-        except database.dialect.integrity_errors as exc:
-            raise _integrity_error(database, cls, exc, instance)
-        return instance
+        if meta is not None and meta.model is cls and meta.quick_create is not None:
+            # The model's compiled create() (see _compiled_create()), reached here from a
+            # create() written by hand that calls this one.
+            return meta.quick_create(cls, **values)
+        return cls(**values).save()
 
     @classmethod
     def get(cls, id, with_trashed=False):
@@ -10790,7 +10790,7 @@ class Model:
         self.__dict__['position'] = target
 
 
-_MISSING = object()
+_MISSING = object()     # a value not given: a field a form did not send, a keyword of create()
 
 
 def _integrity_error(database, model, exc, instance=None):
@@ -10873,6 +10873,9 @@ class _ModelInfo:
         self.is_quick_create = not (self.passwords or self.needs_queries or self.ordered) and \
             not _overrides_any(model, SAVE_HOOKS + ('__init__', 'save', 'validate', '_save',
                                                     '_insert', '_validate_with_queries'))
+        self.quick_create = _compiled_create(self) if self.is_quick_create else None
+        if self.quick_create is not None and _has_generic_create(model):
+            model.create = classmethod(self.quick_create)
         _register_model(model)
 
     def _index_fields(self):
@@ -10893,14 +10896,241 @@ class _ModelInfo:
         self.passwords = [field for field in fields if isinstance(field, Password)]
         self.needs_queries = bool(self.unique_fields or self.foreign_keys)
         self.quick_names = self.plain_names.difference(AUTOMATIC_COLUMNS)
-        # create() given this many quick names has every column but id and the timestamps.
-        simple = not (self.callable_defaults or self.soft_delete)
-        self.full_row_size = len(self.columns) - 3 if simple else -1
-        # (column, class, low, high, is_sized, validate); class None: always call validate.
-        self.quick_rules = [(f.column,) + (f._quick_rule() or (None, 0, 0, False)) +
-                            (f.validate,) for f in self.validated_fields]
         strings = [field for field in fields if field.type_name == 'string']
         self.display_field = strings[0] if strings else None
+
+
+def _has_generic_create(model):
+    """True unless a class of `model` (itself included) has a create() written by hand."""
+    for klass in model.__mro__:
+        method = klass.__dict__.get('create')
+        if method is not None:
+            meta = klass.__dict__.get('_meta')
+            return klass is Model or meta is not None and \
+                getattr(method, '__func__', None) is meta.quick_create
+    return False
+
+
+def _compiled_create(meta):
+    """create() for a model whose save() is one plain INSERT (meta.is_quick_create), compiled
+    once per model. Its keyword-only parameters are the columns, so no dict of keywords is
+    built, and it does save()'s work written out for this model's fields:
+
+        def create(_model, *, name=_MISSING, price=_MISSING, **_others):
+            if _others or _model is not _MODEL:     # other keywords, or a subclass
+                return _create_otherwise(_model, _others, name=name, price=price)
+            _refused = False
+            if name.__class__ is not str or not 1 <= len(name) <= 80:
+                if name is _MISSING:
+                    name = None
+                if _validate_1(name) is not None:
+                    _refused = True
+            ...
+            (the timestamp, the INSERT of the values as a tuple, then the instance)
+
+    A value the written-out check (the field's _quick_rule()) does not settle goes to the
+    field's validate(); a fault it finds refuses the row as save() would. None when a column
+    cannot be a parameter (see _is_parameter_name()): Model.create() then saves."""
+    fields = [meta.lookup[column] for column in meta.columns]
+    parameters = [field.column for field in fields if field.column in meta.quick_names]
+    if not all(_is_parameter_name(column) for column in parameters) or any(
+            meta.blank_row[column] is not None or callable(meta.lookup[column].default)
+            for column in meta.columns if column not in parameters):
+        return None     # a column it could not take, or one it takes with a default
+    namespace = dict(_CREATE_NAMESPACE, _MODEL=meta.model)
+    keyword_only = ['*'] + ['%s=_MISSING' % column for column in parameters] if parameters \
+        else []
+    code = ['def create(%s):' % ', '.join(['_model'] + keyword_only + ['**_others']),
+            '    if _others or _model is not _MODEL:',
+            '        return _create_otherwise(_model, _others, %s)' % ', '.join(
+                '%s=%s' % (column, column) for column in parameters),
+            '    _refused = False']
+    # As __init__() does, every callable default runs, given a value or not.
+    for number, field in enumerate(fields):
+        if field.column in parameters and callable(field.default):
+            namespace['_default_%d' % number] = field.default
+            code += ['    _made_%d = _default_%d()' % (number, number),
+                     '    if %s is _MISSING:' % field.column,
+                     '        %s = _made_%d' % (field.column, number)]
+    for number, field in enumerate(fields):
+        if field.column in parameters:
+            code += _field_check_code(number, field, namespace)
+    given = dict((column, column) for column in parameters)
+    code += ['    if _refused:',     # the row as __init__() makes it, refused as save() does
+             '        _refuse(_model, %s)' % _row_code(meta, given)]
+    code += _create_insert_code(meta, fields, dict(given, created_at='_now', updated_at='_now'),
+                                namespace)
+    try:
+        exec(compile('\n'.join(code), '<kokoropy create %s>' % meta.model.__name__, 'exec'),
+             namespace)
+    except SyntaxError:
+        return None     # more than 255 parameters, which Python 3.6 refuses
+    create = namespace['create']
+    create.__doc__, create.__module__ = Model.create.__doc__, __name__
+    create.__qualname__ = meta.model.__qualname__ + '.create'
+    return create
+
+
+def _is_parameter_name(column):
+    """True for a column the compiled create() can take as a keyword-only parameter: an
+    identifier as callers spell it (NFKC form), no keyword, none of the names the code uses
+    itself (they start with '_', or are the builtins it calls)."""
+    return column.isidentifier() and not keyword.iskeyword(column) and \
+        not column.startswith('_') and column not in _CREATE_BUILTINS and \
+        unicodedata.normalize('NFKC', column) == column
+
+
+def _row_code(meta, values):
+    """A dict display of a row: `values` has the code of some columns', the others are None."""
+    return '{%s}' % ', '.join('%r: %s' % (column, values.get(column, 'None'))
+                              for column in meta.columns)
+
+
+def _field_check_code(number, field, namespace):
+    """Lines of the compiled create() giving a field its default when not given, then
+    checking its value as field.validate() does: the quick rule written out, validate()
+    for the values the rule does not settle."""
+    name, validated = field.column, field.editable
+    if validated:
+        namespace['_validate_%d' % number] = field.validate
+    is_absent = [] if callable(field.default) else [
+        'if %s is _MISSING:' % name, '    %s = %s' % (name, _default_code(number, field,
+                                                                         namespace))]
+    # A default validate() accepts (most are: None, when not required) is not checked again.
+    default_is_valid = bool(is_absent) and validated and _is_valid_default(field)
+    check = ['%s _validate_%d(%s) is not None:' % ('elif' if default_is_valid else 'if',
+                                                     number, name),
+             '    _refused = True'] if validated else []
+    rule = field._quick_rule() if validated else None
+    if rule is None:
+        return ['    ' + line for line in is_absent + check]
+    return ['    if %s:' % _quick_rule_code(number, name, rule, namespace)] + \
+        ['        ' + line for line in is_absent + check]
+
+
+def _is_valid_default(field):
+    try:
+        return field.validate(field.default) is None
+    except Exception:   # a default the field cannot even check: let each create() check it
+        return False
+
+
+def _default_code(number, field, namespace):
+    if field.default is None:
+        return 'None'
+    namespace['_default_%d' % number] = field.default
+    return '_default_%d' % number
+
+
+def _quick_rule_code(number, name, rule, namespace):
+    """The condition, as code, under which a value of the field needs validate(): the
+    negation of its quick rule (class, low, high, is_sized)."""
+    kind, low, high, is_sized = rule
+    if kind is bool:
+        return '%s is not True and %s is not False' % (name, name)
+    kind_code = kind.__name__ if kind in (str, int, float) else '_class_%d' % number
+    if kind_code.startswith('_'):
+        namespace[kind_code] = kind
+    measured = 'len(%s)' % name if is_sized else name
+    low_code = _bound_code(low, kind, '_low_%d' % number, namespace)
+    high_code = _bound_code(high, kind, '_high_%d' % number, namespace)
+    bounds = ' <= '.join(part for part in (low_code, measured, high_code) if part)
+    return '%s.__class__ is not %s' % (name, kind_code) + (
+        ' or not %s' % bounds if low_code or high_code else '')
+
+
+def _bound_code(bound, kind, name, namespace):
+    """A quick rule's bound as code: a literal when it is a finite number (a float one for a
+    float field when exact: float compared with float is the quickest), '' for an infinity
+    (no bound), else a name for the value."""
+    if bound.__class__ in (int, float) and math.isfinite(bound):
+        if kind is float and float(bound) == bound:
+            return repr(float(bound))
+        return repr(bound)
+    if bound.__class__ is float and math.isinf(bound):
+        return ''
+    namespace[name] = bound
+    return name
+
+
+def _create_insert_code(meta, fields, values, namespace):
+    """The compiled create()'s last lines: stamp the row, INSERT it, return the instance.
+    `values` gives the code of each column's value but None."""
+    params, inserted = [], _insert_columns(meta)
+    for number, field in enumerate(fields):
+        value = values.get(field.column, 'None')
+        if field.converts_to_db and field.column in meta.quick_names:
+            namespace['_to_db_%d' % number] = field.to_db
+            value = 'None if %s is None else _to_db_%d(%s)' % (value, number, value)
+        if field.column in inserted:
+            params.append(value)
+    return [
+        '    _database = _model._database',
+        '    if _database is None:',
+        '        _database = _default_database()',
+        '    _statements = _database._statements.get(_model)',
+        '    if _statements is None:',
+        '        _statements = _database._model_statements(_model)',
+        # _now_text() without the call.
+        '    _nanoseconds = _time_ns()',
+        '    _start, _prefix = _clock[0]',
+        '    _offset = _nanoseconds - _start',
+        '    if not 0 <= _offset < 1000000:',
+        '        _start, _prefix = _clock_millisecond(_nanoseconds)',
+        '        _offset = _nanoseconds - _start',
+        '    _now = _prefix + _THREE_DIGITS[_offset // 1000]',
+        # Database._cursor() without the call.
+        '    try:',
+        '        _cursor = _database._local.state.cursor',
+        '    except AttributeError:',
+        '        _cursor = _database._cursor()',
+        '    try:',
+        '        _cursor.execute(_statements.insert_sql, (%s,))' % ', '.join(params),
+        '    except _database.dialect.integrity_errors as _error:',
+        '        raise _integrity_error(_database, _model, _error, _instance_of(_model, %s))'
+        % _row_code(meta, values),
+        # The instance's own dict filled in: quicker than a new dict put in its place.
+        '    _instance = _new(_model)',
+        '    _row = _instance.__dict__',
+        "    _row['id'] = _cursor.lastrowid if _statements.id_is_lastrowid else "
+        "_statements.inserted_id(_cursor)"] + [
+        '    _row[%r] = %s' % (column, values.get(column, 'None'))
+        for column in meta.columns if column != 'id'] + [
+        '    return _instance']
+
+
+def _create_otherwise(model, others, **given):
+    """What the compiled create() leaves to save(): other keywords than its columns (unknown
+    ones are refused there), and a subclass it was inherited by."""
+    values = dict((column, value) for column, value in given.items() if value is not _MISSING)
+    if others:
+        values.update(others)
+        return model(**values).save()
+    return Model.create.__func__(model, **values)
+
+
+def _refuse(model, row):
+    """Raise the ValidationError save() raises for this row (the compiled create() found a
+    value validate() refuses)."""
+    instance = _instance_of(model, row)
+    raise ValidationError(instance.validate(), instance)
+
+
+def _instance_of(model, row):
+    instance = model.__new__(model)
+    instance.__dict__ = row
+    return instance
+
+
+_CREATE_BUILTINS = ('len', 'str', 'int', 'float')    # the builtins a compiled create() uses
+# The names every compiled create() reads, as its globals (with its model's own: _MODEL,
+# _validate_N, _default_N, _to_db_N and so on, N being a column's number).
+_CREATE_NAMESPACE = {
+    '_MISSING': _MISSING, '_create_otherwise': _create_otherwise, '_refuse': _refuse,
+    '_default_database': default_database, '_integrity_error': _integrity_error,
+    '_instance_of': _instance_of, '_new': object.__new__, '_clock': _clock,
+    '_clock_millisecond': _clock_millisecond, '_THREE_DIGITS': _THREE_DIGITS,
+    '_time_ns': _clock_ns}
 
 
 def _bind_to_application_database(model):

@@ -1,9 +1,13 @@
 """Tests of section 8's ORM: fields, models, validation, queries, relations, passwords."""
 import datetime
 import os
+import shutil
 import sqlite3
 import sys
+import tempfile
+import threading
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -13,6 +17,7 @@ from kokoropy import (  # noqa: E402
     Boolean, Database, Date, DateTime, Email, Field, FieldError, Float, ForeignKey, Integer,
     Model, Page, Password, Q, Query, RestrictedDeleteError, String, Text, Upload,
     ValidationError)
+from kokoropy import _now_text  # noqa: E402
 
 
 class Category(Model):
@@ -908,6 +913,308 @@ class CreateTest(DatabaseTestCase):
         self.assertEqual(Booking.create(starts=1, ends=5).id, 1)
         slugged = Slugged.create(title='Hello There')
         self.assertEqual(Slugged.get(slugged.id).slug, 'hello-there')
+
+
+
+class Counted(Model):
+    """A model with a callable default that counts its calls."""
+    label = String(max_length=10)
+    serial = Integer(default=lambda: Counted.next_serial())
+    calls = []
+
+    @classmethod
+    def next_serial(cls):
+        cls.calls.append(1)
+        return len(cls.calls)
+
+
+class Tagged(Gadget):
+    """A subclass of a model create() is compiled for, with a field more and a new default."""
+    stock = Integer(default=7, min_value=0)
+    tag = String(max_length=5, default='new')
+
+
+class Logged(Gadget):
+    """A subclass whose own create() calls Model.create() through super()."""
+    created = []
+
+    @classmethod
+    def create(cls, **values):
+        instance = super().create(**values)
+        cls.created.append(instance.id)
+        return instance
+
+
+class Strict(Gadget):
+    """A subclass whose validate() adds a rule: create() must not skip it."""
+    def validate(self):
+        errors = Model.validate(self)
+        if self.name == 'forbidden':
+            errors['name'] = 'Name is forbidden.'
+        return errors
+
+
+class Label(str):
+    """A str subclass: valid text, though not of class str."""
+
+
+class CompiledCreateTest(DatabaseTestCase):
+    """create() compiled per model (its columns as parameters, its checks written out) does
+    exactly what Model(**values).save() does: same rows, instances, errors and calls."""
+
+    models = (Gadget, Counted, Tagged, Logged, Strict)
+
+    def setUp(self):
+        DatabaseTestCase.setUp(self)
+        self.db.bind(*self.models)
+        self.db.create_tables(*self.models)
+        Counted.calls = []
+
+    def stored(self, model, instance):
+        """The row of `instance` as stored, without id and timestamps."""
+        columns = [column for column in model._meta.columns
+                   if column not in ('id', 'created_at', 'updated_at')]
+        row = self.db.query('SELECT %s FROM %s WHERE id = %s' % (
+            ', '.join(columns), model.table_name, int(instance.id)))[0]
+        return tuple(row)
+
+    def both_ways(self, model, values):
+        """(compiled create()'s instance, save()'s instance) for the same values."""
+        return model.create(**values), model(**values).save()
+
+    def without_automatic(self, instance):
+        return dict((key, value) for key, value in instance.__dict__.items()
+                    if key not in ('id', 'created_at', 'updated_at'))
+
+    def test_models_that_qualify_get_a_compiled_create(self):
+        self.assertIsNotNone(Gadget._meta.quick_create)
+        self.assertIs(Gadget.__dict__['create'].__func__, Gadget._meta.quick_create)
+        self.assertIs(Tagged.__dict__['create'].__func__, Tagged._meta.quick_create)
+        # A create() written by hand stays; Model.create() reaches the compiled one.
+        self.assertIsNotNone(Logged._meta.quick_create)
+        self.assertIsNot(Logged.__dict__['create'].__func__, Logged._meta.quick_create)
+        self.assertIsNone(Strict._meta.quick_create)       # validate() overridden
+        self.assertIsNone(Product._meta.quick_create)      # a ForeignKey: save() queries
+        self.assertEqual(Gadget.create.__doc__, Model.create.__doc__)
+
+    def test_a_create_written_by_hand_in_an_abstract_base_is_kept(self):
+        class Audited(Model):
+            abstract = True
+
+            @classmethod
+            def create(cls, **values):
+                return ('audited', Model.create.__func__(cls, **values))
+
+        class Note(Audited):
+            text = String()
+        self.db.bind(Note)
+        self.db.create_tables(Note)
+        self.assertIsNotNone(Note._meta.quick_create)
+        kind, note = Note.create(text='hello')
+        self.assertEqual((kind, Note.get(note.id).text), ('audited', 'hello'))
+
+    def test_stored_rows_and_instances_are_those_of_save(self):
+        cases = [
+            dict(name='Lamp'),
+            dict(name='Lamp', price=5, stock=0, active=1, notes=''),
+            dict(name=Label('Lamp'), code=Label('LMP'), price=99.5, stock=2, size='M',
+                 active=True, released=datetime.date(2024, 5, 6),
+                 checked_at=datetime.datetime(2024, 5, 6, 7, 8, 9, 10), notes='n', token='t'),
+            dict(name='Lamp', price=2.0, stock=None, active=False, released=None),
+            dict(name='Lamp', price=100, active=0, token=''),
+            dict(name='Lamp', checked_at=datetime.datetime(2024, 5, 6, 7, 8, 9),
+                 released='2024-05-06', active=1.0),
+            dict(name='Lamp', checked_at=datetime.datetime(
+                2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))),
+        ]
+        for values in cases:
+            made, saved = self.both_ways(Gadget, values)
+            self.assertEqual(self.without_automatic(made), self.without_automatic(saved))
+            self.assertEqual(list(made.__dict__), list(saved.__dict__))  # same order too
+            self.assertEqual([type(v) for v in made.__dict__.values()],
+                             [type(v) for v in saved.__dict__.values()])
+            self.assertEqual(self.stored(Gadget, made), self.stored(Gadget, saved))
+            self.assertEqual(made.as_dict().keys(), Gadget.get(made.id).as_dict().keys())
+            self.assertEqual(self.without_automatic(Gadget.get(made.id)),
+                             self.without_automatic(Gadget.get(saved.id)))
+
+    def test_every_refusal_matches_save(self):
+        bad_values = [
+            dict(), dict(name=None), dict(name=''), dict(name='x' * 21), dict(name=b'Lamp'),
+            dict(name='Lamp', stock=True), dict(name='Lamp', stock=False),
+            dict(name='Lamp', stock=2.5), dict(name='Lamp', stock=2.0),
+            dict(name='Lamp', stock=-1), dict(name='Lamp', stock=2 ** 63),
+            dict(name='Lamp', stock='3'), dict(name='Lamp', price=True),
+            dict(name='Lamp', price=float('inf')), dict(name='Lamp', price=-0.5),
+            dict(name='Lamp', price=100.5), dict(name='Lamp', price='1.5'),
+            dict(name='Lamp', active=2), dict(name='Lamp', active='yes'),
+            dict(name='Lamp', token=5), dict(name='Lamp', code=Label('AB')),
+            dict(name=5, price=-1, stock=-1, size='XL', active=None, token=5),
+            dict(name=5, price=-1, stock=-1, size='XL', active=3, token=5)]
+        for values in bad_values:
+            with self.assertRaises(ValidationError) as by_save:
+                Gadget(**values).save()
+            with self.assertRaises(ValidationError) as by_create:
+                Gadget.create(**values)
+            self.assertEqual(by_create.exception.errors, by_save.exception.errors, values)
+            self.assertEqual(by_create.exception.instance.__dict__,
+                             by_save.exception.instance.__dict__, values)
+        self.assertEqual(by_create.exception.errors, {
+            'name': 'Name must be text.', 'price': 'Price must be at least 0.',
+            'stock': 'Stock must be at least 0.', 'size': 'Size must be one of: S, M.',
+            'active': 'Active must be yes or no.', 'token': 'Token must be text.'})
+        self.assertEqual(Gadget.all().count(), 0)
+
+    def test_unknown_and_automatic_keywords_are_treated_as_by_save(self):
+        with self.assertRaises(TypeError) as by_save:
+            Gadget(name='Lamp', colour='red').save()
+        with self.assertRaises(TypeError) as by_create:
+            Gadget.create(name='Lamp', colour='red')
+        self.assertEqual(str(by_create.exception), str(by_save.exception))
+        self.assertIn("Gadget has no field 'colour'", str(by_create.exception))
+        when = datetime.datetime(2020, 1, 2, 3, 4, 5)
+        made = Gadget.create(name='Lamp', created_at=when)
+        self.assertEqual(Gadget.get(made.id).created_at, when)
+        self.assertEqual(Gadget.all().count(), 1)
+
+    def test_a_callable_default_runs_once_per_row_as_with_save(self):
+        first = Counted.create(label='a')
+        given = Counted.create(label='b', serial=50)
+        saved = Counted(label='c').save()
+        self.assertEqual((first.serial, given.serial, saved.serial), (1, 50, 3))
+        self.assertEqual(len(Counted.calls), 3)   # the given value still ran the default
+        self.assertEqual(Counted.get(first.id).serial, 1)
+
+    def test_subclasses_get_their_own_fields_defaults_and_methods(self):
+        tagged = Tagged.create(name='Lamp', tag='old')
+        self.assertEqual((tagged.stock, tagged.tag), (7, 'old'))
+        self.assertEqual(self.stored(Tagged, tagged)[3], 7)
+        self.assertEqual(Gadget.create(name='Lamp').stock, 5)
+        # Gadget's compiled create() called for a subclass leaves it to the subclass.
+        through_parent = Gadget._meta.quick_create(Tagged, name='Lamp')
+        self.assertIsInstance(through_parent, Tagged)
+        self.assertEqual((through_parent.stock, through_parent.tag), (7, 'new'))
+        logged = Logged.create(name='Lamp', price=1.5)
+        self.assertEqual(Logged.created, [logged.id])
+        self.assertEqual(Logged.get(logged.id).price, 1.5)
+        with self.assertRaises(ValidationError) as caught:
+            Strict.create(name='forbidden')
+        self.assertEqual(caught.exception.errors, {'name': 'Name is forbidden.'})
+
+    def test_a_database_error_on_insert_is_reported_as_by_save(self):
+        self.db.execute('CREATE UNIQUE INDEX gadget_code_unique ON gadget (code)')
+        Gadget.create(name='Lamp', code='LMP')
+        with self.assertRaises(ValidationError) as by_create:
+            Gadget.create(name='Lamp', code='LMP')
+        with self.assertRaises(ValidationError) as by_save:
+            Gadget(name='Lamp', code='LMP').save()
+        self.assertEqual(by_create.exception.errors, {'code': 'Code is already taken.'})
+        self.assertEqual(by_create.exception.errors, by_save.exception.errors)
+        self.assertIsNone(by_create.exception.instance.id)
+        self.assertEqual(by_create.exception.instance.code, 'LMP')
+
+    def test_timestamps_are_the_time_of_each_row_to_the_microsecond(self):
+        before = datetime.datetime.utcnow().replace(microsecond=0)
+        rows = [Gadget.create(name='Lamp %d' % number) for number in range(50)]
+        after = datetime.datetime.utcnow() + datetime.timedelta(microseconds=1)
+        texts = [row.__dict__['created_at'] for row in rows]
+        for text in texts:
+            self.assertRegex(text, r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$')
+        self.assertEqual(texts, sorted(texts))
+        self.assertEqual(texts, [row.__dict__['updated_at'] for row in rows])
+        for row in rows:
+            self.assertTrue(before <= Gadget.get(row.id).created_at <= after)
+
+    def test_the_timestamp_is_the_clock_to_the_microsecond(self):
+        clock = Gadget._meta.quick_create.__globals__   # its _now_text() written out
+        second = 1700000000 * 10 ** 9                      # 2023-11-14 22:13:20 UTC
+        for nanoseconds, text in [
+                (second, '2023-11-14 22:13:20.000000'),
+                (second + 999, '2023-11-14 22:13:20.000000'),
+                (second + 1000, '2023-11-14 22:13:20.000001'),
+                (second + 123456789, '2023-11-14 22:13:20.123456'),
+                (second + 999999999, '2023-11-14 22:13:20.999999'),
+                (second + 10 ** 9, '2023-11-14 22:13:21.000000'),
+                (second - 1000, '2023-11-14 22:13:19.999999')]:
+            with mock.patch.dict(clock, {'_time_ns': lambda: nanoseconds}):
+                made = Gadget.create(name='Lamp')
+            self.assertEqual((made.__dict__['created_at'], made.__dict__['updated_at']),
+                             (text, text))
+            self.assertEqual(_now_text(lambda: nanoseconds), text)
+
+    @sqlite_only
+    def test_threads_creating_at_once_each_get_their_rows(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        shared = Database(os.path.join(folder, 'shared.db'))
+        self.addCleanup(shared.close)
+        shared.create_tables(Gadget)
+        shared.bind(Gadget)
+        self.addCleanup(self.db.bind, Gadget)
+        made, failures = [], []
+
+        def work(number):
+            try:
+                for count in range(40):
+                    made.append(Gadget.create(name='T%d-%d' % (number, count)))
+            except Exception as exc:  # reported below: a thread's exception is otherwise lost
+                failures.append(exc)
+        threads = [threading.Thread(target=work, args=(number,)) for number in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(failures, [])
+        self.assertEqual(sorted(row.id for row in made), list(range(1, 161)))
+        stored = dict((row.id, (row.name, row.__dict__['created_at']))
+                      for row in Gadget.all())
+        self.assertEqual(stored, dict((row.id, (row.name, row.__dict__['created_at']))
+                                      for row in made))
+
+    @sqlite_only
+    def test_each_call_uses_the_database_the_model_is_bound_to_now(self):
+        create = Gadget.create      # taken once, as a bulk insert may
+        other = Database(':memory:')
+        self.addCleanup(other.close)
+        other.create_tables(Gadget)
+        self.assertEqual(create(name='Here').id, 1)
+        other.bind(Gadget)
+        self.assertEqual((create(name='There').id, create(name='There too').id), (1, 2))
+        self.db.bind(Gadget)
+        self.assertEqual(create(name='Here again').id, 2)
+        self.assertEqual([g.name for g in Gadget.all().order_by('id')], ['Here', 'Here again'])
+        other.bind(Gadget)
+        self.assertEqual([g.name for g in Gadget.all().order_by('id')], ['There', 'There too'])
+        self.db.bind(Gadget)
+
+
+class CompiledCreateFallbackTest(OnBothBackends, unittest.TestCase):
+    """Models whose columns cannot be keyword parameters keep the create() that saves."""
+
+    def test_columns_named_as_the_compiled_code_names_leave_create_to_save(self):
+        fields = {'len': Integer(min_value=0), 'float': Float(), 'class': String()}
+        for name, field in fields.items():
+            model = type('Odd' + name.title(), (Model,), {
+                name: field, 'label': String(required=True), '__module__': __name__})
+            self.assertIsNone(model._meta.quick_create, name)
+            db = Database(self.database_url())
+            self.addCleanup(db.close)
+            db.bind(model)
+            db.create_tables(model)
+            with self.assertRaises(ValidationError):
+                model.create(**{name: None})
+            self.assertEqual(model.create(**{name: None, 'label': 'x'}).label, 'x')
+
+    def test_a_model_of_300_columns_is_created_on_every_python(self):
+        # Python 3.6 refuses a function of more than 255 parameters: create() then saves.
+        fields = dict(('f%d' % number, Integer()) for number in range(300))
+        wide = type('Wide', (Model,), dict(fields, __module__=__name__))
+        db = Database(self.database_url())
+        self.addCleanup(db.close)
+        db.bind(wide)
+        db.create_tables(wide)
+        made = wide.create(f0=1, f299=2)
+        self.assertEqual((wide.get(made.id).f0, wide.get(made.id).f299), (1, 2))
 
 
 with_postgresql(globals())
