@@ -7412,7 +7412,9 @@ class _Execution(object):
         remembered = template._resolved.get(name)
         if remembered is not None and not reload:
             known_where, key, found = remembered
-            if known_where == where and _NAMED_TEMPLATES.get(key) is found:
+            # key[1]: the lookup folders it was found with (a template's may be changed).
+            if known_where == where and _NAMED_TEMPLATES.get(key) is found and \
+                    key[1] == tuple(template.lookup):
                 return found
         return _template_named_by(template, name, context)
 
@@ -10934,9 +10936,11 @@ def _compiled_create(meta):
     fields = [meta.lookup[column] for column in meta.columns]
     parameters = [field.column for field in fields if field.column in meta.quick_names]
     if not all(_is_parameter_name(column) for column in parameters) or any(
-            meta.blank_row[column] is not None or callable(meta.lookup[column].default)
-            for column in meta.columns if column not in parameters):
-        return None     # a column it could not take, or one it takes with a default
+            meta.blank_row[column] is not None or callable(meta.lookup[column].default) or
+            meta.lookup[column].editable for column in meta.columns if column not in parameters):
+        # A column it could not take, one it would take with a default, or one save() would
+        # validate (a field of the user's own with __set__ is no parameter, yet is checked).
+        return None
     namespace = dict(_CREATE_NAMESPACE, _MODEL=meta.model)
     keyword_only = ['*'] + ['%s=_MISSING' % column for column in parameters] if parameters \
         else []
@@ -11035,8 +11039,11 @@ def _quick_rule_code(number, name, rule, namespace):
     low_code = _bound_code(low, kind, '_low_%d' % number, namespace)
     high_code = _bound_code(high, kind, '_high_%d' % number, namespace)
     bounds = ' <= '.join(part for part in (low_code, measured, high_code) if part)
-    return '%s.__class__ is not %s' % (name, kind_code) + (
-        ' or not %s' % bounds if low_code or high_code else '')
+    if not (low_code or high_code):
+        if kind is not float:
+            return '%s.__class__ is not %s' % (name, kind_code)
+        bounds = '%s == %s' % (name, name)     # false for NaN only, as -inf <= NaN <= inf is
+    return '%s.__class__ is not %s or not %s' % (name, kind_code, bounds)
 
 
 def _bound_code(bound, kind, name, namespace):

@@ -1065,6 +1065,46 @@ class CompiledCreateTest(DatabaseTestCase):
             'active': 'Active must be yes or no.', 'token': 'Token must be text.'})
         self.assertEqual(Gadget.all().count(), 0)
 
+    def test_nan_is_refused_by_a_float_field_without_bounds(self):
+        class Reading(Model):
+            plain = Float()
+            wide = Float(min_value=-float('inf'), max_value=float('inf'))
+        self.db.bind(Reading)
+        self.db.create_tables(Reading)
+        self.assertIsNotNone(Reading._meta.quick_create)
+        for values in (dict(plain=float('nan')), dict(wide=float('nan'))):
+            with self.assertRaises(ValidationError) as by_save:
+                Reading(**values).save()
+            with self.assertRaises(ValidationError) as by_create:
+                Reading.create(**values)
+            self.assertEqual(by_create.exception.errors, by_save.exception.errors)
+        self.assertEqual(Reading.create(plain=1.5, wide=-2.5).wide, -2.5)
+        self.assertEqual(Reading.all().count(), 1)
+
+    def test_a_field_of_its_own_with_set_is_still_validated(self):
+        # Such a field is no parameter of a compiled create(), which would then never check it.
+        class Kept(Field):
+            type_name = 'string'
+            is_data_descriptor = True
+
+            def __set__(self, instance, value):
+                instance.__dict__[self.column] = value
+
+            def __get__(self, instance, owner):
+                return self if instance is None else instance.__dict__.get(self.column)
+
+        class Sealed(Model):
+            seal = Kept(required=True)
+            name = String()
+        self.db.bind(Sealed)
+        self.db.create_tables(Sealed)
+        for call in (lambda: Sealed.create(name='x'), lambda: Sealed(name='x').save()):
+            with self.assertRaises(ValidationError) as refused:
+                call()
+            self.assertIn('seal', refused.exception.errors)
+        self.assertEqual(Sealed.create(name='x', seal='s').seal, 's')
+        self.assertEqual(Sealed.all().count(), 1)
+
     def test_unknown_and_automatic_keywords_are_treated_as_by_save(self):
         with self.assertRaises(TypeError) as by_save:
             Gadget(name='Lamp', colour='red').save()

@@ -371,6 +371,18 @@ class IncludeRebaseTest(FolderTestCase):
         for _ in range(2):      # the second time from what each includer remembers
             self.assertEqual((mine.render(), theirs.render()), ('<h1>h m</h1>\n', 'other h'))
 
+    def test_a_changed_lookup_is_followed_by_the_next_include(self):
+        other = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, other)
+        write_files(other, {'header.tpl': 'other {{heading}}'})
+        page = SimpleTemplate("% include('header', heading='h', msg='m')\n",
+                              lookup=[self.folder])
+        self.assertEqual(page.render(), '<h1>h m</h1>\n')
+        page.lookup.insert(0, other)        # changed in place
+        self.assertEqual(page.render(), 'other h')
+        page.lookup = [self.folder]         # replaced
+        self.assertEqual(page.render(), '<h1>h m</h1>\n')
+
     def test_layout_of_a_template_deleting_a_global_still_has_it(self):
         # The layout's names start from TEMPLATE_GLOBALS again, then the child's.
         write_files(self.folder, {'del_page.tpl': "% del url\n% rebase('del_layout')\n",
