@@ -6877,7 +6877,9 @@ def compile_template(source, filename='<string>', syntax=None, text_values=False
             _inline_escape_checks(tree)
         if text_values or html_escaped:
             _output_lines_as_strings(tree)
-        keeps_names = not any(isinstance(node, ast.Delete) for node in ast.walk(tree))
+        # `del x`, and `except ... as x`, which deletes x at the end of the handler.
+        keeps_names = not any(isinstance(node, ast.Delete) or (
+            isinstance(node, ast.ExceptHandler) and node.name) for node in ast.walk(tree))
         code = compile(tree, code_filename, 'exec')
     except TemplateError as exc:
         raise _located_error(exc.problem, filename, source_lines, exc.lineno,

@@ -371,6 +371,17 @@ class IncludeRebaseTest(FolderTestCase):
         for _ in range(2):      # the second time from what each includer remembers
             self.assertEqual((mine.render(), theirs.render()), ('<h1>h m</h1>\n', 'other h'))
 
+    def test_a_global_an_except_clause_took_is_back_for_include_and_layout(self):
+        # Python deletes the name of `except ... as name` when the handler ends.
+        write_files(self.folder, {
+            'ex_page.tpl': ("% try:\n% 1/0\n% except Exception as base_url:\nE\n% end\n"
+                            "% include('ex_part')\n"),
+            'ex_part.tpl': "{{base_url('/x')}}\n",
+            'ex_child.tpl': ("% try:\n% 1/0\n% except Exception as base_url:\n% pass\n% end\n"
+                             "% rebase('ex_part')\n")})
+        self.assertEqual(self.render_file('ex_page'), 'E\n/x\n')
+        self.assertEqual(self.render_file('ex_child'), '/x\n')
+
     def test_a_changed_lookup_is_followed_by_the_next_include(self):
         other = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, other)
