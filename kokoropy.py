@@ -7547,7 +7547,7 @@ def _load_template(name, lookup=(), settings=None, context=None):
     _lookup_cache_key() returns, if known."""
     settings = settings or {}
     where, reload = context or _lookup_cache_key()
-    key = (name, lookup, _settings_key(settings)) + where
+    key = _named_key(name, lookup, settings, where)
     loaded = None if reload else _NAMED_TEMPLATES.get(key)
     if loaded is None:
         path = _find_template_file(name, lookup)
@@ -7566,8 +7566,14 @@ def _template_named_by(includer, name, context):
     where = context[0]
     lookup, settings = tuple(includer.lookup), includer.settings
     loaded = _load_template(name, lookup, settings, context)
-    includer._resolved[name] = (where, (name, lookup, _settings_key(settings)) + where, loaded)
+    includer._resolved[name] = (where, _named_key(name, lookup, settings, where), loaded)
     return loaded
+
+
+def _named_key(name, lookup, settings, where):
+    """The key in _NAMED_TEMPLATES of what a template name finds from these lookup folders and
+    settings in this look-up context (see _lookup_cache_key())."""
+    return (name, lookup, _settings_key(settings)) + where
 
 
 def _compiled_file(path, lookup, settings, check_mtime):
